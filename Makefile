@@ -1,0 +1,55 @@
+# Tollgate build. The README's quick start is `make run` and `make test`.
+GO       ?= go
+FUZZTIME ?= 10s
+DATA     ?= ./data
+LISTEN   ?= 127.0.0.1:7443
+DIST     ?= dist
+
+.PHONY: all build run test bench fuzz cross lint clean
+
+all: build
+
+build:
+	$(GO) build ./...
+
+# The main job on embedded defaults: initialise $(DATA) on first use and serve.
+run:
+	$(GO) run ./gateway/cmd/tollgate run --data $(DATA) --listen $(LISTEN)
+
+# Every test, with the race detector. Must stay under 10 minutes on 2 cores.
+test:
+	$(GO) test -race -timeout 9m ./...
+
+# Go microbenchmarks.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Every fuzz target for FUZZTIME each.
+fuzz:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) bash fuzz/run.sh
+
+# The client binaries for Linux and Windows (no cgo), and the gateway for Linux.
+cross:
+	mkdir -p $(DIST)
+	@for p in linux/amd64 windows/amd64; do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		for c in $$(ls -d clients/cmd/*/ 2>/dev/null); do \
+			n=$$(basename $$c); echo "build $(DIST)/$$n-$$os-$$arch$$ext"; \
+			CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -o $(DIST)/$$n-$$os-$$arch$$ext ./$$c || exit 1; \
+		done; \
+	done
+	@for c in $$(ls -d gateway/cmd/*/ 2>/dev/null); do \
+		n=$$(basename $$c); echo "build $(DIST)/$$n-linux-amd64"; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -o $(DIST)/$$n-linux-amd64 ./$$c || exit 1; \
+	done
+
+# gofmt, go vet, and staticcheck when it can be installed.
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if $(GO) run honnef.co/go/tools/cmd/staticcheck@latest -version >/dev/null 2>&1; then \
+		$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...; \
+	else echo "staticcheck not installable here; skipped"; fi
+
+clean:
+	rm -rf $(DIST)

@@ -1,0 +1,336 @@
+// Package clients is what a publisher links into a program, and what shops
+// call from their servers: a thin client of the Tollgate gateway working
+// from a server card. It never imports the gateway or the store, and its
+// binaries carry no database.
+//
+// A Client keeps one QUIC connection and one Noise session open and
+// pipelines requests on it (request ids tie answers to requests); it dials
+// on first use and again after the connection is lost. Its methods are safe
+// for concurrent use.
+package clients
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/wire"
+)
+
+// Config configures a Client.
+type Config struct {
+	// Card is the gateway's server card. Required.
+	Card *wire.Card
+	// InstallKey is this installation's Noise static key. Required.
+	InstallKey channel.PrivateKey
+	// Address overrides Card.Address when not empty.
+	Address string
+	// Limits bound the channel; zero fields take channel's defaults.
+	Limits channel.Limits
+	// Timeout bounds one request when the context has no deadline. Zero
+	// means 10 s.
+	Timeout time.Duration
+}
+
+// Client talks to one gateway.
+type Client struct {
+	cfg  Config
+	pin  [32]byte
+	addr string
+
+	mu      sync.Mutex
+	conn    *quic.Conn
+	sess    *channel.Session
+	pending map[uint32]chan response
+	nextID  uint32
+}
+
+type response struct {
+	typ  wire.Type
+	body []byte
+	err  error
+}
+
+// New returns a client; it connects on first use.
+func New(cfg Config) (*Client, error) {
+	if cfg.Card == nil {
+		return nil, fmt.Errorf("%w: no server card", ErrConfig)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	addr := cfg.Address
+	if addr == "" {
+		addr = cfg.Card.Address
+	}
+	return &Client{cfg: cfg, addr: addr, pin: cfg.Card.TLSPin, pending: make(map[uint32]chan response)}, nil
+}
+
+// InstallID returns the hash the gateway knows this installation by.
+func (c *Client) InstallID() [32]byte {
+	pub := c.cfg.InstallKey.Public()
+	return sha256.Sum256(pub[:])
+}
+
+// Close ends the connection. Requests in flight fail with ErrClosed.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropLocked(ErrClosed)
+	return nil
+}
+
+func (c *Client) dropLocked(err error) {
+	if c.conn != nil {
+		c.conn.CloseWithError(0, "client closed")
+	}
+	c.conn, c.sess = nil, nil
+	for id, ch := range c.pending {
+		ch <- response{err: err}
+		delete(c.pending, id)
+	}
+}
+
+// session returns the open session, dialing when there is none.
+func (c *Client) session(ctx context.Context) (*channel.Session, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sess != nil {
+		return c.sess, nil
+	}
+	conn, err := channel.Dial(ctx, c.addr, channel.ClientTLSConfig(c.pin), c.cfg.Limits)
+	if err != nil {
+		return nil, classifyDial(err)
+	}
+	sess, err := channel.OpenSession(ctx, conn, channel.Config{
+		Pattern: channel.IK, Static: c.cfg.InstallKey, RemoteStatic: c.cfg.Card.NoiseKey, Limits: c.cfg.Limits,
+	})
+	if err != nil {
+		conn.CloseWithError(0, "handshake failed")
+		return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
+	}
+	c.conn, c.sess = conn, sess
+	go c.readLoop(conn, sess)
+	return sess, nil
+}
+
+func (c *Client) readLoop(conn *quic.Conn, sess *channel.Session) {
+	for {
+		frame, err := sess.ReadFrame()
+		if err == nil {
+			var hdr wire.Header
+			var n int
+			hdr, n, err = wire.ParseHeader(frame)
+			if err == nil {
+				c.mu.Lock()
+				ch, ok := c.pending[hdr.RequestID]
+				delete(c.pending, hdr.RequestID)
+				c.mu.Unlock()
+				if ok {
+					ch <- response{typ: hdr.Type, body: append([]byte(nil), frame[n:]...)}
+				}
+				continue
+			}
+		}
+		c.mu.Lock()
+		if c.sess == sess {
+			c.dropLocked(fmt.Errorf("%w: %w", ErrConnection, err))
+		}
+		c.mu.Unlock()
+		return
+	}
+}
+
+// roundTrip sends one request and waits for its answer.
+func (c *Client) roundTrip(ctx context.Context, m wire.Message) (response, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
+		defer cancel()
+	}
+	sess, err := c.session(ctx)
+	if err != nil {
+		return response{}, err
+	}
+	ch := make(chan response, 1)
+	c.mu.Lock()
+	if c.sess != sess {
+		c.mu.Unlock()
+		return response{}, fmt.Errorf("%w: connection lost", ErrConnection)
+	}
+	c.nextID++
+	id := c.nextID
+	c.pending[id] = ch
+	c.mu.Unlock()
+	if err := sess.WriteFrame(wire.AppendFrame(nil, id, m)); err != nil {
+		c.mu.Lock()
+		delete(c.pending, id)
+		if c.sess == sess {
+			c.dropLocked(fmt.Errorf("%w: %w", ErrConnection, err))
+		}
+		c.mu.Unlock()
+		return response{}, fmt.Errorf("%w: %w", ErrConnection, err)
+	}
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			return r, r.err
+		}
+		if r.typ == wire.TypeErrorResponse {
+			er, _, err := wire.ParseErrorResponse(r.body)
+			if err != nil {
+				return r, fmt.Errorf("%w: %w", ErrProtocol, err)
+			}
+			return r, er.Err()
+		}
+		return r, nil
+	case <-ctx.Done():
+		c.mu.Lock()
+		delete(c.pending, id)
+		c.mu.Unlock()
+		return response{}, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
+	}
+}
+
+func newNonce() [wire.NonceSize]byte {
+	var n [wire.NonceSize]byte
+	rand.Read(n[:])
+	return n
+}
+
+// ActivateResult is what a successful activation returns.
+type ActivateResult struct {
+	LicenseID [wire.LicenseIDSize]byte
+	Changed   uint32 // fingerprint kinds that changed since the last activation (bit k for kind k)
+	Lease     []byte // the signed lease, verified against the card
+}
+
+// Activate binds key to this installation on this machine.
+func (c *Client) Activate(ctx context.Context, key keygen.Key, fp wire.Fingerprint, hostname, appVersion string) (*ActivateResult, error) {
+	req := wire.ActivateRequest{Nonce: newNonce(), Key: key, Fingerprint: fp, Hostname: []byte(hostname), AppVersion: []byte(appVersion)}
+	r, err := c.roundTrip(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if r.typ != wire.TypeActivateResponse {
+		return nil, fmt.Errorf("%w: answer of type %v to an activation", ErrProtocol, r.typ)
+	}
+	resp, _, err := wire.ParseActivateResponse(r.body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
+	}
+	if resp.Nonce != req.Nonce {
+		return nil, fmt.Errorf("%w: the answer does not echo the request's nonce", ErrProtocol)
+	}
+	if _, err := c.checkLease(resp.Lease, req.Nonce, resp.LicenseID); err != nil {
+		return nil, err
+	}
+	return &ActivateResult{LicenseID: resp.LicenseID, Changed: resp.Changed, Lease: resp.Lease}, nil
+}
+
+// ValidateResult is what a successful validation returns.
+type ValidateResult struct {
+	ServerTime time.Time
+	Changed    uint32
+	Lease      []byte // a fresh signed lease, or nil when the current one stays
+}
+
+// Validate checks that the license is still good on this installation.
+func (c *Client) Validate(ctx context.Context, license [wire.LicenseIDSize]byte, fp wire.Fingerprint, counter uint64, wantLease bool) (*ValidateResult, error) {
+	req := wire.ValidateRequest{Nonce: newNonce(), LicenseID: license, Counter: counter, Fingerprint: fp}
+	if wantLease {
+		req.Flags = wire.ValidateWantLease
+	}
+	r, err := c.roundTrip(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if r.typ != wire.TypeValidateResponse {
+		return nil, fmt.Errorf("%w: answer of type %v to a validation", ErrProtocol, r.typ)
+	}
+	resp, _, err := wire.ParseValidateResponse(r.body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
+	}
+	if resp.Nonce != req.Nonce || resp.Counter != counter {
+		return nil, fmt.Errorf("%w: the answer does not echo the request's nonce and counter", ErrProtocol)
+	}
+	out := &ValidateResult{ServerTime: time.Unix(resp.ServerTime, 0), Changed: resp.Changed}
+	if len(resp.Lease) > 0 {
+		if _, err := c.checkLease(resp.Lease, req.Nonce, license); err != nil {
+			return nil, err
+		}
+		out.Lease = resp.Lease
+	}
+	return out, nil
+}
+
+// Deactivate frees this installation's seat.
+func (c *Client) Deactivate(ctx context.Context, license [wire.LicenseIDSize]byte) error {
+	req := wire.DeactivateRequest{Nonce: newNonce(), LicenseID: license}
+	r, err := c.roundTrip(ctx, req)
+	if err != nil {
+		return err
+	}
+	resp, _, err := wire.ParseDeactivateResponse(r.body)
+	if err != nil || r.typ != wire.TypeDeactivateResponse {
+		return fmt.Errorf("%w: bad answer to a deactivation", ErrProtocol)
+	}
+	if resp.Nonce != req.Nonce {
+		return fmt.Errorf("%w: the answer does not echo the request's nonce", ErrProtocol)
+	}
+	return nil
+}
+
+// ServerTime asks the gateway for its clock.
+func (c *Client) ServerTime(ctx context.Context) (time.Time, error) {
+	req := wire.TimeRequest{Nonce: newNonce()}
+	r, err := c.roundTrip(ctx, req)
+	if err != nil {
+		return time.Time{}, err
+	}
+	resp, _, err := wire.ParseTimeResponse(r.body)
+	if err != nil || r.typ != wire.TypeTimeResponse {
+		return time.Time{}, fmt.Errorf("%w: bad answer to a time request", ErrProtocol)
+	}
+	if resp.Nonce != req.Nonce {
+		return time.Time{}, fmt.Errorf("%w: the answer does not echo the request's nonce", ErrProtocol)
+	}
+	return time.Unix(0, resp.ServerTime), nil
+}
+
+func classifyDial(err error) error {
+	var idle *quic.IdleTimeoutError
+	var hs *quic.HandshakeTimeoutError
+	var op *net.OpError
+	switch {
+	case errors.Is(err, channel.ErrPinMismatch):
+		return fmt.Errorf("%w: %w", ErrHandshake, err)
+	case errors.As(err, &idle), errors.As(err, &hs), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	case errors.As(err, &op):
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	return fmt.Errorf("%w: %w", ErrConnection, err)
+}
+
+// checkLease verifies a lease the gateway just sent: signed by a key of the
+// card, for this license and this installation, answering this request.
+func (c *Client) checkLease(b []byte, nonce [wire.NonceSize]byte, license [wire.LicenseIDSize]byte) (wire.Lease, error) {
+	l, err := wire.VerifyLease(b, c.cfg.Card.LeaseKeys)
+	if err != nil {
+		return wire.Lease{}, fmt.Errorf("%w: %w", ErrLease, err)
+	}
+	if l.LicenseID != license || l.InstallKeyHash != c.InstallID() || l.Nonce != nonce {
+		return wire.Lease{}, fmt.Errorf("%w: it was not issued for this request", ErrLease)
+	}
+	return l, nil
+}

@@ -1,0 +1,87 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/channel"
+)
+
+// Config configures a gateway.
+type Config struct {
+	// Dir is the data directory made by Init. Required.
+	Dir string `json:"-"`
+	// Listen is the UDP address QUIC listens on. Zero means 127.0.0.1:7443.
+	Listen string `json:"listen"`
+	// Limits bound frames, handshakes, idle connections, streams and nonces.
+	// Zero fields take channel.Limits' defaults.
+	Limits channel.Limits `json:"limits"`
+	// CacheEntries bounds the hot cache, in activations. Zero means 1<<20.
+	CacheEntries int64 `json:"cache_entries"`
+	// LogFormat is "text" (the zero value) or "json".
+	LogFormat string `json:"log_format"`
+	// DefaultLeaseSeconds is the lease lifetime of licenses whose policy
+	// sets none. Zero means 7 days.
+	DefaultLeaseSeconds uint32 `json:"default_lease_seconds"`
+
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time `json:"-"`
+	// Logger receives the gateway's logs. Nil means a text (or JSON, per
+	// LogFormat) logger on standard error.
+	Logger *slog.Logger `json:"-"`
+}
+
+func (c *Config) setDefaults() error {
+	if c.Dir == "" {
+		return fmt.Errorf("%w: no data directory", ErrConfig)
+	}
+	if c.Listen == "" {
+		c.Listen = DefaultAddress
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("%w: listen address %q: %w", ErrConfig, c.Listen, err)
+	}
+	if c.DefaultLeaseSeconds == 0 {
+		c.DefaultLeaseSeconds = 7 * 24 * 3600
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = NewLogger(c.LogFormat, os.Stderr)
+	}
+	switch c.LogFormat {
+	case "", "text", "json":
+	default:
+		return fmt.Errorf("%w: log format %q (use text or json)", ErrConfig, c.LogFormat)
+	}
+	return nil
+}
+
+// NewLogger returns a slog logger writing text (format "" or "text") or JSON.
+func NewLogger(format string, w *os.File) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// LoadConfigFile decodes a JSON config file into c; unknown fields are an
+// error, so a typo is not silently ignored.
+func LoadConfigFile(path string, c *Config) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("gateway: config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrConfig, path, err)
+	}
+	return nil
+}

@@ -1,0 +1,238 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/wire"
+)
+
+// handler makes the decisions: it turns a parsed request and the identity
+// of the install that sent it into an encoded response frame. It knows
+// nothing of QUIC or Noise, so benchmarks and tests call it directly.
+type handler struct {
+	st           *store.Store
+	id           *Identity
+	now          func() time.Time
+	log          *slog.Logger
+	defaultLease uint32
+}
+
+// peer is what the channel established about the caller.
+type peer struct {
+	install store.InstallID // SHA-256 of the caller's per-install static key
+}
+
+func newPeer(static [32]byte) peer { return peer{install: sha256.Sum256(static[:])} }
+
+// appendError appends an ErrorResponse frame answering nonce.
+func appendError(out []byte, reqID uint32, nonce [wire.NonceSize]byte, st wire.Status, msg string) []byte {
+	return wire.AppendFrame(out, reqID, wire.ErrorResponse{Nonce: nonce, Status: st, Message: []byte(msg)})
+}
+
+// statusErr is how the handler's decisions travel out of store.Update.
+func statusErr(st wire.Status, msg string) error { return &wire.StatusError{Status: st, Message: msg} }
+
+// storeStatus maps a store error to the status a caller sees.
+func (h *handler) storeStatus(err error, what string) (wire.Status, string) {
+	var se *wire.StatusError
+	switch {
+	case errors.As(err, &se):
+		return se.Status, se.Message
+	case errors.Is(err, store.ErrNotFound):
+		return wire.StatusNotFound, "no such license"
+	case errors.Is(err, store.ErrNotActivated):
+		return wire.StatusNotActivated, "this license is not activated on this installation"
+	}
+	h.log.Error("request failed", "request", what, "err", err)
+	return wire.StatusServerError, "the gateway could not complete the request; try again later"
+}
+
+// licenseStatus returns the status a license's state and term give at now.
+func licenseStatus(l *store.License, expiry, now int64) (wire.Status, string) {
+	switch l.State {
+	case store.StateSuspended:
+		return wire.StatusSuspended, "this license is suspended; contact the vendor"
+	case store.StateRevoked:
+		return wire.StatusRevoked, "this license was revoked"
+	}
+	if expiry != 0 && now >= expiry {
+		return wire.StatusExpired, "this license has expired; renew it to go on"
+	}
+	return wire.StatusOK, ""
+}
+
+// validate is the hot path: a cache hit signs nothing and writes nothing
+// synchronously. It returns slow=true, having appended nothing, when the
+// answer needs a fresh lease; the caller then runs validateSlow off the
+// session's read loop.
+func (h *handler) validate(out []byte, reqID uint32, req *wire.ValidateRequest, p *peer, now int64) (_ []byte, slow bool) {
+	e, err := h.st.Lookup(req.LicenseID, p.install)
+	if err != nil {
+		st, msg := h.storeStatus(err, "validate")
+		return appendError(out, reqID, req.Nonce, st, msg), false
+	}
+	if st, msg := licenseStatus(&e.License, e.Expiry, now); st != wire.StatusOK {
+		return appendError(out, reqID, req.Nonce, st, msg), false
+	}
+	changed, same := e.Activation.Fingerprint.Match(&req.Fingerprint)
+	if !same {
+		return appendError(out, reqID, req.Nonce, wire.StatusFingerprintMismatch,
+			"this activation belongs to another machine; activate the license here"), false
+	}
+	if needLease(&e.Activation, req.WantLease(), now) {
+		return out, true
+	}
+	h.st.Touch(e, now, req.Counter)
+	return wire.AppendFrame(out, reqID, wire.ValidateResponse{
+		Nonce: req.Nonce, Status: wire.StatusOK, Counter: req.Counter, ServerTime: now, Changed: changed,
+	}), false
+}
+
+// needLease reports whether a validation must carry a newly signed lease:
+// the current one is past half its life (or missing), or the client asks for
+// one and the current one cannot be reused.
+func needLease(a *store.Activation, want bool, now int64) bool {
+	if len(a.Lease) == 0 || a.LeaseExpiry <= now {
+		return true
+	}
+	half := a.LeaseIssued + (a.LeaseExpiry-a.LeaseIssued)/2
+	return now >= half || want
+}
+
+// validateSlow answers a validation that needs a fresh lease: it signs one
+// and records it durably.
+func (h *handler) validateSlow(out []byte, reqID uint32, req *wire.ValidateRequest, p *peer) []byte {
+	now := h.now()
+	var lease []byte
+	var changed uint32
+	err := h.st.Update(req.LicenseID, func(tx *store.Tx) error {
+		a, ok := tx.Activation(p.install)
+		if !ok {
+			return store.ErrNotActivated
+		}
+		if st, msg := licenseStatus(&tx.License, tx.License.Expiry(), now.Unix()); st != wire.StatusOK {
+			return statusErr(st, msg)
+		}
+		var same bool
+		changed, same = a.Fingerprint.Match(&req.Fingerprint)
+		if !same {
+			return statusErr(wire.StatusFingerprintMismatch, "this activation belongs to another machine; activate the license here")
+		}
+		var err error
+		a.Fingerprint = req.Fingerprint
+		a.LastSeen = now.Unix()
+		if req.Counter > a.Counter {
+			a.Counter = req.Counter
+		}
+		if lease, err = h.signLease(&tx.License, &a, req.Nonce, req.Counter, now); err != nil {
+			return err
+		}
+		tx.PutActivation(a)
+		return nil
+	})
+	if err != nil {
+		st, msg := h.storeStatus(err, "validate")
+		return appendError(out, reqID, req.Nonce, st, msg)
+	}
+	return wire.AppendFrame(out, reqID, wire.ValidateResponse{
+		Nonce: req.Nonce, Status: wire.StatusOK, Counter: req.Counter, ServerTime: now.Unix(), Changed: changed, Lease: lease,
+	})
+}
+
+// activate binds a license to this install on this machine, durably, and
+// answers with a signed lease.
+func (h *handler) activate(out []byte, reqID uint32, req *wire.ActivateRequest, p *peer) []byte {
+	key, err := keygen.ParseCanonical(req.Key[:])
+	if err != nil {
+		return appendError(out, reqID, req.Nonce, wire.StatusMalformedKey, "this is not a valid license key; check it for typos")
+	}
+	if !req.Fingerprint.Plausible() {
+		return appendError(out, reqID, req.Nonce, wire.StatusFingerprintRejected, "the machine fingerprint is not usable")
+	}
+	lic, err := h.st.LicenseByKeyHash(h.id.Hasher.Hash(key))
+	if err != nil {
+		st, msg := h.storeStatus(err, "activate")
+		if st == wire.StatusNotFound {
+			msg = "no license has this key; check it, or contact the vendor"
+		}
+		return appendError(out, reqID, req.Nonce, st, msg)
+	}
+	now := h.now()
+	var lease []byte
+	var changed uint32
+	err = h.st.Update(lic.ID, func(tx *store.Tx) error {
+		l := &tx.License
+		if l.Activated == 0 {
+			// The term starts at first activation ("period of use after
+			// first registration").
+			l.Activated = now.Unix()
+		}
+		if st, msg := licenseStatus(l, l.Expiry(), now.Unix()); st != wire.StatusOK {
+			return statusErr(st, msg)
+		}
+		a, ok := tx.Activation(p.install)
+		if ok {
+			var same bool
+			if changed, same = a.Fingerprint.Match(&req.Fingerprint); !same {
+				return statusErr(wire.StatusFingerprintMismatch, "this installation was activated on another machine")
+			}
+		} else {
+			if uint32(len(tx.Activations)) >= l.Seats {
+				return statusErr(wire.StatusNoSeats, "every seat of this license is in use; deactivate another machine first")
+			}
+			a = store.Activation{Install: p.install, Created: now.Unix()}
+		}
+		a.Fingerprint = req.Fingerprint
+		a.Hostname = string(req.Hostname)
+		a.AppVersion = string(req.AppVersion)
+		a.LastSeen = now.Unix()
+		var err error
+		if lease, err = h.signLease(l, &a, req.Nonce, a.Counter, now); err != nil {
+			return err
+		}
+		tx.PutActivation(a)
+		return nil
+	})
+	if err != nil {
+		st, msg := h.storeStatus(err, "activate")
+		return appendError(out, reqID, req.Nonce, st, msg)
+	}
+	h.log.Info("activated", "license", licenseRef(lic.ID), "product", lic.Product)
+	return wire.AppendFrame(out, reqID, wire.ActivateResponse{Nonce: req.Nonce, LicenseID: lic.ID, Changed: changed, Lease: lease})
+}
+
+// deactivate frees this install's seat, durably.
+func (h *handler) deactivate(out []byte, reqID uint32, req *wire.DeactivateRequest, p *peer) []byte {
+	err := h.st.Update(req.LicenseID, func(tx *store.Tx) error {
+		if _, ok := tx.Activation(p.install); !ok {
+			return store.ErrNotActivated
+		}
+		tx.DeleteActivation(p.install)
+		return nil
+	})
+	if err != nil {
+		st, msg := h.storeStatus(err, "deactivate")
+		return appendError(out, reqID, req.Nonce, st, msg)
+	}
+	h.log.Info("deactivated", "license", licenseRef(req.LicenseID))
+	return wire.AppendFrame(out, reqID, wire.DeactivateResponse{Nonce: req.Nonce})
+}
+
+func (h *handler) serverTime(out []byte, reqID uint32, req *wire.TimeRequest) []byte {
+	return wire.AppendFrame(out, reqID, wire.TimeResponse{Nonce: req.Nonce, ServerTime: h.now().UnixNano()})
+}
+
+// licenseRef names a license in logs: a prefix of its public id, never its key.
+func licenseRef(id store.LicenseID) string {
+	const hex = "0123456789abcdef"
+	var b [8]byte
+	for i := 0; i < 4; i++ {
+		b[2*i], b[2*i+1] = hex[id[i]>>4], hex[id[i]&15]
+	}
+	return string(b[:])
+}

@@ -1,0 +1,194 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tollgate/tollgate/internal/atomicfile"
+	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/keygen/composite"
+	"github.com/tollgate/tollgate/wire"
+)
+
+// Files of a gateway's data directory. Private ones are mode 0600.
+const (
+	FileNoiseKey   = "noise.key"      // Noise static private key (0600)
+	FileTLSCert    = "tls.crt"        // self-signed certificate for QUIC
+	FileTLSKey     = "tls.key"        // its private key (0600)
+	FileLeaseKey   = "lease.key"      // composite lease-signing private key (0600)
+	FileKeySecret  = "keyhash.secret" // secret of the keyed key hashes (0600)
+	FileCard       = "server.card"    // the server card apps embed (public)
+	DirDB          = "db"             // Pebble
+	DefaultAddress = "127.0.0.1:7443"
+)
+
+// Identity is everything that makes a gateway itself: its keys, its
+// certificate and its card.
+type Identity struct {
+	Dir      string
+	Noise    channel.PrivateKey
+	TLS      tls.Certificate
+	Pin      [32]byte
+	LeaseKey *composite.PrivateKey
+	Hasher   *keygen.Hasher
+	Card     *wire.Card
+}
+
+// Init creates a new identity in dir, once: it refuses (ErrIdentityExists)
+// when dir already holds any part of one, and writes private files with
+// mode 0600, never overwriting.
+func Init(dir string, scheme composite.Scheme, addr string) (*Identity, error) {
+	if addr == "" {
+		addr = DefaultAddress
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("gateway: create data directory: %w", err)
+	}
+	for _, f := range []string{FileNoiseKey, FileTLSKey, FileLeaseKey, FileKeySecret, FileCard} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return nil, fmt.Errorf("%w: %s already has %s (delete the directory to start over)", ErrIdentityExists, dir, f)
+		}
+	}
+	nk, err := channel.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: noise key: %w", err)
+	}
+	cert, certPEM, keyPEM, err := channel.GenerateCertificate()
+	if err != nil {
+		return nil, fmt.Errorf("gateway: certificate: %w", err)
+	}
+	lk, err := composite.GenerateKey(scheme, rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: lease key: %w", err)
+	}
+	secret := make([]byte, keygen.MinSecretLen)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, fmt.Errorf("gateway: secret: %w", err)
+	}
+	leaseText := "tollgate-lease-key 1\n" + schemeName(scheme) + " " + base64.StdEncoding.EncodeToString(lk.Bytes()) + "\n"
+	secretText := base64.StdEncoding.EncodeToString(secret) + "\n"
+	if err := channel.WritePrivateKeyFile(filepath.Join(dir, FileNoiseKey), nk); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	files := []struct {
+		name string
+		data []byte
+		mode fs.FileMode
+	}{
+		{FileTLSKey, keyPEM, 0o600},
+		{FileTLSCert, certPEM, 0o644},
+		{FileLeaseKey, []byte(leaseText), 0o600},
+		{FileKeySecret, []byte(secretText), 0o600},
+	}
+	for _, f := range files {
+		if err := atomicfile.Create(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
+			return nil, fmt.Errorf("gateway: write %s: %w", f.name, err)
+		}
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return nil, fmt.Errorf("gateway: certificate: %w", err)
+	}
+	card := &wire.Card{Address: addr, NoiseKey: nk.Public(), TLSPin: channel.Pin(leaf), LeaseKeys: []*composite.PublicKey{lk.Public()}}
+	if err := atomicfile.Create(filepath.Join(dir, FileCard), card.Marshal(), 0o644); err != nil {
+		return nil, fmt.Errorf("gateway: write %s: %w", FileCard, err)
+	}
+	return LoadIdentity(dir)
+}
+
+// LoadIdentity reads the identity Init wrote in dir.
+func LoadIdentity(dir string) (*Identity, error) {
+	if _, err := os.Stat(filepath.Join(dir, FileNoiseKey)); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s (run `tollgate init --data %s` first)", ErrNoIdentity, dir, dir)
+	}
+	id := &Identity{Dir: dir}
+	var err error
+	if id.Noise, err = channel.ReadPrivateKeyFile(filepath.Join(dir, FileNoiseKey)); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	if id.TLS, err = tls.LoadX509KeyPair(filepath.Join(dir, FileTLSCert), filepath.Join(dir, FileTLSKey)); err != nil {
+		return nil, fmt.Errorf("gateway: TLS certificate: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(id.TLS.Certificate[0])
+	if err != nil {
+		return nil, fmt.Errorf("gateway: TLS certificate: %w", err)
+	}
+	id.Pin = channel.Pin(leaf)
+	if id.LeaseKey, err = readLeaseKey(filepath.Join(dir, FileLeaseKey)); err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, FileKeySecret))
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	secret, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s is not base64", ErrIdentityCorrupt, FileKeySecret)
+	}
+	if id.Hasher, err = keygen.NewHasher(secret); err != nil {
+		return nil, fmt.Errorf("gateway: %s: %w", FileKeySecret, err)
+	}
+	if id.Card, err = wire.LoadCard(filepath.Join(dir, FileCard)); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	if id.Card.NoiseKey != id.Noise.Public() || id.Card.TLSPin != id.Pin {
+		return nil, fmt.Errorf("%w: %s does not match the keys beside it", ErrIdentityCorrupt, FileCard)
+	}
+	return id, nil
+}
+
+func schemeName(s composite.Scheme) string {
+	if s == composite.MLDSA65Ed25519 {
+		return "mldsa65-ed25519"
+	}
+	return "mldsa44-ed25519"
+}
+
+// ParseScheme reads a lease-signing scheme name as the card and lease.key
+// spell it ("mldsa44-ed25519", "mldsa65-ed25519").
+func ParseScheme(name string) (composite.Scheme, error) {
+	switch strings.ToLower(name) {
+	case "mldsa44-ed25519", "mldsa44", "":
+		return composite.MLDSA44Ed25519, nil
+	case "mldsa65-ed25519", "mldsa65":
+		return composite.MLDSA65Ed25519, nil
+	}
+	return 0, fmt.Errorf("%w: unknown lease scheme %q (use mldsa44-ed25519 or mldsa65-ed25519)", ErrConfig, name)
+}
+
+func readLeaseKey(path string) (*composite.PrivateKey, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if len(lines) != 2 || strings.TrimSpace(lines[0]) != "tollgate-lease-key 1" {
+		return nil, fmt.Errorf("%w: %s is not a lease key file", ErrIdentityCorrupt, path)
+	}
+	f := strings.Fields(lines[1])
+	if len(f) != 2 {
+		return nil, fmt.Errorf("%w: %s: want \"SCHEME BASE64\"", ErrIdentityCorrupt, path)
+	}
+	s, err := ParseScheme(f[0])
+	if err != nil {
+		return nil, err
+	}
+	b, err := base64.StdEncoding.DecodeString(f[1])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s is not base64", ErrIdentityCorrupt, path)
+	}
+	k, err := composite.ParsePrivateKey(s, b)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %s: %w", path, err)
+	}
+	return k, nil
+}

@@ -1,0 +1,148 @@
+package tollgate_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/tollgate/tollgate"
+
+// rule states, for the packages under one folder, which of the module's
+// packages and which outside modules they may import directly, and which
+// packages must not appear anywhere among their dependencies. It is
+// DESIGN.md's "Parts" table, kept true by TestImportRules.
+type rule struct {
+	folder    string   // module-relative folder; its sub-packages follow the same rule
+	internal  []string // module-relative folders this one may import
+	external  []string // import path prefixes outside the module and the standard library
+	forbidden []string // prefixes that must not be among the transitive dependencies
+}
+
+var (
+	quic    = "github.com/quic-go/quic-go"
+	pebble  = "github.com/cockroachdb/pebble"
+	noise   = "github.com/flynn/noise"
+	circl   = "github.com/cloudflare/circl"
+	ristr   = "github.com/dgraph-io/ristretto"
+	gateway = module + "/gateway"
+	store   = module + "/store"
+	clients = module + "/clients"
+	bench   = module + "/bench"
+)
+
+var rules = []rule{
+	{folder: "wire", internal: []string{"wire", "keygen/composite"}, external: []string{circl},
+		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
+	{folder: "keygen", internal: []string{"keygen"}, external: []string{circl},
+		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench, module + "/wire"}},
+	{folder: "internal/channel", internal: []string{"internal/channel", "wire", "keygen"}, external: []string{quic, noise, circl, "golang.org/x/"},
+		forbidden: []string{pebble, ristr, gateway, store, clients, bench}},
+	{folder: "store", internal: []string{"store", "wire", "keygen"}, external: []string{pebble, ristr, circl, "golang.org/x/"},
+		forbidden: []string{quic, noise, gateway, clients, bench}},
+	{folder: "clients", internal: []string{"clients", "wire", "keygen", "internal/channel"}, external: []string{quic, noise, circl, "golang.org/x/"},
+		forbidden: []string{pebble, ristr, gateway, store, bench}},
+	{folder: "gateway", internal: []string{"gateway", "wire", "keygen", "store", "internal/channel"}, external: []string{quic, noise, pebble, ristr, circl, "golang.org/x/"},
+		forbidden: []string{clients, bench}},
+}
+
+func TestImportRules(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}|{{join .Imports \" \"}}|{{join .Deps \" \"}}", "./...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		parts := strings.SplitN(line, "|", 3)
+		if len(parts) != 3 {
+			t.Fatalf("unexpected go list line %q", line)
+		}
+		pkg, imports, deps := parts[0], strings.Fields(parts[1]), strings.Fields(parts[2])
+		r, ok := ruleFor(pkg)
+		if !ok {
+			continue
+		}
+		checked++
+		for _, imp := range imports {
+			if !allowed(r, imp) {
+				t.Errorf("%s imports %s, which DESIGN.md does not allow for %s/", pkg, imp, r.folder)
+			}
+		}
+		for _, d := range deps {
+			for _, f := range r.forbidden {
+				if d == f || strings.HasPrefix(d, f+"/") {
+					t.Errorf("%s depends on %s (forbidden for %s/)", pkg, d, r.folder)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no package matched any rule: the rules table is stale")
+	}
+}
+
+func ruleFor(pkg string) (rule, bool) {
+	rel, ok := strings.CutPrefix(pkg, module+"/")
+	if !ok {
+		return rule{}, false
+	}
+	best, found := rule{}, false
+	for _, r := range rules {
+		if under(rel, r.folder) && len(r.folder) > len(best.folder) {
+			best, found = r, true
+		}
+	}
+	return best, found
+}
+
+func under(rel, folder string) bool { return rel == folder || strings.HasPrefix(rel, folder+"/") }
+
+func allowed(r rule, imp string) bool {
+	if rel, ok := strings.CutPrefix(imp, module+"/"); ok {
+		for _, in := range r.internal {
+			if under(rel, in) {
+				return true
+			}
+		}
+		return false
+	}
+	first, _, _ := strings.Cut(imp, "/")
+	if !strings.Contains(first, ".") {
+		return true // the standard library
+	}
+	for _, e := range r.external {
+		if strings.HasPrefix(imp, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestImportRulesCatch proves the checker refuses what DESIGN.md forbids, so
+// TestImportRules cannot pass by matching nothing.
+func TestImportRulesCatch(t *testing.T) {
+	cases := []struct {
+		pkg, imp string
+		ok       bool
+	}{
+		{module + "/wire", "encoding/binary", true},
+		{module + "/wire", module + "/keygen/composite", true},
+		{module + "/wire", quic, false},
+		{module + "/wire", module + "/store", false},
+		{module + "/keygen", pebble + "/v2", false},
+		{module + "/clients/cmd/tollgate-client", module + "/gateway", false},
+		{module + "/clients", module + "/store", false},
+		{module + "/clients", quic, true},
+		{module + "/gateway", module + "/clients", false},
+		{module + "/gateway/cmd/tollgate", module + "/store", true},
+	}
+	for _, c := range cases {
+		r, found := ruleFor(c.pkg)
+		if !found {
+			t.Fatalf("no rule for %s", c.pkg)
+		}
+		if got := allowed(r, c.imp); got != c.ok {
+			t.Errorf("allowed(%s imports %s) = %v, want %v", c.pkg, c.imp, got, c.ok)
+		}
+	}
+}

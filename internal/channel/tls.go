@@ -1,0 +1,135 @@
+package channel
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+)
+
+// certValidity is how long a generated certificate is valid. Clients check
+// the pin, not the dates, so the only point of an end is that x509 needs
+// one; it is long so that a card never goes stale.
+const certValidity = 100 * 365 * 24 * time.Hour
+
+// GenerateCertificate returns a new self-signed ECDSA P-256 certificate for
+// the gateway, as a tls.Certificate and PEM encodings of the certificate
+// and of its PKCS #8 private key. The card pins its public key (Pin).
+func GenerateCertificate() (cert tls.Certificate, certPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, nil, fmt.Errorf("channel: generating a TLS key: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return tls.Certificate{}, nil, nil, fmt.Errorf("channel: generating a serial number: %w", err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "tollgate gateway"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(certValidity),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, nil, fmt.Errorf("channel: creating the certificate: %w", err)
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return tls.Certificate{}, nil, nil, fmt.Errorf("channel: encoding the TLS key: %w", err)
+	}
+	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})
+	clear(pkcs8)
+	cert, err = tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, nil, nil, fmt.Errorf("channel: loading the certificate: %w", err)
+	}
+	return cert, certPEM, keyPEM, nil
+}
+
+// Pin returns the TLS pin of cert: SHA-256 of its DER-encoded
+// SubjectPublicKeyInfo. Pinning the key rather than the certificate lets
+// the gateway renew its certificate without a new card. A nil cert has the
+// zero pin, which no certificate matches.
+func Pin(cert *x509.Certificate) [32]byte {
+	if cert == nil {
+		return [32]byte{}
+	}
+	return sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+}
+
+// CertificatePin returns the pin of cert's leaf certificate.
+func CertificatePin(cert tls.Certificate) ([32]byte, error) {
+	if cert.Leaf != nil {
+		return Pin(cert.Leaf), nil
+	}
+	if len(cert.Certificate) == 0 {
+		return [32]byte{}, errors.New("channel: TLS certificate has no certificate")
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("channel: parsing the TLS certificate: %w", err)
+	}
+	return Pin(leaf), nil
+}
+
+// ServerTLSConfig returns the gateway's TLS configuration: TLS 1.3 only,
+// ALPN "tollgate/1", presenting cert.
+func ServerTLSConfig(cert tls.Certificate) *tls.Config {
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		NextProtos:   []string{ALPN},
+		MinVersion:   tls.VersionTLS13,
+	}
+}
+
+// ClientTLSConfig returns a client TLS configuration that accepts only a
+// server whose certificate's public key has the given pin. A handshake with
+// any other server fails with an error wrapping ErrPinMismatch.
+func ClientTLSConfig(pin [32]byte) *tls.Config {
+	return &tls.Config{
+		// InsecureSkipVerify turns off the Web PKI checks only: a chain to
+		// a trusted root, the host name and the validity dates, which a
+		// self-signed gateway certificate cannot pass and which the card
+		// makes unnecessary. It is not blanket skipping: VerifyConnection
+		// runs on every handshake, full or resumed, and fails it unless the
+		// leaf certificate's public key hashes to the pin; and TLS 1.3 still
+		// requires the server to sign the handshake with that key's private
+		// half (CertificateVerify), so presenting a copy of the certificate
+		// is not enough. Certificates after the leaf are ignored, not
+		// trusted: only the leaf's key signs the handshake.
+		InsecureSkipVerify: true,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			return verifyPin(cs.PeerCertificates, pin)
+		},
+		NextProtos: []string{ALPN},
+		MinVersion: tls.VersionTLS13,
+	}
+}
+
+// verifyPin checks, in constant time, that the leaf certificate's public
+// key hashes to pin.
+func verifyPin(certs []*x509.Certificate, pin [32]byte) error {
+	if len(certs) == 0 {
+		return fmt.Errorf("%w: the server sent no certificate", ErrPinMismatch)
+	}
+	got := Pin(certs[0])
+	if pin == ([32]byte{}) || subtle.ConstantTimeCompare(got[:], pin[:]) != 1 {
+		return ErrPinMismatch
+	}
+	return nil
+}

@@ -1,0 +1,573 @@
+// Package store keeps what the gateway must not lose (licenses, activations,
+// and later orders, shops, products and the audit log) in Pebble, with a
+// ristretto cache in front for the hot validation path.
+//
+// Contracts:
+//   - A license is found by the keyed hash of its key, or by its random
+//     license id; a license key is never stored in the clear.
+//   - Every change made through Update is on disk (Pebble Sync) before Update
+//     returns. Concurrent Updates share fsyncs through Pebble's group commit.
+//   - Updates of one license are serialised, so seat accounting is exact.
+//   - A change made through Update is seen by the very next Lookup: cache
+//     entries carry the epoch of their license's stripe at load time, Update
+//     bumps that epoch after its commit, and Lookup ignores an entry whose
+//     epoch is stale. Ristretto's asynchronous Set can therefore never bring
+//     back an old state.
+//   - Last-seen times and counters are written behind: at most
+//     Config.WriteBehind (1 s by default) of them is lost in a crash.
+//
+// The store never imports the transport: it knows Pebble, not QUIC.
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/dgraph-io/ristretto/v2"
+	"github.com/tollgate/tollgate/keygen"
+)
+
+// Config configures a Store.
+type Config struct {
+	// Dir is the Pebble directory. Required; created if missing.
+	Dir string
+	// CacheEntries bounds the hot cache, in activations. Zero means 1<<20.
+	CacheEntries int64
+	// WriteBehind is how often last-seen times and counters are flushed.
+	// Zero means one second; more than one second is refused.
+	WriteBehind time.Duration
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+	// Logger receives the store's warnings. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() error {
+	if c.Dir == "" {
+		return fmt.Errorf("%w: no directory", ErrConfig)
+	}
+	if c.CacheEntries == 0 {
+		c.CacheEntries = 1 << 20
+	}
+	if c.WriteBehind == 0 {
+		c.WriteBehind = time.Second
+	}
+	if c.WriteBehind < 0 || c.WriteBehind > time.Second {
+		return fmt.Errorf("%w: write-behind interval %v is not between 0 and 1s", ErrConfig, c.WriteBehind)
+	}
+	if c.CacheEntries < 0 {
+		return fmt.Errorf("%w: negative cache size", ErrConfig)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// Key prefixes in Pebble. Part of the on-disk format.
+const (
+	pfxLicense    = 'l' // l | key hash (32)            -> license record
+	pfxLicenseID  = 'i' // i | license id (16)          -> key hash (32)
+	pfxActivation = 'a' // a | license id | install (32) -> activation record
+	pfxSeen       = 't' // t | license id | install      -> last seen (8) | counter (8), written behind
+)
+
+const (
+	stripes      = 1 << 16 // epoch stripes
+	lockStripes  = 1 << 10 // per-license update locks
+	syncWrite    = true
+	maxBatchKeys = 10000
+)
+
+// Store is the gateway's durable state. All methods are safe for concurrent use.
+type Store struct {
+	cfg   Config
+	db    *pebble.DB
+	cache *ristretto.Cache[uint64, *Entry]
+
+	locks  [lockStripes]sync.Mutex
+	epochs [stripes]atomic.Uint64
+
+	dirtyMu sync.Mutex
+	dirty   []*Entry
+
+	stop     chan struct{}
+	flushed  chan struct{}
+	closed   atomic.Bool
+	closeErr error
+	once     sync.Once
+}
+
+// Open opens (creating if needed) the store in cfg.Dir. Pebble's lock file
+// makes a second Open of the same directory fail, so there is never more than
+// one writer.
+func Open(cfg Config) (*Store, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create %s: %w", cfg.Dir, err)
+	}
+	opts := &pebble.Options{Logger: quietLogger{cfg.Logger}}
+	db, err := pebble.Open(cfg.Dir, opts)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) || isLocked(err) {
+			return nil, fmt.Errorf("%w: %s (%v)", ErrLocked, cfg.Dir, err)
+		}
+		return nil, fmt.Errorf("store: open %s: %w", cfg.Dir, err)
+	}
+	cache, err := ristretto.NewCache(&ristretto.Config[uint64, *Entry]{
+		NumCounters: cfg.CacheEntries * 10,
+		MaxCost:     cfg.CacheEntries,
+		BufferItems: 64,
+		// Keys are already well mixed (random license ids and hashes).
+		KeyToHash:          func(k uint64) (uint64, uint64) { return k, 0 },
+		IgnoreInternalCost: true,
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: cache: %w", err)
+	}
+	s := &Store{cfg: cfg, db: db, cache: cache, stop: make(chan struct{}), flushed: make(chan struct{})}
+	go s.flushLoop()
+	return s, nil
+}
+
+func isLocked(err error) bool {
+	return err != nil && bytes.Contains([]byte(err.Error()), []byte("lock"))
+}
+
+// Close flushes written-behind state, and closes the cache and Pebble. It is
+// safe to call more than once.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		s.closed.Store(true)
+		close(s.stop)
+		<-s.flushed
+		s.cache.Close()
+		s.closeErr = s.db.Close()
+	})
+	return s.closeErr
+}
+
+// epochOf returns the epoch stripe of a license.
+func (s *Store) epochOf(id LicenseID) *atomic.Uint64 {
+	return &s.epochs[binary.BigEndian.Uint16(id[:2])]
+}
+
+func (s *Store) lockOf(id LicenseID) *sync.Mutex {
+	return &s.locks[binary.BigEndian.Uint16(id[2:4])%lockStripes]
+}
+
+func cacheKey(id LicenseID, install InstallID) uint64 {
+	return binary.LittleEndian.Uint64(id[:8]) ^ binary.LittleEndian.Uint64(install[:8])*0x9e3779b97f4a7c15
+}
+
+// get reads one value; it returns nil, nil when the key is absent.
+func (s *Store) get(key []byte) ([]byte, error) {
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: read: %w", err)
+	}
+	out := bytes.Clone(v)
+	closer.Close()
+	return out, nil
+}
+
+func licenseKey(h keygen.KeyHash) []byte { return append([]byte{pfxLicense}, h[:]...) }
+func licenseIDKey(id LicenseID) []byte  { return append([]byte{pfxLicenseID}, id[:]...) }
+
+func activationKey(pfx byte, id LicenseID, in InstallID) []byte {
+	k := make([]byte, 0, 1+len(id)+len(in))
+	k = append(k, pfx)
+	k = append(k, id[:]...)
+	return append(k, in[:]...)
+}
+
+// CreateLicenses writes new licenses durably in one batch (one fsync). A key
+// hash or license id that already exists is refused with ErrExists and
+// nothing is written.
+func (s *Store) CreateLicenses(ls []License) error {
+	if len(ls) == 0 {
+		return nil
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	for i := range ls {
+		l := &ls[i]
+		if v, err := s.get(licenseKey(l.KeyHash)); err != nil {
+			return err
+		} else if v != nil {
+			return fmt.Errorf("%w: license %s", ErrExists, l.KeyHash)
+		}
+		if v, err := s.get(licenseIDKey(l.ID)); err != nil {
+			return err
+		} else if v != nil {
+			return fmt.Errorf("%w: license id %x", ErrExists, l.ID[:4])
+		}
+		rec, err := encodeLicense(l)
+		if err != nil {
+			return err
+		}
+		if err := b.Set(licenseKey(l.KeyHash), rec, nil); err != nil {
+			return fmt.Errorf("store: batch: %w", err)
+		}
+		if err := b.Set(licenseIDKey(l.ID), l.KeyHash[:], nil); err != nil {
+			return fmt.Errorf("store: batch: %w", err)
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// LicenseByKeyHash returns the license whose key has hash h, or ErrNotFound.
+func (s *Store) LicenseByKeyHash(h keygen.KeyHash) (License, error) {
+	v, err := s.get(licenseKey(h))
+	if err != nil {
+		return License{}, err
+	}
+	if v == nil {
+		return License{}, ErrNotFound
+	}
+	return decodeLicense(v)
+}
+
+// LicenseByID returns the license with this id, or ErrNotFound.
+func (s *Store) LicenseByID(id LicenseID) (License, error) {
+	h, err := s.get(licenseIDKey(id))
+	if err != nil {
+		return License{}, err
+	}
+	if len(h) != len(keygen.KeyHash{}) {
+		return License{}, ErrNotFound
+	}
+	return s.LicenseByKeyHash(keygen.KeyHash(h))
+}
+
+// Activations returns the license's activations, ordered by install id.
+func (s *Store) Activations(id LicenseID) ([]Activation, error) {
+	lo := append([]byte{pfxActivation}, id[:]...)
+	hi := append([]byte{pfxActivation}, id[:]...)
+	hi = append(hi, bytes.Repeat([]byte{0xff}, len(InstallID{})+1)...)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, fmt.Errorf("store: iterate: %w", err)
+	}
+	defer it.Close()
+	var out []Activation
+	for it.First(); it.Valid(); it.Next() {
+		a, err := decodeActivation(it.Value())
+		if err != nil {
+			return nil, err
+		}
+		if seen, err := s.get(activationKey(pfxSeen, a.License, a.Install)); err == nil && len(seen) == 16 {
+			if t := int64(binary.BigEndian.Uint64(seen)); t > a.LastSeen {
+				a.LastSeen = t
+			}
+			if c := binary.BigEndian.Uint64(seen[8:]); c > a.Counter {
+				a.Counter = c
+			}
+		}
+		out = append(out, a)
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("store: iterate: %w", err)
+	}
+	return out, nil
+}
+
+// Tx is the state of one license inside Update: the license and its
+// activations, read under the license's lock. The function given to Update
+// changes them through its methods; nothing is written if it returns an error.
+type Tx struct {
+	License     License
+	Activations []Activation
+	Now         time.Time
+
+	puts []Activation
+	dels []InstallID
+}
+
+// Activation returns the activation of install, if there is one.
+func (tx *Tx) Activation(install InstallID) (Activation, bool) {
+	for _, a := range tx.Activations {
+		if a.Install == install {
+			return a, true
+		}
+	}
+	return Activation{}, false
+}
+
+// PutActivation records a (new or changed) activation.
+func (tx *Tx) PutActivation(a Activation) {
+	a.License = tx.License.ID
+	tx.puts = append(tx.puts, a)
+	for i := range tx.Activations {
+		if tx.Activations[i].Install == a.Install {
+			tx.Activations[i] = a
+			return
+		}
+	}
+	tx.Activations = append(tx.Activations, a)
+}
+
+// DeleteActivation frees the seat held by install.
+func (tx *Tx) DeleteActivation(install InstallID) {
+	tx.dels = append(tx.dels, install)
+	for i := range tx.Activations {
+		if tx.Activations[i].Install == install {
+			tx.Activations = append(tx.Activations[:i], tx.Activations[i+1:]...)
+			return
+		}
+	}
+}
+
+// Update runs fn on the license with this id under the license's lock and
+// commits what it changed durably before returning. It returns fn's error
+// unchanged (and writes nothing) when fn fails, and ErrNotFound when there is
+// no such license.
+func (s *Store) Update(id LicenseID, fn func(tx *Tx) error) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	mu := s.lockOf(id)
+	mu.Lock()
+	defer mu.Unlock()
+	lic, err := s.LicenseByID(id)
+	if err != nil {
+		return err
+	}
+	acts, err := s.Activations(id)
+	if err != nil {
+		return err
+	}
+	tx := &Tx{License: lic, Activations: acts, Now: s.cfg.Now()}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if tx.License.ID != id || tx.License.KeyHash != lic.KeyHash {
+		return fmt.Errorf("%w: an update may not change a license's identity", ErrConfig)
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	rec, err := encodeLicense(&tx.License)
+	if err != nil {
+		return err
+	}
+	if err := b.Set(licenseKey(lic.KeyHash), rec, nil); err != nil {
+		return fmt.Errorf("store: batch: %w", err)
+	}
+	for _, in := range tx.dels {
+		if err := b.Delete(activationKey(pfxActivation, id, in), nil); err != nil {
+			return fmt.Errorf("store: batch: %w", err)
+		}
+		if err := b.Delete(activationKey(pfxSeen, id, in), nil); err != nil {
+			return fmt.Errorf("store: batch: %w", err)
+		}
+	}
+	for i := range tx.puts {
+		a := &tx.puts[i]
+		if containsInstall(tx.dels, a.Install) && !hasInstall(tx.Activations, a.Install) {
+			continue
+		}
+		rec, err := encodeActivation(a)
+		if err != nil {
+			return err
+		}
+		if err := b.Set(activationKey(pfxActivation, id, a.Install), rec, nil); err != nil {
+			return fmt.Errorf("store: batch: %w", err)
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	// After the commit: a Lookup that loaded the old state before this point
+	// holds the old epoch and will reload.
+	s.epochOf(id).Add(1)
+	return nil
+}
+
+func containsInstall(list []InstallID, in InstallID) bool {
+	for _, x := range list {
+		if x == in {
+			return true
+		}
+	}
+	return false
+}
+
+func hasInstall(acts []Activation, in InstallID) bool {
+	for i := range acts {
+		if acts[i].Install == in {
+			return true
+		}
+	}
+	return false
+}
+
+// Entry is a cached view of one activation and its license, for the hot
+// validation path. License and Activation are a snapshot and must not be
+// modified; LastSeen and Counter are updated in place and written behind.
+type Entry struct {
+	License    License
+	Activation Activation
+	Expiry     int64 // License.Expiry(), computed once at load
+
+	epoch    uint64
+	lastSeen atomic.Int64
+	counter  atomic.Uint64
+	dirty    atomic.Bool
+}
+
+// Lookup returns the current state of the activation of install on the
+// license id, from the cache when it is current and from Pebble otherwise.
+// It returns ErrNotFound for an unknown license and ErrNotActivated when the
+// license has no activation for install.
+func (s *Store) Lookup(id LicenseID, install InstallID) (*Entry, error) {
+	ep := s.epochOf(id)
+	epoch := ep.Load()
+	k := cacheKey(id, install)
+	if e, ok := s.cache.Get(k); ok && e.epoch == epoch && e.License.ID == id && e.Activation.Install == install {
+		return e, nil
+	}
+	return s.load(id, install, epoch, k)
+}
+
+func (s *Store) load(id LicenseID, install InstallID, epoch uint64, k uint64) (*Entry, error) {
+	lic, err := s.LicenseByID(id)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.get(activationKey(pfxActivation, id, install))
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, ErrNotActivated
+	}
+	a, err := decodeActivation(v)
+	if err != nil {
+		return nil, err
+	}
+	e := &Entry{License: lic, Activation: a, Expiry: lic.Expiry(), epoch: epoch}
+	e.lastSeen.Store(a.LastSeen)
+	e.counter.Store(a.Counter)
+	if seen, err := s.get(activationKey(pfxSeen, id, install)); err == nil && len(seen) == 16 {
+		if t := int64(binary.BigEndian.Uint64(seen)); t > a.LastSeen {
+			e.lastSeen.Store(t)
+		}
+		if c := binary.BigEndian.Uint64(seen[8:]); c > a.Counter {
+			e.counter.Store(c)
+		}
+	}
+	s.cache.Set(k, e, 1)
+	return e, nil
+}
+
+// Touch records that the activation was seen now with this counter. It is
+// written behind: no disk access, no allocation once the entry is queued.
+func (s *Store) Touch(e *Entry, now int64, counter uint64) {
+	if e.lastSeen.Load() < now {
+		e.lastSeen.Store(now)
+	}
+	if e.counter.Load() < counter {
+		e.counter.Store(counter)
+	}
+	if !e.dirty.Load() && !e.dirty.Swap(true) {
+		s.dirtyMu.Lock()
+		s.dirty = append(s.dirty, e)
+		s.dirtyMu.Unlock()
+	}
+}
+
+// LastSeen returns the latest time the activation was seen, Unix seconds.
+func (e *Entry) LastSeen() int64 { return e.lastSeen.Load() }
+
+// Counter returns the highest counter the activation presented.
+func (e *Entry) Counter() uint64 { return e.counter.Load() }
+
+func (s *Store) flushLoop() {
+	defer close(s.flushed)
+	t := time.NewTicker(s.cfg.WriteBehind)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if err := s.Flush(); err != nil {
+				s.cfg.Logger.Warn("store: write-behind flush failed; will retry", "err", err)
+			}
+		case <-s.stop:
+			if err := s.Flush(); err != nil {
+				s.cfg.Logger.Error("store: final write-behind flush failed", "err", err)
+			}
+			return
+		}
+	}
+}
+
+// Flush writes the queued last-seen times and counters now, with one fsync.
+func (s *Store) Flush() error {
+	s.dirtyMu.Lock()
+	batch := s.dirty
+	s.dirty = nil
+	s.dirtyMu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	var v [16]byte
+	for _, e := range batch {
+		e.dirty.Store(false)
+		binary.BigEndian.PutUint64(v[:8], uint64(e.lastSeen.Load()))
+		binary.BigEndian.PutUint64(v[8:], e.counter.Load())
+		if err := b.Set(activationKey(pfxSeen, e.License.ID, e.Activation.Install), v[:], nil); err != nil {
+			return fmt.Errorf("store: batch: %w", err)
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		// Put them back so the next flush retries.
+		s.dirtyMu.Lock()
+		for _, e := range batch {
+			if !e.dirty.Swap(true) {
+				s.dirty = append(s.dirty, e)
+			}
+		}
+		s.dirtyMu.Unlock()
+		return fmt.Errorf("store: write-behind commit: %w", err)
+	}
+	return nil
+}
+
+// quietLogger routes Pebble's informational chatter to debug level.
+type quietLogger struct{ l *slog.Logger }
+
+func (q quietLogger) Infof(format string, args ...interface{}) {
+	q.l.Debug("pebble: " + fmt.Sprintf(format, args...))
+}
+func (q quietLogger) Errorf(format string, args ...interface{}) {
+	q.l.Error("pebble: " + fmt.Sprintf(format, args...))
+}
+func (q quietLogger) Fatalf(format string, args ...interface{}) {
+	q.l.Error("pebble: fatal: " + fmt.Sprintf(format, args...))
+	os.Exit(1)
+}
+
+var _ io.Closer = (*Store)(nil)

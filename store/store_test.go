@@ -1,0 +1,301 @@
+package store
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/wire"
+)
+
+var errNoSeats = errors.New("no seats")
+
+func openTest(t testing.TB, dir string) *Store {
+	t.Helper()
+	s, err := Open(Config{Dir: dir, WriteBehind: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return s
+}
+
+func newLicense(t testing.TB, seats uint32) License {
+	t.Helper()
+	var l License
+	rand.Read(l.ID[:])
+	rand.Read(l.KeyHash[:])
+	l.Product = "1AJS2"
+	l.Seats = seats
+	l.Term = Term{Kind: TermYears, Value: 1}
+	l.Policy = Policy{Level: 1, LeaseSeconds: 86400}
+	l.Created = time.Now().Unix()
+	return l
+}
+
+func install(i int) InstallID { return sha256.Sum256([]byte{byte(i), byte(i >> 8), byte(i >> 16)}) }
+
+func fingerprint(i int) wire.Fingerprint {
+	var f wire.Fingerprint
+	f.N = 2
+	f.C[0].Kind, f.C[1].Kind = wire.KindMachineID, wire.KindMAC
+	f.C[0].Hash[0], f.C[0].Hash[1] = byte(i), byte(i>>8)|0x80
+	f.C[1].Hash[0] = 1
+	return f
+}
+
+// activate is the seat rule the gateway applies, reduced to its core.
+func activate(s *Store, id LicenseID, in InstallID, i int) error {
+	return s.Update(id, func(tx *Tx) error {
+		if _, ok := tx.Activation(in); ok {
+			return nil
+		}
+		if uint32(len(tx.Activations)) >= tx.License.Seats {
+			return errNoSeats
+		}
+		if tx.License.Activated == 0 {
+			tx.License.Activated = tx.Now.Unix()
+		}
+		tx.PutActivation(Activation{Install: in, Fingerprint: fingerprint(i), Hostname: "host", Created: tx.Now.Unix()})
+		return nil
+	})
+}
+
+func TestSeatsExactUnderConcurrency(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	l := newLicense(t, 10)
+	if err := s.CreateLicenses([]License{l}); err != nil {
+		t.Fatal(err)
+	}
+	var ok, full atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 500; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			switch err := activate(s, l.ID, install(i), i); {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, errNoSeats):
+				full.Add(1)
+			default:
+				t.Errorf("activate: %v", err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if ok.Load() != 10 || full.Load() != 490 {
+		t.Fatalf("%d activations succeeded and %d were refused; want 10 and 490", ok.Load(), full.Load())
+	}
+	acts, err := s.Activations(l.ID)
+	if err != nil || len(acts) != 10 {
+		t.Fatalf("Activations = %d, %v; want 10", len(acts), err)
+	}
+}
+
+func TestDurableAcrossReopen(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	l := newLicense(t, 3)
+	if err := s.CreateLicenses([]License{l}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateLicenses([]License{l}); !errors.Is(err, ErrExists) {
+		t.Fatalf("second CreateLicenses = %v, want ErrExists", err)
+	}
+	if err := activate(s, l.ID, install(1), 1); err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.Lookup(l.ID, install(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Touch(e, 12345, 7)
+	if _, err := Open(Config{Dir: dir}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open of a directory in use = %v, want ErrLocked", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, dir)
+	defer s.Close()
+	got, err := s.LicenseByKeyHash(l.KeyHash)
+	if err != nil || got.ID != l.ID || got.Activated == 0 {
+		t.Fatalf("after reopen: %+v, %v", got, err)
+	}
+	e, err = s.Lookup(l.ID, install(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.LastSeen() != 12345 || e.Counter() != 7 {
+		t.Fatalf("written-behind state after clean close: last seen %d counter %d, want 12345 and 7", e.LastSeen(), e.Counter())
+	}
+	if e.Activation.Fingerprint != fingerprint(1) {
+		t.Fatalf("fingerprint did not survive: %+v", e.Activation.Fingerprint)
+	}
+	if _, err := s.Lookup(l.ID, install(2)); !errors.Is(err, ErrNotActivated) {
+		t.Fatalf("Lookup of another install = %v, want ErrNotActivated", err)
+	}
+	var unknown LicenseID
+	if _, err := s.Lookup(unknown, install(1)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Lookup of unknown license = %v, want ErrNotFound", err)
+	}
+}
+
+// TestStatusChangeSeenAtOnce suspends and resumes a license 200 times while
+// readers look it up in a loop (so cache Sets of the old state race every
+// update), and checks that each lookup after an Update returns sees it.
+func TestStatusChangeSeenAtOnce(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	l := newLicense(t, 1)
+	if err := s.CreateLicenses([]License{l}); err != nil {
+		t.Fatal(err)
+	}
+	if err := activate(s, l.ID, install(1), 1); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for r := 0; r < 4; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.Lookup(l.ID, install(1)); err != nil {
+					t.Errorf("Lookup: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < 200; i++ {
+		next := StateSuspended
+		if i%2 == 1 {
+			next = StateActive
+		}
+		if err := s.Update(l.ID, func(tx *Tx) error { tx.License.State = next; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j < 5; j++ {
+			if e, err := s.Lookup(l.ID, install(1)); err != nil || e.License.State != next {
+				t.Fatalf("lookup %d after update %d: state %v, %v; want %v", j, i, e.License.State, err, next)
+			}
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
+
+func TestWriteBehindFlushes(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	l := newLicense(t, 1)
+	if err := s.CreateLicenses([]License{l}); err != nil {
+		t.Fatal(err)
+	}
+	if err := activate(s, l.ID, install(1), 1); err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.Lookup(l.ID, install(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Touch(e, 999, 3)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		acts, err := s.Activations(l.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(acts) == 1 && acts[0].LastSeen == 999 && acts[0].Counter == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("last seen not written behind within 5s: %+v", acts)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.Close()
+}
+
+func TestUpdateErrorWritesNothing(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	l := newLicense(t, 1)
+	if err := s.CreateLicenses([]License{l}); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	err := s.Update(l.ID, func(tx *Tx) error {
+		tx.License.State = StateRevoked
+		tx.PutActivation(Activation{Install: install(1), Fingerprint: fingerprint(1)})
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update = %v, want boom", err)
+	}
+	got, _ := s.LicenseByID(l.ID)
+	acts, _ := s.Activations(l.ID)
+	if got.State != StateActive || len(acts) != 0 {
+		t.Fatalf("a failed update changed state: %v, %d activations", got.State, len(acts))
+	}
+}
+
+func TestTermAndExpiry(t *testing.T) {
+	start := time.Date(2026, 1, 31, 12, 0, 0, 0, time.UTC)
+	l := License{Term: Term{Kind: TermYears, Value: 1}}
+	if l.Expiry() != 0 {
+		t.Fatal("a term that has not started has no expiry")
+	}
+	l.Activated = start.Unix()
+	if got, want := l.Expiry(), start.AddDate(1, 0, 0).Unix(); got != want {
+		t.Fatalf("1 year: %d, want %d", got, want)
+	}
+	l.AbsExpiry = start.AddDate(0, 6, 0).Unix()
+	if got := l.Expiry(); got != l.AbsExpiry {
+		t.Fatalf("an earlier absolute expiry wins: %d", got)
+	}
+	l = License{Term: Term{Kind: TermPerpetual}, Activated: start.Unix()}
+	if l.Expiry() != 0 || l.Expired(start.AddDate(100, 0, 0).Unix()) {
+		t.Fatal("perpetual licenses do not expire")
+	}
+	l = License{Term: Term{Kind: TermDays, Value: 14}, Activated: start.Unix()}
+	if !l.Expired(start.AddDate(0, 0, 14).Unix()) || l.Expired(start.AddDate(0, 0, 13).Unix()) {
+		t.Fatal("a 14-day trial ends after 14 days")
+	}
+}
+
+func BenchmarkLookupHot(b *testing.B) {
+	s := openTest(b, b.TempDir())
+	defer s.Close()
+	l := newLicense(b, 1)
+	if err := s.CreateLicenses([]License{l}); err != nil {
+		b.Fatal(err)
+	}
+	if err := activate(s, l.ID, install(1), 1); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		s.Lookup(l.ID, install(1))
+		s.cache.Wait()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e, err := s.Lookup(l.ID, install(1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Touch(e, int64(i), uint64(i))
+	}
+}

@@ -1,0 +1,663 @@
+package wire
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tollgate/tollgate/keygen/composite"
+)
+
+// leaseTestKey returns a fixed signing key of scheme s, derived from name.
+func leaseTestKey(t testing.TB, s composite.Scheme, name string) *composite.PrivateKey {
+	t.Helper()
+	seed := sha256.Sum256([]byte("lease test key " + name))
+	more := sha256.Sum256(seed[:])
+	k, err := composite.GenerateKey(s, bytes.NewReader(append(seed[:], more[:]...)))
+	if err != nil {
+		t.Fatalf("GenerateKey: %v", err)
+	}
+	return k
+}
+
+// testLease returns a valid level 3 lease with every variable field in
+// use, unsigned. Its bytes are spelled out in TestLeaseLayout.
+func testLease(t testing.TB) Lease {
+	t.Helper()
+	ents, err := NewEntitlements("seats-pool", "export.pdf", "beta_ui")
+	if err != nil {
+		t.Fatalf("NewEntitlements: %v", err)
+	}
+	bundle, err := NewLeaseBundle([ProductSize]byte([]byte("2BCDE")), [ProductSize]byte([]byte("1AJS3")))
+	if err != nil {
+		t.Fatalf("NewLeaseBundle: %v", err)
+	}
+	l := Lease{
+		Product:       [ProductSize]byte([]byte("1AJS2")),
+		Issued:        1767225600, // 2026-01-01T00:00:00Z
+		LeaseExpiry:   1767225600 + 30*86400,
+		LicenseExpiry: 1767225600 + 365*86400,
+		Level:         LevelCheckRequired,
+		OnlineBy:      1767225600 + 14*86400,
+		WarnFrom:      1767225600 + 11*86400,
+		Counter:       42,
+		ServerTime:    1767225605,
+		Bundle:        bundle,
+		Entitlements:  ents,
+		Fingerprint: Fingerprint{N: 3, C: [MaxComponents]FPComponent{
+			{Kind: KindMachineID, Hash: [FPHashSize]byte{0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11}},
+			{Kind: KindBoardSerial, Hash: [FPHashSize]byte{0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33}},
+			{Kind: KindMAC, Hash: [FPHashSize]byte{0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55}},
+		}},
+	}
+	for i := range l.LicenseID {
+		l.LicenseID[i] = byte(i + 1)
+	}
+	for i := range l.InstallKeyHash {
+		l.InstallKeyHash[i] = byte(0x20 + i)
+	}
+	for i := range l.Nonce {
+		l.Nonce[i] = byte(0xf0 + i)
+	}
+	return l
+}
+
+// signedTestLease signs testLease with a fixed key of scheme s.
+func signedTestLease(t testing.TB, s composite.Scheme) (Lease, []byte, *composite.PrivateKey) {
+	t.Helper()
+	k := leaseTestKey(t, s, "gateway")
+	l := testLease(t)
+	b, err := SignLease(&l, k)
+	if err != nil {
+		t.Fatalf("SignLease: %v", err)
+	}
+	return l, b, k
+}
+
+// unhexLines decodes the first field of each line and ignores the rest,
+// which is a comment.
+func unhexLines(t *testing.T, s string) []byte {
+	t.Helper()
+	var out []byte
+	for line := range strings.Lines(s) {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		b, err := hex.DecodeString(f[0])
+		if err != nil {
+			t.Fatalf("bad hex %q: %v", f[0], err)
+		}
+		out = append(out, b...)
+	}
+	return out
+}
+
+// TestLeaseLayout pins the signed bytes of testLease to the layout drawn
+// above Lease, field by field.
+func TestLeaseLayout(t *testing.T) {
+	l, b, k := signedTestLease(t, composite.MLDSA44Ed25519)
+	id := k.Public().ID()
+	want := unhexLines(t, `
+		54474c53                                                           0    magic "TGLS"
+		01                                                                 4    version
+		0102030405060708090a0b0c0d0e0f10                                   5    license id
+		31414a5332                                                         21   product "1AJS2"
+		202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f   26   install key hash
+		000000006955b900                                                   58   issued
+		00000000697d4600                                                   66   lease expiry
+		000000006b36ec80                                                   74   license expiry
+		03                                                                 82   level
+		0000000069682e00                                                   83   online-by
+		0000000069643980                                                   91   warn-from
+		000000000000002a                                                   99   counter
+		000000006955b905                                                   107  server time
+		f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff                                   115  nonce
+		02                                                                 131  bundle count
+		31414a5333                                                              "1AJS3"
+		3242434445                                                              "2BCDE"
+		03                                                                      entitlement count
+		07626574615f7569                                                        "beta_ui"
+		0a6578706f72742e706466                                                  "export.pdf"
+		0a73656174732d706f6f6c                                                  "seats-pool"
+		03                                                                      fingerprint components
+		011111111111111111                                                      machine-id
+		033333333333333333                                                      board-serial
+		055555555555555555                                                      mac
+		01                                                                      scheme ML-DSA-44 + Ed25519
+	`)
+	want = append(want, id[:]...)
+	if got := b[:len(b)-len(l.Sig)]; !bytes.Equal(got, want) {
+		t.Fatalf("signed bytes\n got %x\nwant %x", got, want)
+	}
+	if len(l.Sig) != 2484 || !bytes.Equal(b[len(want):], l.Sig) {
+		t.Fatalf("signature: %d bytes, at the end %v", len(l.Sig), bytes.Equal(b[len(want):], l.Sig))
+	}
+	if leaseFixed != 131 {
+		t.Errorf("leaseFixed = %d, the diagram says 131", leaseFixed)
+	}
+	// Signing is deterministic, so the whole lease is pinned too: a change
+	// here means the composite signature or the lease encoding changed.
+	const golden = "76c2f1815af42d8c5cd2d58d7650f030e973d402069fec422e6c3976151a0ac4"
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != golden {
+		t.Errorf("SHA-256 of the signed test lease = %x, want %s", sum, golden)
+	}
+}
+
+func TestLeaseRoundTrip(t *testing.T) {
+	for _, s := range []composite.Scheme{composite.MLDSA44Ed25519, composite.MLDSA65Ed25519} {
+		t.Run(s.String(), func(t *testing.T) {
+			l, b, k := signedTestLease(t, s)
+			if l.Scheme != s || l.KeyID != k.Public().ID() || len(l.Sig) != s.SignatureSize() {
+				t.Fatalf("SignLease set scheme %v, key id %x, %d-byte signature", l.Scheme, l.KeyID, len(l.Sig))
+			}
+			if l.Len() != len(b) || !bytes.Equal(l.Append(nil), b) {
+				t.Fatalf("Len %d, len %d; Append equal: %v", l.Len(), len(b), bytes.Equal(l.Append(nil), b))
+			}
+			if err := l.Check(); err != nil {
+				t.Fatalf("Check of a signed lease: %v", err)
+			}
+			p, n, err := ParseLease(b)
+			if err != nil || n != len(b) {
+				t.Fatalf("ParseLease = %d, %v", n, err)
+			}
+			if !leaseEqual(&p, &l) {
+				t.Fatalf("parsed lease differs from the signed one")
+			}
+			v, err := VerifyLease(b, []*composite.PublicKey{k.Public()})
+			if err != nil {
+				t.Fatalf("VerifyLease: %v", err)
+			}
+			if !leaseEqual(&v, &l) {
+				t.Fatalf("verified lease differs from the signed one")
+			}
+			// Append to a non-empty buffer appends.
+			if got := p.Append([]byte("x")); !bytes.Equal(got[1:], b) || got[0] != 'x' {
+				t.Fatalf("Append to a prefix is wrong")
+			}
+		})
+	}
+}
+
+func leaseEqual(a, b *Lease) bool {
+	return a.LicenseID == b.LicenseID && a.Product == b.Product && a.InstallKeyHash == b.InstallKeyHash &&
+		a.Issued == b.Issued && a.LeaseExpiry == b.LeaseExpiry && a.LicenseExpiry == b.LicenseExpiry &&
+		a.Level == b.Level && a.OnlineBy == b.OnlineBy && a.WarnFrom == b.WarnFrom && a.Counter == b.Counter &&
+		a.ServerTime == b.ServerTime && a.Nonce == b.Nonce && bytes.Equal(a.Bundle, b.Bundle) &&
+		a.Entitlements.Equal(b.Entitlements) && a.Fingerprint == b.Fingerprint && a.Scheme == b.Scheme &&
+		a.KeyID == b.KeyID && bytes.Equal(a.Sig, b.Sig)
+}
+
+func TestLeasePrefixes(t *testing.T) {
+	_, b, _ := signedTestLease(t, composite.MLDSA44Ed25519)
+	for i := range len(b) {
+		l, n, err := ParseLease(b[:i])
+		if !errors.Is(err, ErrShort) || n != 0 || l.Sig != nil {
+			t.Fatalf("ParseLease(first %d of %d bytes) = %d, %v; want 0, ErrShort", i, len(b), n, err)
+		}
+	}
+}
+
+func TestLeaseEnvelope(t *testing.T) {
+	_, b, k := signedTestLease(t, composite.MLDSA44Ed25519)
+	keys := []*composite.PublicKey{k.Public()}
+	with := func(i int, v byte) []byte {
+		c := bytes.Clone(b)
+		c[i] = v
+		return c
+	}
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want error
+	}{
+		{"trailing byte", append(bytes.Clone(b), 0), ErrTrailing},
+		{"a second lease", append(bytes.Clone(b), b...), ErrTrailing},
+		{"version 2", with(4, 2), ErrUnsupportedVersion},
+		{"version 0", with(4, 0), ErrUnsupportedVersion},
+		{"version 255", with(4, 255), ErrUnsupportedVersion},
+		{"future version, short", []byte("TGLS\x02"), ErrUnsupportedVersion},
+		{"wrong magic", with(3, 'X'), ErrLeaseMagic},
+		{"lower-case magic", with(0, 't'), ErrLeaseMagic},
+		{"one wrong byte", []byte("X"), ErrLeaseMagic},
+		{"armored", ArmorLease(b), ErrLeaseMagic},
+		{"empty", nil, ErrShort},
+		{"magic only", []byte("TGLS"), ErrShort},
+		{"scheme 0", with(len(b)-len(k.Public().ID())-2484-1, 0), ErrInvalidField},
+		{"scheme 3", with(len(b)-len(k.Public().ID())-2484-1, 3), ErrInvalidField},
+		{"scheme 65 on a 44 signature", with(len(b)-len(k.Public().ID())-2484-1, 2), ErrShort},
+		{"bundle count 16", with(leaseFixed, 16), ErrInvalidField},
+	} {
+		if l, n, err := ParseLease(tc.b); !errors.Is(err, tc.want) || n != 0 || l.Sig != nil {
+			t.Errorf("ParseLease(%s) = %d, %v; want 0, %v", tc.name, n, err, tc.want)
+		}
+		if l, err := VerifyLease(tc.b, keys); !errors.Is(err, tc.want) || l.Sig != nil {
+			t.Errorf("VerifyLease(%s) = %v; want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestLeaseFieldRules breaks one field rule at a time. The parser must
+// refuse the encoding, and Check and SignLease the lease, with the same
+// error.
+func TestLeaseFieldRules(t *testing.T) {
+	k := leaseTestKey(t, composite.MLDSA44Ed25519, "gateway")
+	tooMany := make([]byte, 0, (MaxBundle+1)*ProductSize)
+	for i := range MaxBundle + 1 {
+		tooMany = append(tooMany, 'A', 'A', 'A', 'A', byte('A'+i))
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*Lease)
+		want error
+	}{
+		{"lower-case product", func(l *Lease) { l.Product[0] = 'a' }, ErrInvalidField},
+		{"product with a dash", func(l *Lease) { l.Product[4] = '-' }, ErrInvalidField},
+		{"bundle not ascending", func(l *Lease) { l.Bundle = []byte("2BCDE1AJS3") }, ErrNonCanonical},
+		{"bundle repeated", func(l *Lease) { l.Bundle = []byte("1AJS31AJS3") }, ErrNonCanonical},
+		{"bundle holds the product", func(l *Lease) { l.Bundle = []byte("1AJS2") }, ErrNonCanonical},
+		{"bundle lower-case", func(l *Lease) { l.Bundle = []byte("1ajs3") }, ErrInvalidField},
+		{"bundle of 16", func(l *Lease) { l.Bundle = tooMany }, ErrInvalidField},
+		{"no fingerprint", func(l *Lease) { l.Fingerprint = Fingerprint{} }, ErrInvalidField},
+		{"fingerprint kinds out of order", func(l *Lease) { l.Fingerprint.C[1].Kind = KindMachineID }, ErrNonCanonical},
+		{"issued 0", func(l *Lease) { l.Issued = 0 }, ErrInvalidField},
+		{"issued negative", func(l *Lease) { l.Issued = -1 }, ErrInvalidField},
+		{"lease expiry at issue", func(l *Lease) { l.LeaseExpiry = l.Issued }, ErrInvalidField},
+		{"lease outlives license", func(l *Lease) { l.LicenseExpiry = l.LeaseExpiry - 1 }, ErrInvalidField},
+		{"negative license expiry", func(l *Lease) { l.LicenseExpiry = -1 }, ErrInvalidField},
+		{"server time 0", func(l *Lease) { l.ServerTime = 0 }, ErrInvalidField},
+		{"level 0", func(l *Lease) { l.Level = 0 }, ErrInvalidField},
+		{"level 4", func(l *Lease) { l.Level = 4 }, ErrInvalidField},
+		{"level 1 with online-by", func(l *Lease) { l.Level, l.WarnFrom = LevelLeaseOnly, 0 }, ErrNonCanonical},
+		{"level 2 with warn-from", func(l *Lease) { l.Level, l.OnlineBy = LevelCheckWhenOnline, 0 }, ErrNonCanonical},
+		{"level 3 without online-by", func(l *Lease) { l.OnlineBy, l.WarnFrom = 0, 0 }, ErrInvalidField},
+		{"warn-from after online-by", func(l *Lease) { l.WarnFrom = l.OnlineBy + 1 }, ErrInvalidField},
+		{"negative warn-from", func(l *Lease) { l.WarnFrom = -1 }, ErrInvalidField},
+	} {
+		l := testLease(t)
+		tc.edit(&l)
+		before := l
+		if b, err := SignLease(&l, k); !errors.Is(err, tc.want) || b != nil {
+			t.Errorf("%s: SignLease = %v; want %v", tc.name, err, tc.want)
+		}
+		if !leaseEqual(&l, &before) {
+			t.Errorf("%s: SignLease changed the lease it refused", tc.name)
+		}
+		// Encode it anyway, with a well-formed signature, as a forger would.
+		l.Scheme, l.KeyID, l.Sig = composite.MLDSA44Ed25519, k.Public().ID(), make([]byte, 2484)
+		if err := l.Check(); !errors.Is(err, tc.want) {
+			t.Errorf("%s: Check = %v; want %v", tc.name, err, tc.want)
+		}
+		if _, n, err := ParseLease(l.Append(nil)); !errors.Is(err, tc.want) || n != 0 {
+			t.Errorf("%s: ParseLease = %v; want %v", tc.name, err, tc.want)
+		}
+	}
+
+	// The rules accept what they should.
+	for _, tc := range []struct {
+		name string
+		edit func(*Lease)
+	}{
+		{"perpetual", func(l *Lease) { l.LicenseExpiry = 0 }},
+		{"license ends with the lease", func(l *Lease) { l.LicenseExpiry = l.LeaseExpiry }},
+		{"level 1", func(l *Lease) { l.Level, l.OnlineBy, l.WarnFrom = LevelLeaseOnly, 0, 0 }},
+		{"level 3 without warning", func(l *Lease) { l.WarnFrom = 0 }},
+		{"warn at online-by", func(l *Lease) { l.WarnFrom = l.OnlineBy }},
+		{"no bundle, no entitlements", func(l *Lease) { l.Bundle, l.Entitlements = nil, Entitlements{} }},
+		{"one explicit component", func(l *Lease) { l.Fingerprint = Fingerprint{N: 1, C: [MaxComponents]FPComponent{{Kind: KindExplicit}}} }},
+	} {
+		l := testLease(t)
+		tc.edit(&l)
+		b, err := SignLease(&l, k)
+		if err != nil {
+			t.Errorf("%s: SignLease: %v", tc.name, err)
+			continue
+		}
+		if _, err := VerifyLease(b, []*composite.PublicKey{k.Public()}); err != nil {
+			t.Errorf("%s: VerifyLease: %v", tc.name, err)
+		}
+	}
+}
+
+// TestLeaseBitFlips flips every bit of a signed lease, one at a time:
+// VerifyLease must refuse each.
+func TestLeaseBitFlips(t *testing.T) {
+	_, b, k := signedTestLease(t, composite.MLDSA44Ed25519)
+	keys := []*composite.PublicKey{k.Public()}
+	c := bytes.Clone(b)
+	counts := map[string]int{}
+	for i := range len(c) * 8 {
+		c[i/8] ^= 1 << (i % 8)
+		l, err := VerifyLease(c, keys)
+		c[i/8] ^= 1 << (i % 8)
+		if err == nil || l.Sig != nil {
+			t.Fatalf("VerifyLease accepted the lease with bit %d (byte %d) flipped", i, i/8)
+		}
+		counts[leaseErrorKind(err)]++
+	}
+	if !bytes.Equal(c, b) {
+		t.Fatalf("test bug: the lease was not restored")
+	}
+	if counts["signature"] == 0 || counts["key"] == 0 || counts["magic"] == 0 {
+		t.Errorf("flips failed as %v; expected some of each kind", counts)
+	}
+	t.Logf("%d flips refused: %v", len(b)*8, counts)
+}
+
+func leaseErrorKind(err error) string {
+	for _, e := range []struct {
+		err  error
+		kind string
+	}{
+		{ErrLeaseSignature, "signature"}, {ErrLeaseKey, "key"}, {ErrLeaseMagic, "magic"},
+		{ErrUnsupportedVersion, "version"}, {ErrShort, "short"}, {ErrTrailing, "trailing"},
+		{ErrInvalidField, "invalid"}, {ErrNonCanonical, "non-canonical"},
+	} {
+		if errors.Is(err, e.err) {
+			return e.kind
+		}
+	}
+	return err.Error()
+}
+
+func TestVerifyLeaseKeys(t *testing.T) {
+	l44, b44, k44 := signedTestLease(t, composite.MLDSA44Ed25519)
+	_, b65, k65 := signedTestLease(t, composite.MLDSA65Ed25519)
+	other := leaseTestKey(t, composite.MLDSA44Ed25519, "another gateway")
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		keys []*composite.PublicKey
+		want error
+	}{
+		{"44, its key", b44, []*composite.PublicKey{k44.Public()}, nil},
+		{"65, its key", b65, []*composite.PublicKey{k65.Public()}, nil},
+		{"rotation: both keys", b65, []*composite.PublicKey{nil, k44.Public(), other.Public(), k65.Public()}, nil},
+		{"no keys", b44, nil, ErrLeaseKey},
+		{"nil key", b44, []*composite.PublicKey{nil}, ErrLeaseKey},
+		{"another key", b44, []*composite.PublicKey{other.Public()}, ErrLeaseKey},
+		{"the other scheme's key", b44, []*composite.PublicKey{k65.Public()}, ErrLeaseKey},
+		{"altered signature", flipByte(b44, len(b44)-100), []*composite.PublicKey{k44.Public()}, ErrLeaseSignature},
+		{"altered counter", flipByte(b44, 106), []*composite.PublicKey{k44.Public()}, ErrLeaseSignature},
+		{"altered key id", flipByte(b44, len(b44)-len(l44.Sig)-1), []*composite.PublicKey{k44.Public()}, ErrLeaseKey},
+	} {
+		l, err := VerifyLease(tc.b, tc.keys)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: VerifyLease = %v; want %v", tc.name, err, tc.want)
+		}
+		if (err == nil) != (l.Sig != nil) {
+			t.Errorf("%s: VerifyLease returned a lease with error %v", tc.name, err)
+		}
+	}
+
+	// A lease another key signed, with this key's id put in, does not verify.
+	forged := testLease(t)
+	b, _ := SignLease(&forged, other)
+	forged.KeyID = k44.Public().ID()
+	if _, err := VerifyLease(forged.Append(nil), []*composite.PublicKey{k44.Public()}); !errors.Is(err, ErrLeaseSignature) {
+		t.Errorf("relabelled lease: VerifyLease = %v; want ErrLeaseSignature", err)
+	}
+	if _, err := VerifyLease(b, []*composite.PublicKey{other.Public()}); err != nil {
+		t.Errorf("test bug: the forger's own lease does not verify: %v", err)
+	}
+	if _, err := SignLease(&forged, nil); !errors.Is(err, ErrLeaseKey) {
+		t.Errorf("SignLease(nil key) = %v; want ErrLeaseKey", err)
+	}
+}
+
+func flipByte(b []byte, i int) []byte {
+	c := bytes.Clone(b)
+	c[i] ^= 0x80
+	return c
+}
+
+func TestLeaseMaxSize(t *testing.T) {
+	names := make([]string, MaxEntitlements)
+	for i := range names {
+		names[i] = strings.Repeat(string(rune('a'+i%26)), MaxEntitlementLen-2) + string(rune('a'+i/26)) + "x"
+	}
+	ents, err := NewEntitlements(names...)
+	if err != nil {
+		t.Fatalf("NewEntitlements: %v", err)
+	}
+	var codes [][ProductSize]byte
+	for i := range MaxBundle {
+		codes = append(codes, [ProductSize]byte{'Z', 'Z', 'Z', 'Z', byte('A' + i)})
+	}
+	bundle, err := NewLeaseBundle(codes...)
+	if err != nil {
+		t.Fatalf("NewLeaseBundle: %v", err)
+	}
+	l := testLease(t)
+	l.Bundle, l.Entitlements = bundle, ents
+	l.Fingerprint.N = MaxComponents
+	for i := range MaxComponents {
+		l.Fingerprint.C[i].Kind = ComponentKind(i + 1)
+	}
+	k := leaseTestKey(t, composite.MLDSA65Ed25519, "gateway")
+	b, err := SignLease(&l, k)
+	if err != nil {
+		t.Fatalf("SignLease: %v", err)
+	}
+	if len(b) > MaxLeaseSize {
+		t.Fatalf("the largest lease is %d bytes, more than MaxLeaseSize %d", len(b), MaxLeaseSize)
+	}
+	if _, err := VerifyLease(b, []*composite.PublicKey{k.Public()}); err != nil {
+		t.Fatalf("VerifyLease of the largest lease: %v", err)
+	}
+	t.Logf("largest lease: %d bytes", len(b))
+}
+
+func TestLeaseAccessors(t *testing.T) {
+	l, b, _ := signedTestLease(t, composite.MLDSA44Ed25519)
+	p, _, err := ParseLease(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []*Lease{&l, &p} {
+		var got []string
+		for c := range l.Products() {
+			got = append(got, string(c[:]))
+		}
+		if want := []string{"1AJS2", "1AJS3", "2BCDE"}; !slices.Equal(got, want) {
+			t.Errorf("Products = %q, want %q", got, want)
+		}
+		for code, want := range map[string]bool{"1AJS2": true, "1AJS3": true, "2BCDE": true, "1AJS4": false, "00000": false} {
+			if l.HasProduct([ProductSize]byte([]byte(code))) != want {
+				t.Errorf("HasProduct(%s) = %v", code, !want)
+			}
+		}
+		if !l.Entitlements.Has("export.pdf") || l.Entitlements.Has("export") || l.Entitlements.Count() != 3 {
+			t.Errorf("entitlements wrong")
+		}
+	}
+	if got := LevelCheckRequired.String(); got != "check-required" {
+		t.Errorf("LevelCheckRequired.String() = %q", got)
+	}
+	if got := LeaseLevel(9).String(); got != "LeaseLevel(9)" {
+		t.Errorf("LeaseLevel(9).String() = %q", got)
+	}
+}
+
+func TestNewLeaseBundle(t *testing.T) {
+	c := func(s string) [ProductSize]byte { return [ProductSize]byte([]byte(s)) }
+	b, err := NewLeaseBundle(c("ZZZZZ"), c("00000"), c("A1B2C"))
+	if err != nil || string(b) != "00000A1B2CZZZZZ" {
+		t.Errorf("NewLeaseBundle = %q, %v; want sorted codes", b, err)
+	}
+	if b, err := NewLeaseBundle(); err != nil || len(b) != 0 {
+		t.Errorf("NewLeaseBundle() = %q, %v", b, err)
+	}
+	many := make([][ProductSize]byte, MaxBundle+1)
+	for i := range many {
+		many[i] = c("AAAA" + string(rune('A'+i)))
+	}
+	for _, tc := range []struct {
+		name  string
+		codes [][ProductSize]byte
+	}{
+		{"repeated", [][ProductSize]byte{c("AAAAA"), c("BBBBB"), c("AAAAA")}},
+		{"lower case", [][ProductSize]byte{c("aaaaa")}},
+		{"zero bytes", [][ProductSize]byte{{}}},
+		{"too many", many},
+	} {
+		if b, err := NewLeaseBundle(tc.codes...); !errors.Is(err, ErrInvalidField) || b != nil {
+			t.Errorf("NewLeaseBundle(%s) = %q, %v; want ErrInvalidField", tc.name, b, err)
+		}
+	}
+}
+
+func TestParseLeaseAllocs(t *testing.T) {
+	_, b, _ := signedTestLease(t, composite.MLDSA44Ed25519)
+	var l Lease
+	allocs := testing.AllocsPerRun(100, func() {
+		var err error
+		if l, _, err = ParseLease(b); err != nil {
+			t.Fatal(err)
+		}
+		if !l.HasProduct(l.Product) || !l.Entitlements.Has("seats-pool") {
+			t.Fatal("accessors")
+		}
+		for range l.Products() {
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("ParseLease and accessors: %v allocations, want 0", allocs)
+	}
+}
+
+func TestArmorLease(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string
+	}{
+		{"hello", "-----BEGIN TOLLGATE LEASE-----\naGVsbG8=\n-----END TOLLGATE LEASE-----\n"},
+		{strings.Repeat("\x00", 48), "-----BEGIN TOLLGATE LEASE-----\n" + strings.Repeat("A", 64) + "\n-----END TOLLGATE LEASE-----\n"},
+		{strings.Repeat("\x00", 49), "-----BEGIN TOLLGATE LEASE-----\n" + strings.Repeat("A", 64) + "\nAA==\n-----END TOLLGATE LEASE-----\n"},
+	} {
+		got := ArmorLease([]byte(tc.in))
+		if string(got) != tc.want {
+			t.Errorf("ArmorLease(%d bytes) =\n%s\nwant\n%s", len(tc.in), got, tc.want)
+		}
+		back, err := DearmorLease(got)
+		if err != nil || string(back) != tc.in {
+			t.Errorf("DearmorLease(ArmorLease(%d bytes)) = %d bytes, %v", len(tc.in), len(back), err)
+		}
+	}
+
+	_, b, k := signedTestLease(t, composite.MLDSA65Ed25519)
+	text := ArmorLease(b)
+	lines := strings.Split(strings.TrimSuffix(string(text), "\n"), "\n")
+	for i, line := range lines[1 : len(lines)-2] {
+		if len(line) != 64 {
+			t.Fatalf("armor line %d is %d characters, want 64", i+2, len(line))
+		}
+	}
+	if n := len(lines[len(lines)-2]); n < 1 || n > 64 {
+		t.Fatalf("last armor line is %d characters", n)
+	}
+	for name, variant := range map[string]string{
+		"as written":      string(text),
+		"CRLF":            strings.ReplaceAll(string(text), "\n", "\r\n"),
+		"no final LF":     strings.TrimSuffix(string(text), "\n"),
+		"no final CRLF":   strings.TrimSuffix(strings.ReplaceAll(string(text), "\n", "\r\n"), "\r\n"),
+		"mixed LF, CRLF ": strings.Replace(string(text), "\n", "\r\n", 3),
+	} {
+		got, err := DearmorLease([]byte(variant))
+		if err != nil || !bytes.Equal(got, b) {
+			t.Errorf("DearmorLease(%s) = %d bytes, %v", name, len(got), err)
+			continue
+		}
+		if _, err := VerifyLease(got, []*composite.PublicKey{k.Public()}); err != nil {
+			t.Errorf("DearmorLease(%s): VerifyLease: %v", name, err)
+		}
+	}
+}
+
+func TestDearmorLeaseRejects(t *testing.T) {
+	_, b, _ := signedTestLease(t, composite.MLDSA44Ed25519)
+	good := string(ArmorLease(b))
+	const h, f = "-----BEGIN TOLLGATE LEASE-----\n", "-----END TOLLGATE LEASE-----\n"
+	lines := strings.SplitAfter(good, "\n")
+	body := strings.Join(lines[1:len(lines)-2], "")
+	for _, tc := range []struct{ name, text string }{
+		{"empty", ""},
+		{"body only", body},
+		{"no header", body + f},
+		{"no footer", h + body},
+		{"footer cut", h + body + f[:10]},
+		{"empty body", h + f},
+		{"blank line in body", h + "\n" + body + f},
+		{"blank line before footer", h + body + "\n" + f},
+		{"text before header", "lease:\n" + good},
+		{"space before header", " " + good},
+		{"blank line before header", "\n" + good},
+		{"text after footer", good + "x"},
+		{"second newline after footer", good + "\n"},
+		{"second lease", good + good},
+		{"header without newline", strings.TrimSuffix(h, "\n")},
+		{"other header", strings.Replace(good, "TOLLGATE LEASE", "TOLLGATE LICENSE", 1)},
+		{"lower-case header", strings.Replace(good, "BEGIN", "begin", 1)},
+		{"header with trailing space", strings.Replace(good, "-----\n", "----- \n", 1)},
+		{"body line with trailing space", h + strings.TrimSuffix(lines[1], "\n") + " \n" + strings.Join(lines[2:], "")},
+		{"body line with a tab", h + "\t" + body + f},
+		{"short line in the middle", h + lines[1][:60] + "\n" + lines[1][60:] + strings.Join(lines[2:], "")},
+		{"long line", h + strings.TrimSuffix(lines[1], "\n") + lines[2] + strings.Join(lines[3:], "")},
+		{"CR in a line", h + lines[1][:32] + "\r" + lines[1][32:] + strings.Join(lines[2:], "")},
+		{"bare CR line ends", strings.ReplaceAll(good, "\n", "\r")},
+		{"URL-safe alphabet", h + "aGV-bG8_\n" + f},
+		{"unpadded", h + "aGVsbG8\n" + f},
+		{"padding in the middle", h + "aGVs=G8=\n" + f},
+		{"padding then data", h + "aGVsbG8=\naGVsbG8=\n" + f},
+		{"non-zero padding bits", h + "aGVsbG9=\n" + f},
+		{"padding on a full line", h + strings.Repeat("A", 61) + "A==\nAAAA\n" + f},
+		{"three pads", h + "A===\n" + f},
+		{"UTF-8 BOM", "\ufeff" + good},
+	} {
+		if got, err := DearmorLease([]byte(tc.text)); !errors.Is(err, ErrArmor) || got != nil {
+			t.Errorf("DearmorLease(%s) = %d bytes, %v; want ErrArmor", tc.name, len(got), err)
+		}
+	}
+}
+
+func benchmarkLeaseSign(b *testing.B, s composite.Scheme) {
+	k := leaseTestKey(b, s, "gateway")
+	l := testLease(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := SignLease(&l, k); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchmarkLeaseVerify(b *testing.B, s composite.Scheme) {
+	_, enc, k := signedTestLease(b, s)
+	keys := []*composite.PublicKey{k.Public()}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := VerifyLease(enc, keys); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLeaseSign44(b *testing.B)   { benchmarkLeaseSign(b, composite.MLDSA44Ed25519) }
+func BenchmarkLeaseSign65(b *testing.B)   { benchmarkLeaseSign(b, composite.MLDSA65Ed25519) }
+func BenchmarkLeaseVerify44(b *testing.B) { benchmarkLeaseVerify(b, composite.MLDSA44Ed25519) }
+func BenchmarkLeaseVerify65(b *testing.B) { benchmarkLeaseVerify(b, composite.MLDSA65Ed25519) }
+
+func BenchmarkParseLease(b *testing.B) {
+	_, enc, _ := signedTestLease(b, composite.MLDSA44Ed25519)
+	b.SetBytes(int64(len(enc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := ParseLease(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
