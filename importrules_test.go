@@ -38,11 +38,13 @@ var rules = []rule{
 		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench, module + "/wire"}},
 	{folder: "internal/channel", internal: []string{"internal/channel", "wire", "keygen"}, external: []string{quic, noise, circl, "golang.org/x/"},
 		forbidden: []string{pebble, ristr, gateway, store, clients, bench}},
-	{folder: "store", internal: []string{"store", "wire", "keygen"}, external: []string{pebble, ristr, circl, "golang.org/x/"},
+	{folder: "internal/atomicfile", internal: []string{"internal/atomicfile"},
+		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
+	{folder: "store", internal: []string{"store", "wire", "keygen", "internal/atomicfile"}, external: []string{pebble, ristr, circl, "golang.org/x/"},
 		forbidden: []string{quic, noise, gateway, clients, bench}},
-	{folder: "clients", internal: []string{"clients", "wire", "keygen", "internal/channel"}, external: []string{quic, noise, circl, "golang.org/x/"},
+	{folder: "clients", internal: []string{"clients", "wire", "keygen", "internal/channel", "internal/atomicfile"}, external: []string{quic, noise, circl, "golang.org/x/"},
 		forbidden: []string{pebble, ristr, gateway, store, bench}},
-	{folder: "gateway", internal: []string{"gateway", "wire", "keygen", "store", "internal/channel"}, external: []string{quic, noise, pebble, ristr, circl, "golang.org/x/"},
+	{folder: "gateway", internal: []string{"gateway", "wire", "keygen", "store", "internal/channel", "internal/atomicfile"}, external: []string{quic, noise, pebble, ristr, circl, "golang.org/x/"},
 		forbidden: []string{clients, bench}},
 }
 

@@ -111,7 +111,7 @@ func (c *Client) session(ctx context.Context) (*channel.Session, error) {
 		return nil, classifyDial(err)
 	}
 	sess, err := channel.OpenSession(ctx, conn, channel.Config{
-		Pattern: channel.IK, Static: c.cfg.InstallKey, RemoteStatic: c.cfg.Card.NoiseKey, Limits: c.cfg.Limits,
+		Pattern: channel.PatternIK, Static: c.cfg.InstallKey, RemoteStatic: c.cfg.Card.NoiseKey, Limits: c.cfg.Limits,
 	})
 	if err != nil {
 		conn.CloseWithError(0, "handshake failed")

@@ -14,4 +14,5 @@ var (
 	ErrTimeout     = errors.New("clients: the license server did not answer in time")
 	ErrProtocol    = errors.New("clients: the license server's answer is malformed")
 	ErrLease       = errors.New("clients: the lease is not valid")
+	ErrState       = errors.New("clients: the saved license state is damaged")
 )

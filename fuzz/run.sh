@@ -13,7 +13,7 @@ for pkg in $($GO list ./...); do
 	for t in $targets; do
 		found=$((found + 1))
 		echo "== $pkg $t ($FUZZTIME)"
-		$GO test -run '^$' -fuzz "^$t\$" -fuzztime "$FUZZTIME" "$pkg"
+		$GO test -run '^$' -fuzz "^$t\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 5s "$pkg"
 	done
 done
 echo "fuzz: $found targets ran for $FUZZTIME each, nothing found"

@@ -190,7 +190,7 @@ func (s *Store) get(key []byte) ([]byte, error) {
 }
 
 func licenseKey(h keygen.KeyHash) []byte { return append([]byte{pfxLicense}, h[:]...) }
-func licenseIDKey(id LicenseID) []byte  { return append([]byte{pfxLicenseID}, id[:]...) }
+func licenseIDKey(id LicenseID) []byte   { return append([]byte{pfxLicenseID}, id[:]...) }
 
 func activationKey(pfx byte, id LicenseID, in InstallID) []byte {
 	k := make([]byte, 0, 1+len(id)+len(in))

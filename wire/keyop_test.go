@@ -32,7 +32,7 @@ func TestKeyOpRequestBounds(t *testing.T) {
 		{"renew 365 days", func(m *KeyOpRequest) { m.Term = Term{TermDays, MaxTermDays} }, nil},
 		{"renew 366 days", func(m *KeyOpRequest) { m.Term = Term{TermDays, MaxTermDays + 1} }, ErrInvalidField},
 		{"op 0", func(m *KeyOpRequest) { m.Op, m.Term = 0, Term{} }, ErrInvalidField},
-		{"op 6", func(m *KeyOpRequest) { m.Op, m.Term = KeyOpStatus + 1, Term{} }, ErrInvalidField},
+		{"op 6", func(m *KeyOpRequest) { m.Op, m.Term = KeyOpStatus+1, Term{} }, ErrInvalidField},
 		{"key with space", func(m *KeyOpRequest) { m.Key[29] = ' ' }, ErrInvalidField},
 	}
 	for _, op := range []KeyOp{KeyOpSuspend, KeyOpResume, KeyOpRevoke, KeyOpStatus} {
@@ -195,8 +195,8 @@ func TestActivationsAddErrors(t *testing.T) {
 		t.Fatalf("failed Add changed the count to %d", full.Count())
 	}
 	for name, a := range map[string]Activation{
-		"hostname 65 bytes": {Hostname: repeat('h', MaxHostnameLen+1)},
-		"hostname control":  {Hostname: []byte("a\tb")},
+		"hostname 65 bytes":  {Hostname: repeat('h', MaxHostnameLen+1)},
+		"hostname control":   {Hostname: []byte("a\tb")},
 		"hostname bad UTF-8": {Hostname: []byte{0xff}},
 		"negative last seen": {Hostname: []byte("a"), LastSeen: -1},
 	} {

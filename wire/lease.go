@@ -345,7 +345,7 @@ func (l *Lease) appendSigned(b []byte) []byte {
 func SignLease(l *Lease, k *composite.PrivateKey) ([]byte, error) {
 	pub := k.Public()
 	if pub == nil {
-		return nil, fmt.Errorf("%w: no signing key", ErrLeaseKey)
+		return nil, fmt.Errorf("wire: signing lease: %w", composite.ErrNilKey)
 	}
 	u := *l
 	u.Scheme, u.KeyID, u.Sig = pub.Scheme(), pub.ID(), nil

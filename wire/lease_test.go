@@ -404,8 +404,8 @@ func TestVerifyLeaseKeys(t *testing.T) {
 	if _, err := VerifyLease(b, []*composite.PublicKey{other.Public()}); err != nil {
 		t.Errorf("test bug: the forger's own lease does not verify: %v", err)
 	}
-	if _, err := SignLease(&forged, nil); !errors.Is(err, ErrLeaseKey) {
-		t.Errorf("SignLease(nil key) = %v; want ErrLeaseKey", err)
+	if _, err := SignLease(&forged, nil); !errors.Is(err, composite.ErrNilKey) {
+		t.Errorf("SignLease(nil key) = %v; want composite.ErrNilKey", err)
 	}
 }
 

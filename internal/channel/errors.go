@@ -37,6 +37,9 @@ type RefusedError struct {
 	Code uint16
 }
 
+// Is makes errors.Is(err, ErrRefused) true for a RefusedError.
+func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
+
 func (e *RefusedError) Error() string {
 	return "channel: handshake refused by the server, status " + strconv.Itoa(int(e.Code))
 }

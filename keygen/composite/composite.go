@@ -260,25 +260,23 @@ type PrivateKey struct {
 }
 
 // GenerateKey creates a private key of scheme s from PrivateKeySize bytes
-// read from rand, which must be a cryptographically secure source; nil
+// read from random, which must be a cryptographically secure source; nil
 // means crypto/rand.Reader. The key is a function of those bytes only, so a
 // fixed reader gives a fixed key (for tests).
-func GenerateKey(s Scheme, rand io.Reader) (*PrivateKey, error) {
+func GenerateKey(s Scheme, random io.Reader) (*PrivateKey, error) {
 	if !s.Known() {
 		return nil, ErrUnknownScheme
 	}
-	if rand == nil {
-		rand = cryptoRand
+	if random == nil {
+		random = rand.Reader
 	}
 	var seed [PrivateKeySize]byte
 	defer clear(seed[:])
-	if _, err := io.ReadFull(rand, seed[:]); err != nil {
+	if _, err := io.ReadFull(random, seed[:]); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRandom, err)
 	}
 	return ParsePrivateKey(s, seed[:])
 }
-
-var cryptoRand = rand.Reader
 
 // ParsePrivateKey decodes a private key of scheme s: the 32-byte ML-DSA
 // seed followed by the 32-byte Ed25519 seed (the draft's private key

@@ -1,0 +1,280 @@
+// Command tollgate runs and administers a Tollgate license gateway.
+//
+// It is thin: it parses flags into a gateway.Config and calls the gateway
+// package.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/internal/atomicfile"
+	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/wire"
+)
+
+const usage = `tollgate runs and administers a Tollgate license gateway.
+
+Usage:
+  tollgate init  --data DIR [--addr HOST:PORT] [--scheme mldsa44-ed25519|mldsa65-ed25519]
+  tollgate card  --data DIR [--addr HOST:PORT]
+  tollgate serve --data DIR [--listen 127.0.0.1:7443] [--config FILE] [--log text|json]
+  tollgate run   --data DIR [--listen 127.0.0.1:7443]   (init on first use, then serve)
+  tollgate keys mint --data DIR --product CODE [--count N] [--seats N] [--years N | --months N | --days N | --perpetual] [--feature NAME]...
+
+Run 'tollgate COMMAND --help' for the flags of one command.
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "tollgate:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "init":
+		return cmdInit(rest, stdout, stderr)
+	case "card":
+		return cmdCard(rest, stdout, stderr)
+	case "serve":
+		return cmdServe(rest, stdout, stderr, false)
+	case "run":
+		return cmdServe(rest, stdout, stderr, true)
+	case "keys":
+		if len(rest) == 0 || rest[0] != "mint" {
+			return fmt.Errorf("usage: tollgate keys mint --data DIR --product CODE [--count N] ...")
+		}
+		return cmdMint(rest[1:], stdout, stderr)
+	}
+	return fmt.Errorf("unknown command %q; run 'tollgate help'", cmd)
+}
+
+func newFlags(name, help string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("tollgate "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: tollgate %s\n\n%s\n\nFlags:\n", name, help)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func cmdInit(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("init --data DIR [flags]", "Creates a gateway identity (keys, certificate, server card) in DIR, once.", stderr)
+	data := fs.String("data", "", "data directory (required)")
+	addr := fs.String("addr", gateway.DefaultAddress, "public HOST:PORT written into the server card")
+	scheme := fs.String("scheme", "mldsa44-ed25519", "lease signature: mldsa44-ed25519 or mldsa65-ed25519")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *data == "" {
+		return errors.New("--data is required")
+	}
+	s, err := gateway.ParseScheme(*scheme)
+	if err != nil {
+		return err
+	}
+	id, err := gateway.Init(*data, s, *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "initialised %s\nserver card: %s (embed it in your app; it holds only public keys)\n", id.Dir, filepath.Join(id.Dir, gateway.FileCard))
+	return nil
+}
+
+func cmdCard(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("card --data DIR [--addr HOST:PORT]", "Prints the server card, with the public address filled in.", stderr)
+	data := fs.String("data", "", "data directory (required)")
+	addr := fs.String("addr", "", "public HOST:PORT apps connect to (default: the one in the card)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *data == "" {
+		return errors.New("--data is required")
+	}
+	card, err := wire.LoadCard(filepath.Join(*data, gateway.FileCard))
+	if err != nil {
+		return err
+	}
+	if *addr != "" {
+		card.Address = *addr
+		if _, err := wire.ParseCard(card.Marshal()); err != nil {
+			return fmt.Errorf("--addr: %w", err)
+		}
+	}
+	_, err = stdout.Write(card.Marshal())
+	return err
+}
+
+func cmdServe(args []string, stdout, stderr io.Writer, initFirst bool) error {
+	name := "serve"
+	if initFirst {
+		name = "run"
+	}
+	fs := newFlags(name+" --data DIR [flags]", "Serves apps over QUIC until SIGINT or SIGTERM, then stops gracefully.", stderr)
+	data := fs.String("data", "", "data directory (required)")
+	listen := fs.String("listen", "", "UDP HOST:PORT to listen on (default 127.0.0.1:7443)")
+	config := fs.String("config", "", "JSON config file (fields of gateway.Config)")
+	logFormat := fs.String("log", "", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *data == "" {
+		return errors.New("--data is required")
+	}
+	var cfg gateway.Config
+	if *config != "" {
+		if err := gateway.LoadConfigFile(*config, &cfg); err != nil {
+			return err
+		}
+	}
+	cfg.Dir = *data
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	if *logFormat != "" {
+		cfg.LogFormat = *logFormat
+	}
+	if initFirst {
+		if err := initDemo(cfg, stdout); err != nil {
+			return err
+		}
+	}
+	srv, err := gateway.New(cfg)
+	if err != nil {
+		return err
+	}
+	if initFirst {
+		fmt.Fprintf(stdout, "gateway listening on %s (Ctrl-C stops it)\n", srv.Addr())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return srv.Serve(ctx)
+}
+
+// initDemo initialises cfg.Dir on first use with a few demo keys, and says
+// how to activate one.
+func initDemo(cfg gateway.Config, stdout io.Writer) error {
+	keysFile := filepath.Join(cfg.Dir, "demo-keys.txt")
+	card := filepath.Join(cfg.Dir, gateway.FileCard)
+	if _, err := os.Stat(card); errors.Is(err, os.ErrNotExist) {
+		addr := cfg.Listen
+		if addr == "" {
+			addr = gateway.DefaultAddress
+		}
+		scheme, _ := gateway.ParseScheme("")
+		id, err := gateway.Init(cfg.Dir, scheme, addr)
+		if err != nil {
+			return err
+		}
+		st, err := store.Open(store.Config{Dir: filepath.Join(cfg.Dir, gateway.DirDB)})
+		if err != nil {
+			return err
+		}
+		p, _ := keygen.ParseProductCode("1AJS2")
+		keys, err := gateway.MintKeys(st, id.Hasher, p, 5, gateway.Spec{Seats: 2}, time.Now())
+		if cerr := st.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		for _, k := range keys {
+			b.WriteString(k.Display() + "\n")
+		}
+		if err := atomicfile.Create(keysFile, []byte(b.String()), 0o600); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "initialised %s with 5 demo keys of product 1AJS2 (2 seats each) in %s\n", cfg.Dir, keysFile)
+	}
+	fmt.Fprintf(stdout, "server card: %s\n", card)
+	if _, err := os.Stat(keysFile); err == nil {
+		fmt.Fprintf(stdout, "activate a demo key from another terminal:\n  go run ./clients/cmd/tollgate-client --card %s --state %s activate $(head -1 %s)\n",
+			card, filepath.Join(os.TempDir(), "tollgate-demo-client"), keysFile)
+	}
+	return nil
+}
+
+func cmdMint(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("keys mint --data DIR --product CODE [flags]",
+		"Mints license keys straight into a stopped gateway's store and prints them, one a line.\nShops mint through the shop channel instead; this is for operators and tests.", stderr)
+	data := fs.String("data", "", "data directory (required)")
+	product := fs.String("product", "", "5-character product code, such as 1AJS2 (required)")
+	count := fs.Int("count", 1, "how many keys (1 to 10000)")
+	seats := fs.Uint("seats", 1, "machines per key")
+	years := fs.Uint("years", 0, "term in years (default 1 year)")
+	months := fs.Uint("months", 0, "term in months")
+	days := fs.Uint("days", 0, "term in days (trials)")
+	perpetual := fs.Bool("perpetual", false, "no term")
+	level := fs.Uint("level", 1, "validation level 1, 2 or 3")
+	var features multi
+	fs.Var(&features, "feature", "entitlement the keys carry (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *data == "" || *product == "" {
+		return errors.New("--data and --product are required")
+	}
+	p, err := keygen.ParseProductCode(*product)
+	if err != nil {
+		return err
+	}
+	spec := gateway.Spec{Seats: uint32(*seats), Entitlements: features, Policy: store.Policy{Level: uint8(*level)}}
+	switch {
+	case *perpetual:
+		spec.Term = store.Term{Kind: store.TermPerpetual}
+	case *years > 0:
+		spec.Term = store.Term{Kind: store.TermYears, Value: uint16(*years)}
+	case *months > 0:
+		spec.Term = store.Term{Kind: store.TermMonths, Value: uint16(*months)}
+	case *days > 0:
+		spec.Term = store.Term{Kind: store.TermDays, Value: uint16(*days)}
+	}
+	if *level < 1 || *level > 3 {
+		return errors.New("--level must be 1, 2 or 3")
+	}
+	id, err := gateway.LoadIdentity(*data)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(store.Config{Dir: filepath.Join(*data, gateway.DirDB)})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	keys, err := gateway.MintKeys(st, id.Hasher, p, *count, spec, time.Now())
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		fmt.Fprintln(stdout, k.Display())
+	}
+	return nil
+}
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }

@@ -1,0 +1,256 @@
+package channel
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flynn/noise"
+	"github.com/tollgate/tollgate/wire"
+)
+
+func TestProtocolNames(t *testing.T) {
+	suite := string(defaultSuite.Name())
+	if got := "Noise_" + noise.HandshakeIK.Name + "_" + suite; got != ProtocolIK {
+		t.Errorf("IK protocol name %q, constant %q", got, ProtocolIK)
+	}
+	if got := "Noise_" + noise.HandshakeKK.Name + "_" + suite; got != ProtocolKK {
+		t.Errorf("KK protocol name %q, constant %q", got, ProtocolKK)
+	}
+}
+
+// TestWireConstants keeps this package's copies of wire's numbers true.
+func TestWireConstants(t *testing.T) {
+	if HeaderSize != wire.HeaderSize || MaxFrameSize != wire.MaxFrameSize {
+		t.Errorf("HeaderSize %d, MaxFrameSize %d; wire has %d, %d", HeaderSize, MaxFrameSize, wire.HeaderSize, wire.MaxFrameSize)
+	}
+	codes := []struct {
+		ours uint16
+		want wire.Status
+	}{
+		{codeServerError, wire.StatusServerError},
+		{codeUnsupportedVersion, wire.StatusUnsupportedVersion},
+		{codeBadRequest, wire.StatusBadRequest},
+	}
+	for _, c := range codes {
+		if c.ours != uint16(c.want) {
+			t.Errorf("refusal code %d, want wire's %v (%d)", c.ours, c.want, c.want)
+		}
+	}
+	// The frame header's body length is where the channel reads it.
+	f := frame(1, make([]byte, 20))
+	h, n, err := wire.ParseHeader(f)
+	if err != nil || n != HeaderSize || h.Length != 20 {
+		t.Errorf("wire.ParseHeader of a test frame: %+v, %d, %v", h, n, err)
+	}
+}
+
+// rawRefusal sends a preamble by hand and returns the refusal code the
+// server answers with, and the server's error.
+func rawRefusal(t *testing.T, preamble []byte, handshake func(io.ReadWriteCloser) error) (uint16, error) {
+	t.Helper()
+	a, b := memConnPair()
+	done := make(chan error, 1)
+	go func() { done <- handshake(b) }()
+	if _, err := a.Write(preamble); err != nil {
+		t.Fatal(err)
+	}
+	var r [refusalSize]byte
+	if _, err := io.ReadFull(a, r[:]); err != nil {
+		t.Fatalf("reading the refusal: %v", err)
+	}
+	if binary.BigEndian.Uint16(r[:2]) != 0 {
+		t.Fatalf("the answer is not a refusal")
+	}
+	if n, err := a.Read(r[:]); n != 0 || err != io.EOF {
+		t.Fatalf("after the refusal: %d bytes, %v; want the stream closed", n, err)
+	}
+	return binary.BigEndian.Uint16(r[2:]), <-done
+}
+
+func TestRefusals(t *testing.T) {
+	lookupShop := func([KeyIDSize]byte) (PublicKey, error) { return shopKey.Public(), nil }
+	ik := func(rw io.ReadWriteCloser) error { _, err := ServerHandshakeIK(rw, serverKey, Limits{}); return err }
+	kk := func(rw io.ReadWriteCloser) error {
+		_, err := ServerHandshakeKK(rw, serverKey, lookupShop, Limits{})
+		return err
+	}
+	both := func(rw io.ReadWriteCloser) error {
+		_, err := ServerHandshake(rw, ServerConfig{Static: serverKey})
+		return err
+	}
+	id := shopKey.Public().ID()
+	kkPre := append([]byte{ProtocolVersion, byte(PatternKK)}, id[:]...)
+	tests := []struct {
+		name      string
+		preamble  []byte
+		handshake func(io.ReadWriteCloser) error
+		code      uint16
+		want      error
+	}{
+		{"version 2", []byte{2, byte(PatternIK)}, ik, 15, ErrHandshake},
+		{"version 0", []byte{0, byte(PatternIK)}, both, 15, ErrHandshake},
+		{"unknown pattern", []byte{ProtocolVersion, 9}, both, 16, ErrHandshake},
+		{"KK to an IK-only server", kkPre, ik, 16, ErrHandshake},
+		{"KK to a server without lookup", kkPre, both, 16, ErrHandshake},
+		{"IK to a KK-only server", []byte{ProtocolVersion, byte(PatternIK)}, kk, 16, ErrHandshake},
+		{"lookup returns another key", append([]byte{ProtocolVersion, byte(PatternKK)}, make([]byte, KeyIDSize)...), kk, 14, ErrConfig},
+		{"lookup fails plainly", kkPre, func(rw io.ReadWriteCloser) error {
+			_, err := ServerHandshakeKK(rw, serverKey, func([KeyIDSize]byte) (PublicKey, error) {
+				return PublicKey{}, errors.New("database down")
+			}, Limits{})
+			return err
+		}, 14, ErrRefused},
+	}
+	for _, tc := range tests {
+		code, err := rawRefusal(t, tc.preamble, tc.handshake)
+		if code != tc.code {
+			t.Errorf("%s: refusal code %d, want %d", tc.name, code, tc.code)
+		}
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: server error %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestClientSeesRefusal: the initiator turns a refusal into a RefusedError.
+func TestClientSeesRefusal(t *testing.T) {
+	a, b := memConnPair()
+	go func() { _, _ = ServerHandshakeIK(b, serverKey, Limits{}) }()
+	_, err := ClientHandshake(a, Config{Pattern: PatternKK, Static: shopKey, RemoteStatic: serverKey.Public()})
+	var re *RefusedError
+	if !errors.As(err, &re) || re.Code != 16 {
+		t.Fatalf("KK to an IK server: %v, want RefusedError 16", err)
+	}
+}
+
+// TestHandshakeMessageLength: a message 1 of the wrong length is refused
+// unread, whatever it holds.
+func TestHandshakeMessageLength(t *testing.T) {
+	for _, n := range []int{0, 95, 97, 65535} {
+		a, b := memConnPair()
+		done := make(chan error, 1)
+		go func() { _, err := ServerHandshakeIK(b, serverKey, Limits{}); done <- err }()
+		msg := []byte{ProtocolVersion, byte(PatternIK), byte(n >> 8), byte(n)}
+		a.Write(append(msg, make([]byte, n)...))
+		if err := <-done; !errors.Is(err, ErrHandshake) || !strings.Contains(err.Error(), "length") {
+			t.Errorf("message 1 of %d bytes: %v, want ErrHandshake about its length", n, err)
+		}
+	}
+}
+
+// TestPrologueBindsPreamble: a preamble changed in transit (here, a KK key
+// id swapped for another registered shop's) fails the handshake even when
+// the responder knows the key.
+func TestPrologueBindsPreamble(t *testing.T) {
+	a, b := memConnPair()
+	other := otherKey.Public()
+	lookup := func(id [KeyIDSize]byte) (PublicKey, error) {
+		for _, k := range []PublicKey{shopKey.Public(), other} {
+			if k.ID() == id {
+				return k, nil
+			}
+		}
+		return PublicKey{}, &RefusedError{Code: 12}
+	}
+	done := make(chan error, 1)
+	go func() { _, err := ServerHandshakeKK(b, serverKey, lookup, Limits{}); done <- err }()
+	// A man in the middle rewrites the key id, leaving message 1 alone.
+	mitm := &rewriter{ReadWriteCloser: a, f: func(p []byte) {
+		id := other.ID()
+		copy(p[2:2+KeyIDSize], id[:])
+	}}
+	_, err := ClientHandshake(mitm, Config{Pattern: PatternKK, Static: shopKey, RemoteStatic: serverKey.Public()})
+	if err == nil {
+		t.Fatal("handshake succeeded with a rewritten preamble")
+	}
+	if err := <-done; !errors.Is(err, ErrHandshake) {
+		t.Fatalf("server: %v, want ErrHandshake", err)
+	}
+}
+
+// rewriter applies f to the first write.
+type rewriter struct {
+	io.ReadWriteCloser
+	f    func([]byte)
+	done bool
+}
+
+func (r *rewriter) Write(p []byte) (int, error) {
+	if !r.done {
+		r.done = true
+		p = bytes.Clone(p)
+		r.f(p)
+	}
+	return r.ReadWriteCloser.Write(p)
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, cfg := range []Config{
+		{RemoteStatic: serverKey.Public()},
+		{Static: clientKey},
+		{Pattern: 3, Static: clientKey, RemoteStatic: serverKey.Public()},
+		{Static: clientKey, RemoteStatic: serverKey.Public(), Limits: Limits{MaxFrameSize: MaxFrameSize + 1}},
+	} {
+		a, _ := memConnPair()
+		if _, err := ClientHandshake(a, cfg); !errors.Is(err, ErrConfig) && !errors.Is(err, ErrLimits) {
+			t.Errorf("ClientHandshake(%+v): %v, want ErrConfig or ErrLimits", cfg.Pattern, err)
+		}
+		if !a.closed.Load() {
+			t.Errorf("the stream was left open after a config error")
+		}
+	}
+	a, _ := memConnPair()
+	if _, err := ServerHandshake(a, ServerConfig{}); !errors.Is(err, ErrConfig) {
+		t.Errorf("ServerHandshake without a key: %v, want ErrConfig", err)
+	}
+	if _, err := ServerHandshakeKK(a, serverKey, nil, Limits{}); !errors.Is(err, ErrConfig) {
+		t.Errorf("ServerHandshakeKK without lookup: %v, want ErrConfig", err)
+	}
+}
+
+// TestHandshakeTimeoutStreams: the handshake is bounded both on a stream
+// with deadlines (net.Pipe) and on one without (memConn, closed by a
+// timer).
+func TestHandshakeTimeoutStreams(t *testing.T) {
+	lim := Limits{HandshakeTimeout: 100 * time.Millisecond}
+	a, b := net.Pipe()
+	defer a.Close()
+	c, d := memConnPair()
+	defer c.Close()
+	for _, rw := range []io.ReadWriteCloser{b, d} {
+		start := time.Now()
+		_, err := ServerHandshakeIK(rw, serverKey, lim)
+		if !errors.Is(err, ErrHandshakeTimeout) {
+			t.Errorf("%T: %v, want ErrHandshakeTimeout", rw, err)
+		}
+		if time.Since(start) > 3*time.Second {
+			t.Errorf("%T: the handshake took %v, want about 100ms", rw, time.Since(start))
+		}
+	}
+	// A silent server, seen from the client over memConn (no deadlines).
+	e, _ := memConnPair()
+	if _, err := ClientHandshake(e, Config{Static: clientKey, RemoteStatic: serverKey.Public(), Limits: lim}); !errors.Is(err, ErrHandshakeTimeout) {
+		t.Errorf("client against a silent peer: %v, want ErrHandshakeTimeout", err)
+	}
+}
+
+// TestHandshakeDeadlineCleared: after a handshake on a stream with
+// deadlines, the session is not left with the handshake's deadline.
+func TestHandshakeDeadlineCleared(t *testing.T) {
+	a, b := net.Pipe()
+	lim := Limits{HandshakeTimeout: 50 * time.Millisecond}
+	cli, srv := handshakePair(t, a, b, lim, lim)
+	defer cli.Close()
+	defer srv.Close()
+	time.Sleep(100 * time.Millisecond)
+	go cli.WriteFrame(frame(1, nil))
+	if _, err := srv.ReadFrame(); err != nil {
+		t.Fatalf("ReadFrame after the handshake timeout has passed: %v", err)
+	}
+}
