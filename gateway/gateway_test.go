@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,6 +30,25 @@ type testGateway struct {
 	srv  *gateway.Server
 	card *wire.Card
 	stop func()
+	logs *syncBuffer // everything the gateway logged, at debug level
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func startGateway(t testing.TB) *testGateway {
@@ -36,7 +57,9 @@ func startGateway(t testing.TB) *testGateway {
 	if _, err := gateway.Init(dir, composite.MLDSA44Ed25519, "127.0.0.1:7443"); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
-	srv, err := gateway.New(gateway.Config{Dir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	logs := &syncBuffer{}
+	srv, err := gateway.New(gateway.Config{Dir: dir, Listen: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -45,7 +68,7 @@ func startGateway(t testing.TB) *testGateway {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
-	g := &testGateway{srv: srv, card: &card}
+	g := &testGateway{srv: srv, card: &card, logs: logs}
 	var once sync.Once
 	g.stop = func() {
 		once.Do(func() {
@@ -212,6 +235,19 @@ func TestEndToEnd(t *testing.T) {
 	c := g.client(t)
 	if _, err := c.Activate(ctx, keys[2], machine(9), "gamma", "1.0"); err != nil {
 		t.Fatalf("gateway stopped serving others: %v", err)
+	}
+
+	// The gateway logged what happened, and never a key.
+	g.stop()
+	logs := g.logs.String()
+	if !strings.Contains(logs, "activated") {
+		t.Fatalf("the gateway logged no activation")
+	}
+	for _, k := range append(keys, bad, unknown, expired[0]) {
+		raw := k.Display()
+		if strings.Contains(logs, raw) || strings.Contains(logs, strings.ReplaceAll(raw, "-", "")) || strings.Contains(logs, raw[6:17]) {
+			t.Fatalf("the gateway logged a license key in the clear")
+		}
 	}
 }
 
