@@ -30,7 +30,6 @@ type Server struct {
 	ln    *quic.Listener
 	udp   net.PacketConn
 	tr    *quic.Transport
-	ready chan struct{}
 
 	inflight sync.WaitGroup // requests being answered
 	conns    sync.WaitGroup // connection goroutines

@@ -63,7 +63,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdServe(rest, stdout, stderr, true)
 	case "keys":
 		if len(rest) == 0 || rest[0] != "mint" {
-			return fmt.Errorf("usage: tollgate keys mint --data DIR --product CODE [--count N] ...")
+			return errors.New("usage: tollgate keys mint --data DIR --product CODE [--count N] [flags]")
 		}
 		return cmdMint(rest[1:], stdout, stderr)
 	}
