@@ -27,6 +27,19 @@ func MintKeys(st *store.Store, h *keygen.Hasher, p keygen.ProductCode, n int, sp
 	if n < 1 || n > 10000 {
 		return nil, fmt.Errorf("%w: count %d is not between 1 and 10000", ErrConfig, n)
 	}
+	keys, ls, err := newLicenses(h, p, n, spec, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.CreateLicenses(ls); err != nil {
+		return nil, err
+	}
+	return keys, nil
+}
+
+// newLicenses makes n keys of product p and their license records (keyed
+// hashes only), with spec's defaults already resolved. Nothing is written.
+func newLicenses(h *keygen.Hasher, p keygen.ProductCode, n int, spec Spec, now time.Time) ([]keygen.Key, []store.License, error) {
 	if spec.Seats == 0 {
 		spec.Seats = 1
 	}
@@ -35,11 +48,11 @@ func MintKeys(st *store.Store, h *keygen.Hasher, p keygen.ProductCode, n int, sp
 	}
 	keys, err := keygen.MintBatch(p, n, nil)
 	if err != nil {
-		return nil, fmt.Errorf("gateway: mint: %w", err)
+		return nil, nil, fmt.Errorf("gateway: mint: %w", err)
 	}
 	ids := make([]byte, 16*n)
 	if _, err := rand.Read(ids); err != nil {
-		return nil, fmt.Errorf("gateway: mint: %w", err)
+		return nil, nil, fmt.Errorf("gateway: mint: %w", err)
 	}
 	ls := make([]store.License, n)
 	for i := range ls {
@@ -56,8 +69,5 @@ func MintKeys(st *store.Store, h *keygen.Hasher, p keygen.ProductCode, n int, sp
 		l.Created = now.Unix()
 		l.Shop, l.Order = spec.Shop, spec.Order
 	}
-	if err := st.CreateLicenses(ls); err != nil {
-		return nil, err
-	}
-	return keys, nil
+	return keys, ls, nil
 }

@@ -30,6 +30,8 @@ type Server struct {
 	ln    *quic.Listener
 	udp   net.PacketConn
 	tr    *quic.Transport
+	shops *shops       // the shop channel: IP lock, orders (shop.go)
+	admin *adminServer // the operator's admin socket, nil if it could not open (admin.go)
 
 	inflight sync.WaitGroup // requests being answered
 	conns    sync.WaitGroup // connection goroutines
@@ -68,8 +70,15 @@ func New(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("gateway: listen on %s: %w", cfg.Listen, err)
 	}
+	shops, err := newShops(cfg.Dir, st, cfg.Logger)
+	if err != nil {
+		ln.Close()
+		udp.Close()
+		st.Close()
+		return nil, err
+	}
 	s := &Server{
-		cfg: cfg, id: id, st: st, ln: ln, udp: udp, tr: tr,
+		cfg: cfg, id: id, st: st, ln: ln, udp: udp, tr: tr, shops: shops,
 		h:    &handler{st: st, id: id, now: cfg.Now, log: cfg.Logger, defaultLease: cfg.DefaultLeaseSeconds},
 		open: make(map[*quic.Conn]struct{}),
 	}
@@ -90,6 +99,7 @@ func (s *Server) Identity() *Identity { return s.id }
 // connections, flushes written-behind state and closes the store.
 func (s *Server) Serve(ctx context.Context) error {
 	s.cfg.Logger.Info("serving", "listen", s.Addr().String(), "data", s.cfg.Dir)
+	s.admin = s.startAdmin()
 	acceptErr := make(chan error, 1)
 	go func() {
 		for {
@@ -130,6 +140,10 @@ func (s *Server) shutdown() error {
 	s.conns.Wait()
 	s.tr.Close()
 	s.udp.Close()
+	if s.admin != nil {
+		s.admin.close()
+	}
+	s.shops.close()
 	err := s.st.Close()
 	if err == nil {
 		s.cfg.Logger.Info("stopped cleanly")
@@ -160,7 +174,7 @@ func (s *Server) serveConn(conn *quic.Conn) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.serveStream(stream)
+			s.serveStream(conn, stream)
 		}()
 	}
 }
@@ -169,12 +183,22 @@ func (s *Server) serveConn(conn *quic.Conn) {
 // answered inline, in order; activations, deactivations and validations that
 // need a new lease wait on an fsync or a signature, so they run in their own
 // goroutine and answer when done (request ids tie answers to requests).
-func (s *Server) serveStream(stream *quic.Stream) {
+//
+// A KK session is a shop's: the shop is looked up by its key id and its
+// source address checked against its networks before any Diffie-Hellman
+// (shops.lookup), and the session is served by serveShop.
+func (s *Server) serveStream(conn *quic.Conn, stream *quic.Stream) {
 	defer stream.Close()
-	sess, err := channel.ServerHandshakeIK(stream, s.id.Noise, s.cfg.Limits)
+	sess, err := channel.ServerHandshake(stream, channel.ServerConfig{
+		Static: s.id.Noise, Lookup: s.shops.lookup(conn.RemoteAddr()), Limits: s.cfg.Limits,
+	})
 	if err != nil {
 		stream.CancelRead(0)
 		s.cfg.Logger.Debug("handshake failed", "err", err)
+		return
+	}
+	if sess.Pattern() == channel.PatternKK {
+		s.serveShop(sess)
 		return
 	}
 	p := newPeer(sess.RemoteStatic())

@@ -11,3 +11,11 @@ var (
 	ErrCorrupt      = errors.New("store: corrupt record")
 	ErrConfig       = errors.New("store: invalid configuration")
 )
+
+// Errors of shops, orders and the audit log.
+var (
+	ErrInvalid       = errors.New("store: invalid record")
+	ErrOrderConflict = errors.New("store: order id already used with a different request")
+	ErrQuotaExceeded = errors.New("store: daily key quota exceeded")
+	ErrAuditBroken   = errors.New("store: audit log chain is broken")
+)

@@ -27,8 +27,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -108,6 +110,8 @@ type Store struct {
 	closed   atomic.Bool
 	closeErr error
 	once     sync.Once
+
+	ext ext // shops, orders and the audit log (shop.go)
 }
 
 // Open opens (creating if needed) the store in cfg.Dir. Pebble's lock file
@@ -145,8 +149,14 @@ func Open(cfg Config) (*Store, error) {
 	return s, nil
 }
 
+// isLocked reports whether Pebble's open failed on its lock file: the lock
+// is held by another process (flock says EAGAIN or EWOULDBLOCK) or, within
+// this process, by another open Store (Pebble says so in its message).
 func isLocked(err error) bool {
-	return err != nil && bytes.Contains([]byte(err.Error()), []byte("lock"))
+	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
+		return true
+	}
+	return err != nil && strings.Contains(err.Error(), "lock")
 }
 
 // Close flushes written-behind state, and closes the cache and Pebble. It is

@@ -32,6 +32,17 @@ Usage:
   tollgate serve --data DIR [--listen 127.0.0.1:7443] [--config FILE] [--log text|json]
   tollgate run   --data DIR [--listen 127.0.0.1:7443]   (init on first use, then serve)
   tollgate keys mint --data DIR --product CODE [--count N] [--seats N] [--years N | --months N | --days N | --perpetual] [--feature NAME]...
+  tollgate product add  --data DIR --code CODE --name NAME [--platform P] [--years N | --months N | --perpetual] [--trial-days N]
+                        [--seats N] [--feature NAME]... [--bundle CODE]... [--level 1|2|3] [--online-days N] [--warn-days N] [--lease-days N]
+  tollgate product list|show --data DIR [CODE]
+  tollgate shop add     --data DIR --name NAME --key noisepub:...|FILE.pub --network CIDR... --product CODE... [--quota N]
+  tollgate shop list|remove --data DIR [NAME]
+  tollgate license show|suspend|resume|revoke|renew|reset --data DIR [--years N | --months N] KEY
+  tollgate audit        --data DIR [--since 2006-01-02T15:04:05Z | --since 24h] [--verify]
+  tollgate demo         (a whole round trip in a temporary directory; leaves nothing running)
+
+The product, shop, license and audit commands work on a stopped gateway by
+opening DIR, and on a running one through its admin socket DIR/admin.sock.
 
 Run 'tollgate COMMAND --help' for the flags of one command.
 `
@@ -61,6 +72,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdServe(rest, stdout, stderr, false)
 	case "run":
 		return cmdServe(rest, stdout, stderr, true)
+	case "product", "shop", "license", "audit":
+		return cmdAdmin(cmd, rest, stdout, stderr)
+	case "demo":
+		return gateway.RunDemo(context.Background(), stdout)
 	case "keys":
 		if len(rest) == 0 || rest[0] != "mint" {
 			return errors.New("usage: tollgate keys mint --data DIR --product CODE [--count N] [flags]")
@@ -192,6 +207,10 @@ func initDemo(cfg gateway.Config, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if _, err := gateway.LoadDemoCatalogue(st); err != nil {
+			st.Close()
+			return err
+		}
 		p, _ := keygen.ParseProductCode("1AJS2")
 		keys, err := gateway.MintKeys(st, id.Hasher, p, 5, gateway.Spec{Seats: 2}, time.Now())
 		if cerr := st.Close(); err == nil {
@@ -207,7 +226,7 @@ func initDemo(cfg gateway.Config, stdout io.Writer) error {
 		if err := atomicfile.Create(keysFile, []byte(b.String()), 0o600); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "initialised %s with 5 demo keys of product 1AJS2 (2 seats each) in %s\n", cfg.Dir, keysFile)
+		fmt.Fprintf(stdout, "initialised %s with the demo catalogue (VSE 2.1: 1AJS2..1CJS4) and 5 demo keys of product 1AJS2 (2 seats each) in %s\n", cfg.Dir, keysFile)
 	}
 	fmt.Fprintf(stdout, "server card: %s\n", card)
 	if _, err := os.Stat(keysFile); err == nil {

@@ -1,0 +1,351 @@
+package gateway
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/store"
+)
+
+// FileAdminSocket is the running gateway's admin socket in its data
+// directory (mode 0600): operator commands reach the one writer of the
+// store through it instead of opening Pebble a second time.
+const FileAdminSocket = "admin.sock"
+
+// AdminRequest is one operator command. On the admin socket it is one JSON
+// line; the answer is one AdminResponse line.
+type AdminRequest struct {
+	// Cmd is one of product.add, product.list, product.show, shop.add,
+	// shop.list, shop.remove, license.show, license.suspend,
+	// license.resume, license.revoke, license.renew, license.reset,
+	// audit, audit.verify.
+	Cmd     string         `json:"cmd"`
+	Product *store.Product `json:"product,omitempty"`
+	Shop    *AdminShop     `json:"shop,omitempty"`
+	Name    string         `json:"name,omitempty"` // product code or shop name
+	// Key is a license key in any accepted spelling. It is a secret: it
+	// travels only over the 0600 socket and is never logged.
+	Key   string     `json:"key,omitempty"`
+	Term  store.Term `json:"term,omitempty"` // license.renew; zero: the product's default
+	Since int64      `json:"since,omitempty"`
+}
+
+// AdminShop is a shop as an operator registers it.
+type AdminShop struct {
+	Name       string   `json:"name"`
+	PublicKey  string   `json:"public_key"` // noisepub:...
+	Networks   []string `json:"networks"`
+	Products   []string `json:"products"`
+	DailyQuota uint32   `json:"daily_quota,omitempty"`
+}
+
+// AdminResponse answers an AdminRequest.
+type AdminResponse struct {
+	Error    string             `json:"error,omitempty"`
+	Products []store.Product    `json:"products,omitempty"`
+	Shops    []AdminShop        `json:"shops,omitempty"`
+	License  *AdminLicense      `json:"license,omitempty"`
+	Audit    []store.AuditEntry `json:"audit,omitempty"`
+	Verified int                `json:"verified,omitempty"` // audit.verify: entries checked
+}
+
+// AdminLicense is what an operator sees of a license: never its key.
+type AdminLicense struct {
+	License     store.License      `json:"license"`
+	Status      string             `json:"status"`
+	Expiry      int64              `json:"expiry,omitempty"`
+	Activations []store.Activation `json:"activations,omitempty"`
+}
+
+// Admin carries out operator commands on a store: in the running gateway
+// (behind the admin socket) or on a stopped gateway's data directory.
+type Admin struct {
+	St     *store.Store
+	Hasher *keygen.Hasher
+	Now    func() time.Time
+	// Reload, if set, is called after the shops change (the running
+	// gateway's ReloadShops).
+	Reload func() error
+}
+
+// Do runs one command. Errors are reported in the response.
+func (a *Admin) Do(req AdminRequest) AdminResponse {
+	resp, err := a.do(req)
+	if err != nil {
+		resp = AdminResponse{Error: err.Error()}
+	}
+	return resp
+}
+
+func (a *Admin) now() time.Time {
+	if a.Now == nil {
+		return time.Now()
+	}
+	return a.Now()
+}
+
+func (a *Admin) do(req AdminRequest) (AdminResponse, error) {
+	switch req.Cmd {
+	case "product.add":
+		if req.Product == nil {
+			return AdminResponse{}, fmt.Errorf("%w: no product", ErrConfig)
+		}
+		return AdminResponse{}, a.St.PutProduct(*req.Product)
+	case "product.list":
+		ps, err := a.St.Products()
+		return AdminResponse{Products: ps}, err
+	case "product.show":
+		p, err := a.St.ProductByCode(req.Name)
+		return AdminResponse{Products: []store.Product{p}}, err
+	case "shop.add":
+		if req.Shop == nil {
+			return AdminResponse{}, fmt.Errorf("%w: no shop", ErrConfig)
+		}
+		sh, err := req.Shop.parse(a.now())
+		if err != nil {
+			return AdminResponse{}, err
+		}
+		if err := a.St.PutShop(sh); err != nil {
+			return AdminResponse{}, err
+		}
+		return AdminResponse{}, a.reload()
+	case "shop.list":
+		list, err := a.St.Shops()
+		out := make([]AdminShop, len(list))
+		for i, sh := range list {
+			out[i] = adminShop(sh)
+		}
+		return AdminResponse{Shops: out}, err
+	case "shop.remove":
+		if err := a.St.DeleteShop(req.Name); err != nil {
+			return AdminResponse{}, err
+		}
+		return AdminResponse{}, a.reload()
+	case "license.show", "license.suspend", "license.resume", "license.revoke", "license.renew", "license.reset":
+		k, err := keygen.ParseKey(req.Key)
+		if err != nil {
+			return AdminResponse{}, fmt.Errorf("%w: not a valid license key", ErrConfig)
+		}
+		op := LicenseOp(req.Cmd[len("license."):])
+		if op == "show" {
+			op = OpStatus
+		}
+		now := a.now()
+		res, err := ApplyLicenseOp(a.St, a.Hasher, k, op, req.Term, "", now)
+		if err != nil {
+			return AdminResponse{}, err
+		}
+		l := &AdminLicense{License: res.License, Expiry: res.License.Expiry(), Activations: res.Activations}
+		st, _ := licenseStatus(&res.License, l.Expiry, now.Unix())
+		l.Status = st.String()
+		return AdminResponse{License: l}, nil
+	case "audit":
+		log, err := a.St.AuditLog(req.Since)
+		return AdminResponse{Audit: log}, err
+	case "audit.verify":
+		n, err := a.St.VerifyAudit()
+		return AdminResponse{Verified: n}, err
+	}
+	return AdminResponse{}, fmt.Errorf("%w: unknown admin command %q", ErrConfig, req.Cmd)
+}
+
+func (a *Admin) reload() error {
+	if a.Reload == nil {
+		return nil
+	}
+	return a.Reload()
+}
+
+func (s AdminShop) parse(now time.Time) (store.Shop, error) {
+	k, err := channel.ParsePublicKey(s.PublicKey)
+	if err != nil {
+		return store.Shop{}, fmt.Errorf("%w: shop key: %w", ErrConfig, err)
+	}
+	sh := store.Shop{Name: s.Name, PublicKey: k, Products: s.Products, DailyQuota: s.DailyQuota, Created: now.Unix()}
+	for _, n := range s.Networks {
+		p, err := netip.ParsePrefix(n)
+		if err != nil {
+			a, aerr := netip.ParseAddr(n)
+			if aerr != nil {
+				return store.Shop{}, fmt.Errorf("%w: network %q is not a CIDR prefix or address", ErrConfig, n)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		sh.Networks = append(sh.Networks, p)
+	}
+	for _, p := range sh.Products {
+		if _, err := keygen.ParseProductCode(p); err != nil {
+			return store.Shop{}, fmt.Errorf("%w: product %q: %w", ErrConfig, p, err)
+		}
+	}
+	return sh, nil
+}
+
+func adminShop(sh store.Shop) AdminShop {
+	out := AdminShop{Name: sh.Name, PublicKey: channel.PublicKey(sh.PublicKey).String(), Products: sh.Products, DailyQuota: sh.DailyQuota}
+	for _, n := range sh.Networks {
+		out.Networks = append(out.Networks, n.String())
+	}
+	return out
+}
+
+// adminServer answers operator commands on the admin socket.
+type adminServer struct {
+	ln    net.Listener
+	path  string
+	a     *Admin
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+// serve answers until close. Each connection sends JSON request lines and
+// reads one answer line for each.
+func (as *adminServer) serve() {
+	for {
+		c, err := as.ln.Accept()
+		if err != nil {
+			return
+		}
+		as.mu.Lock()
+		if as.conns == nil {
+			as.mu.Unlock()
+			c.Close()
+			return
+		}
+		as.conns[c] = struct{}{}
+		as.wg.Add(1)
+		as.mu.Unlock()
+		go func() {
+			defer as.wg.Done()
+			defer func() {
+				as.mu.Lock()
+				delete(as.conns, c)
+				as.mu.Unlock()
+				c.Close()
+			}()
+			sc := bufio.NewScanner(c)
+			sc.Buffer(make([]byte, 0, 4096), 1<<20)
+			enc := json.NewEncoder(c)
+			for sc.Scan() {
+				var req AdminRequest
+				resp := AdminResponse{Error: "malformed request"}
+				if json.Unmarshal(sc.Bytes(), &req) == nil {
+					resp = as.a.Do(req)
+				}
+				if enc.Encode(resp) != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+// close stops accepting, ends idle connections, waits for commands being
+// answered, and removes the socket.
+func (as *adminServer) close() {
+	as.ln.Close()
+	as.mu.Lock()
+	for c := range as.conns {
+		c.SetReadDeadline(time.Now()) // a command being answered still gets its answer
+	}
+	as.conns = nil
+	as.mu.Unlock()
+	as.wg.Wait()
+	os.Remove(as.path)
+}
+
+// startAdmin opens DIR/admin.sock and serves it; it returns nil (having
+// logged why) when the socket cannot be opened: the gateway still serves,
+// and operator commands need it stopped.
+func (s *Server) startAdmin() *adminServer {
+	ln, err := listenAdmin(s.cfg.Dir)
+	if err != nil {
+		s.cfg.Logger.Warn("no admin socket; operator commands need the gateway stopped", "err", err)
+		return nil
+	}
+	as := &adminServer{ln: ln, path: filepath.Join(s.cfg.Dir, FileAdminSocket), conns: make(map[net.Conn]struct{}),
+		a: &Admin{St: s.st, Hasher: s.id.Hasher, Now: s.cfg.Now, Reload: s.ReloadShops}}
+	go as.serve()
+	return as
+}
+
+// listenAdmin opens DIR/admin.sock with mode 0600. A socket left by a
+// gateway that died is removed first: holding the store's lock proves no
+// other gateway uses this directory.
+func listenAdmin(dir string) (net.Listener, error) {
+	path := filepath.Join(dir, FileAdminSocket)
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		os.Remove(path)
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: admin socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("gateway: admin socket: %w", err)
+	}
+	return ln, nil
+}
+
+// AdminDo runs one operator command on the gateway whose data directory is
+// dir: directly on the store when the gateway is stopped, else through the
+// running gateway's admin socket, so there is never a second writer.
+func AdminDo(dir string, req AdminRequest) (AdminResponse, error) {
+	// A small cache: a command touches a few records, and a large cache
+	// makes opening and closing slow.
+	st, err := store.Open(store.Config{Dir: filepath.Join(dir, DirDB), CacheEntries: 1024})
+	if err != nil && (errors.Is(err, store.ErrLocked) || isSocket(filepath.Join(dir, FileAdminSocket))) {
+		// The gateway runs and holds Pebble's lock: ask it.
+		return adminDial(dir, req)
+	}
+	if err != nil {
+		return AdminResponse{}, err
+	}
+	defer st.Close()
+	id, err := LoadIdentity(dir)
+	if err != nil {
+		return AdminResponse{}, err
+	}
+	resp := (&Admin{St: st, Hasher: id.Hasher}).Do(req)
+	if resp.Error != "" {
+		return resp, errors.New(resp.Error)
+	}
+	return resp, nil
+}
+
+func adminDial(dir string, req AdminRequest) (AdminResponse, error) {
+	c, err := net.DialTimeout("unix", filepath.Join(dir, FileAdminSocket), 5*time.Second)
+	if err != nil {
+		return AdminResponse{}, fmt.Errorf("gateway: the store is in use but the admin socket does not answer: %w", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Minute))
+	if err := json.NewEncoder(c).Encode(req); err != nil {
+		return AdminResponse{}, fmt.Errorf("gateway: admin socket: %w", err)
+	}
+	var resp AdminResponse
+	if err := json.NewDecoder(c).Decode(&resp); err != nil {
+		return AdminResponse{}, fmt.Errorf("gateway: admin socket: %w", err)
+	}
+	if resp.Error != "" {
+		return resp, errors.New(resp.Error)
+	}
+	return resp, nil
+}
+
+func isSocket(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode()&os.ModeSocket != 0
+}

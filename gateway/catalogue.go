@@ -1,0 +1,63 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tollgate/tollgate/store"
+)
+
+// DemoCatalogue returns the seed's VSE 2.1 products: Lite (1A), Basic (1B)
+// and Pro (1C) for Windows (J), in 1, 10 and 50 client editions (S2, S3,
+// S4), each licensed for one year.
+func DemoCatalogue() []store.Product {
+	editions := []struct {
+		letter, name string
+		ents         []string
+	}{
+		{"A", "Lite", []string{"scan"}},
+		{"B", "Basic", []string{"scan", "update"}},
+		{"C", "Pro", []string{"quarantine", "scan", "update"}},
+	}
+	sizes := []struct {
+		digit string
+		seats uint32
+	}{{"2", 1}, {"3", 10}, {"4", 50}}
+	var out []store.Product
+	for _, e := range editions {
+		for _, s := range sizes {
+			clients := "clients"
+			if s.seats == 1 {
+				clients = "client"
+			}
+			out = append(out, store.Product{
+				Code:         "1" + e.letter + "JS" + s.digit,
+				Name:         fmt.Sprintf("VSE 2.1 %s for Windows, %d %s, 1 year", e.name, s.seats, clients),
+				Platform:     "windows",
+				Term:         store.Term{Kind: store.TermYears, Value: 1},
+				Seats:        s.seats,
+				Entitlements: e.ents,
+				Policy:       store.Policy{Level: 2, LeaseSeconds: 7 * 24 * 3600},
+			})
+		}
+	}
+	return out
+}
+
+// LoadDemoCatalogue adds the demo products missing from st's catalogue and
+// returns how many it added; existing entries are left as they are.
+func LoadDemoCatalogue(st *store.Store) (int, error) {
+	n := 0
+	for _, p := range DemoCatalogue() {
+		if _, err := st.ProductByCode(p.Code); err == nil {
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return n, err
+		}
+		if err := st.PutProduct(p); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

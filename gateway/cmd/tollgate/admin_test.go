@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"strings"
+	"testing"
+
+	"github.com/tollgate/tollgate/internal/channel"
+)
+
+func tollgate(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if err := run(args, &out, &errb); err != nil {
+		t.Fatalf("tollgate %s: %v\n%s", strings.Join(args, " "), err, errb.String())
+	}
+	return out.String()
+}
+
+func TestOperatorCommandsOnStoppedGateway(t *testing.T) {
+	dir := t.TempDir()
+	tollgate(t, "init", "--data", dir)
+	tollgate(t, "product", "add", "--data", dir, "--code", "1ajs2", "--name", "VSE 2.1 Lite", "--seats", "2", "--feature", "scan", "--level", "3", "--online-days", "14", "--warn-days", "3")
+	if out := tollgate(t, "product", "show", "--data", dir, "1AJS2"); !strings.Contains(out, "VSE 2.1 Lite") || !strings.Contains(out, "level 3") {
+		t.Fatalf("product show: %q", out)
+	}
+	k, _ := channel.GenerateKey(rand.Reader)
+	tollgate(t, "shop", "add", "--data", dir, "--name", "acme", "--key", k.Public().String(), "--network", "198.51.100.0/24", "--network", "2001:db8::/48", "--product", "1AJS2", "--quota", "500")
+	if out := tollgate(t, "shop", "list", "--data", dir); !strings.Contains(out, "acme") || !strings.Contains(out, "2001:db8::/48") || !strings.Contains(out, "quota 500/day") {
+		t.Fatalf("shop list: %q", out)
+	}
+	key := strings.TrimSpace(tollgate(t, "keys", "mint", "--data", dir, "--product", "1AJS2"))
+	for _, op := range []string{"suspend", "resume", "renew", "reset", "revoke"} {
+		tollgate(t, "license", op, "--data", dir, key)
+	}
+	out := tollgate(t, "license", "show", "--data", dir, key)
+	if !strings.Contains(out, "REVOKED") || strings.Contains(out, key) {
+		t.Fatalf("license show: %q (must show the state and never the key)", out)
+	}
+	out = tollgate(t, "audit", "--data", dir)
+	for _, want := range []string{"product.put", "shop.put", "license.suspend", "license.revoke"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit lacks %s", want)
+		}
+	}
+	if strings.Contains(out, key) {
+		t.Fatalf("the audit log shows a license key")
+	}
+	if out := tollgate(t, "audit", "--data", dir, "--verify"); !strings.Contains(out, "intact") {
+		t.Fatalf("audit --verify: %q", out)
+	}
+	tollgate(t, "shop", "remove", "--data", dir, "acme")
+	var o, e bytes.Buffer
+	if err := run([]string{"shop", "remove", "--data", dir, "acme"}, &o, &e); err == nil {
+		t.Fatalf("removing a missing shop succeeded")
+	}
+}

@@ -1,0 +1,126 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/tollgate/tollgate/wire"
+)
+
+// Product is one entry of the catalogue: what a key of this product code
+// grants unless the order says otherwise.
+type Product struct {
+	Code     string `json:"code"` // 5 characters of 0-9A-Z, the keys' first group
+	Name     string `json:"name"`
+	Platform string `json:"platform,omitempty"` // such as "windows", "linux"
+	// Term and Seats are the default license type L(term, seats).
+	Term  Term   `json:"term"`
+	Seats uint32 `json:"seats"`
+	// Entitlements are the features a license carries by default.
+	Entitlements []string `json:"entitlements,omitempty"`
+	// Bundle lists further product codes a key of this product licenses
+	// (a suite).
+	Bundle []string `json:"bundle,omitempty"`
+	// Policy is the validation level, online and warning days, and lease
+	// lifetime copied into each license.
+	Policy Policy `json:"policy"`
+	// TrialDays, when not zero, makes the default license a trial of that
+	// many days from first activation.
+	TrialDays uint16 `json:"trial_days,omitempty"`
+}
+
+// Check reports whether p is a usable catalogue entry.
+func (p *Product) Check() error {
+	if len(p.Code) != 5 {
+		return fmt.Errorf("%w: product code %q is not 5 characters", ErrInvalid, p.Code)
+	}
+	for i := 0; i < len(p.Code); i++ {
+		if c := p.Code[i]; !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') {
+			return fmt.Errorf("%w: product code %q is not in 0-9A-Z", ErrInvalid, p.Code)
+		}
+	}
+	if p.Name == "" {
+		return fmt.Errorf("%w: product %s has no name", ErrInvalid, p.Code)
+	}
+	// What a lease must carry has to be valid on the wire, or activations
+	// of this product would fail when the lease is signed.
+	if _, err := wire.NewEntitlements(p.Entitlements...); err != nil {
+		return fmt.Errorf("%w: product %s: entitlements: %w", ErrInvalid, p.Code, err)
+	}
+	codes := make([][wire.ProductSize]byte, len(p.Bundle))
+	for i, c := range p.Bundle {
+		if len(c) != wire.ProductSize || c == p.Code {
+			return fmt.Errorf("%w: product %s: bundle code %q", ErrInvalid, p.Code, c)
+		}
+		copy(codes[i][:], c)
+	}
+	if _, err := wire.NewLeaseBundle(codes...); err != nil {
+		return fmt.Errorf("%w: product %s: bundle: %w", ErrInvalid, p.Code, err)
+	}
+	if p.Policy.Level > 3 {
+		return fmt.Errorf("%w: product %s: validation level %d", ErrInvalid, p.Code, p.Policy.Level)
+	}
+	return nil
+}
+
+// DefaultTerm returns the term a license of p gets when the order names
+// none: the trial length, else the product's term, else one year.
+func (p *Product) DefaultTerm() Term {
+	switch {
+	case p.TrialDays > 0:
+		return Term{Kind: TermDays, Value: p.TrialDays}
+	case p.Term.Kind != TermDefault:
+		return p.Term
+	}
+	return Term{Kind: TermYears, Value: 1}
+}
+
+func productKey(code string) []byte { return append([]byte{pfxProduct}, code...) }
+
+// PutProduct adds or replaces a catalogue entry, durably.
+func (s *Store) PutProduct(p Product) error {
+	if err := p.Check(); err != nil {
+		return err
+	}
+	if p.Policy.Level == 0 {
+		p.Policy.Level = 1
+	}
+	v, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("store: encode product: %w", err)
+	}
+	return s.commitAudited(AuditEntry{Kind: "product.put", Detail: p.Code}, func(b *pebble.Batch) error {
+		return b.Set(productKey(p.Code), v, nil)
+	})
+}
+
+// ProductByCode returns the catalogue entry of code, or ErrNotFound.
+func (s *Store) ProductByCode(code string) (Product, error) {
+	v, err := s.get(productKey(code))
+	if err != nil {
+		return Product{}, err
+	}
+	if v == nil {
+		return Product{}, fmt.Errorf("%w: product %q", ErrNotFound, code)
+	}
+	var p Product
+	if err := json.Unmarshal(v, &p); err != nil {
+		return Product{}, fmt.Errorf("%w: product: %w", ErrCorrupt, err)
+	}
+	return p, nil
+}
+
+// Products returns the catalogue, ordered by code.
+func (s *Store) Products() ([]Product, error) {
+	var out []Product
+	err := s.scan([]byte{pfxProduct}, func(_, v []byte) error {
+		var p Product
+		if err := json.Unmarshal(v, &p); err != nil {
+			return fmt.Errorf("%w: product: %w", ErrCorrupt, err)
+		}
+		out = append(out, p)
+		return nil
+	})
+	return out, err
+}
