@@ -1,7 +1,12 @@
 // Package clients is what a publisher links into a program, and what shops
 // call from their servers: a thin client of the Tollgate gateway working
 // from a server card. It never imports the gateway or the store, and its
-// binaries carry no database.
+// binaries carry no database. It holds only public keys of the gateway,
+// and no raw hardware identifier ever leaves the machine through it.
+//
+// A program uses a Licensee: machine fingerprints (components_*.go), the
+// state directory with the install key, lease and clock ratchet (state.go),
+// and the offline policy of the lease's validation level (Check).
 //
 // A Client keeps one QUIC connection and one Noise session open and
 // pipelines requests on it (request ids tie answers to requests); it dials
@@ -42,9 +47,10 @@ type Config struct {
 
 // Client talks to one gateway.
 type Client struct {
-	cfg  Config
-	pin  [32]byte
-	addr string
+	cfg     Config
+	pin     [32]byte
+	addr    string
+	install [32]byte // SHA-256 of the install key's public half, derived once
 
 	mu      sync.Mutex
 	conn    *quic.Conn
@@ -71,14 +77,12 @@ func New(cfg Config) (*Client, error) {
 	if addr == "" {
 		addr = cfg.Card.Address
 	}
-	return &Client{cfg: cfg, addr: addr, pin: cfg.Card.TLSPin, pending: make(map[uint32]chan response)}, nil
+	pub := cfg.InstallKey.Public()
+	return &Client{cfg: cfg, addr: addr, pin: cfg.Card.TLSPin, install: sha256.Sum256(pub[:]), pending: make(map[uint32]chan response)}, nil
 }
 
 // InstallID returns the hash the gateway knows this installation by.
-func (c *Client) InstallID() [32]byte {
-	pub := c.cfg.InstallKey.Public()
-	return sha256.Sum256(pub[:])
-}
+func (c *Client) InstallID() [32]byte { return c.install }
 
 // Close ends the connection. Requests in flight fail with ErrClosed.
 func (c *Client) Close() error {

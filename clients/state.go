@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/tollgate/tollgate/internal/atomicfile"
@@ -14,80 +15,193 @@ import (
 	"github.com/tollgate/tollgate/wire"
 )
 
-// State files in a client's state directory, readable by the owner only.
+// State files in a client's state directory, each readable by the owner
+// only and each replaced atomically (write, fsync, rename), so a crash
+// leaves the old content or the new, never a torn file.
 const (
-	FileInstallKey = "install.key" // the per-install Noise static key
-	FileLicense    = "license"     // the license id, hex
+	FileInstallKey = "install.key" // the per-install Noise static key; never overwritten
+	FileLicense    = "license"     // "license-id-hex product\n"
 	FileLease      = "lease"       // the current signed lease, armored
+	FileChecks     = "checks"      // "counter last-contact\n", decimal
+	FileClock      = "clock"       // the clock ratchet: latest trusted time, Unix seconds, "\n"-ended
 )
 
-// State is what an installation keeps between runs.
+// State is what an installation keeps between runs. It is not safe for
+// concurrent use; Licensee serialises access.
 type State struct {
 	Dir        string
 	InstallKey channel.PrivateKey
 	LicenseID  [wire.LicenseIDSize]byte
 	HasLicense bool
+	Product    string // the product code the license was activated for
 	Lease      []byte // encoded signed lease, nil when none
+	// Counter is the last validation counter sent; each validation sends
+	// one more.
+	Counter uint64
+	// LastContact is when the gateway last answered a validation, by the
+	// local clock, Unix seconds; 0 for never. It decides when the next
+	// check is due at levels 2 and 3; it grants nothing by itself (a level
+	// 3 deadline is read from the signed lease).
+	LastContact int64
+	// Trusted is the clock ratchet: the latest time, Unix seconds, known
+	// to have passed (server times and this machine's clock while it was
+	// trusted).
+	Trusted int64
 }
 
-// LoadState reads the state in dir, creating the directory and a new
-// install key on first use. A missing or damaged license or lease file is
-// not an error: it reads as "not activated" (and errLease says why), so the
-// program recovers by activating or validating again.
+// LoadState reads the state in dir, creating the directory (0700) and a new
+// install key on first use. Damaged files are not errors: each reads as
+// absent, and damaged says which (ErrState), so the program reports it and
+// recovers by validating again. A damaged install key is set aside as
+// install.key.damaged and replaced, since nothing can be done with it.
+// err is for a directory that cannot be used at all.
 func LoadState(dir string) (st *State, damaged error, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("clients: state directory: %w", err)
 	}
 	st = &State{Dir: dir}
+	var bad []error
 	keyPath := filepath.Join(dir, FileInstallKey)
 	st.InstallKey, err = channel.ReadPrivateKeyFile(keyPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		if st.InstallKey, err = channel.GenerateKey(nil); err != nil {
+	switch {
+	case err == nil:
+	case errors.Is(err, fs.ErrNotExist):
+		if st.InstallKey, err = newInstallKey(keyPath); err != nil {
 			return nil, nil, err
 		}
-		if err = channel.WritePrivateKeyFile(keyPath, st.InstallKey); err != nil {
+	case errors.Is(err, channel.ErrKeyFile):
+		bad = append(bad, fmt.Errorf("%w: the install key file was damaged and has been replaced", ErrState))
+		if err := os.Rename(keyPath, keyPath+".damaged"); err != nil {
+			return nil, nil, fmt.Errorf("clients: install key: %w", err)
+		}
+		if st.InstallKey, err = newInstallKey(keyPath); err != nil {
 			return nil, nil, err
 		}
-	} else if err != nil {
+	default:
 		return nil, nil, fmt.Errorf("clients: install key: %w", err)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, FileLicense)); err == nil {
-		id, herr := hex.DecodeString(strings.TrimSpace(string(b)))
-		if herr != nil || len(id) != wire.LicenseIDSize {
-			damaged = fmt.Errorf("%w: the license file is damaged", ErrState)
+	if b, ok := readState(dir, FileLicense); ok {
+		f := strings.Fields(string(b))
+		var id []byte
+		herr := errors.New("fields")
+		if len(f) == 2 && strings.HasSuffix(string(b), "\n") {
+			id, herr = hex.DecodeString(f[0])
+		}
+		if herr != nil || len(id) != wire.LicenseIDSize || !productCode(f[1]) {
+			bad = append(bad, fmt.Errorf("%w: the license file is damaged", ErrState))
 		} else {
 			copy(st.LicenseID[:], id)
-			st.HasLicense = true
+			st.HasLicense, st.Product = true, f[1]
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, FileLease)); err == nil {
+	if b, ok := readState(dir, FileLease); ok {
 		raw, derr := wire.DearmorLease(b)
 		if derr != nil {
-			damaged = fmt.Errorf("%w: the lease file is damaged: %w", ErrState, derr)
+			bad = append(bad, fmt.Errorf("%w: the lease file is damaged: %w", ErrState, derr))
 		} else {
 			st.Lease = raw
 		}
 	}
-	return st, damaged, nil
+	if b, ok := readState(dir, FileChecks); ok {
+		// Files end with a newline, so a truncated one is told from a short
+		// number.
+		f := strings.Fields(string(b))
+		var e1, e2 error
+		if len(f) == 2 && strings.HasSuffix(string(b), "\n") {
+			st.Counter, e1 = strconv.ParseUint(f[0], 10, 64)
+			st.LastContact, e2 = strconv.ParseInt(f[1], 10, 64)
+		}
+		if len(f) != 2 || e1 != nil || e2 != nil || st.LastContact < 0 {
+			st.Counter, st.LastContact = 0, 0
+			bad = append(bad, fmt.Errorf("%w: the checks file is damaged", ErrState))
+		}
+	}
+	if b, ok := readState(dir, FileClock); ok {
+		t, perr := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if perr != nil || t < 0 || !strings.HasSuffix(string(b), "\n") {
+			bad = append(bad, fmt.Errorf("%w: the clock file is damaged", ErrState))
+		} else {
+			st.Trusted = t
+		}
+	}
+	return st, errors.Join(bad...), nil
 }
 
-// Save writes the license id and lease atomically (write, fsync, rename).
+// readState reads a small state file; a missing or unreadable one reads
+// as absent.
+func readState(dir, name string) ([]byte, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	return b, err == nil
+}
+
+func newInstallKey(path string) (channel.PrivateKey, error) {
+	k, err := channel.GenerateKey(nil)
+	if err != nil {
+		return channel.PrivateKey{}, err
+	}
+	if err := channel.WritePrivateKeyFile(path, k); err != nil {
+		return channel.PrivateKey{}, err
+	}
+	return k, nil
+}
+
+// Save writes the license id, lease, checks and clock atomically, each
+// with mode 0600. Without a license it removes the license and lease files
+// (the clock ratchet stays: forgetting it would undo it).
 func (st *State) Save() error {
-	if !st.HasLicense {
-		for _, f := range []string{FileLicense, FileLease} {
-			if err := os.Remove(filepath.Join(st.Dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("clients: %w", err)
-			}
+	write := func(name string, data []byte) error {
+		if err := atomicfile.Write(filepath.Join(st.Dir, name), data, 0o600); err != nil {
+			return fmt.Errorf("clients: save %s: %w", name, err)
 		}
 		return nil
 	}
-	if err := atomicfile.Write(filepath.Join(st.Dir, FileLicense), []byte(hex.EncodeToString(st.LicenseID[:])+"\n"), 0o600); err != nil {
-		return fmt.Errorf("clients: save license: %w", err)
+	remove := func(name string) error {
+		if err := os.Remove(filepath.Join(st.Dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("clients: %w", err)
+		}
+		return nil
 	}
-	if st.Lease != nil {
-		if err := atomicfile.Write(filepath.Join(st.Dir, FileLease), wire.ArmorLease(st.Lease), 0o600); err != nil {
-			return fmt.Errorf("clients: save lease: %w", err)
+	var err error
+	if st.HasLicense {
+		err = write(FileLicense, []byte(hex.EncodeToString(st.LicenseID[:])+" "+st.Product+"\n"))
+	} else {
+		err = remove(FileLicense)
+	}
+	if err == nil && st.HasLicense && st.Lease != nil {
+		err = write(FileLease, wire.ArmorLease(st.Lease))
+	} else if err == nil {
+		err = remove(FileLease)
+	}
+	if err == nil {
+		err = write(FileChecks, fmt.Appendf(nil, "%d %d\n", st.Counter, st.LastContact))
+	}
+	if err == nil {
+		err = write(FileClock, fmt.Appendf(nil, "%d\n", st.Trusted))
+	}
+	return err
+}
+
+// productCode reports whether s looks like a product code: ProductSize
+// characters of 0-9A-Z.
+func productCode(s string) bool {
+	if len(s) != wire.ProductSize {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if (c < '0' || c > '9') && (c < 'A' || c > 'Z') {
+			return false
 		}
 	}
-	return nil
+	return true
+}
+
+// SavedProduct returns the product code of the license saved in dir, or ""
+// when there is none. It lets a tool open a state directory without being
+// told the product.
+func SavedProduct(dir string) string {
+	b, _ := readState(dir, FileLicense)
+	if f := strings.Fields(string(b)); len(f) == 2 && productCode(f[1]) {
+		return f[1]
+	}
+	return ""
 }

@@ -1,0 +1,468 @@
+package clients
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/wire"
+)
+
+// LicenseeConfig configures a Licensee: one installed program's license on
+// this machine.
+type LicenseeConfig struct {
+	// Card is the gateway's server card. Required.
+	Card *wire.Card
+	// Product is the program's 5-character product code. Required: it
+	// salts the fingerprint and names the state directory.
+	Product string
+	// StateDir keeps the install key, lease and clock ratchet. Zero means
+	// DefaultStateDir(Product, System).
+	StateDir string
+	// System selects the system-wide state directory when StateDir is
+	// empty (Linux: /var/lib/tollgate/<product>).
+	System bool
+	// Explicit, when not empty, is a publisher-chosen machine identifier
+	// used as the whole fingerprint, for containers and VMs whose hardware
+	// identifiers change at every start (see MachineFingerprint).
+	Explicit string
+	// AppVersion is sent at activation. Zero means "".
+	AppVersion string
+	// Address overrides Card.Address when not empty.
+	Address string
+	// Timeout bounds one server request. Zero means 10 s.
+	Timeout time.Duration
+	// CheckEvery is how often levels 2 and 3 check with the server when it
+	// is reachable. Zero means 24 h.
+	CheckEvery time.Duration
+	// RetryEvery is how long Check waits, after failing to reach the
+	// server, before trying again while the lease still allows the program
+	// to run, so a program offline does not wait for a timeout at every
+	// check. Zero means 1 h. A check the lease cannot do without is always
+	// tried.
+	RetryEvery time.Duration
+	// ClockTolerance is how far the clock may go back behind the latest
+	// trusted time before leases are refused. Zero means 5 min.
+	ClockTolerance time.Duration
+	// Now is the clock. Zero means time.Now.
+	Now func() time.Time
+	// Components reads the machine's identifiers. Zero means
+	// MachineComponents; tests pass their own.
+	Components func() []RawComponent
+	// Hostname is the computer name shown in seat lists. Zero means
+	// Hostname().
+	Hostname string
+}
+
+func (c *LicenseeConfig) setDefaults() error {
+	if c.Card == nil {
+		return fmt.Errorf("%w: no server card", ErrConfig)
+	}
+	if _, err := keygen.ParseProductCode(c.Product); err != nil {
+		return fmt.Errorf("%w: product code: %w", ErrConfig, err)
+	}
+	if c.StateDir == "" {
+		d, err := DefaultStateDir(c.Product, c.System)
+		if err != nil {
+			return err
+		}
+		c.StateDir = d
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.CheckEvery == 0 {
+		c.CheckEvery = 24 * time.Hour
+	}
+	if c.RetryEvery == 0 {
+		c.RetryEvery = time.Hour
+	}
+	if c.ClockTolerance == 0 {
+		c.ClockTolerance = 5 * time.Minute
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Components == nil {
+		c.Components = MachineComponents
+	}
+	if c.Hostname == "" {
+		c.Hostname = Hostname()
+	}
+	return nil
+}
+
+// Licensee is one program's license on this machine: its state directory,
+// the offline policy and the gateway client. Its methods are safe for
+// concurrent use; they take turns.
+type Licensee struct {
+	cfg LicenseeConfig
+
+	mu      sync.Mutex
+	st      *State
+	damaged error // damage found when loading the state, reported once
+	client  *Client
+	failed  time.Time // when the server last could not be reached; zero after an answer
+	// verified caches the verification of the lease bytes raw.
+	verified struct {
+		raw   []byte
+		lease wire.Lease
+		err   error
+	}
+}
+
+// OpenLicensee loads (or creates) the state and returns the Licensee. It
+// connects to nothing. Damaged state files are recovered from (see
+// LoadState) and reported by Damaged.
+func OpenLicensee(cfg LicenseeConfig) (*Licensee, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	st, damaged, err := LoadState(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	c, err := New(Config{Card: cfg.Card, InstallKey: st.InstallKey, Address: cfg.Address, Timeout: cfg.Timeout})
+	if err != nil {
+		return nil, err
+	}
+	return &Licensee{cfg: cfg, st: st, damaged: damaged, client: c}, nil
+}
+
+// Damaged returns what was wrong with the saved state when it was loaded,
+// or nil. The state has been recovered from: the next Check re-validates.
+func (l *Licensee) Damaged() error { return l.damaged }
+
+// Close closes the connection to the gateway.
+func (l *Licensee) Close() error { return l.client.Close() }
+
+// Fingerprint returns this machine's fingerprint for the product.
+func (l *Licensee) Fingerprint() wire.Fingerprint {
+	if l.cfg.Explicit != "" {
+		return MachineFingerprint(l.cfg.Product, l.cfg.Explicit)
+	}
+	return Fingerprint(l.cfg.Product, l.cfg.Components())
+}
+
+// Activate binds key to this installation on this machine and saves the
+// lease. A refusal or network failure comes back as a Decision like
+// Check's.
+func (l *Licensee) Activate(ctx context.Context, key keygen.Key) Decision {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if key.Product().String() != l.cfg.Product {
+		return refuse(ReasonWrongProduct, nil)
+	}
+	now := l.cfg.Now()
+	if d, back := l.ratchet(now); back {
+		return d
+	}
+	res, err := l.client.Activate(ctx, key, l.Fingerprint(), l.cfg.Hostname, l.cfg.AppVersion)
+	if err != nil {
+		return l.serverRefusal(err)
+	}
+	st := l.st
+	st.LicenseID, st.HasLicense, st.Product, st.Lease = res.LicenseID, true, l.cfg.Product, res.Lease
+	st.LastContact = now.Unix()
+	if lease, err := l.lease(); err == nil {
+		st.Trusted = lease.ServerTime // the server's time is authoritative
+	}
+	l.advance(now)
+	d := l.offline(now)
+	if d.Allowed {
+		d.Reason, d.Message, d.Contact = ReasonOK, "The license is activated on this machine.", ReasonOK
+	}
+	if err := st.Save(); err != nil {
+		d.Warning = "The license is active, but it could not be saved on this computer; it will be fetched again next time."
+		d.Err = err
+	}
+	return d
+}
+
+// Deactivate frees this machine's seat on the server and forgets the
+// license here. It needs the server: a seat is not freed offline.
+func (l *Licensee) Deactivate(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.st.HasLicense {
+		return fmt.Errorf("%w: no license is activated here", ErrConfig)
+	}
+	err := l.client.Deactivate(ctx, l.st.LicenseID)
+	var se *wire.StatusError
+	if err != nil && !(errors.As(err, &se) && se.Status == wire.StatusNotActivated) {
+		return err
+	}
+	l.st.HasLicense, l.st.Lease = false, nil
+	return l.st.Save()
+}
+
+// Check decides whether the program may run now, according to the
+// lease's validation level:
+//
+//   - level 1: the lease alone; the server is asked only to renew the
+//     lease once it is past half its life (or missing, or unusable);
+//   - level 2: as level 1, plus a server check when the server is
+//     reachable, at most once per CheckEvery; a refusal is final, an
+//     unreachable server is not;
+//   - level 3: a server check is required by the lease's online-by time,
+//     renewed with a fresh lease at each check; warned from its warn-from
+//     time; refused after.
+//
+// At every level the clock ratchet refuses a clock set back further than
+// ClockTolerance behind the latest trusted time.
+func (l *Licensee) Check(ctx context.Context) Decision {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.cfg.Now()
+	st := l.st
+	if !st.HasLicense {
+		return refuse(ReasonNotActivated, nil)
+	}
+	back := l.clockBack(now)
+	local := l.offline(now)
+	lease, _ := l.lease()
+	contact, want := back || !local.Allowed, !local.Allowed
+	if local.Allowed || local.Reason == ReasonOnlineOverdue {
+		half := lease.Issued + (lease.LeaseExpiry-lease.Issued)/2
+		due := now.Unix()-st.LastContact >= int64(l.cfg.CheckEvery/time.Second)
+		switch {
+		case now.Unix() >= half:
+			contact, want = true, true
+		case lease.Level == wire.LevelCheckWhenOnline && due:
+			contact = true
+		case lease.Level == wire.LevelCheckRequired && (due || (lease.WarnFrom != 0 && now.Unix() >= lease.WarnFrom) || now.Unix() >= lease.OnlineBy):
+			contact, want = true, true
+		}
+	}
+	optional := local.Allowed && !back
+	if optional && !l.failed.IsZero() && now.Sub(l.failed) < l.cfg.RetryEvery && now.After(l.failed) {
+		contact = false
+	}
+	if !contact {
+		l.advance(now)
+		return local
+	}
+	if contact {
+		st.Counter++
+		res, err := l.client.Validate(ctx, st.LicenseID, l.Fingerprint(), st.Counter, want || local.Reason != ReasonOffline)
+		if err == nil {
+			l.failed = time.Time{}
+			st.LastContact = now.Unix()
+			// The server's time is authoritative: it resets the ratchet,
+			// so a clock once set too far ahead can be corrected.
+			st.Trusted = res.ServerTime.Unix()
+			if res.Lease != nil {
+				st.Lease = res.Lease
+			}
+			d := l.decideLocal(now)
+			if d.Allowed {
+				d.Reason, d.Message, d.Contact = ReasonOK, messages[ReasonOK][0], ReasonOK
+			} else {
+				d.Contact = ReasonOK
+			}
+			l.advance(now)
+			l.save(&d)
+			return d
+		}
+		cr := contactReason(err)
+		if cr == ReasonRefused {
+			return l.serverRefusal(err)
+		}
+		l.failed = now
+		// The server could not be asked: the lease decides, or nothing.
+		local = l.decideLocal(now)
+		local.Contact = cr
+		if !local.Allowed {
+			switch local.Reason {
+			case ReasonNotActivated, ReasonLeaseExpired:
+				d := refuse(cr, err)
+				d.Contact = cr
+				if local.Reason == ReasonLeaseExpired {
+					d.Message = "The offline license has run out and the license server cannot be reached to renew it."
+				}
+				return d
+			}
+			return local
+		}
+		l.save(&local)
+		return local
+	}
+	return l.decideLocal(now)
+}
+
+// decideLocal is offline with the clock ratchet applied.
+func (l *Licensee) decideLocal(now time.Time) Decision {
+	if l.clockBack(now) {
+		return refuse(ReasonClockBack, nil)
+	}
+	l.advance(now)
+	return l.offline(now)
+}
+
+// save writes the state, noting a failure in d without changing the
+// answer: the state is recovered from the server next time.
+func (l *Licensee) save(d *Decision) {
+	if err := l.st.Save(); err != nil && d.Err == nil {
+		d.Err = err
+	}
+}
+
+// serverRefusal turns an error from the server into a Decision. A final
+// refusal (revoked, suspended, expired, seat reset, another machine) drops
+// the lease, so the program stays refused offline; a seat reset or an
+// unknown license forgets the license too.
+func (l *Licensee) serverRefusal(err error) Decision {
+	cr := contactReason(err)
+	d := refuse(cr, err)
+	d.Contact = cr
+	var se *wire.StatusError
+	if cr != ReasonRefused || !errors.As(err, &se) {
+		return d
+	}
+	d.Status = se.Status
+	switch se.Status {
+	case wire.StatusExpired:
+		d.Reason, d.Message, d.Action = ReasonExpired, messages[ReasonExpired][0], messages[ReasonExpired][1]
+	case wire.StatusFingerprintMismatch:
+		d.Reason, d.Message, d.Action = ReasonOtherMachine, messages[ReasonOtherMachine][0], messages[ReasonOtherMachine][1]
+	case wire.StatusRevoked:
+		d.Message = "The license has been revoked."
+	case wire.StatusSuspended:
+		d.Message = "The license is suspended."
+	case wire.StatusNotActivated, wire.StatusNotFound:
+		d.Message, d.Action = "The license is no longer activated on this machine.", "Activate the program again with your license key."
+	case wire.StatusNoSeats:
+		d.Message, d.Action = "Every seat of this license is in use on other computers.", "Deactivate the program on another computer, then try again."
+	case wire.StatusMalformedKey:
+		d.Message, d.Action = "That is not a valid license key.", "Check the key for typos."
+	case wire.StatusFingerprintRejected:
+		d.Message, d.Action = "This computer could not be identified well enough to activate it.", "Contact the vendor; a virtual machine may need an explicit machine identifier."
+	}
+	if l.st.HasLicense && se.Status != wire.StatusNoSeats && se.Status != wire.StatusMalformedKey {
+		l.st.Lease = nil
+		if se.Status == wire.StatusNotActivated || se.Status == wire.StatusNotFound {
+			l.st.HasLicense = false
+		}
+		l.save(&d)
+	}
+	return d
+}
+
+// lease verifies the saved lease's signature against the card. A
+// signature costs a hundred times the rest of a check, so the outcome is
+// kept for as long as the lease bytes stay the same (a new lease is a new
+// slice; the bytes are never changed in place).
+func (l *Licensee) lease() (wire.Lease, error) {
+	raw := l.st.Lease
+	if raw == nil {
+		return wire.Lease{}, errNoLease
+	}
+	if l.verified.raw == nil || !bytes.Equal(l.verified.raw, raw) {
+		lease, err := wire.VerifyLease(raw, l.cfg.Card.LeaseKeys)
+		l.verified.raw, l.verified.lease, l.verified.err = raw, lease, err
+	}
+	return l.verified.lease, l.verified.err
+}
+
+var errNoLease = errors.New("clients: no lease")
+
+// offline judges the saved lease alone at time now: signature, license,
+// install key, product, fingerprint, expiry and, at level 3, the online-by
+// time. It does not look at the clock ratchet.
+func (l *Licensee) offline(now time.Time) Decision {
+	st := l.st
+	if !st.HasLicense {
+		return refuse(ReasonNotActivated, nil)
+	}
+	lease, err := l.lease()
+	switch {
+	case errors.Is(err, errNoLease):
+		return refuse(ReasonLeaseExpired, nil)
+	case err != nil:
+		return refuse(ReasonLeaseInvalid, fmt.Errorf("%w: %w", ErrLease, err))
+	}
+	c := l.client
+	if lease.LicenseID != st.LicenseID || lease.InstallKeyHash != c.InstallID() {
+		return refuse(ReasonLeaseForeign, ErrLease)
+	}
+	if string(lease.Product[:]) != l.cfg.Product && !lease.HasProduct([wire.ProductSize]byte([]byte(l.cfg.Product))) {
+		return refuse(ReasonWrongProduct, ErrLease)
+	}
+	fp := l.Fingerprint()
+	if _, same := lease.Fingerprint.Match(&fp); !same {
+		return refuse(ReasonOtherMachine, ErrLease)
+	}
+	t := now.Unix()
+	if lease.LicenseExpiry != 0 && t >= lease.LicenseExpiry {
+		return refuse(ReasonExpired, nil)
+	}
+	if t >= lease.LeaseExpiry {
+		return refuse(ReasonLeaseExpired, nil)
+	}
+	if lease.Level == wire.LevelCheckRequired && t >= lease.OnlineBy {
+		d := refuse(ReasonOnlineOverdue, nil)
+		d.Level = lease.Level
+		return d
+	}
+	d := Decision{Allowed: true, Reason: ReasonOffline, Message: messages[ReasonOffline][0], Level: lease.Level}
+	for e := range lease.Entitlements.All() {
+		d.Entitlements = append(d.Entitlements, string(e))
+	}
+	if lease.Level == wire.LevelCheckRequired && lease.WarnFrom != 0 && t >= lease.WarnFrom {
+		days := (lease.OnlineBy - t + 86399) / 86400
+		d.Warning = fmt.Sprintf("The license must be checked with the license server within %d day(s); connect to the internet before then.", days)
+	}
+	return d
+}
+
+// clockBack reports whether now is further behind the trusted time than
+// the tolerance allows. The trusted time is the ratchet, and never less
+// than the signed lease's server time.
+func (l *Licensee) clockBack(now time.Time) bool {
+	trusted := l.st.Trusted
+	if lease, err := l.lease(); err == nil && lease.ServerTime > trusted {
+		trusted = lease.ServerTime
+	}
+	return now.Unix() < trusted-int64(l.cfg.ClockTolerance/time.Second)
+}
+
+// ratchet refuses a clock set back, for Activate, which has no lease yet.
+func (l *Licensee) ratchet(now time.Time) (Decision, bool) {
+	if l.clockBack(now) {
+		return refuse(ReasonClockBack, nil), true
+	}
+	return Decision{}, false
+}
+
+// advance moves the ratchet to now, saving it when it moved by more than a
+// minute, so a program checking often does not write each time.
+func (l *Licensee) advance(now time.Time) {
+	t := now.Unix()
+	if t > l.st.Trusted {
+		moved := t - l.st.Trusted
+		l.st.Trusted = t
+		if moved > 60 {
+			l.st.Save()
+		}
+	}
+}
+
+// ServerTime asks the gateway for its clock and, when it answers, moves
+// the clock ratchet to it.
+func (l *Licensee) ServerTime(ctx context.Context) (time.Time, error) {
+	t, err := l.client.ServerTime(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t.Unix() > l.st.Trusted {
+		l.st.Trusted = t.Unix()
+		l.st.Save()
+	}
+	return t, nil
+}
