@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -40,11 +41,11 @@ func (c *Config) setDefaults() error {
 	if c.Dir == "" {
 		return fmt.Errorf("%w: no data directory", ErrConfig)
 	}
+	if err := c.validate(); err != nil {
+		return err
+	}
 	if c.Listen == "" {
 		c.Listen = DefaultAddress
-	}
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return fmt.Errorf("%w: listen address %q: %w", ErrConfig, c.Listen, err)
 	}
 	if c.DefaultLeaseSeconds == 0 {
 		c.DefaultLeaseSeconds = 7 * 24 * 3600
@@ -54,11 +55,6 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Logger == nil {
 		c.Logger = NewLogger(c.LogFormat, os.Stderr)
-	}
-	switch c.LogFormat {
-	case "", "text", "json":
-	default:
-		return fmt.Errorf("%w: log format %q (use text or json)", ErrConfig, c.LogFormat)
 	}
 	return nil
 }
@@ -71,17 +67,55 @@ func NewLogger(format string, w *os.File) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
-// LoadConfigFile decodes a JSON config file into c; unknown fields are an
-// error, so a typo is not silently ignored.
+// LoadConfigFile decodes a JSON config file into c (see ParseConfig).
 func LoadConfigFile(path string, c *Config) error {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("gateway: config: %w", err)
 	}
+	if err := ParseConfig(raw, c); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// ParseConfig decodes a JSON config into c, strictly: unknown fields (a
+// typo), anything after the object, and values out of range are errors
+// wrapping ErrConfig, and leave c unchanged.
+func ParseConfig(raw []byte, c *Config) error {
+	next := *c
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(c); err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrConfig, path, err)
+	if err := dec.Decode(&next); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: unexpected data after the configuration object", ErrConfig)
+	}
+	if err := next.validate(); err != nil {
+		return err
+	}
+	*c = next
+	return nil
+}
+
+// validate checks the fields a config file may set.
+func (c *Config) validate() error {
+	if c.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+			return fmt.Errorf("%w: listen address %q: %w", ErrConfig, c.Listen, err)
+		}
+	}
+	if err := c.Limits.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if c.CacheEntries < 0 {
+		return fmt.Errorf("%w: cache_entries %d is negative (0 means the default)", ErrConfig, c.CacheEntries)
+	}
+	switch c.LogFormat {
+	case "", "text", "json":
+	default:
+		return fmt.Errorf("%w: log format %q (use text or json)", ErrConfig, c.LogFormat)
 	}
 	return nil
 }
