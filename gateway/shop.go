@@ -341,17 +341,15 @@ func ApplyLicenseOp(st *store.Store, hasher *keygen.Hasher, key keygen.Key, op L
 			return statusErr(wire.StatusBadRequest, "unknown license operation")
 		}
 		res = LicenseState{License: *l, Activations: append([]store.Activation(nil), tx.Activations...)}
+		who := shop
+		if who == "" {
+			who = "operator"
+		}
+		tx.Audit = &store.AuditEntry{Time: now.Unix(), Kind: "license." + string(op), Shop: shop, License: licenseRef(lic.ID), Detail: "by " + who}
 		return nil
 	})
 	if err != nil {
 		return LicenseState{}, err
-	}
-	who := shop
-	if who == "" {
-		who = "operator"
-	}
-	if err := st.Audit(store.AuditEntry{Time: now.Unix(), Kind: "license." + string(op), Shop: shop, License: licenseRef(lic.ID), Detail: "by " + who}); err != nil {
-		return res, err
 	}
 	return res, nil
 }

@@ -193,3 +193,47 @@ func TestAuditDetectsEditsAndDeletions(t *testing.T) {
 	tamper("delete middle", func(b *pebble.Batch) { b.Delete(auditKey(3), nil) })
 	tamper("delete last", func(b *pebble.Batch) { b.Delete(auditKey(5), nil) })
 }
+
+// TestUpdateAudited: a change made with an audit entry lands with the entry
+// in one commit; a refused change writes neither.
+func TestUpdateAudited(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	l := newLicense(t, 1)
+	if err := s.CreateLicenses([]License{l}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Update(l.ID, func(tx *Tx) error {
+		tx.License.State = StateSuspended
+		tx.Audit = &AuditEntry{Kind: "license.suspend", Detail: "by operator"}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := errors.New("refused")
+	err = s.Update(l.ID, func(tx *Tx) error {
+		tx.License.State = StateRevoked
+		tx.Audit = &AuditEntry{Kind: "license.revoke"}
+		return refused
+	})
+	if !errors.Is(err, refused) {
+		t.Fatalf("Update = %v, want the refusal", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, dir)
+	defer s.Close()
+	got, err := s.LicenseByID(l.ID)
+	if err != nil || got.State != StateSuspended {
+		t.Fatalf("license after reopen = %v, %v; want suspended", got.State, err)
+	}
+	es, err := s.AuditLog(0)
+	if err != nil || len(es) != 1 || es[0].Kind != "license.suspend" {
+		t.Fatalf("audit log = %+v, %v; want the one suspend entry", es, err)
+	}
+	if n, err := s.VerifyAudit(); err != nil || n != 1 {
+		t.Fatalf("VerifyAudit = %d, %v", n, err)
+	}
+}

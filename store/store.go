@@ -310,6 +310,10 @@ type Tx struct {
 	License     License
 	Activations []Activation
 	Now         time.Time
+	// Audit, when set, is appended to the audit log in the same durable
+	// commit as the change: the change and its record land together or
+	// not at all.
+	Audit *AuditEntry
 
 	puts []Activation
 	dels []InstallID
@@ -375,13 +379,34 @@ func (s *Store) Update(id LicenseID, fn func(tx *Tx) error) error {
 	if tx.License.ID != id || tx.License.KeyHash != lic.KeyHash {
 		return fmt.Errorf("%w: an update may not change a license's identity", ErrConfig)
 	}
-	b := s.db.NewBatch()
-	defer b.Close()
+	fill := func(b *pebble.Batch) error { return tx.fill(b, id, lic.KeyHash) }
+	if tx.Audit != nil {
+		if err := s.commitAudited(*tx.Audit, fill); err != nil {
+			return err
+		}
+	} else {
+		b := s.db.NewBatch()
+		defer b.Close()
+		if err := fill(b); err != nil {
+			return err
+		}
+		if err := b.Commit(pebble.Sync); err != nil {
+			return fmt.Errorf("store: commit: %w", err)
+		}
+	}
+	// After the commit: a Lookup that loaded the old state before this point
+	// holds the old epoch and will reload.
+	s.epochOf(id).Add(1)
+	return nil
+}
+
+// fill puts the transaction's license and activation changes in b.
+func (tx *Tx) fill(b *pebble.Batch, id LicenseID, keyHash keygen.KeyHash) error {
 	rec, err := encodeLicense(&tx.License)
 	if err != nil {
 		return err
 	}
-	if err := b.Set(licenseKey(lic.KeyHash), rec, nil); err != nil {
+	if err := b.Set(licenseKey(keyHash), rec, nil); err != nil {
 		return fmt.Errorf("store: batch: %w", err)
 	}
 	for _, in := range tx.dels {
@@ -405,12 +430,6 @@ func (s *Store) Update(id LicenseID, fn func(tx *Tx) error) error {
 			return fmt.Errorf("store: batch: %w", err)
 		}
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
-	}
-	// After the commit: a Lookup that loaded the old state before this point
-	// holds the old epoch and will reload.
-	s.epochOf(id).Add(1)
 	return nil
 }
 
