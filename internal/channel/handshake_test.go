@@ -254,3 +254,52 @@ func TestHandshakeDeadlineCleared(t *testing.T) {
 		t.Fatalf("ReadFrame after the handshake timeout has passed: %v", err)
 	}
 }
+
+// TestKKImpostor: an initiator that names a registered shop's key id, and
+// even claims its public key, but holds another private key gets no
+// session: the server cannot authenticate message 1 and says nothing more.
+func TestKKImpostor(t *testing.T) {
+	impostor, err := GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(id [KeyIDSize]byte) (PublicKey, error) {
+		if id != shopKey.Public().ID() {
+			return PublicKey{}, &RefusedError{Code: 12}
+		}
+		return shopKey.Public(), nil
+	}
+	client, server := net.Pipe()
+	defer client.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := ServerHandshakeKK(server, serverKey, lookup, Limits{HandshakeTimeout: 5 * time.Second})
+		done <- err
+	}()
+	id := shopKey.Public().ID()
+	preamble := append([]byte{ProtocolVersion, byte(PatternKK)}, id[:]...)
+	var pbuf [maxPrologueLen]byte
+	pub, spub := shopKey.Public(), serverKey.Public()
+	hs, err := noise.NewHandshakeState(noise.Config{
+		CipherSuite: defaultSuite, Pattern: PatternKK.noise(), Initiator: true,
+		Prologue:      prologue(&pbuf, preamble),
+		StaticKeypair: noise.DHKey{Private: impostor[:], Public: pub[:]},
+		PeerStatic:    spub[:],
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _, _, err := hs.WriteMessage(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := append(preamble, byte(len(msg)>>8), byte(len(msg)))
+	go client.Write(append(out, msg...))
+	if err := <-done; !errors.Is(err, ErrHandshake) {
+		t.Fatalf("server: %v, want ErrHandshake", err)
+	}
+	client.SetReadDeadline(time.Now().Add(time.Second))
+	if n, _ := client.Read(make([]byte, 64)); n != 0 {
+		t.Fatalf("the server answered an impostor with %d bytes", n)
+	}
+}
