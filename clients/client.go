@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -47,22 +46,9 @@ type Config struct {
 
 // Client talks to one gateway.
 type Client struct {
+	*link
 	cfg     Config
-	pin     [32]byte
-	addr    string
 	install [32]byte // SHA-256 of the install key's public half, derived once
-
-	mu      sync.Mutex
-	conn    *quic.Conn
-	sess    *channel.Session
-	pending map[uint32]chan response
-	nextID  uint32
-}
-
-type response struct {
-	typ  wire.Type
-	body []byte
-	err  error
 }
 
 // New returns a client; it connects on first use.
@@ -73,12 +59,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	addr := cfg.Address
-	if addr == "" {
-		addr = cfg.Card.Address
-	}
 	pub := cfg.InstallKey.Public()
-	return &Client{cfg: cfg, addr: addr, pin: cfg.Card.TLSPin, install: sha256.Sum256(pub[:]), pending: make(map[uint32]chan response)}, nil
+	l := newLink(cfg.Card, cfg.Address, channel.Config{Pattern: channel.PatternIK, Static: cfg.InstallKey, Limits: cfg.Limits}, cfg.Timeout)
+	return &Client{link: l, cfg: cfg, install: sha256.Sum256(pub[:])}, nil
 }
 
 // InstallID returns the hash the gateway knows this installation by.
@@ -86,122 +69,8 @@ func (c *Client) InstallID() [32]byte { return c.install }
 
 // Close ends the connection. Requests in flight fail with ErrClosed.
 func (c *Client) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.dropLocked(ErrClosed)
+	c.close()
 	return nil
-}
-
-func (c *Client) dropLocked(err error) {
-	if c.conn != nil {
-		c.conn.CloseWithError(0, "client closed")
-	}
-	c.conn, c.sess = nil, nil
-	for id, ch := range c.pending {
-		ch <- response{err: err}
-		delete(c.pending, id)
-	}
-}
-
-// session returns the open session, dialing when there is none.
-func (c *Client) session(ctx context.Context) (*channel.Session, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.sess != nil {
-		return c.sess, nil
-	}
-	conn, err := channel.Dial(ctx, c.addr, channel.ClientTLSConfig(c.pin), c.cfg.Limits)
-	if err != nil {
-		return nil, classifyDial(err)
-	}
-	sess, err := channel.OpenSession(ctx, conn, channel.Config{
-		Pattern: channel.PatternIK, Static: c.cfg.InstallKey, RemoteStatic: c.cfg.Card.NoiseKey, Limits: c.cfg.Limits,
-	})
-	if err != nil {
-		conn.CloseWithError(0, "handshake failed")
-		return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
-	}
-	c.conn, c.sess = conn, sess
-	go c.readLoop(conn, sess)
-	return sess, nil
-}
-
-func (c *Client) readLoop(conn *quic.Conn, sess *channel.Session) {
-	for {
-		frame, err := sess.ReadFrame()
-		if err == nil {
-			var hdr wire.Header
-			var n int
-			hdr, n, err = wire.ParseHeader(frame)
-			if err == nil {
-				c.mu.Lock()
-				ch, ok := c.pending[hdr.RequestID]
-				delete(c.pending, hdr.RequestID)
-				c.mu.Unlock()
-				if ok {
-					ch <- response{typ: hdr.Type, body: append([]byte(nil), frame[n:]...)}
-				}
-				continue
-			}
-		}
-		c.mu.Lock()
-		if c.sess == sess {
-			c.dropLocked(fmt.Errorf("%w: %w", ErrConnection, err))
-		}
-		c.mu.Unlock()
-		return
-	}
-}
-
-// roundTrip sends one request and waits for its answer.
-func (c *Client) roundTrip(ctx context.Context, m wire.Message) (response, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
-	sess, err := c.session(ctx)
-	if err != nil {
-		return response{}, err
-	}
-	ch := make(chan response, 1)
-	c.mu.Lock()
-	if c.sess != sess {
-		c.mu.Unlock()
-		return response{}, fmt.Errorf("%w: connection lost", ErrConnection)
-	}
-	c.nextID++
-	id := c.nextID
-	c.pending[id] = ch
-	c.mu.Unlock()
-	if err := sess.WriteFrame(wire.AppendFrame(nil, id, m)); err != nil {
-		c.mu.Lock()
-		delete(c.pending, id)
-		if c.sess == sess {
-			c.dropLocked(fmt.Errorf("%w: %w", ErrConnection, err))
-		}
-		c.mu.Unlock()
-		return response{}, fmt.Errorf("%w: %w", ErrConnection, err)
-	}
-	select {
-	case r := <-ch:
-		if r.err != nil {
-			return r, r.err
-		}
-		if r.typ == wire.TypeErrorResponse {
-			er, _, err := wire.ParseErrorResponse(r.body)
-			if err != nil {
-				return r, fmt.Errorf("%w: %w", ErrProtocol, err)
-			}
-			return r, er.Err()
-		}
-		return r, nil
-	case <-ctx.Done():
-		c.mu.Lock()
-		delete(c.pending, id)
-		c.mu.Unlock()
-		return response{}, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
-	}
 }
 
 func newNonce() [wire.NonceSize]byte {

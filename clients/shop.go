@@ -2,12 +2,9 @@ package clients
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"time"
 
-	"github.com/quic-go/quic-go"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/wire"
@@ -39,14 +36,8 @@ type ShopConfig struct {
 // The keys it returns are secrets for the customer: print them with
 // keygen.Key.Display where the shop hands them over, and nowhere else.
 type ShopClient struct {
-	cfg  ShopConfig
-	addr string
-
-	mu      sync.Mutex
-	conn    *quic.Conn
-	sess    *channel.Session
-	pending map[uint32]chan response
-	nextID  uint32
+	*link
+	cfg ShopConfig
 }
 
 // NewShop returns a shop client; it connects on first use.
@@ -60,135 +51,14 @@ func NewShop(cfg ShopConfig) (*ShopClient, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
 	}
-	addr := cfg.Address
-	if addr == "" {
-		addr = cfg.Card.Address
-	}
-	return &ShopClient{cfg: cfg, addr: addr, pending: make(map[uint32]chan response)}, nil
+	l := newLink(cfg.Card, cfg.Address, channel.Config{Pattern: channel.PatternKK, Static: cfg.ShopKey, Limits: cfg.Limits}, cfg.Timeout)
+	return &ShopClient{link: l, cfg: cfg}, nil
 }
 
 // Close ends the connection. Requests in flight fail with ErrClosed.
 func (c *ShopClient) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.dropLocked(ErrClosed)
+	c.close()
 	return nil
-}
-
-func (c *ShopClient) dropLocked(err error) {
-	if c.conn != nil {
-		c.conn.CloseWithError(0, "shop client closed")
-	}
-	c.conn, c.sess = nil, nil
-	for id, ch := range c.pending {
-		ch <- response{err: err}
-		delete(c.pending, id)
-	}
-}
-
-func (c *ShopClient) session(ctx context.Context) (*channel.Session, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.sess != nil {
-		return c.sess, nil
-	}
-	conn, err := channel.Dial(ctx, c.addr, channel.ClientTLSConfig(c.cfg.Card.TLSPin), c.cfg.Limits)
-	if err != nil {
-		return nil, classifyDial(err)
-	}
-	sess, err := channel.OpenSession(ctx, conn, channel.Config{
-		Pattern: channel.PatternKK, Static: c.cfg.ShopKey, RemoteStatic: c.cfg.Card.NoiseKey, Limits: c.cfg.Limits,
-	})
-	if err != nil {
-		conn.CloseWithError(0, "handshake failed")
-		var re *channel.RefusedError
-		if errors.As(err, &re) {
-			// The gateway refused before any cryptography: an unknown shop
-			// key, or an address outside the shop's networks.
-			return nil, &wire.StatusError{Status: wire.Status(re.Code), Message: "the gateway refused this shop's connection"}
-		}
-		return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
-	}
-	c.conn, c.sess = conn, sess
-	go c.readLoop(sess)
-	return sess, nil
-}
-
-func (c *ShopClient) readLoop(sess *channel.Session) {
-	for {
-		frame, err := sess.ReadFrame()
-		if err == nil {
-			var hdr wire.Header
-			var n int
-			hdr, n, err = wire.ParseHeader(frame)
-			if err == nil {
-				c.mu.Lock()
-				ch, ok := c.pending[hdr.RequestID]
-				delete(c.pending, hdr.RequestID)
-				c.mu.Unlock()
-				if ok {
-					ch <- response{typ: hdr.Type, body: append([]byte(nil), frame[n:]...)}
-				}
-				continue
-			}
-		}
-		c.mu.Lock()
-		if c.sess == sess {
-			c.dropLocked(fmt.Errorf("%w: %w", ErrConnection, err))
-		}
-		c.mu.Unlock()
-		return
-	}
-}
-
-func (c *ShopClient) roundTrip(ctx context.Context, m wire.Message) (response, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
-	sess, err := c.session(ctx)
-	if err != nil {
-		return response{}, err
-	}
-	ch := make(chan response, 1)
-	c.mu.Lock()
-	if c.sess != sess {
-		c.mu.Unlock()
-		return response{}, fmt.Errorf("%w: connection lost", ErrConnection)
-	}
-	c.nextID++
-	id := c.nextID
-	c.pending[id] = ch
-	c.mu.Unlock()
-	if err := sess.WriteFrame(wire.AppendFrame(nil, id, m)); err != nil {
-		c.mu.Lock()
-		delete(c.pending, id)
-		if c.sess == sess {
-			c.dropLocked(fmt.Errorf("%w: %w", ErrConnection, err))
-		}
-		c.mu.Unlock()
-		return response{}, fmt.Errorf("%w: %w", ErrConnection, err)
-	}
-	select {
-	case r := <-ch:
-		if r.err != nil {
-			return r, r.err
-		}
-		if r.typ == wire.TypeErrorResponse {
-			er, _, err := wire.ParseErrorResponse(r.body)
-			if err != nil {
-				return r, fmt.Errorf("%w: %w", ErrProtocol, err)
-			}
-			return r, er.Err()
-		}
-		return r, nil
-	case <-ctx.Done():
-		c.mu.Lock()
-		delete(c.pending, id)
-		c.mu.Unlock()
-		return response{}, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
-	}
 }
 
 // MintSpec is what each key of an order grants; zero fields take the
