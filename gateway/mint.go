@@ -20,6 +20,13 @@ type Spec struct {
 	Shop, Order  string
 }
 
+// ProductSpec returns the spec a key of catalogue product p gets when an
+// order overrides nothing: its seats, default term, entitlements, bundle
+// and validation policy.
+func ProductSpec(p *store.Product) Spec {
+	return Spec{Seats: p.Seats, Term: p.DefaultTerm(), Entitlements: p.Entitlements, Bundle: p.Bundle, Policy: p.Policy}
+}
+
 // MintKeys makes n new license keys of product p with spec, writes their
 // licenses durably (by keyed hash only, one fsync for the batch) and returns
 // the keys. The keys exist nowhere else: the caller hands them over once.

@@ -189,19 +189,16 @@ func (h *handler) mint(out []byte, reqID uint32, req *wire.MintRequest, sh *stor
 	for e := range req.Spec.Entitlements.All() {
 		ents = append(ents, string(e))
 	}
-	spec := Spec{
-		Seats: req.Spec.Seats, Term: store.Term{Kind: store.TermKind(req.Spec.Term.Kind), Value: req.Spec.Term.Value},
-		AbsExpiry: req.Spec.Expiry, Entitlements: ents, Bundle: prod.Bundle, Policy: prod.Policy,
-		Shop: sh.Name, Order: string(req.OrderID),
+	spec := ProductSpec(&prod)
+	spec.AbsExpiry, spec.Shop, spec.Order = req.Spec.Expiry, sh.Name, string(req.OrderID)
+	if req.Spec.Seats != 0 {
+		spec.Seats = req.Spec.Seats
 	}
-	if spec.Seats == 0 {
-		spec.Seats = prod.Seats
+	if req.Spec.Term.Kind != wire.TermDefault {
+		spec.Term = store.Term{Kind: store.TermKind(req.Spec.Term.Kind), Value: req.Spec.Term.Value}
 	}
-	if spec.Term.Kind == store.TermDefault {
-		spec.Term = prod.DefaultTerm()
-	}
-	if req.Spec.Entitlements.Count() == 0 {
-		spec.Entitlements = prod.Entitlements
+	if len(ents) > 0 {
+		spec.Entitlements = ents
 	}
 	p, err := keygen.ParseProductCode(code)
 	if err != nil {

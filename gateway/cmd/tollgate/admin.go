@@ -220,7 +220,7 @@ func printAdmin(w io.Writer, req gateway.AdminRequest, resp gateway.AdminRespons
 		if len(lic.Entitlements) > 0 {
 			fmt.Fprintf(w, "  features    %s\n", strings.Join(lic.Entitlements, ","))
 		}
-		fmt.Fprintf(w, "  validation  level %d, lease %ds\n", lic.Policy.Level, lic.Policy.LeaseSeconds)
+		fmt.Fprintf(w, "  validation  %s\n", policyString(lic.Policy))
 		if lic.Shop != "" {
 			fmt.Fprintf(w, "  minted by   shop %s, order %q, %s\n", lic.Shop, lic.Order, unixOr(lic.Created, "?"))
 		}
@@ -236,4 +236,18 @@ func unixOr(t int64, none string) string {
 		return none
 	}
 	return time.Unix(t, 0).UTC().Format(time.RFC3339)
+}
+
+// policyString says a license's validation policy; zero fields are the
+// gateway's defaults (level 1, the configured lease lifetime).
+func policyString(p store.Policy) string {
+	level := max(p.Level, 1)
+	s := fmt.Sprintf("level %d", level)
+	if level == 3 {
+		s += fmt.Sprintf(" (online every %d days, warning %d days before)", p.OnlineDays, p.WarnDays)
+	}
+	if p.LeaseSeconds == 0 {
+		return s + ", lease: the gateway's default lifetime"
+	}
+	return s + ", lease " + (time.Duration(p.LeaseSeconds) * time.Second).String()
 }

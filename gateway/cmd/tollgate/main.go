@@ -211,8 +211,7 @@ func initDemo(cfg gateway.Config, stdout io.Writer) error {
 			st.Close()
 			return err
 		}
-		p, _ := keygen.ParseProductCode("1AJS2")
-		keys, err := gateway.MintKeys(st, id.Hasher, p, 5, gateway.Spec{Seats: 2}, time.Now())
+		keys, err := mintDemoKeys(st, id)
 		if cerr := st.Close(); err == nil {
 			err = cerr
 		}
@@ -242,12 +241,12 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "data directory (required)")
 	product := fs.String("product", "", "5-character product code, such as 1AJS2 (required)")
 	count := fs.Int("count", 1, "how many keys (1 to 10000)")
-	seats := fs.Uint("seats", 1, "machines per key")
+	seats := fs.Uint("seats", 1, "machines per key (default: the catalogue product's, else 1)")
 	years := fs.Uint("years", 0, "term in years (default 1 year)")
 	months := fs.Uint("months", 0, "term in months")
 	days := fs.Uint("days", 0, "term in days (trials)")
 	perpetual := fs.Bool("perpetual", false, "no term")
-	level := fs.Uint("level", 1, "validation level 1, 2 or 3")
+	level := fs.Uint("level", 1, "validation level 1, 2 or 3 (default: the catalogue product's)")
 	var features multi
 	fs.Var(&features, "feature", "entitlement the keys carry (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -260,7 +259,41 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	spec := gateway.Spec{Seats: uint32(*seats), Entitlements: features, Policy: store.Policy{Level: uint8(*level)}}
+	if *level < 1 || *level > 3 {
+		return errors.New("--level must be 1, 2 or 3")
+	}
+	for _, n := range []*uint{years, months, days} {
+		if *n > 0xffff {
+			return fmt.Errorf("a term of %d is too long", *n)
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	id, err := gateway.LoadIdentity(*data)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(store.Config{Dir: filepath.Join(*data, gateway.DirDB), CacheEntries: 1024})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	// A catalogue product gives the defaults; the flags given override them.
+	spec := gateway.Spec{Seats: 1, Policy: store.Policy{Level: 1}}
+	if prod, err := st.ProductByCode(*product); err == nil {
+		spec = gateway.ProductSpec(&prod)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if set["seats"] {
+		spec.Seats = uint32(*seats)
+	}
+	if set["level"] {
+		spec.Policy.Level = uint8(*level)
+	}
+	if len(features) > 0 {
+		spec.Entitlements = features
+	}
 	switch {
 	case *perpetual:
 		spec.Term = store.Term{Kind: store.TermPerpetual}
@@ -271,18 +304,6 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 	case *days > 0:
 		spec.Term = store.Term{Kind: store.TermDays, Value: uint16(*days)}
 	}
-	if *level < 1 || *level > 3 {
-		return errors.New("--level must be 1, 2 or 3")
-	}
-	id, err := gateway.LoadIdentity(*data)
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(store.Config{Dir: filepath.Join(*data, gateway.DirDB)})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	keys, err := gateway.MintKeys(st, id.Hasher, p, *count, spec, time.Now())
 	if err != nil {
 		return err
@@ -291,6 +312,23 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, k.Display())
 	}
 	return nil
+}
+
+// mintDemoKeys mints the five demo keys of product 1AJS2 that make run
+// prints, with the catalogue's spec and two seats, so that a second machine
+// can be tried.
+func mintDemoKeys(st *store.Store, id *gateway.Identity) ([]keygen.Key, error) {
+	prod, err := st.ProductByCode("1AJS2")
+	if err != nil {
+		return nil, err
+	}
+	spec := gateway.ProductSpec(&prod)
+	spec.Seats = 2
+	p, err := keygen.ParseProductCode(prod.Code)
+	if err != nil {
+		return nil, err
+	}
+	return gateway.MintKeys(st, id.Hasher, p, 5, spec, time.Now())
 }
 
 type multi []string
