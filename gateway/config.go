@@ -30,6 +30,14 @@ type Config struct {
 	// sets none. Zero means 7 days.
 	DefaultLeaseSeconds uint32 `json:"default_lease_seconds"`
 
+	// KeyGuessBurst is how many unknown or malformed keys one source
+	// address (an IPv6 /64) may try at once before its activations are
+	// answered RATE_LIMITED. Zero means 20.
+	KeyGuessBurst int `json:"key_guess_burst"`
+	// KeyGuessRefillSeconds is how often such an address earns one more
+	// try. Zero means 30.
+	KeyGuessRefillSeconds int `json:"key_guess_refill_seconds"`
+
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time `json:"-"`
 	// Logger receives the gateway's logs. Nil means a text (or JSON, per
@@ -49,6 +57,12 @@ func (c *Config) setDefaults() error {
 	}
 	if c.DefaultLeaseSeconds == 0 {
 		c.DefaultLeaseSeconds = 7 * 24 * 3600
+	}
+	if c.KeyGuessBurst == 0 {
+		c.KeyGuessBurst = 20
+	}
+	if c.KeyGuessRefillSeconds == 0 {
+		c.KeyGuessRefillSeconds = 30
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -108,6 +122,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.Limits.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if c.KeyGuessBurst < 0 || c.KeyGuessRefillSeconds < 0 {
+		return fmt.Errorf("%w: key_guess_burst and key_guess_refill_seconds may not be negative (0 means the default)", ErrConfig)
 	}
 	if c.CacheEntries < 0 {
 		return fmt.Errorf("%w: cache_entries %d is negative (0 means the default)", ErrConfig, c.CacheEntries)

@@ -51,15 +51,19 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func startGateway(t testing.TB) *testGateway {
+func startGateway(t testing.TB, opts ...func(*gateway.Config)) *testGateway {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := gateway.Init(dir, composite.MLDSA44Ed25519, "127.0.0.1:7443"); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
 	logs := &syncBuffer{}
-	srv, err := gateway.New(gateway.Config{Dir: dir, Listen: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	cfg := gateway.Config{Dir: dir, Listen: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := gateway.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -465,5 +469,37 @@ func TestInitRefusesToOverwrite(t *testing.T) {
 	}
 	if id.LeaseKey.Public().Scheme() != composite.MLDSA65Ed25519 || len(id.Card.LeaseKeys) != 1 {
 		t.Fatalf("the identity does not hold the chosen ML-DSA-65 lease key")
+	}
+}
+
+// TestKeyGuessesRateLimited: an address that tries too many unknown keys
+// gets RATE_LIMITED on its next activations, valid key or not, while the
+// licenses it already holds keep validating.
+func TestKeyGuessesRateLimited(t *testing.T) {
+	g := startGateway(t, func(c *gateway.Config) { c.KeyGuessBurst, c.KeyGuessRefillSeconds = 3, 3600 })
+	keys := g.mint(t, 2, gateway.Spec{Seats: 2})
+	ctx := context.Background()
+	c := g.client(t)
+	res, err := c.Activate(ctx, keys[0], machine(1), "alpha", "1.0")
+	if err != nil {
+		t.Fatalf("Activate: %v", err)
+	}
+	p, _ := keygen.ParseProductCode("1AJS2")
+	for i := 0; i < 3; i++ {
+		guess, err := keygen.Mint(p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Activate(ctx, guess, machine(1), "alpha", "1.0")
+		wantStatus(t, err, wire.StatusNotFound)
+	}
+	_, err = c.Activate(ctx, keys[1], machine(1), "alpha", "1.0")
+	wantStatus(t, err, wire.StatusRateLimited)
+	// Another installation from the same address is limited too: the
+	// count is per address, not per session.
+	_, err = g.client(t).Activate(ctx, keys[1], machine(2), "beta", "1.0")
+	wantStatus(t, err, wire.StatusRateLimited)
+	if _, err := c.Validate(ctx, res.LicenseID, machine(1), 1, false); err != nil {
+		t.Fatalf("Validate of a license already held: %v", err)
 	}
 }

@@ -3,7 +3,9 @@ package gateway
 import (
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/tollgate/tollgate/keygen"
@@ -20,14 +22,18 @@ type handler struct {
 	now          func() time.Time
 	log          *slog.Logger
 	defaultLease uint32
+	guesses      *guessLimiter // nil: no limit (benchmarks)
 }
 
 // peer is what the channel established about the caller.
 type peer struct {
 	install store.InstallID // SHA-256 of the caller's per-install static key
+	addr    netip.Addr      // what its failed key lookups count against (guessAddr)
 }
 
-func newPeer(static [32]byte) peer { return peer{install: sha256.Sum256(static[:])} }
+func newPeer(static [32]byte, addr netip.Addr) peer {
+	return peer{install: sha256.Sum256(static[:]), addr: addr}
+}
 
 // appendError appends an ErrorResponse frame answering nonce.
 func appendError(out []byte, reqID uint32, nonce [wire.NonceSize]byte, st wire.Status, msg string) []byte {
@@ -147,8 +153,13 @@ func (h *handler) validateSlow(out []byte, reqID uint32, req *wire.ValidateReque
 // activate binds a license to this install on this machine, durably, and
 // answers with a signed lease.
 func (h *handler) activate(out []byte, reqID uint32, req *wire.ActivateRequest, p *peer) []byte {
+	if wait := h.guesses.wait(p.addr, h.now()); wait > 0 {
+		return appendError(out, reqID, req.Nonce, wire.StatusRateLimited,
+			fmt.Sprintf("too many unknown license keys from this address; try again in %s", wait.Round(time.Second)))
+	}
 	key, err := keygen.ParseCanonical(req.Key[:])
 	if err != nil {
+		h.guesses.fail(p.addr, h.now())
 		return appendError(out, reqID, req.Nonce, wire.StatusMalformedKey, "this is not a valid license key; check it for typos")
 	}
 	if !req.Fingerprint.Plausible() {
@@ -158,6 +169,7 @@ func (h *handler) activate(out []byte, reqID uint32, req *wire.ActivateRequest, 
 	if err != nil {
 		st, msg := h.storeStatus(err, "activate")
 		if st == wire.StatusNotFound {
+			h.guesses.fail(p.addr, h.now())
 			msg = "no license has this key; check it, or contact the vendor"
 		}
 		return appendError(out, reqID, req.Nonce, st, msg)

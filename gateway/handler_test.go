@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ func BenchmarkValidateHot(b *testing.B) {
 	}
 	var static [32]byte
 	rand.Read(static[:])
-	pr := newPeer(static)
+	pr := newPeer(static, netip.Addr{})
 	fp := testFingerprint()
 	areq := wire.ActivateRequest{Key: keys[0], Fingerprint: fp, Hostname: []byte("bench")}
 	out := h.activate(nil, 1, &areq, &pr)

@@ -79,7 +79,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, id: id, st: st, ln: ln, udp: udp, tr: tr, shops: shops,
-		h:    &handler{st: st, id: id, now: cfg.Now, log: cfg.Logger, defaultLease: cfg.DefaultLeaseSeconds},
+		h: &handler{st: st, id: id, now: cfg.Now, log: cfg.Logger, defaultLease: cfg.DefaultLeaseSeconds,
+			guesses: newGuessLimiter(cfg.KeyGuessBurst, time.Duration(cfg.KeyGuessRefillSeconds)*time.Second)},
 		open: make(map[*quic.Conn]struct{}),
 	}
 	return s, nil
@@ -201,7 +202,7 @@ func (s *Server) serveStream(conn *quic.Conn, stream *quic.Stream) {
 		s.serveShop(sess)
 		return
 	}
-	p := newPeer(sess.RemoteStatic())
+	p := newPeer(sess.RemoteStatic(), guessAddr(conn.RemoteAddr()))
 	var slow sync.WaitGroup
 	defer slow.Wait()
 	out := make([]byte, 0, 4096)

@@ -1,0 +1,59 @@
+package gateway
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+func TestGuessLimiter(t *testing.T) {
+	g := newGuessLimiter(3, 10*time.Second)
+	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	now := time.Unix(1_800_000_000, 0)
+	for i := 0; i < 3; i++ {
+		if w := g.wait(a, now); w != 0 {
+			t.Fatalf("failure %d: wait %v before the burst is used", i, w)
+		}
+		g.fail(a, now)
+	}
+	if w := g.wait(a, now); w != 10*time.Second {
+		t.Fatalf("after 3 failures (the burst): wait %v, want 10s", w)
+	}
+	if w := g.wait(b, now); w != 0 {
+		t.Fatalf("another address waits %v", w)
+	}
+	if w := g.wait(a, now.Add(10*time.Second)); w != 0 {
+		t.Fatalf("after one refill period: wait %v, want 0", w)
+	}
+	var nilLimiter *guessLimiter
+	nilLimiter.fail(a, now)
+	if w := nilLimiter.wait(a, now); w != 0 {
+		t.Fatalf("nil limiter waits %v", w)
+	}
+}
+
+func TestGuessLimiterBounded(t *testing.T) {
+	g := newGuessLimiter(1, time.Hour)
+	now := time.Unix(1_800_000_000, 0)
+	for i := 0; i < maxGuessAddrs+10; i++ {
+		g.fail(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), now)
+	}
+	if n := len(g.tat); n > maxGuessAddrs {
+		t.Fatalf("tracking %d addresses, want at most %d", n, maxGuessAddrs)
+	}
+}
+
+func TestGuessAddr(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"127.0.0.2:4000", "127.0.0.2"},
+		{"[::ffff:10.0.0.1]:4000", "10.0.0.1"},
+		{"[2001:db8:1:2:3:4:5:6]:4000", "2001:db8:1:2::"},
+	} {
+		ap := netip.MustParseAddrPort(c.in)
+		got := guessAddr(net.UDPAddrFromAddrPort(ap))
+		if got.String() != c.want {
+			t.Errorf("guessAddr(%s) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
