@@ -217,7 +217,7 @@ func cmdKeyOp(name string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return fmt.Errorf("usage: tollgate-shop %s [flags] KEY...", name)
+		return fmt.Errorf("usage: tollgate-shop %s [flags] KEY (one or more keys)", name)
 	}
 	ops := map[string]wire.KeyOp{"suspend": wire.KeyOpSuspend, "resume": wire.KeyOpResume, "revoke": wire.KeyOpRevoke, "renew": wire.KeyOpRenew, "status": wire.KeyOpStatus}
 	op := ops[name]
