@@ -59,6 +59,9 @@ func LoadState(dir string) (st *State, damaged error, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("clients: state directory: %w", err)
 	}
+	if err := restrictDir(dir); err != nil {
+		return nil, nil, err
+	}
 	st = &State{Dir: dir}
 	var bad []error
 	keyPath := filepath.Join(dir, FileInstallKey)

@@ -36,6 +36,8 @@ func winPath(p string) string { return "Z:" + strings.ReplaceAll(p, "/", `\`) }
 // under Wine: the fingerprint command, and an offline status on a lease
 // that a Linux Licensee got from the test gateway (with an explicit
 // fingerprint, the one a Windows machine and this Linux one can share).
+// It also runs the clients package's Windows-only tests (the state
+// directory's access list) under Wine.
 // The networked path is not run under Wine: Wine 8 refuses the UDP socket
 // options quic-go sets, and the Linux build of the same code covers it.
 func TestWindowsClientUnderWine(t *testing.T) {
@@ -156,4 +158,20 @@ func TestWindowsClientUnderWine(t *testing.T) {
 		t.Fatalf("Wine machine fingerprint without a MachineGuid: %+v", own.Components)
 	}
 	t.Logf("Wine machine fingerprint kinds: %v", kinds)
+
+	// The state directory's access list, read back by the clients
+	// package's own Windows test (TestRestrictDir) run under Wine.
+	testExe := filepath.Join(tmp, "clients.test.exe")
+	build = exec.CommandContext(ctx, "go", "test", "-c", "-o", testExe, "..")
+	build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go test -c for Windows: %v\n%s", err, out)
+	}
+	cmd = exec.CommandContext(ctx, wine, winPath(testExe), "-test.run", "^TestRestrictDir$", "-test.v")
+	cmd.Env = env
+	raw, err = cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(raw, []byte("--- PASS: TestRestrictDir")) {
+		t.Fatalf("TestRestrictDir under Wine: %v\n%s", err, raw)
+	}
+	t.Logf("TestRestrictDir under Wine:\n%s", bytes.TrimSpace(raw))
 }
