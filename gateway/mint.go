@@ -29,7 +29,8 @@ func ProductSpec(p *store.Product) Spec {
 
 // MintKeys makes n new license keys of product p with spec, writes their
 // licenses durably (by keyed hash only, one fsync for the batch) and returns
-// the keys. The keys exist nowhere else: the caller hands them over once.
+// the keys, with a "mint" audit entry in the same commit. The keys exist
+// nowhere else: the caller hands them over once.
 func MintKeys(st *store.Store, h *keygen.Hasher, p keygen.ProductCode, n int, spec Spec, now time.Time) ([]keygen.Key, error) {
 	if n < 1 || n > 10000 {
 		return nil, fmt.Errorf("%w: count %d is not between 1 and 10000", ErrConfig, n)
@@ -38,7 +39,13 @@ func MintKeys(st *store.Store, h *keygen.Hasher, p keygen.ProductCode, n int, sp
 	if err != nil {
 		return nil, err
 	}
-	if err := st.CreateLicenses(ls); err != nil {
+	who := "operator"
+	if spec.Shop != "" {
+		who = "shop " + spec.Shop
+	}
+	e := store.AuditEntry{Time: now.Unix(), Kind: "mint", Shop: spec.Shop,
+		Detail: fmt.Sprintf("%d keys of %s by %s", n, p, who)}
+	if err := st.CreateLicensesAudited(ls, e); err != nil {
 		return nil, err
 	}
 	return keys, nil

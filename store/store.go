@@ -212,34 +212,51 @@ func activationKey(pfx byte, id LicenseID, in InstallID) []byte {
 // CreateLicenses writes new licenses durably in one batch (one fsync). A key
 // hash or license id that already exists is refused with ErrExists and
 // nothing is written.
-func (s *Store) CreateLicenses(ls []License) error {
+func (s *Store) CreateLicenses(ls []License) error { return s.createLicenses(ls, nil) }
+
+// CreateLicensesAudited is CreateLicenses with the audit entry e written in
+// the same commit.
+func (s *Store) CreateLicensesAudited(ls []License, e AuditEntry) error {
+	return s.createLicenses(ls, &e)
+}
+
+func (s *Store) createLicenses(ls []License, audit *AuditEntry) error {
 	if len(ls) == 0 {
 		return nil
 	}
+	fill := func(b *pebble.Batch) error {
+		for i := range ls {
+			l := &ls[i]
+			if v, err := s.get(licenseKey(l.KeyHash)); err != nil {
+				return err
+			} else if v != nil {
+				return fmt.Errorf("%w: license %s", ErrExists, l.KeyHash)
+			}
+			if v, err := s.get(licenseIDKey(l.ID)); err != nil {
+				return err
+			} else if v != nil {
+				return fmt.Errorf("%w: license id %x", ErrExists, l.ID[:4])
+			}
+			rec, err := encodeLicense(l)
+			if err != nil {
+				return err
+			}
+			if err := b.Set(licenseKey(l.KeyHash), rec, nil); err != nil {
+				return fmt.Errorf("store: batch: %w", err)
+			}
+			if err := b.Set(licenseIDKey(l.ID), l.KeyHash[:], nil); err != nil {
+				return fmt.Errorf("store: batch: %w", err)
+			}
+		}
+		return nil
+	}
+	if audit != nil {
+		return s.commitAudited(*audit, fill)
+	}
 	b := s.db.NewBatch()
 	defer b.Close()
-	for i := range ls {
-		l := &ls[i]
-		if v, err := s.get(licenseKey(l.KeyHash)); err != nil {
-			return err
-		} else if v != nil {
-			return fmt.Errorf("%w: license %s", ErrExists, l.KeyHash)
-		}
-		if v, err := s.get(licenseIDKey(l.ID)); err != nil {
-			return err
-		} else if v != nil {
-			return fmt.Errorf("%w: license id %x", ErrExists, l.ID[:4])
-		}
-		rec, err := encodeLicense(l)
-		if err != nil {
-			return err
-		}
-		if err := b.Set(licenseKey(l.KeyHash), rec, nil); err != nil {
-			return fmt.Errorf("store: batch: %w", err)
-		}
-		if err := b.Set(licenseIDKey(l.ID), l.KeyHash[:], nil); err != nil {
-			return fmt.Errorf("store: batch: %w", err)
-		}
+	if err := fill(b); err != nil {
+		return err
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("store: commit: %w", err)

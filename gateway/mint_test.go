@@ -1,0 +1,41 @@
+package gateway
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/keygen/composite"
+	"github.com/tollgate/tollgate/store"
+)
+
+// TestMintKeysAudited: keys minted by the operator are recorded in the
+// audit log, in the same commit, without the keys themselves.
+func TestMintKeysAudited(t *testing.T) {
+	dir := t.TempDir()
+	id, err := Init(dir, composite.MLDSA44Ed25519, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(store.Config{Dir: filepath.Join(dir, DirDB), CacheEntries: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p, _ := keygen.ParseProductCode("1AJS2")
+	keys, err := MintKeys(st, id.Hasher, p, 3, Spec{}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := st.AuditLog(0)
+	if err != nil || len(es) != 1 || es[0].Kind != "mint" || es[0].Detail != "3 keys of 1AJS2 by operator" {
+		t.Fatalf("audit log = %+v, %v; want one mint entry", es, err)
+	}
+	for _, k := range keys {
+		if strings.Contains(es[0].Detail+es[0].License, string(k[:])) {
+			t.Fatal("the audit entry holds a key")
+		}
+	}
+}
