@@ -1,12 +1,10 @@
 package gateway_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/gateway/gatewaytest"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/keygen/composite"
@@ -30,70 +29,19 @@ type testGateway struct {
 	srv  *gateway.Server
 	card *wire.Card
 	stop func()
-	logs *syncBuffer // everything the gateway logged, at debug level
-}
-
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs *gatewaytest.Logs // everything the gateway logged, at debug level
+	g    *gatewaytest.Gateway
 }
 
 func startGateway(t testing.TB, opts ...func(*gateway.Config)) *testGateway {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := gateway.Init(dir, composite.MLDSA44Ed25519, "127.0.0.1:7443"); err != nil {
-		t.Fatalf("Init: %v", err)
-	}
-	logs := &syncBuffer{}
-	cfg := gateway.Config{Dir: dir, Listen: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	srv, err := gateway.New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	card := *srv.Identity().Card
-	card.Address = srv.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	g := &testGateway{srv: srv, card: &card, logs: logs}
-	var once sync.Once
-	g.stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		})
-	}
-	t.Cleanup(g.stop)
-	return g
+	g := gatewaytest.Start(t, opts...)
+	return &testGateway{srv: g.Server, card: g.Card, stop: g.Stop, logs: g.Logs, g: g}
 }
 
 func (g *testGateway) mint(t testing.TB, n int, spec gateway.Spec) []keygen.Key {
 	t.Helper()
-	p, _ := keygen.ParseProductCode("1AJS2")
-	keys, err := gateway.MintKeys(g.srv.Store(), g.srv.Identity().Hasher, p, n, spec, time.Now())
-	if err != nil {
-		t.Fatalf("MintKeys: %v", err)
-	}
-	return keys
+	return g.g.Mint(t, "1AJS2", n, spec)
 }
 
 func (g *testGateway) client(t testing.TB) *clients.Client {

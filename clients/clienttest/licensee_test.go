@@ -12,8 +12,8 @@ import (
 
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/gateway/gatewaytest"
 	"github.com/tollgate/tollgate/keygen"
-	"github.com/tollgate/tollgate/keygen/composite"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
@@ -25,45 +25,18 @@ type testGateway struct {
 	srv  *gateway.Server
 	card *wire.Card
 	stop func()
+	g    *gatewaytest.Gateway
 }
 
 func startGateway(t testing.TB) *testGateway {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := gateway.Init(dir, composite.MLDSA44Ed25519, "127.0.0.1:7443"); err != nil {
-		t.Fatalf("Init: %v", err)
-	}
-	srv, err := gateway.New(gateway.Config{Dir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	card := *srv.Identity().Card
-	card.Address = srv.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	g := &testGateway{srv: srv, card: &card}
-	var once sync.Once
-	g.stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		})
-	}
-	t.Cleanup(g.stop)
-	return g
+	g := gatewaytest.Start(t, func(c *gateway.Config) { c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil)) })
+	return &testGateway{srv: g.Server, card: g.Card, stop: g.Stop, g: g}
 }
 
 func (g *testGateway) mint(t testing.TB, n int, spec gateway.Spec) []keygen.Key {
 	t.Helper()
-	p, _ := keygen.ParseProductCode(product)
-	keys, err := gateway.MintKeys(g.srv.Store(), g.srv.Identity().Hasher, p, n, spec, time.Now())
-	if err != nil {
-		t.Fatalf("MintKeys: %v", err)
-	}
-	return keys
+	return g.g.Mint(t, product, n, spec)
 }
 
 // fakeClock is a clock tests move by hand.

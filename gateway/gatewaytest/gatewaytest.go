@@ -1,0 +1,99 @@
+// Package gatewaytest starts real gateways for the tests of other
+// packages: a gateway on a loopback UDP port, in a temporary directory,
+// stopped when the test ends.
+package gatewaytest
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/keygen/composite"
+	"github.com/tollgate/tollgate/wire"
+)
+
+// Gateway is a running test gateway.
+type Gateway struct {
+	Server *gateway.Server
+	Card   *wire.Card // the server card, with the address it listens on
+	Logs   *Logs      // everything it logged, at debug level
+	// Stop stops the gateway and reports an error of Serve; it is safe to
+	// call more than once, and called when the test ends.
+	Stop func()
+}
+
+// Start initialises a gateway (ML-DSA-44+Ed25519 lease key) in a temporary
+// directory and serves it on 127.0.0.1 at a free port. opts adjust the
+// configuration before the gateway starts.
+func Start(t testing.TB, opts ...func(*gateway.Config)) *Gateway {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := gateway.Init(dir, composite.MLDSA44Ed25519, "127.0.0.1:7443"); err != nil {
+		t.Fatalf("gateway.Init: %v", err)
+	}
+	logs := &Logs{}
+	cfg := gateway.Config{Dir: dir, Listen: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := gateway.New(cfg)
+	if err != nil {
+		t.Fatalf("gateway.New: %v", err)
+	}
+	card := *srv.Identity().Card
+	card.Address = srv.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	g := &Gateway{Server: srv, Card: &card, Logs: logs}
+	var once sync.Once
+	g.Stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("gateway Serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(g.Stop)
+	return g
+}
+
+// Mint mints n keys of product with spec straight into the gateway's store.
+func (g *Gateway) Mint(t testing.TB, product string, n int, spec gateway.Spec) []keygen.Key {
+	t.Helper()
+	p, err := keygen.ParseProductCode(product)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := gateway.MintKeys(g.Server.Store(), g.Server.Identity().Hasher, p, n, spec, time.Now())
+	if err != nil {
+		t.Fatalf("gateway.MintKeys: %v", err)
+	}
+	return keys
+}
+
+// Logs is a log sink safe for the logger's concurrent writes.
+type Logs struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *Logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything written so far.
+func (l *Logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
