@@ -5,7 +5,7 @@ DATA     ?= ./data
 LISTEN   ?= 127.0.0.1:7443
 DIST     ?= dist
 
-.PHONY: all build run test bench fuzz cross lint clean
+.PHONY: all build run test bench loadtest fuzz cross lint clean
 
 all: build
 
@@ -25,6 +25,12 @@ test:
 # Go microbenchmarks.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The load scenarios briefly (about a minute in all) against an embedded
+# gateway, each with its bare quic-go ceiling, then the table. BENCHMARKS.md
+# has the full runs and their commands.
+loadtest:
+	$(GO) run ./bench/cmd/tollgate-bench --scenario all --duration 2s --warmup 500ms --ceiling --licenses 2000 --sessions 1000
 
 # Every fuzz target for FUZZTIME each.
 fuzz:

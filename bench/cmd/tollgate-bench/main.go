@@ -1,0 +1,392 @@
+// Command tollgate-bench loads a Tollgate gateway and reports throughput,
+// latency percentiles, the gateway's CPU time per request and, with
+// --ceiling, how close it comes to bare quic-go with the same shape of
+// load on the same machine.
+//
+// It is thin: it parses flags into a bench.Config and calls bench.Run.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tollgate/tollgate/bench"
+	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/wire"
+)
+
+const usage = `tollgate-bench loads a Tollgate gateway over QUIC on loopback.
+
+Usage:
+  tollgate-bench [--scenario NAME[,NAME...]|all] [flags]                  (embedded: the default)
+  tollgate-bench --addr HOST:PORT --card FILE [--pid PID] [--keys FILE] [--shop-key FILE] [flags]
+
+Scenarios:
+  validate     Conns connections, Inflight validations in flight on each, of --licenses activated licenses
+  activate     fresh keys activated by fresh machines (durable writes, lease signing); signing alone is measured too
+  handshake    a new connection and Noise session per validation, --conns at a time
+  mint         shops minting batches of --batch keys over the shop channel, one shop per connection
+  mixed        90% validate, 5% handshake, 4% activate, 1% deactivate (--mix)
+  ceiling      the bare quic-go echo alone, with validate's frame sizes
+  idle-memory  --sessions idle sessions; gateway RSS per session against a bare quic-go server's per connection
+  all          validate, activate, handshake, mint, mixed and idle-memory, then a table
+
+Embedded (the default), the gateway is prepared in a temporary directory
+(identity, demo catalogue, the licenses and shops the scenario needs) and
+served by a child process, so that its CPU time and memory are its own; the
+ceiling's echo server is a child process too. Both are stopped and the
+directory removed at the end, Ctrl-C included.
+
+Against a gateway started separately (--addr and --card), the scenario needs
+licenses that exist there with a free seat: --keys FILE, one key a line (what
+'tollgate keys mint' prints). validate, handshake, idle-memory and mixed
+activate them first and deactivate them at the end; activate activates them
+(and deactivates them at the end) so that the file serves again; mint needs
+--shop-key, the private key file of a shop registered for 127.0.0.1/32 and
+--product ('tollgate-shop keygen', 'tollgate shop add'), and mints real keys.
+The gateway's CPU time and memory are measured only with --pid.
+
+Output: a progress line on standard error about once a second, then a
+summary on standard output, or with --json one JSON object (several
+scenarios: {"results": [...]}). --report writes an HTML page with the
+latency-by-percentile and throughput-over-time charts.
+
+Exit status: 0 done, 1 the run failed, 2 bad flags, 130 interrupted.
+
+Flags:
+`
+
+func main() {
+	bench.RunChildIfRequested()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError is a bad flag or flag value: exit status 2.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+
+func bad(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// options is what the flags say beyond a bench.Config.
+type options struct {
+	scenarios  []bench.Scenario
+	json       bool
+	report     string
+	cpuprofile string
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, opt, err := parse(args, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tollgate-bench:", err)
+		fmt.Fprintln(stderr, "run 'tollgate-bench --help' for the flags")
+		return 2
+	}
+	if opt.cpuprofile != "" {
+		f, err := os.Create(opt.cpuprofile)
+		if err != nil {
+			fmt.Fprintln(stderr, "tollgate-bench:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "tollgate-bench:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var results []*bench.Result
+	code := 0
+	for _, s := range opt.scenarios {
+		c := cfg
+		c.Scenario = s
+		r, err := bench.Run(ctx, c)
+		if errors.Is(err, bench.ErrConfig) {
+			fmt.Fprintln(stderr, "tollgate-bench:", err)
+			return 2
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "tollgate-bench: %s: %v\n", s, err)
+			code = 1
+		}
+		if r != nil {
+			results = append(results, r)
+			if !opt.json {
+				r.WriteText(stdout)
+				fmt.Fprintln(stdout)
+			}
+		}
+		if ctx.Err() != nil {
+			code = 130
+			break
+		}
+		if err != nil {
+			break
+		}
+	}
+	if opt.json {
+		var v any = map[string]any{"results": results}
+		if len(opt.scenarios) == 1 && len(results) == 1 {
+			v = results[0]
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			fmt.Fprintln(stderr, "tollgate-bench:", err)
+			return 1
+		}
+	} else if len(opt.scenarios) > 1 && len(results) > 0 {
+		bench.WriteTable(stdout, results)
+	}
+	if opt.report != "" && len(results) > 0 {
+		f, err := os.Create(opt.report)
+		if err == nil {
+			err = bench.WriteReport(f, results)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "tollgate-bench: report:", err)
+			return 1
+		}
+	}
+	return code
+}
+
+func parse(args []string, stdout, stderr io.Writer) (bench.Config, options, error) {
+	var cfg bench.Config
+	var opt options
+	fs := flag.NewFlagSet("tollgate-bench", flag.ContinueOnError)
+	// Errors are reported by run, once; --help prints the usage on
+	// standard output.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	scenario := fs.String("scenario", "validate", "scenario, a comma-separated list, or all (see above)")
+	embedded := fs.Bool("embedded", true, "start the gateway as a child process in a temporary directory (the default; false needs --addr)")
+	fs.StringVar(&cfg.Addr, "addr", "", "HOST:PORT of a gateway started separately, instead of an embedded one")
+	card := fs.String("card", "", "server card FILE of the gateway at --addr")
+	fs.IntVar(&cfg.PID, "pid", 0, "process id of the gateway at --addr, to measure its CPU time and memory (Linux)")
+	keys := fs.String("keys", "", "FILE of license keys (one a line, with free seats) of the gateway at --addr")
+	shopKey := fs.String("shop-key", "", "private key FILE of a shop registered with the gateway at --addr (mint)")
+	fs.StringVar(&cfg.Product, "product", "1AJS2", "product code of the embedded gateway's keys and of mint's orders")
+	fs.IntVar(&cfg.Conns, "conns", 0, "QUIC connections (handshake, idle-memory: opened at a time); 0: the scenario's default")
+	fs.IntVar(&cfg.Streams, "streams", 0, "Noise sessions (QUIC streams) per connection; 0: the scenario's default")
+	fs.IntVar(&cfg.Inflight, "inflight", 0, "requests in flight per connection, shared by its streams; 0: the scenario's default")
+	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured window of each phase")
+	warmup := fs.Duration("warmup", time.Second, "load before each measured window (0 for none)")
+	rate := fs.String("rate", "", "open loop: N requests per second, or Fx to run a closed loop first and then F times its throughput (0.5x)")
+	fs.BoolVar(&cfg.Ceiling, "ceiling", false, "run the bare quic-go echo with the same shape right after, and report the ratio")
+	jsonOut := fs.Bool("json", false, "print one JSON object instead of the summary")
+	fs.StringVar(&opt.report, "report", "", "write an HTML report with latency and throughput charts to FILE")
+	fs.IntVar(&cfg.Licenses, "licenses", 0, "distinct licenses validated (validate, mixed); 0: 10000 embedded, else from --keys")
+	fs.IntVar(&cfg.Pool, "pool", 0, "fresh keys the embedded gateway mints for activate and mixed; 0: enough for the run")
+	fs.IntVar(&cfg.Batch, "batch", 10000, "keys per mint request (1 to 10000)")
+	fs.IntVar(&cfg.Sessions, "sessions", 10000, "idle sessions held open (idle-memory)")
+	mix := fs.String("mix", "validate=90,handshake=5,activate=4,deactivate=1", "mixed's weights")
+	scheme := fs.String("scheme", "mldsa44-ed25519", "lease signature of the embedded gateway: mldsa44-ed25519 or mldsa65-ed25519")
+	fs.StringVar(&cfg.GatewayCPUProfile, "gateway-cpuprofile", "", "write the embedded gateway's CPU profile of the measured windows to FILE")
+	fs.StringVar(&cfg.GatewayMemProfile, "gateway-memprofile", "", "write the embedded gateway's heap profile to FILE each time its memory is measured (idle-memory)")
+	fs.Int64Var(&cfg.GatewayCacheEntries, "cache-entries", 0, "the embedded gateway's cache_entries (hot cache size, in activations); 0: the gateway's default")
+	fs.StringVar(&opt.cpuprofile, "cpuprofile", "", "write the load generator's own CPU profile to FILE")
+	quiet := fs.Bool("quiet", false, "no progress lines")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return cfg, opt, err
+		}
+		return cfg, opt, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return cfg, opt, bad("unexpected argument %q", fs.Arg(0))
+	}
+	opt.json = *jsonOut
+	if !*quiet {
+		cfg.Progress = stderr
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	for _, name := range strings.Split(*scenario, ",") {
+		name = strings.TrimSpace(name)
+		if name == "all" {
+			opt.scenarios = append(opt.scenarios, bench.Validate, bench.Activate, bench.Handshake, bench.Mint, bench.Mixed, bench.IdleMemory)
+			continue
+		}
+		found := false
+		for _, s := range bench.Scenarios {
+			if string(s) == name {
+				opt.scenarios, found = append(opt.scenarios, s), true
+			}
+		}
+		if !found {
+			return cfg, opt, bad("--scenario: unknown scenario %q", name)
+		}
+	}
+	if cfg.Addr == "" && !*embedded {
+		return cfg, opt, bad("--embedded=false needs --addr")
+	}
+	if cfg.Addr != "" && set["embedded"] && *embedded {
+		return cfg, opt, bad("--embedded and --addr exclude each other")
+	}
+	if *warmup == 0 {
+		cfg.Warmup = -1
+	} else {
+		cfg.Warmup = *warmup
+	}
+	if *warmup < 0 {
+		return cfg, opt, bad("--warmup: negative")
+	}
+	if cfg.Duration <= 0 {
+		return cfg, opt, bad("--duration must be positive")
+	}
+	if *rate != "" {
+		if f, ok := strings.CutSuffix(*rate, "x"); ok {
+			v, err := strconv.ParseFloat(f, 64)
+			if err != nil || v <= 0 || v > 1 {
+				return cfg, opt, bad("--rate %q: a fraction is a number in (0, 1] followed by x, such as 0.5x", *rate)
+			}
+			cfg.RateFraction = v
+		} else {
+			v, err := strconv.ParseFloat(*rate, 64)
+			if err != nil || v <= 0 {
+				return cfg, opt, bad("--rate %q: requests per second, a positive number, or a fraction such as 0.5x", *rate)
+			}
+			cfg.Rate = v
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"conns", cfg.Conns}, {"streams", cfg.Streams}, {"inflight", cfg.Inflight}, {"licenses", cfg.Licenses}, {"pool", cfg.Pool}, {"pid", cfg.PID}} {
+		if f.v < 0 {
+			return cfg, opt, bad("--%s: negative", f.name)
+		}
+	}
+	if set["batch"] && (cfg.Batch < 1 || cfg.Batch > wire.MaxMintCount) {
+		return cfg, opt, bad("--batch %d: not in 1..%d", cfg.Batch, wire.MaxMintCount)
+	}
+	if cfg.Sessions < 1 {
+		return cfg, opt, bad("--sessions %d: not positive", cfg.Sessions)
+	}
+	var err error
+	if cfg.Mix, err = parseMix(*mix); err != nil {
+		return cfg, opt, bad("--mix: %v", err)
+	}
+	if cfg.Scheme, err = gateway.ParseScheme(*scheme); err != nil {
+		return cfg, opt, bad("--scheme: %v", err)
+	}
+	if cfg.Addr == "" {
+		for _, n := range []string{"card", "pid", "keys", "shop-key"} {
+			if set[n] {
+				return cfg, opt, bad("--%s is for a gateway started separately: give --addr too", n)
+			}
+		}
+		return cfg, opt, nil
+	}
+	if *card == "" {
+		return cfg, opt, bad("--addr needs --card")
+	}
+	if set["gateway-cpuprofile"] || set["gateway-memprofile"] || set["cache-entries"] {
+		return cfg, opt, bad("--gateway-cpuprofile, --gateway-memprofile and --cache-entries are for the embedded gateway only")
+	}
+	if cfg.GatewayCacheEntries < 0 {
+		return cfg, opt, bad("--cache-entries: negative")
+	}
+	if cfg.Card, err = wire.LoadCard(*card); err != nil {
+		return cfg, opt, bad("--card: %v", err)
+	}
+	if *keys != "" {
+		if cfg.Keys, err = readKeys(*keys); err != nil {
+			return cfg, opt, bad("--keys: %v", err)
+		}
+	}
+	if *shopKey != "" {
+		if cfg.ShopKey, err = channel.ReadPrivateKeyFile(*shopKey); err != nil {
+			return cfg, opt, bad("--shop-key: %v", err)
+		}
+	}
+	return cfg, opt, nil
+}
+
+// parseMix reads "validate=90,handshake=5,activate=4,deactivate=1".
+func parseMix(s string) (bench.Mix, error) {
+	var m bench.Mix
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		w, err := strconv.ParseFloat(v, 64)
+		if !ok || err != nil || w < 0 {
+			return m, fmt.Errorf("%q is not NAME=WEIGHT", part)
+		}
+		switch k {
+		case "validate":
+			m.Validate = w
+		case "handshake":
+			m.Handshake = w
+		case "activate":
+			m.Activate = w
+		case "deactivate":
+			m.Deactivate = w
+		default:
+			return m, fmt.Errorf("unknown operation %q (validate, handshake, activate, deactivate)", k)
+		}
+	}
+	if m.Validate+m.Handshake+m.Activate+m.Deactivate <= 0 {
+		return m, errors.New("the weights add up to nothing")
+	}
+	return m, nil
+}
+
+// readKeys reads license keys, one a line; blank lines and lines starting
+// with # are skipped. Errors name the line, never the key.
+func readKeys(path string) ([]keygen.Key, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var keys []keygen.Key
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, err := keygen.ParseKey(line)
+		if err != nil {
+			return nil, fmt.Errorf("%s line %d: not a license key", path, n)
+		}
+		keys = append(keys, k)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%s holds no keys", path)
+	}
+	return keys, nil
+}

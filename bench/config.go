@@ -1,0 +1,278 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/keygen/composite"
+	"github.com/tollgate/tollgate/wire"
+)
+
+// Scenario names a workload.
+type Scenario string
+
+// Scenarios.
+const (
+	// Validate: Conns connections, each with Inflight validations in
+	// flight over Streams Noise sessions, of Licenses licenses activated
+	// beforehand: the hot path.
+	Validate Scenario = "validate"
+	// Activate: fresh keys activated by fresh machines (a new fingerprint
+	// each time) on long-lived sessions: durable writes and lease signing.
+	// Lease signing alone is measured in the same run for comparison.
+	Activate Scenario = "activate"
+	// Handshake: Conns at a time, a new QUIC connection and Noise session
+	// for each validation, as an app does at start-up.
+	Handshake Scenario = "handshake"
+	// Mint: shops asking for batches of Batch keys over the shop channel
+	// (Noise KK), one shop per connection.
+	Mint Scenario = "mint"
+	// Mixed: validations, handshakes, activations and deactivations in
+	// the proportions of Mix.
+	Mixed Scenario = "mixed"
+	// Ceiling: the bare quic-go echo alone, with validate's shape and
+	// frame sizes.
+	Ceiling Scenario = "ceiling"
+	// IdleMemory: Sessions idle sessions held open; the gateway's RSS per
+	// session against a bare quic-go server's per idle connection.
+	IdleMemory Scenario = "idle-memory"
+)
+
+// Scenarios lists every scenario, in the order "all" runs them.
+var Scenarios = []Scenario{Validate, Activate, Handshake, Mint, Mixed, Ceiling, IdleMemory}
+
+// Mix weighs the operations of the Mixed scenario; only the ratios matter.
+type Mix struct {
+	Validate, Handshake, Activate, Deactivate float64
+}
+
+// DefaultMix is 90% validations, 5% handshakes (each with a validation),
+// 4% activations and 1% deactivations.
+var DefaultMix = Mix{Validate: 90, Handshake: 5, Activate: 4, Deactivate: 1}
+
+func (m Mix) total() float64 { return m.Validate + m.Handshake + m.Activate + m.Deactivate }
+
+// Config configures one run of one scenario.
+type Config struct {
+	// Scenario is the workload. Required.
+	Scenario Scenario
+
+	// Addr is the address of a gateway started separately. Empty means
+	// embedded: a gateway prepared in a temporary directory and served
+	// by a child process.
+	Addr string
+	// Card is the server card of the gateway at Addr; required with Addr.
+	Card *wire.Card
+	// PID is the process id of the gateway at Addr, to measure its CPU
+	// time and memory; zero means they are not measured.
+	PID int
+	// Keys are license keys of the gateway at Addr that the scenario may
+	// activate: validate and handshake activate them first (and
+	// deactivate them at the end), activate activates them, mixed
+	// validates the first Licenses and activates the rest. Each needs a
+	// free seat.
+	Keys []keygen.Key
+	// ShopKey is a shop's Noise key registered with the gateway at Addr
+	// (networks including 127.0.0.1, Product allowed); required for mint
+	// with Addr.
+	ShopKey channel.PrivateKey
+	// Product is the product code of the keys the embedded gateway mints
+	// and the mint scenario asks for. Zero means 1AJS2.
+	Product string
+
+	// Conns is the number of QUIC connections (for handshake and
+	// idle-memory: connections being opened at a time). Zero means the
+	// scenario's default (see Defaults).
+	Conns int
+	// Streams is the number of Noise sessions (QUIC streams) per
+	// connection. Zero means the scenario's default.
+	Streams int
+	// Inflight is the number of requests in flight per connection, shared
+	// equally by its streams. Zero means the scenario's default.
+	Inflight int
+	// Duration is the measured window. Zero means 10 s.
+	Duration time.Duration
+	// Warmup runs before the measured window. Zero means 1 s; negative
+	// means none.
+	Warmup time.Duration
+	// Rate, when not zero, makes the load an open loop offering Rate
+	// requests per second.
+	Rate float64
+	// RateFraction, when not zero, runs a closed loop first to find the
+	// maximum throughput, then an open loop at RateFraction of it; the
+	// result is the open loop's. Exclusive with Rate.
+	RateFraction float64
+	// Ceiling runs the bare quic-go echo with the same shape right after
+	// the scenario and reports its throughput and the ratio.
+	Ceiling bool
+
+	// Licenses is the number of distinct licenses validated (validate,
+	// mixed). Zero means 10,000 embedded, and with Addr every key of Keys
+	// for validate and half of them for mixed.
+	Licenses int
+	// Pool is the number of fresh keys the embedded gateway mints for
+	// activate and mixed to activate. Zero means enough for 4,000
+	// activations a second (activate) or 2,000 (mixed) over the warmup and
+	// the window; a run that uses them up ends early and says so.
+	Pool int
+	// Batch is the number of keys per mint request. Zero means 10,000.
+	Batch int
+	// Sessions is the number of idle sessions held open by idle-memory.
+	// Zero means 10,000.
+	Sessions int
+	// Mix weighs mixed's operations. Zero means DefaultMix.
+	Mix Mix
+	// Scheme is the embedded gateway's lease signature. Zero means
+	// ML-DSA-44 with Ed25519.
+	Scheme composite.Scheme
+	// GatewayCPUProfile, when set, is where the embedded gateway writes a
+	// CPU profile of the measured windows.
+	GatewayCPUProfile string
+	// GatewayMemProfile, when set, is where the embedded gateway writes a
+	// heap profile each time its memory is measured (idle-memory: the last
+	// one holds the idle sessions).
+	GatewayMemProfile string
+	// GatewayCacheEntries sets the embedded gateway's cache_entries (its
+	// hot cache, in activations). Zero means the gateway's default.
+	GatewayCacheEntries int64
+	// Progress receives a progress line about once a second. Nil means
+	// none.
+	Progress io.Writer
+}
+
+// Shape is a scenario's default load shape.
+type Shape struct {
+	Conns, Streams, Inflight int
+}
+
+// Defaults returns scenario s's default shape.
+func Defaults(s Scenario) Shape {
+	switch s {
+	case Activate:
+		return Shape{Conns: 4, Streams: 1, Inflight: 16}
+	case Handshake:
+		return Shape{Conns: 8, Streams: 1, Inflight: 1}
+	case Mint:
+		return Shape{Conns: 2, Streams: 1, Inflight: 2}
+	case IdleMemory:
+		return Shape{Conns: 32, Streams: 1, Inflight: 1}
+	}
+	return Shape{Conns: 8, Streams: 1, Inflight: 32}
+}
+
+// setDefaults fills in zero fields and checks the rest.
+func (c *Config) setDefaults() error {
+	known := false
+	for _, s := range Scenarios {
+		known = known || s == c.Scenario
+	}
+	if !known {
+		return fmt.Errorf("%w: unknown scenario %q", ErrConfig, c.Scenario)
+	}
+	d := Defaults(c.Scenario)
+	if c.Conns == 0 {
+		c.Conns = d.Conns
+	}
+	if c.Streams == 0 {
+		c.Streams = d.Streams
+	}
+	if c.Inflight == 0 {
+		c.Inflight = max(d.Inflight, c.Streams)
+	}
+	if c.Duration == 0 {
+		c.Duration = 10 * time.Second
+	}
+	switch {
+	case c.Warmup == 0:
+		c.Warmup = time.Second
+	case c.Warmup < 0:
+		c.Warmup = 0
+	}
+	if c.Product == "" {
+		c.Product = "1AJS2"
+	}
+	if c.Batch == 0 {
+		c.Batch = wire.MaxMintCount
+	}
+	if c.Sessions == 0 {
+		c.Sessions = 10000
+	}
+	if c.Mix == (Mix{}) {
+		c.Mix = DefaultMix
+	}
+	if c.Scheme == 0 {
+		c.Scheme = composite.MLDSA44Ed25519
+	}
+	switch {
+	case c.Conns < 1 || c.Conns > 100000:
+		return fmt.Errorf("%w: conns %d not in 1..100000", ErrConfig, c.Conns)
+	case c.Streams < 1 || c.Streams > channel.DefaultMaxStreamsPerConn:
+		return fmt.Errorf("%w: streams %d not in 1..%d (the gateway's streams per connection)", ErrConfig, c.Streams, channel.DefaultMaxStreamsPerConn)
+	case c.Inflight < 1 || c.Inflight%c.Streams != 0 || c.Inflight/c.Streams > maxSlots:
+		return fmt.Errorf("%w: inflight %d must be a multiple of streams (%d), at most %d per stream", ErrConfig, c.Inflight, c.Streams, maxSlots)
+	case c.Duration < 0 || c.Duration > 24*time.Hour:
+		return fmt.Errorf("%w: duration %v not in 0..24h", ErrConfig, c.Duration)
+	case c.Warmup > time.Hour:
+		return fmt.Errorf("%w: warmup %v over an hour", ErrConfig, c.Warmup)
+	case c.Rate < 0 || c.Rate > 10_000_000:
+		return fmt.Errorf("%w: rate %v not in 0..10,000,000", ErrConfig, c.Rate)
+	case c.RateFraction < 0 || c.RateFraction > 1:
+		return fmt.Errorf("%w: rate fraction %v not in 0..1", ErrConfig, c.RateFraction)
+	case c.Rate > 0 && c.RateFraction > 0:
+		return fmt.Errorf("%w: a rate and a rate fraction", ErrConfig)
+	case c.Licenses < 0 || c.Pool < 0 || c.Sessions < 0 || c.GatewayCacheEntries < 0:
+		return fmt.Errorf("%w: negative licenses, pool, sessions or cache entries", ErrConfig)
+	case c.Batch < 1 || c.Batch > wire.MaxMintCount:
+		return fmt.Errorf("%w: batch %d not in 1..%d", ErrConfig, c.Batch, wire.MaxMintCount)
+	case c.Sessions > 1_000_000:
+		return fmt.Errorf("%w: sessions %d over 1,000,000", ErrConfig, c.Sessions)
+	case c.Mix.Validate < 0 || c.Mix.Handshake < 0 || c.Mix.Activate < 0 || c.Mix.Deactivate < 0 || c.Mix.total() <= 0:
+		return fmt.Errorf("%w: mix weights must be positive", ErrConfig)
+	}
+	if _, err := keygen.ParseProductCode(c.Product); err != nil {
+		return fmt.Errorf("%w: product %q: %w", ErrConfig, c.Product, err)
+	}
+	if c.Addr == "" {
+		if c.Card != nil || c.PID != 0 || len(c.Keys) > 0 || !c.ShopKey.IsZero() {
+			return fmt.Errorf("%w: a card, pid, keys or shop key without an address (they are for a gateway started separately)", ErrConfig)
+		}
+		if c.Licenses == 0 {
+			c.Licenses = 10000
+		}
+		return nil
+	}
+	if c.Card == nil {
+		return fmt.Errorf("%w: an address without a server card", ErrConfig)
+	}
+	if c.GatewayCPUProfile != "" || c.GatewayMemProfile != "" || c.GatewayCacheEntries != 0 {
+		return fmt.Errorf("%w: the gateway's profiles and cache size are for an embedded gateway only", ErrConfig)
+	}
+	need := 0
+	switch c.Scenario {
+	case Validate, Activate, Handshake, IdleMemory:
+		need = 1
+	case Mixed:
+		need = 2
+	case Mint:
+		if c.ShopKey.IsZero() {
+			return fmt.Errorf("%w: mint against a running gateway needs a registered shop's key", ErrConfig)
+		}
+	}
+	if len(c.Keys) < need {
+		return fmt.Errorf("%w: %s against a running gateway needs at least %d license keys with free seats (%d given)", ErrConfig, c.Scenario, need, len(c.Keys))
+	}
+	switch c.Scenario {
+	case Validate, Handshake, IdleMemory:
+		if c.Licenses == 0 || c.Licenses > len(c.Keys) {
+			c.Licenses = len(c.Keys)
+		}
+	case Mixed:
+		if c.Licenses == 0 || c.Licenses >= len(c.Keys) {
+			c.Licenses = len(c.Keys) / 2
+		}
+	}
+	return nil
+}

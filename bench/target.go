@@ -1,0 +1,204 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/wire"
+)
+
+// target is the gateway under load: where it is and, when known, which
+// process it is.
+type target struct {
+	card     *wire.Card // Address set to where it listens
+	pid      int        // zero: unknown, nothing measured
+	gw       *child     // the embedded gateway, nil with Config.Addr
+	dir      string     // the embedded gateway's data directory
+	keys     []keygen.Key
+	shopKeys []channel.PrivateKey
+}
+
+// need says what a scenario needs prepared on an embedded gateway.
+type need struct {
+	keys  int // licenses minted (straight into the store)
+	shops int // shops registered, each with its own key
+}
+
+// prepare returns the gateway to load: the one at cfg.Addr, or a new
+// embedded one with what n asks for.
+func prepare(ctx context.Context, cfg *Config, n need) (*target, error) {
+	if cfg.Addr != "" {
+		card := *cfg.Card
+		card.Address = cfg.Addr
+		t := &target{card: &card, pid: cfg.PID, keys: cfg.Keys}
+		if !cfg.ShopKey.IsZero() {
+			t.shopKeys = []channel.PrivateKey{cfg.ShopKey}
+		}
+		return t, nil
+	}
+	return prepareEmbedded(ctx, cfg, n)
+}
+
+// prepareEmbedded makes a gateway in a temporary directory (identity, the
+// demo catalogue, n.keys licenses of cfg.Product with one seat, n.shops
+// shops allowed on 127.0.0.1 without quota) and serves it from a child
+// process.
+func prepareEmbedded(ctx context.Context, cfg *Config, n need) (t *target, err error) {
+	dir, err := os.MkdirTemp("", "tollgate-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSetup, err)
+	}
+	t = &target{dir: dir}
+	defer func() {
+		if err != nil {
+			t.close()
+			t = nil
+		}
+	}()
+	id, err := gateway.Init(dir, cfg.Scheme, "127.0.0.1:7443")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSetup, err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := store.Open(store.Config{Dir: filepath.Join(dir, gateway.DirDB), Logger: quiet})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSetup, err)
+	}
+	if err := fillStore(st, id, cfg, n, t); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := st.Close(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSetup, err)
+	}
+	env := []string{envDir + "=" + dir}
+	if cfg.GatewayCacheEntries > 0 {
+		env = append(env, fmt.Sprintf("%s=%d", envCache, cfg.GatewayCacheEntries))
+	}
+	for _, p := range []struct{ env, path string }{{envProfile, cfg.GatewayCPUProfile}, {envHeap, cfg.GatewayMemProfile}} {
+		if p.path == "" {
+			continue
+		}
+		abs, err := filepath.Abs(p.path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		env = append(env, p.env+"="+abs)
+	}
+	if t.gw, err = startChild(ctx, childServe, env...); err != nil {
+		return nil, err
+	}
+	card := *id.Card
+	card.Address = t.gw.addr
+	if t.gw.pin != card.TLSPin {
+		return nil, fmt.Errorf("%w: the gateway's pin is not its card's", ErrChild)
+	}
+	t.card, t.pid = &card, t.gw.pid()
+	return t, nil
+}
+
+func fillStore(st *store.Store, id *gateway.Identity, cfg *Config, n need, t *target) error {
+	if _, err := gateway.LoadDemoCatalogue(st); err != nil {
+		return fmt.Errorf("%w: %w", ErrSetup, err)
+	}
+	p, err := keygen.ParseProductCode(cfg.Product)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	t.keys = make([]keygen.Key, 0, n.keys)
+	for len(t.keys) < n.keys {
+		batch := min(n.keys-len(t.keys), wire.MaxMintCount)
+		keys, err := gateway.MintKeys(st, id.Hasher, p, batch, gateway.Spec{Seats: 1}, time.Now())
+		if err != nil {
+			return fmt.Errorf("%w: minting: %w", ErrSetup, err)
+		}
+		t.keys = append(t.keys, keys...)
+	}
+	admin := &gateway.Admin{St: st, Hasher: id.Hasher}
+	for i := range n.shops {
+		k, err := channel.GenerateKey(rand.Reader)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrSetup, err)
+		}
+		resp := admin.Do(gateway.AdminRequest{Cmd: "shop.add", Shop: &gateway.AdminShop{
+			Name: fmt.Sprintf("bench-shop-%d", i+1), PublicKey: k.Public().String(),
+			Networks: []string{"127.0.0.1/32"}, Products: []string{cfg.Product},
+		}})
+		if resp.Error != "" {
+			return fmt.Errorf("%w: registering a shop: %s", ErrSetup, resp.Error)
+		}
+		t.shopKeys = append(t.shopKeys, k)
+	}
+	return nil
+}
+
+// cpu returns the gateway's CPU time so far, if it can be measured.
+func (t *target) cpu() (time.Duration, bool) {
+	if t.pid == 0 {
+		return 0, false
+	}
+	d, err := procCPU(t.pid)
+	return d, err == nil
+}
+
+// rss returns the gateway's resident memory, if it can be measured.
+func (t *target) rss() (int64, bool) {
+	if t.pid == 0 {
+		return 0, false
+	}
+	b, err := procRSS(t.pid)
+	return b, err == nil
+}
+
+// close stops the embedded gateway and removes its directory. Once
+// closed, the target measures nothing more; it may be closed again.
+func (t *target) close() error {
+	var err error
+	if t.gw != nil {
+		err = t.gw.stop()
+		t.pid = 0
+	}
+	if t.dir != "" {
+		os.RemoveAll(t.dir)
+		t.dir = ""
+	}
+	return err
+}
+
+// echo is the ceiling's server, a child process.
+type echo struct {
+	c *child
+}
+
+func startEcho(ctx context.Context) (*echo, error) {
+	c, err := startChild(ctx, childEcho)
+	if err != nil {
+		return nil, err
+	}
+	return &echo{c: c}, nil
+}
+
+func (e *echo) tls() *tlsPin { return &tlsPin{addr: e.c.addr, pin: e.c.pin} }
+
+// tlsPin is where a server is and the pin of its certificate.
+type tlsPin struct {
+	addr string
+	pin  [32]byte
+}
+
+// dial opens a QUIC connection as an app does: its own UDP socket, the
+// gateway's TLS pin, the channel's limits with keep-alives.
+func dial(ctx context.Context, addr string, pin [32]byte) (*quic.Conn, error) {
+	return channel.Dial(ctx, addr, channel.ClientTLSConfig(pin), channel.Limits{})
+}

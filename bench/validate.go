@@ -1,0 +1,120 @@
+package bench
+
+import (
+	"context"
+
+	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/wire"
+)
+
+// runValidate: Licenses licenses activated first, shared among the
+// streams (each its own install and machine) and validated once more to
+// warm the gateway's cache, then validated round robin: the hot path.
+// Targets: throughput at least 0.85 of the ceiling's; p99 under 2 ms in an
+// open loop at half the closed loop's throughput (RateFraction 0.5).
+func runValidate(ctx context.Context, cfg *Config, r *Result) (err error) {
+	t, err := prepare(ctx, cfg, need{keys: cfg.Licenses})
+	if err != nil {
+		return err
+	}
+	defer closeTarget(t, &err)
+	s, err := openSessions(ctx, t, cfg, channel.PatternIK)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	ids, err := s.activate(ctx, cfg, t.card, t.keys[:cfg.Licenses])
+	rel := &release{}
+	if cfg.Addr != "" {
+		rel.fn = func(ctx context.Context) error { return s.deactivate(ctx, cfg, ids) }
+	}
+	defer keepFirst(ctx, rel, &err)
+	if err != nil {
+		return err
+	}
+	if err := s.warm(ctx, cfg, ids); err != nil {
+		return err
+	}
+	exs := make([]exchange, len(ids))
+	for i := range ids {
+		exs[i] = newValidateEx(ids[i], s.fps[i])
+	}
+	pr, err := measure(ctx, cfg, t, s.load, exs, r)
+	if err != nil || r.Interrupted {
+		return err
+	}
+	if err := rel.run(ctx); err != nil {
+		return err
+	}
+	if cfg.Ceiling {
+		req, resp := frameSizes(pr)
+		if err := runCeiling(ctx, cfg, r, req, resp, wire.TypeValidateRequest); err != nil {
+			return err
+		}
+	}
+	note := ""
+	if !cfg.Ceiling {
+		note = "run with --ceiling"
+	}
+	r.target("validate throughput / ceiling", ">= 0.85", r.Ratio, func(v float64) bool { return v >= 0.85 }, note)
+	if cfg.RateFraction == 0.5 {
+		r.target("validate p99 at half of max throughput, open loop (ms)", "< 2", ptr(r.P99us/1000), func(v float64) bool { return v < 2 }, "")
+	} else {
+		r.target("validate p99 at half of max throughput, open loop (ms)", "< 2", nil, nil, "run with --rate 0.5x")
+	}
+	return nil
+}
+
+// validateEx validates its licenses round robin, all activated by the
+// stream's install key on the machine fp.
+type validateEx struct {
+	prefix   [8]byte
+	licenses [][wire.LicenseIDSize]byte
+	fp       wire.Fingerprint
+	next     int
+	counter  uint64
+	limit    int // when not zero, the number of requests to send
+	sent     int
+}
+
+func newValidateEx(licenses [][wire.LicenseIDSize]byte, fp wire.Fingerprint) *validateEx {
+	return &validateEx{prefix: newPrefix(), licenses: licenses, fp: fp}
+}
+
+func (e *validateEx) ops() []string { return []string{"validate"} }
+
+func (e *validateEx) request(b []byte, id uint32) ([]byte, uint32, reqKind) {
+	if len(e.licenses) == 0 || e.limit > 0 && e.sent == e.limit {
+		return b, 0, reqNone
+	}
+	e.sent++
+	e.counter++
+	req := wire.ValidateRequest{Nonce: nonceFor(e.prefix, id), LicenseID: e.licenses[e.next], Counter: e.counter, Fingerprint: e.fp}
+	e.next++
+	if e.next == len(e.licenses) {
+		e.next = 0
+	}
+	return wire.AppendFrame(b, id, req), 0, reqFrame
+}
+
+func (e *validateEx) answer(id, _ uint32, typ wire.Type, body []byte) (int, string) {
+	return 0, checkValidate(e.prefix, id, typ, body)
+}
+
+func checkValidate(prefix [8]byte, id uint32, typ wire.Type, body []byte) string {
+	if s := refusal(typ, wire.TypeValidateResponse, body); s != "" {
+		return s
+	}
+	resp, _, err := wire.ParseValidateResponse(body)
+	switch {
+	case err != nil:
+		return errBadAnswer
+	case resp.Nonce != nonceFor(prefix, id):
+		return errBadNonce
+	case resp.Status != wire.StatusOK:
+		return resp.Status.String()
+	}
+	return ""
+}
+
+func (e *validateEx) side(context.Context, uint32) (int, string) { return 0, errBadAnswer }
