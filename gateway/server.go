@@ -205,7 +205,7 @@ func (s *Server) serveStream(conn *quic.Conn, stream *quic.Stream) {
 	p := newPeer(sess.RemoteStatic(), guessAddr(conn.RemoteAddr()))
 	var slow sync.WaitGroup
 	defer slow.Wait()
-	out := make([]byte, 0, 4096)
+	var out []byte // grows to the largest answer; idle sessions hold none
 	for {
 		frame, err := sess.ReadFrame()
 		if err != nil {

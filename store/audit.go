@@ -51,16 +51,12 @@ func (s *Store) loadAuditHead() error {
 }
 
 // commitAudited writes what fill puts in a batch together with the audit
-// entry e, in one durable commit (one fsync). fill may be nil. Audited
-// commits are serialised so that the chain has no gaps.
+// entry e, in one durable commit (one fsync). fill may be nil. The batch is
+// filled first, concurrently with other commits; then the entry is chained
+// and the batch committed under the audit lock, so the chain has no gaps.
 func (s *Store) commitAudited(e AuditEntry, fill func(b *pebble.Batch) error) error {
 	if s.closed.Load() {
 		return ErrClosed
-	}
-	s.ext.auditMu.Lock()
-	defer s.ext.auditMu.Unlock()
-	if err := s.loadAuditHead(); err != nil {
-		return err
 	}
 	b := s.db.NewBatch()
 	defer b.Close()
@@ -68,6 +64,11 @@ func (s *Store) commitAudited(e AuditEntry, fill func(b *pebble.Batch) error) er
 		if err := fill(b); err != nil {
 			return err
 		}
+	}
+	s.ext.auditMu.Lock()
+	defer s.ext.auditMu.Unlock()
+	if err := s.loadAuditHead(); err != nil {
+		return err
 	}
 	e.Seq = s.ext.auditSeq + 1
 	if e.Time == 0 {

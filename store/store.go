@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/dgraph-io/ristretto/v2"
 	"github.com/tollgate/tollgate/keygen"
 )
@@ -124,8 +125,7 @@ func Open(cfg Config) (*Store, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create %s: %w", cfg.Dir, err)
 	}
-	opts := &pebble.Options{Logger: quietLogger{cfg.Logger}}
-	db, err := pebble.Open(cfg.Dir, opts)
+	db, err := pebble.Open(cfg.Dir, pebbleOptions(cfg))
 	if err != nil {
 		if errors.Is(err, os.ErrExist) || isLocked(err) {
 			return nil, fmt.Errorf("%w: %s (%v)", ErrLocked, cfg.Dir, err)
@@ -147,6 +147,25 @@ func Open(cfg Config) (*Store, error) {
 	s := &Store{cfg: cfg, db: db, cache: cache, stop: make(chan struct{}), flushed: make(chan struct{})}
 	go s.flushLoop()
 	return s, nil
+}
+
+// pebbleOptions tunes Pebble for what the store holds (profiled with
+// tollgate-bench, see BENCHMARKS.md): records are mostly random bytes and
+// hashes, so compression costs CPU and saves nothing; a 10,000-key mint is
+// a few megabytes, so memtables of 32 MB flush once per several orders
+// instead of once per order; point lookups by key hash go through bloom
+// filters and a 64 MB block cache (filled as used, not allocated up front).
+func pebbleOptions(cfg Config) *pebble.Options {
+	opts := &pebble.Options{
+		Logger:       quietLogger{cfg.Logger},
+		MemTableSize: 32 << 20,
+		CacheSize:    64 << 20,
+	}
+	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	return opts
 }
 
 // isLocked reports whether Pebble's open failed on its lock file: the lock
