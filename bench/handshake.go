@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
 	"time"
 
 	"github.com/tollgate/tollgate/internal/channel"
@@ -22,22 +21,10 @@ func runHandshake(ctx context.Context, cfg *Config, r *Result) (err error) {
 		return err
 	}
 	defer closeTarget(t, &err)
-	ex := &handshakeEx{card: t.card, installs: make([]channel.PrivateKey, n), licenses: make([][wire.LicenseIDSize]byte, n), fp: randomFingerprint(newRand())}
-	for i := range ex.installs {
-		if ex.installs[i], err = channel.GenerateKey(rand.Reader); err != nil {
-			return err
-		}
-	}
-	rel := &release{}
-	if cfg.Addr != "" {
-		rel.fn = func(ctx context.Context) error { return deactivateSolo(ctx, t, ex.installs, ex.licenses) }
-	}
+	ex := &handshakeEx{card: t.card, fp: randomFingerprint(newRand())}
+	var rel *release
+	ex.installs, ex.licenses, rel, err = soloInstalls(ctx, cfg, t, n, ex.fp)
 	defer keepFirst(ctx, rel, &err)
-	err = soloSessions(ctx, t, ex.installs, func(i int, f framer) error {
-		var err error
-		ex.licenses[i], err = activateOne(ctx, f, t.keys[i], ex.fp, t.card)
-		return err
-	})
 	if err != nil {
 		return err
 	}

@@ -97,15 +97,6 @@ type load struct {
 
 func (l *load) now() int64 { return int64(time.Since(l.epoch)) }
 
-// close closes every stream's framer.
-func (l *load) close() {
-	for _, s := range l.streams {
-		if s.f != nil {
-			s.f.Close()
-		}
-	}
-}
-
 // phaseConfig is one phase of a load.
 type phaseConfig struct {
 	name      string

@@ -318,3 +318,28 @@ func deactivateOne(ctx context.Context, f framer, license [wire.LicenseIDSize]by
 	}
 	return nil
 }
+
+// soloInstalls makes n install keys and activates t.keys[i] for install i,
+// each on its own session, all with fingerprint fp. The release it returns
+// frees those seats on a running gateway (--addr), activations that failed
+// half way included; the caller defers keepFirst with it.
+func soloInstalls(ctx context.Context, cfg *Config, t *target, n int, fp wire.Fingerprint) ([]channel.PrivateKey, [][wire.LicenseIDSize]byte, *release, error) {
+	installs, licenses := make([]channel.PrivateKey, n), make([][wire.LicenseIDSize]byte, n)
+	rel := &release{}
+	for i := range installs {
+		k, err := channel.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, nil, rel, err
+		}
+		installs[i] = k
+	}
+	if cfg.Addr != "" {
+		rel.fn = func(ctx context.Context) error { return deactivateSolo(ctx, t, installs, licenses) }
+	}
+	err := soloSessions(ctx, t, installs, func(i int, f framer) error {
+		var err error
+		licenses[i], err = activateOne(ctx, f, t.keys[i], fp, t.card)
+		return err
+	})
+	return installs, licenses, rel, err
+}
