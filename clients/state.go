@@ -56,11 +56,17 @@ type State struct {
 // install.key.damaged and replaced, since nothing can be done with it.
 // err is for a directory that cannot be used at all.
 func LoadState(dir string) (st *State, damaged error, err error) {
+	_, serr := os.Stat(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("clients: state directory: %w", err)
 	}
-	if err := restrictDir(dir); err != nil {
-		return nil, nil, err
+	if errors.Is(serr, fs.ErrNotExist) {
+		// Only a directory made here: one made by an installer or another
+		// user keeps the access it was given, and opening it never fails
+		// for want of the right to change it.
+		if err := restrictDir(dir); err != nil {
+			return nil, nil, err
+		}
 	}
 	st = &State{Dir: dir}
 	var bad []error

@@ -83,11 +83,11 @@ func (g *guessLimiter) evictLocked(now int64) {
 // guessAddr is the address a peer's failures count against: its IP, or
 // the /64 of an IPv6 address.
 func guessAddr(remote net.Addr) netip.Addr {
-	ap, err := netip.ParseAddrPort(remote.String())
-	if err != nil {
+	u, ok := remote.(*net.UDPAddr)
+	if !ok {
 		return netip.Addr{}
 	}
-	a := ap.Addr().Unmap()
+	a := u.AddrPort().Addr().Unmap()
 	if a.Is6() {
 		p, _ := a.Prefix(64)
 		return p.Addr()
