@@ -163,17 +163,18 @@ type ServerConfig struct {
 	Rand io.Reader
 
 	// dh replaces X25519 in tests, which count its operations to prove a
-	// refusal does none. Nil means noise.DH25519.
+	// refusal does none. Nil means x25519 (dh.go).
 	dh noise.DHFunc
 }
 
 // defaultSuite is X25519, ChaChaPoly and BLAKE2s: with the pattern, the
-// protocol names ProtocolIK and ProtocolKK (TestProtocolNames).
+// protocol names ProtocolIK and ProtocolKK (TestProtocolNames). Handshakes
+// use newSuite, the same suite with a faster X25519.
 var defaultSuite = noise.NewCipherSuite(noise.DH25519, noise.CipherChaChaPoly, noise.HashBLAKE2s)
 
-func (c ServerConfig) suite() noise.CipherSuite {
+func (c ServerConfig) suite(s *staticPair) noise.CipherSuite {
 	if c.dh == nil {
-		return defaultSuite
+		return newSuite(s)
 	}
 	return noise.NewCipherSuite(c.dh, noise.CipherChaChaPoly, noise.HashBLAKE2s)
 }
@@ -227,7 +228,8 @@ func clientHandshake(ctx context.Context, rw io.ReadWriteCloser, cfg Config) (*S
 	}
 	lim := cfg.Limits.WithDefaults()
 	g := startGuard(ctx, rw, lim.HandshakeTimeout)
-	pub := publicOf(cfg.Static)
+	sp := staticOf(cfg.Static)
+	pub := sp.pub
 
 	var pre [maxPreamble]byte
 	pre[0], pre[1] = ProtocolVersion, byte(cfg.Pattern)
@@ -238,7 +240,7 @@ func clientHandshake(ctx context.Context, rw io.ReadWriteCloser, cfg Config) (*S
 	}
 	var pbuf [maxPrologueLen]byte
 	hs, err := noise.NewHandshakeState(noise.Config{
-		CipherSuite:   defaultSuite,
+		CipherSuite:   newSuite(sp),
 		Random:        cfg.Rand,
 		Pattern:       cfg.Pattern.noise(),
 		Initiator:     true,
@@ -332,10 +334,11 @@ func serverHandshake(rw io.ReadWriteCloser, cfg ServerConfig, allowIK bool) (*Se
 		return nil, g.refuse(codeBadRequest, fmt.Errorf("%w: pattern %v not accepted here", ErrHandshake, pattern))
 	}
 
-	pub := publicOf(cfg.Static)
+	sp := staticOf(cfg.Static)
+	pub := sp.pub
 	var pbuf [maxPrologueLen]byte
 	ncfg := noise.Config{
-		CipherSuite:   cfg.suite(),
+		CipherSuite:   cfg.suite(sp),
 		Random:        cfg.Rand,
 		Pattern:       pattern.noise(),
 		Prologue:      prologue(&pbuf, preamble),

@@ -2,6 +2,7 @@ package channel
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -16,6 +17,9 @@ import (
 
 func TestProtocolNames(t *testing.T) {
 	suite := string(defaultSuite.Name())
+	if got := string(newSuite(staticOf(PrivateKey{1})).Name()); got != suite {
+		t.Errorf("handshake suite %q, want %q", got, suite)
+	}
 	if got := "Noise_" + noise.HandshakeIK.Name + "_" + suite; got != ProtocolIK {
 		t.Errorf("IK protocol name %q, constant %q", got, ProtocolIK)
 	}
@@ -301,5 +305,48 @@ func TestKKImpostor(t *testing.T) {
 	client.SetReadDeadline(time.Now().Add(time.Second))
 	if n, _ := client.Read(make([]byte, 64)); n != 0 {
 		t.Fatalf("the server answered an impostor with %d bytes", n)
+	}
+}
+
+// TestX25519MatchesNoise checks the handshake's X25519 against flynn/noise's
+// DH25519: the same public keys from the same random bytes, the same shared
+// secrets for static and ephemeral keys, and the same refusal of a
+// low-order point.
+func TestX25519MatchesNoise(t *testing.T) {
+	for i := range 20 {
+		seed := bytes.Repeat([]byte{byte(i + 1)}, 64)
+		want, err := noise.DH25519.GenerateKeypair(bytes.NewReader(seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		static, err := GenerateKey(bytes.NewReader(bytes.Repeat([]byte{byte(100 + i)}, 32)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := &x25519{static: heldKey{raw: static, key: staticOf(static).key}}
+		got, err := d.GenerateKeypair(bytes.NewReader(seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Private, want.Private) || !bytes.Equal(got.Public, want.Public) {
+			t.Fatalf("key %d: generated pair differs from DH25519's", i)
+		}
+		peer, _ := noise.DH25519.GenerateKeypair(rand.Reader)
+		for _, priv := range [][]byte{got.Private, static[:], peer.Private} {
+			a, err := d.DH(priv, peer.Public)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := noise.DH25519.DH(priv, peer.Public)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(a, b) {
+				t.Fatalf("key %d: shared secret differs from DH25519's", i)
+			}
+		}
+		if _, err := d.DH(got.Private, make([]byte, 32)); err == nil {
+			t.Fatal("a low-order point was accepted")
+		}
 	}
 }
