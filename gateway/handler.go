@@ -177,7 +177,7 @@ func (h *handler) activate(out []byte, reqID uint32, req *wire.ActivateRequest, 
 	now := h.now()
 	var lease []byte
 	var changed uint32
-	err = h.st.Update(lic.ID, func(tx *store.Tx) error {
+	err = h.st.UpdateLicense(&lic, func(tx *store.Tx) error {
 		l := &tx.License
 		if l.Activated == 0 {
 			// The term starts at first activation ("period of use after

@@ -48,9 +48,23 @@ func (s *Store) OrderByID(shop, id string) (Order, error) {
 	if v == nil {
 		return Order{}, fmt.Errorf("%w: order", ErrNotFound)
 	}
+	return decodeOrder(v)
+}
+
+// decodeOrder reads an order record: binary (version 2) or JSON (before).
+func decodeOrder(v []byte) (Order, error) {
+	if len(v) > 0 && v[0] == recordVersionV2 {
+		return parseOrderV2(v)
+	}
 	var o Order
 	if err := json.Unmarshal(v, &o); err != nil {
 		return Order{}, fmt.Errorf("%w: order: %w", ErrCorrupt, err)
+	}
+	if len(o.Request) == 0 {
+		o.Request = nil
+	}
+	if len(o.Sealed) == 0 {
+		o.Sealed = nil
 	}
 	return o, nil
 }
@@ -117,7 +131,7 @@ func (s *Store) MintOrder(o Order, quota uint32, mint func() ([]License, []byte,
 		return Order{}, false, fmt.Errorf("%w: %d licenses for an order of %d", ErrInvalid, len(ls), o.Count)
 	}
 	o.Sealed, o.Created = sealed, now
-	rec, err := json.Marshal(o)
+	rec, err := appendOrderV2(nil, &o)
 	if err != nil {
 		return Order{}, false, fmt.Errorf("store: encode order: %w", err)
 	}
@@ -125,7 +139,7 @@ func (s *Store) MintOrder(o Order, quota uint32, mint func() ([]License, []byte,
 	err = s.commitAudited(entry, func(b *pebble.Batch) error {
 		for i := range ls {
 			l := &ls[i]
-			v, err := encodeLicense(l)
+			v, err := encodeLicense(l, 0)
 			if err != nil {
 				return err
 			}

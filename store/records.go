@@ -149,8 +149,14 @@ type Activation struct {
 	LeaseExpiry int64            `json:"lease_expiry,omitempty"`
 }
 
-// Record versions. Part of the on-disk format.
-const recordVersion = 1
+// Record versions. Part of the on-disk format. Version 1 records are JSON
+// objects with a "v" field; version 2 records are binary (recbin.go) and
+// begin with the byte 2, which no JSON text does. Records are written in
+// version 2 and read in either.
+const (
+	recordVersion   = 1
+	recordVersionV2 = 2
+)
 
 type licenseRecord struct {
 	V int `json:"v"`
@@ -163,35 +169,54 @@ type activationRecord struct {
 	*Activation
 }
 
-func encodeLicense(l *License) ([]byte, error) {
-	b, err := json.Marshal(licenseRecord{V: recordVersion, License: l})
-	if err != nil {
-		return nil, fmt.Errorf("store: encode license: %w", err)
-	}
-	return b, nil
+// unknownActs is the activation count of a license record that does not
+// keep one (version 1): the store must look.
+const unknownActs = -1
+
+// encodeLicense encodes l with the number of activations it has (0 for a
+// new license), which lets Update skip looking for activations of a
+// license that has none.
+func encodeLicense(l *License, acts int) ([]byte, error) {
+	return appendLicenseV2(nil, l, acts)
 }
 
 func decodeLicense(b []byte) (License, error) {
+	l, _, err := decodeLicenseActs(b)
+	return l, err
+}
+
+// decodeLicenseActs decodes a license record and the number of activations
+// it records, or unknownActs.
+func decodeLicenseActs(b []byte) (License, int, error) {
+	if len(b) > 0 && b[0] == recordVersionV2 {
+		return parseLicenseV2(b)
+	}
 	var l License
 	r := licenseRecord{License: &l}
 	if err := json.Unmarshal(b, &r); err != nil {
-		return License{}, fmt.Errorf("%w: license: %w", ErrCorrupt, err)
+		return License{}, 0, fmt.Errorf("%w: license: %w", ErrCorrupt, err)
 	}
 	if r.V != recordVersion {
-		return License{}, fmt.Errorf("%w: license record version %d", ErrCorrupt, r.V)
+		return License{}, 0, fmt.Errorf("%w: license record version %d", ErrCorrupt, r.V)
 	}
-	return l, nil
+	// As version 2 reads them: an empty list is no list.
+	if len(l.Bundle) == 0 {
+		l.Bundle = nil
+	}
+	if len(l.Entitlements) == 0 {
+		l.Entitlements = nil
+	}
+	return l, unknownActs, nil
 }
 
 func encodeActivation(a *Activation) ([]byte, error) {
-	b, err := json.Marshal(activationRecord{V: recordVersion, FP: a.Fingerprint.Append(nil), Activation: a})
-	if err != nil {
-		return nil, fmt.Errorf("store: encode activation: %w", err)
-	}
-	return b, nil
+	return appendActivationV2(nil, a)
 }
 
 func decodeActivation(b []byte) (Activation, error) {
+	if len(b) > 0 && b[0] == recordVersionV2 {
+		return parseActivationV2(b)
+	}
 	var a Activation
 	r := activationRecord{Activation: &a}
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -205,5 +230,8 @@ func decodeActivation(b []byte) (Activation, error) {
 		return Activation{}, fmt.Errorf("%w: activation fingerprint", ErrCorrupt)
 	}
 	a.Fingerprint = fp
+	if len(a.Lease) == 0 {
+		a.Lease = nil
+	}
 	return a, nil
 }

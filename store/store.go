@@ -256,7 +256,7 @@ func (s *Store) createLicenses(ls []License, audit *AuditEntry) error {
 			} else if v != nil {
 				return fmt.Errorf("%w: license id %x", ErrExists, l.ID[:4])
 			}
-			rec, err := encodeLicense(l)
+			rec, err := encodeLicense(l, 0)
 			if err != nil {
 				return err
 			}
@@ -285,26 +285,42 @@ func (s *Store) createLicenses(ls []License, audit *AuditEntry) error {
 
 // LicenseByKeyHash returns the license whose key has hash h, or ErrNotFound.
 func (s *Store) LicenseByKeyHash(h keygen.KeyHash) (License, error) {
+	l, _, err := s.licenseAt(h)
+	return l, err
+}
+
+// licenseAt reads the license whose key has hash h, with the number of
+// activations its record keeps (unknownActs for an old record).
+func (s *Store) licenseAt(h keygen.KeyHash) (License, int, error) {
 	v, err := s.get(licenseKey(h))
 	if err != nil {
-		return License{}, err
+		return License{}, 0, err
 	}
 	if v == nil {
-		return License{}, ErrNotFound
+		return License{}, 0, ErrNotFound
 	}
-	return decodeLicense(v)
+	return decodeLicenseActs(v)
+}
+
+// hashOf returns the key hash of the license with this id, or ErrNotFound.
+func (s *Store) hashOf(id LicenseID) (keygen.KeyHash, error) {
+	h, err := s.get(licenseIDKey(id))
+	if err != nil {
+		return keygen.KeyHash{}, err
+	}
+	if len(h) != len(keygen.KeyHash{}) {
+		return keygen.KeyHash{}, ErrNotFound
+	}
+	return keygen.KeyHash(h), nil
 }
 
 // LicenseByID returns the license with this id, or ErrNotFound.
 func (s *Store) LicenseByID(id LicenseID) (License, error) {
-	h, err := s.get(licenseIDKey(id))
+	h, err := s.hashOf(id)
 	if err != nil {
 		return License{}, err
 	}
-	if len(h) != len(keygen.KeyHash{}) {
-		return License{}, ErrNotFound
-	}
-	return s.LicenseByKeyHash(keygen.KeyHash(h))
+	return s.LicenseByKeyHash(h)
 }
 
 // Activations returns the license's activations, ordered by install id.
@@ -394,19 +410,46 @@ func (tx *Tx) DeleteActivation(install InstallID) {
 // unchanged (and writes nothing) when fn fails, and ErrNotFound when there is
 // no such license.
 func (s *Store) Update(id LicenseID, fn func(tx *Tx) error) error {
+	return s.update(id, nil, fn)
+}
+
+// UpdateLicense is Update of l, a license read before (LicenseByKeyHash):
+// under the lock it reads l's record again by its key hash, which spares
+// the read of the id index.
+func (s *Store) UpdateLicense(l *License, fn func(tx *Tx) error) error {
+	return s.update(l.ID, &l.KeyHash, fn)
+}
+
+func (s *Store) update(id LicenseID, hash *keygen.KeyHash, fn func(tx *Tx) error) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
 	mu := s.lockOf(id)
 	mu.Lock()
 	defer mu.Unlock()
-	lic, err := s.LicenseByID(id)
+	var h keygen.KeyHash
+	if hash != nil {
+		h = *hash
+	} else {
+		var err error
+		if h, err = s.hashOf(id); err != nil {
+			return err
+		}
+	}
+	lic, nacts, err := s.licenseAt(h)
 	if err != nil {
 		return err
 	}
-	acts, err := s.Activations(id)
-	if err != nil {
-		return err
+	if lic.ID != id {
+		return ErrNotFound
+	}
+	var acts []Activation
+	if nacts != 0 {
+		// A license record keeps its number of activations, so one that
+		// never had any (a fresh key's first activation) is not looked up.
+		if acts, err = s.Activations(id); err != nil {
+			return err
+		}
 	}
 	tx := &Tx{License: lic, Activations: acts, Now: s.cfg.Now()}
 	if err := fn(tx); err != nil {
@@ -438,7 +481,7 @@ func (s *Store) Update(id LicenseID, fn func(tx *Tx) error) error {
 
 // fill puts the transaction's license and activation changes in b.
 func (tx *Tx) fill(b *pebble.Batch, id LicenseID, keyHash keygen.KeyHash) error {
-	rec, err := encodeLicense(&tx.License)
+	rec, err := encodeLicense(&tx.License, len(tx.Activations))
 	if err != nil {
 		return err
 	}

@@ -3,12 +3,15 @@ package store
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/tollgate/tollgate/wire"
 )
 
@@ -297,5 +300,75 @@ func BenchmarkLookupHot(b *testing.B) {
 			b.Fatal(err)
 		}
 		s.Touch(e, int64(i), uint64(i))
+	}
+}
+
+// TestVersion1Records: licenses, activations and orders written as JSON by
+// version 1 are read, and a license record without an activation count
+// makes Update look its activations up: a seat taken before the upgrade
+// still counts after it.
+func TestVersion1Records(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	l := newLicense(t, 1)
+	a := Activation{License: l.ID, Install: install(1), Fingerprint: fingerprint(1), Hostname: "old", Created: 1700000000}
+	o := Order{Shop: "shop-1", ID: "o-1", Request: []byte("req"), Sealed: []byte("sealed"), Count: 1, Product: "1AJS2", Created: 1700000000}
+	oj, _ := json.Marshal(o)
+	for k, v := range map[string][]byte{
+		string(licenseKey(l.KeyHash)):                         jsonLicenseV1(t, &l),
+		string(licenseIDKey(l.ID)):                            l.KeyHash[:],
+		string(activationKey(pfxActivation, l.ID, a.Install)): jsonActivationV1(t, &a),
+		string(orderKey(o.Shop, o.ID)):                        oj,
+	} {
+		if err := s.db.Set([]byte(k), v, pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.LicenseByKeyHash(l.KeyHash)
+	if err != nil || !reflect.DeepEqual(got, l) {
+		t.Fatalf("LicenseByKeyHash = %+v, %v", got, err)
+	}
+	if e, err := s.Lookup(l.ID, a.Install); err != nil || e.Activation.Hostname != "old" {
+		t.Fatalf("Lookup of a version 1 activation: %v", err)
+	}
+	if got, err := s.OrderByID(o.Shop, o.ID); err != nil || !reflect.DeepEqual(got, o) {
+		t.Fatalf("OrderByID = %+v, %v", got, err)
+	}
+	// The one seat is held by the version 1 activation.
+	if err := activate(s, l.ID, install(2), 2); !errors.Is(err, errNoSeats) {
+		t.Fatalf("second activation of a one-seat license: %v, want no seats", err)
+	}
+	// UpdateLicense, too, and the record it writes back keeps the count.
+	for range 2 {
+		err := s.UpdateLicense(&l, func(tx *Tx) error {
+			if len(tx.Activations) != 1 {
+				t.Fatalf("update sees %d activations, want 1", len(tx.Activations))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, _ := s.get(licenseKey(l.KeyHash))
+	if _, acts, err := decodeLicenseActs(v); err != nil || acts != 1 {
+		t.Fatalf("rewritten record: %d activations, %v", acts, err)
+	}
+}
+
+// TestUpdateLicenseChecksID: UpdateLicense of a license whose key hash
+// names another license's record refuses with ErrNotFound.
+func TestUpdateLicenseChecksID(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	l := newLicense(t, 1)
+	if err := s.CreateLicenses([]License{l}); err != nil {
+		t.Fatal(err)
+	}
+	other := l
+	other.ID[0] ^= 1
+	err := s.UpdateLicense(&other, func(tx *Tx) error { return nil })
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("UpdateLicense with a wrong id: %v", err)
 	}
 }

@@ -1,0 +1,289 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/tollgate/tollgate/wire"
+)
+
+// Version 2 records: binary, the fields in a fixed order, integers as
+// varints, strings and byte strings after their length. A record must be
+// read to its last byte; anything short, long or out of range is
+// ErrCorrupt. Part of the on-disk format.
+
+// Bounds of version 2 fields, well above anything written.
+const (
+	maxRecString = 4096    // a product code, hostname, shop or order id
+	maxRecList   = 1024    // bundle products, entitlements
+	maxRecBytes  = 1 << 16 // a lease, an order's request bytes
+	maxRecSealed = 1 << 26 // an order's sealed keys
+	maxRecActs   = 1 << 20 // activations of one license
+)
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendBytes(b, v []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+func appendList(b []byte, l []string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(l)))
+	for _, s := range l {
+		b = appendStr(b, s)
+	}
+	return b
+}
+
+// recReader reads a version 2 record; the first error sticks.
+type recReader struct {
+	b    []byte
+	err  error
+	what string
+}
+
+func (r *recReader) fail(field string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: %s record: %s", ErrCorrupt, r.what, field)
+	}
+	r.b = nil
+}
+
+func (r *recReader) fixed(dst []byte, field string) {
+	if len(r.b) < len(dst) {
+		r.fail(field)
+		return
+	}
+	copy(dst, r.b)
+	r.b = r.b[len(dst):]
+}
+
+func (r *recReader) byte(field string) byte {
+	if len(r.b) < 1 {
+		r.fail(field)
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *recReader) uvarint(max uint64, field string) uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 || v > max {
+		r.fail(field)
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *recReader) varint(field string) int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail(field)
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *recReader) bytes(max int, field string) []byte {
+	n := r.uvarint(uint64(max), field)
+	if uint64(len(r.b)) < n {
+		r.fail(field)
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	v := append([]byte(nil), r.b[:n]...)
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *recReader) str(field string) string {
+	n := r.uvarint(maxRecString, field)
+	if uint64(len(r.b)) < n {
+		r.fail(field)
+		return ""
+	}
+	v := string(r.b[:n])
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *recReader) list(field string) []string {
+	n := r.uvarint(maxRecList, field)
+	if n == 0 || r.err != nil {
+		return nil
+	}
+	l := make([]string, 0, min(n, uint64(len(r.b))))
+	for range n {
+		l = append(l, r.str(field))
+		if r.err != nil {
+			return nil
+		}
+	}
+	return l
+}
+
+// start checks the version byte.
+func (r *recReader) start() {
+	if r.byte("version") != recordVersionV2 {
+		r.fail("version")
+	}
+}
+
+// end reports the first error, or trailing bytes.
+func (r *recReader) end() error {
+	if r.err == nil && len(r.b) != 0 {
+		r.fail("trailing bytes")
+	}
+	return r.err
+}
+
+func appendLicenseV2(b []byte, l *License, acts int) ([]byte, error) {
+	if acts < 0 || acts > maxRecActs || len(l.Bundle) > maxRecList || len(l.Entitlements) > maxRecList {
+		return nil, fmt.Errorf("%w: license record out of bounds", ErrInvalid)
+	}
+	for _, s := range append([]string{l.Product, l.Shop, l.Order}, append(l.Bundle, l.Entitlements...)...) {
+		if len(s) > maxRecString {
+			return nil, fmt.Errorf("%w: license record: a string of %d bytes", ErrInvalid, len(s))
+		}
+	}
+	b = append(b, recordVersionV2)
+	b = append(b, l.ID[:]...)
+	b = append(b, l.KeyHash[:]...)
+	b = appendStr(b, l.Product)
+	b = appendList(b, l.Bundle)
+	b = appendList(b, l.Entitlements)
+	b = binary.AppendUvarint(b, uint64(l.Seats))
+	b = append(b, byte(l.Term.Kind))
+	b = binary.AppendUvarint(b, uint64(l.Term.Value))
+	b = binary.AppendVarint(b, l.AbsExpiry)
+	b = binary.AppendVarint(b, l.Activated)
+	b = append(b, byte(l.State), l.Policy.Level)
+	b = binary.AppendUvarint(b, uint64(l.Policy.OnlineDays))
+	b = binary.AppendUvarint(b, uint64(l.Policy.WarnDays))
+	b = binary.AppendUvarint(b, uint64(l.Policy.LeaseSeconds))
+	b = binary.AppendVarint(b, l.Created)
+	b = appendStr(b, l.Shop)
+	b = appendStr(b, l.Order)
+	return binary.AppendUvarint(b, uint64(acts)), nil
+}
+
+func parseLicenseV2(b []byte) (License, int, error) {
+	r := recReader{b: b, what: "license"}
+	var l License
+	r.start()
+	r.fixed(l.ID[:], "id")
+	r.fixed(l.KeyHash[:], "key hash")
+	l.Product = r.str("product")
+	l.Bundle = r.list("bundle")
+	l.Entitlements = r.list("entitlements")
+	l.Seats = uint32(r.uvarint(math.MaxUint32, "seats"))
+	l.Term.Kind = TermKind(r.byte("term"))
+	l.Term.Value = uint16(r.uvarint(math.MaxUint16, "term"))
+	l.AbsExpiry = r.varint("expiry")
+	l.Activated = r.varint("activated")
+	l.State = State(r.byte("state"))
+	l.Policy.Level = r.byte("policy")
+	l.Policy.OnlineDays = uint16(r.uvarint(math.MaxUint16, "policy"))
+	l.Policy.WarnDays = uint16(r.uvarint(math.MaxUint16, "policy"))
+	l.Policy.LeaseSeconds = uint32(r.uvarint(math.MaxUint32, "policy"))
+	l.Created = r.varint("created")
+	l.Shop = r.str("shop")
+	l.Order = r.str("order")
+	acts := int(r.uvarint(maxRecActs, "activations"))
+	if err := r.end(); err != nil {
+		return License{}, 0, err
+	}
+	return l, acts, nil
+}
+
+func appendActivationV2(b []byte, a *Activation) ([]byte, error) {
+	if a.Fingerprint.N == 0 || int(a.Fingerprint.N) > wire.MaxComponents {
+		return nil, fmt.Errorf("%w: activation without a fingerprint", ErrInvalid)
+	}
+	if len(a.Hostname) > maxRecString || len(a.AppVersion) > maxRecString || len(a.Lease) > maxRecBytes {
+		return nil, fmt.Errorf("%w: activation record out of bounds", ErrInvalid)
+	}
+	b = append(b, recordVersionV2)
+	b = append(b, a.License[:]...)
+	b = append(b, a.Install[:]...)
+	b = a.Fingerprint.Append(b)
+	b = appendStr(b, a.Hostname)
+	b = appendStr(b, a.AppVersion)
+	b = binary.AppendVarint(b, a.Created)
+	b = binary.AppendVarint(b, a.LastSeen)
+	b = binary.AppendUvarint(b, a.Counter)
+	b = appendBytes(b, a.Lease)
+	b = binary.AppendVarint(b, a.LeaseIssued)
+	return binary.AppendVarint(b, a.LeaseExpiry), nil
+}
+
+func parseActivationV2(b []byte) (Activation, error) {
+	r := recReader{b: b, what: "activation"}
+	var a Activation
+	r.start()
+	r.fixed(a.License[:], "license")
+	r.fixed(a.Install[:], "install")
+	if r.err == nil {
+		fp, n, err := wire.ParseFingerprint(r.b)
+		if err != nil {
+			r.fail("fingerprint")
+		} else {
+			a.Fingerprint, r.b = fp, r.b[n:]
+		}
+	}
+	a.Hostname = r.str("hostname")
+	a.AppVersion = r.str("app version")
+	a.Created = r.varint("created")
+	a.LastSeen = r.varint("last seen")
+	a.Counter = r.uvarint(math.MaxUint64, "counter")
+	a.Lease = r.bytes(maxRecBytes, "lease")
+	a.LeaseIssued = r.varint("lease issued")
+	a.LeaseExpiry = r.varint("lease expiry")
+	if err := r.end(); err != nil {
+		return Activation{}, err
+	}
+	return a, nil
+}
+
+func appendOrderV2(b []byte, o *Order) ([]byte, error) {
+	if len(o.Shop) > maxRecString || len(o.ID) > maxRecString || len(o.Product) > maxRecString ||
+		len(o.Request) > maxRecBytes || len(o.Sealed) > maxRecSealed || o.Count < 0 {
+		return nil, fmt.Errorf("%w: order record out of bounds", ErrInvalid)
+	}
+	b = append(b, recordVersionV2)
+	b = appendStr(b, o.Shop)
+	b = appendStr(b, o.ID)
+	b = appendBytes(b, o.Request)
+	b = appendBytes(b, o.Sealed)
+	b = binary.AppendUvarint(b, uint64(o.Count))
+	b = appendStr(b, o.Product)
+	return binary.AppendVarint(b, o.Created), nil
+}
+
+func parseOrderV2(b []byte) (Order, error) {
+	r := recReader{b: b, what: "order"}
+	var o Order
+	r.start()
+	o.Shop = r.str("shop")
+	o.ID = r.str("id")
+	o.Request = r.bytes(maxRecBytes, "request")
+	o.Sealed = r.bytes(maxRecSealed, "sealed keys")
+	o.Count = int(r.uvarint(maxBatchKeys, "count"))
+	o.Product = r.str("product")
+	o.Created = r.varint("created")
+	if err := r.end(); err != nil {
+		return Order{}, err
+	}
+	return o, nil
+}
