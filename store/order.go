@@ -137,18 +137,8 @@ func (s *Store) MintOrder(o Order, quota uint32, mint func() ([]License, []byte,
 	}
 	entry := AuditEntry{Kind: "mint", Shop: o.Shop, Detail: fmt.Sprintf("order %q: %d keys of %s", o.ID, o.Count, o.Product)}
 	err = s.commitAudited(entry, func(b *pebble.Batch) error {
-		for i := range ls {
-			l := &ls[i]
-			v, err := encodeLicense(l, 0)
-			if err != nil {
-				return err
-			}
-			if err := b.Set(licenseKey(l.KeyHash), v, nil); err != nil {
-				return fmt.Errorf("store: batch: %w", err)
-			}
-			if err := b.Set(licenseIDKey(l.ID), l.KeyHash[:], nil); err != nil {
-				return fmt.Errorf("store: batch: %w", err)
-			}
+		if err := putLicenses(b, ls); err != nil {
+			return err
 		}
 		if err := b.Set(orderKey(o.Shop, o.ID), rec, nil); err != nil {
 			return fmt.Errorf("store: batch: %w", err)
