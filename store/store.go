@@ -159,8 +159,8 @@ func Open(cfg Config) (*Store, error) {
 // filters and a 64 MB block cache (filled as used, not allocated up front);
 // keys are random, so every compaction from L0 rewrites the part of the
 // base level it overlaps: L0 is compacted at 8 sublevels rather than 4 and
-// the base level holds 256 MB rather than 64 MB, which halves the rewriting
-// during a burst of mints.
+// the base level holds 256 MB rather than 64 MB, so a burst of mints is
+// rewritten less often (126k against 135k keys/s in back-to-back runs).
 func pebbleOptions(cfg Config) *pebble.Options {
 	opts := &pebble.Options{
 		Logger:                quietLogger{cfg.Logger},
