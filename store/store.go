@@ -90,7 +90,7 @@ const (
 )
 
 const (
-	stripes      = 1 << 16 // epoch stripes
+	stripes      = 1 << 12 // epoch stripes: 32 KB, which stays in the CPU's cache
 	lockStripes  = 1 << 10 // per-license update locks
 	syncWrite    = true
 	maxBatchKeys = 10000
@@ -201,7 +201,7 @@ func (s *Store) Close() error {
 
 // epochOf returns the epoch stripe of a license.
 func (s *Store) epochOf(id LicenseID) *atomic.Uint64 {
-	return &s.epochs[binary.BigEndian.Uint16(id[:2])]
+	return &s.epochs[binary.BigEndian.Uint16(id[:2])%stripes]
 }
 
 func (s *Store) lockOf(id LicenseID) *sync.Mutex {
@@ -678,6 +678,11 @@ func (s *Store) Flush() error {
 	if len(batch) == 0 {
 		return nil
 	}
+	// In key order, as putLicenses does: the memtable inserts each next to
+	// the previous one.
+	slices.SortFunc(batch, func(x, y *Entry) int {
+		return cmp.Compare(binary.BigEndian.Uint64(x.License.ID[:8]), binary.BigEndian.Uint64(y.License.ID[:8]))
+	})
 	b := s.db.NewBatch()
 	defer b.Close()
 	var v [16]byte
