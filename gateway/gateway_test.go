@@ -451,3 +451,54 @@ func TestKeyGuessesRateLimited(t *testing.T) {
 		t.Fatalf("Validate of a license already held: %v", err)
 	}
 }
+
+// TestPipelinedSlowRequestsBounded: a client that pipelines far more
+// activations than a session answers at once (maxSlowPerSession) gets every
+// one answered, in its own time, on the same session.
+func TestPipelinedSlowRequestsBounded(t *testing.T) {
+	g := startGateway(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := channel.Dial(ctx, g.card.Address, channel.ClientTLSConfig(g.card.TLSPin), channel.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseWithError(0, "")
+	k, _ := channel.GenerateKey(rand.Reader)
+	sess, err := channel.OpenSession(ctx, conn, channel.Config{Pattern: channel.PatternIK, Static: k, RemoteStatic: g.card.NoiseKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	p, _ := keygen.ParseProductCode("1AJS2")
+	go func() {
+		for i := range n {
+			key, _ := keygen.Mint(p, nil)
+			req := wire.ActivateRequest{Key: key, Fingerprint: machine(i), Hostname: []byte("h"), AppVersion: []byte("1")}
+			req.Nonce[0], req.Nonce[1] = byte(i), byte(i>>8)
+			if sess.WriteFrame(wire.AppendFrame(nil, uint32(i+1), req)) != nil {
+				return
+			}
+		}
+	}()
+	sess.SetReadDeadline(time.Now().Add(25 * time.Second))
+	seen := make(map[uint32]bool)
+	for len(seen) < n {
+		f, err := sess.ReadFrame()
+		if err != nil {
+			t.Fatalf("after %d answers: %v", len(seen), err)
+		}
+		h, nh, err := wire.ParseHeader(f)
+		if err != nil || h.Type != wire.TypeErrorResponse {
+			t.Fatalf("answer %v %v, want an error response", h.Type, err)
+		}
+		e, _, err := wire.ParseErrorResponse(f[nh:])
+		if err != nil || (e.Status != wire.StatusNotFound && e.Status != wire.StatusRateLimited) {
+			t.Fatalf("status %v %v, want NOT_FOUND or RATE_LIMITED", e.Status, err)
+		}
+		if seen[h.RequestID] || h.RequestID < 1 || h.RequestID > n {
+			t.Fatalf("request id %d answered twice or never asked", h.RequestID)
+		}
+		seen[h.RequestID] = true
+	}
+}

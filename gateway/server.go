@@ -203,8 +203,8 @@ func (s *Server) serveStream(conn *quic.Conn, stream *quic.Stream) {
 		return
 	}
 	p := newPeer(sess.RemoteStatic(), guessAddr(conn.RemoteAddr()))
-	var slow sync.WaitGroup
-	defer slow.Wait()
+	var slow slowGroup
+	defer slow.wg.Wait()
 	var out []byte // grows to the largest answer; idle sessions hold none
 	for {
 		frame, err := sess.ReadFrame()
@@ -287,12 +287,32 @@ func (s *Server) badRequest(out []byte, reqID uint32, body []byte, err error) []
 	return appendError(out, reqID, nonce, wire.StatusOf(err), "malformed request")
 }
 
-// goSlow answers one request off the read loop.
-func (s *Server) goSlow(wg *sync.WaitGroup, sess *channel.Session, answer func(out []byte) []byte) {
-	wg.Add(1)
+// maxSlowPerSession bounds the requests of one session being answered off
+// its read loop (activations, leases, mints, key operations: each waits on
+// a signature or an fsync). Past it the read loop waits for one to finish,
+// and QUIC's flow control holds the peer back: a client pipelining
+// thousands of activations gets them answered at the gateway's pace
+// instead of a goroutine and a buffer each.
+const maxSlowPerSession = 64
+
+// slowGroup is the requests of one session being answered off its read loop.
+type slowGroup struct {
+	wg  sync.WaitGroup
+	sem chan struct{} // made on first use: an idle session holds none
+}
+
+// goSlow answers one request off the read loop, waiting first while the
+// session has maxSlowPerSession of them under way.
+func (s *Server) goSlow(g *slowGroup, sess *channel.Session, answer func(out []byte) []byte) {
+	if g.sem == nil {
+		g.sem = make(chan struct{}, maxSlowPerSession)
+	}
+	g.sem <- struct{}{}
+	g.wg.Add(1)
 	s.inflight.Add(1)
 	go func() {
-		defer wg.Done()
+		defer func() { <-g.sem }()
+		defer g.wg.Done()
 		defer s.inflight.Done()
 		sess.WriteFrame(answer(make([]byte, 0, 4096)))
 	}()

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"sync"
 
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/wire"
@@ -17,8 +16,8 @@ func (s *Server) ReloadShops() error { return s.shops.reload() }
 // again for each request, so a shop removed meanwhile is refused.
 func (s *Server) serveShop(sess *channel.Session) {
 	keyID := sess.RemoteStatic().ID()
-	var slow sync.WaitGroup
-	defer slow.Wait()
+	var slow slowGroup
+	defer slow.wg.Wait()
 	out := make([]byte, 0, 256)
 	for {
 		frame, err := sess.ReadFrame()
