@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"strings"
@@ -65,32 +66,39 @@ func (k PrivateKey) Public() PublicKey {
 	return PublicKey(sk.PublicKey().Bytes())
 }
 
-// staticPair remembers the last static key a handshake used, with its
-// public half and its crypto/ecdh form. A gateway handshakes with one static
-// key all day, and deriving either costs an X25519 scalar multiplication, a
-// fifth of the responder's work.
+// staticPair is a static key with its public half and its crypto/ecdh
+// form. Deriving either costs an X25519 scalar multiplication, a fifth of
+// one side's work in a handshake; a gateway handshakes with one static key
+// all day, an app with its install key, and a load generator with many
+// install keys: staticOf keeps the pairs of the last keys used.
 type staticPair struct {
 	priv PrivateKey
 	pub  PublicKey
 	key  *ecdh.PrivateKey // nil if priv is not a usable key
 }
 
-var lastStatic atomic.Pointer[staticPair]
+// statics is a direct-mapped cache of pairs, indexed by a keyed hash of the
+// private key (so the slot says nothing about the key).
+var (
+	statics    [64]atomic.Pointer[staticPair]
+	staticSeed = maphash.MakeSeed()
+)
 
-// staticOf returns k's pair, from lastStatic when k is the key it holds.
+// staticOf returns k's pair, from statics when k is there.
 func staticOf(k PrivateKey) *staticPair {
-	if p := lastStatic.Load(); p != nil && p.priv.Equal(k) {
+	slot := &statics[maphash.Bytes(staticSeed, k[:])%uint64(len(statics))]
+	if p := slot.Load(); p != nil && p.priv.Equal(k) {
 		return p
 	}
 	p := &staticPair{priv: k}
 	if sk, err := ecdh.X25519().NewPrivateKey(k[:]); err == nil {
 		p.key, p.pub = sk, PublicKey(sk.PublicKey().Bytes())
 	}
-	lastStatic.Store(p)
+	slot.Store(p)
 	return p
 }
 
-// publicOf returns k.Public(), from lastStatic when k is the key it holds.
+// publicOf returns k.Public(), from the cache of static pairs when k is there.
 func publicOf(k PrivateKey) PublicKey { return staticOf(k).pub }
 
 // IsZero reports whether k is all zeros, the value of an unset key.
