@@ -1,7 +1,6 @@
 package gateway
 
 import (
-
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/wire"
 )

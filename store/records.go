@@ -180,11 +180,6 @@ func encodeLicense(l *License, acts int) ([]byte, error) {
 	return appendLicenseV2(nil, l, acts)
 }
 
-func decodeLicense(b []byte) (License, error) {
-	l, _, err := decodeLicenseActs(b)
-	return l, err
-}
-
 // decodeLicenseActs decodes a license record and the number of activations
 // it records, or unknownActs.
 func decodeLicenseActs(b []byte) (License, int, error) {

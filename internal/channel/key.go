@@ -98,9 +98,6 @@ func staticOf(k PrivateKey) *staticPair {
 	return p
 }
 
-// publicOf returns k.Public(), from the cache of static pairs when k is there.
-func publicOf(k PrivateKey) PublicKey { return staticOf(k).pub }
-
 // IsZero reports whether k is all zeros, the value of an unset key.
 func (k PrivateKey) IsZero() bool { return k == PrivateKey{} }
 
