@@ -452,10 +452,10 @@ func TestKeyGuessesRateLimited(t *testing.T) {
 	}
 }
 
-// TestPipelinedSlowRequestsBounded: a client that pipelines far more
+// TestPipelinedSlowRequestsAnswered: a client that pipelines far more
 // activations than a session answers at once (maxSlowPerSession) gets every
 // one answered, in its own time, on the same session.
-func TestPipelinedSlowRequestsBounded(t *testing.T) {
+func TestPipelinedSlowRequestsAnswered(t *testing.T) {
 	g := startGateway(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -301,21 +301,28 @@ type slowGroup struct {
 	sem chan struct{} // made on first use: an idle session holds none
 }
 
-// goSlow answers one request off the read loop, waiting first while the
-// session has maxSlowPerSession of them under way.
-func (s *Server) goSlow(g *slowGroup, sess *channel.Session, answer func(out []byte) []byte) {
+// start runs fn on its own goroutine, waiting first while the group has
+// maxSlowPerSession of them running.
+func (g *slowGroup) start(fn func()) {
 	if g.sem == nil {
 		g.sem = make(chan struct{}, maxSlowPerSession)
 	}
 	g.sem <- struct{}{}
 	g.wg.Add(1)
-	s.inflight.Add(1)
 	go func() {
 		defer func() { <-g.sem }()
 		defer g.wg.Done()
+		fn()
+	}()
+}
+
+// goSlow answers one request of sess off its read loop (slowGroup.start).
+func (s *Server) goSlow(g *slowGroup, sess *channel.Session, answer func(out []byte) []byte) {
+	s.inflight.Add(1)
+	g.start(func() {
 		defer s.inflight.Done()
 		sess.WriteFrame(answer(make([]byte, 0, 4096)))
-	}()
+	})
 }
 
 func isClosed(err error) bool {

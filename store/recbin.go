@@ -40,6 +40,19 @@ func appendList(b []byte, l []string) []byte {
 	return b
 }
 
+// fitList reports whether l is within the bounds list reads.
+func fitList(l []string) bool {
+	if len(l) > maxRecList {
+		return false
+	}
+	for _, s := range l {
+		if len(s) > maxRecString {
+			return false
+		}
+	}
+	return true
+}
+
 // recReader reads a version 2 record; the first error sticks.
 type recReader struct {
 	b    []byte
@@ -149,13 +162,9 @@ func (r *recReader) end() error {
 }
 
 func appendLicenseV2(b []byte, l *License, acts int) ([]byte, error) {
-	if acts < 0 || acts > maxRecActs || len(l.Bundle) > maxRecList || len(l.Entitlements) > maxRecList {
+	if acts < 0 || acts > maxRecActs || len(l.Product) > maxRecString || len(l.Shop) > maxRecString ||
+		len(l.Order) > maxRecString || !fitList(l.Bundle) || !fitList(l.Entitlements) {
 		return nil, fmt.Errorf("%w: license record out of bounds", ErrInvalid)
-	}
-	for _, s := range append([]string{l.Product, l.Shop, l.Order}, append(l.Bundle, l.Entitlements...)...) {
-		if len(s) > maxRecString {
-			return nil, fmt.Errorf("%w: license record: a string of %d bytes", ErrInvalid, len(s))
-		}
 	}
 	b = append(b, recordVersionV2)
 	b = append(b, l.ID[:]...)
@@ -258,7 +267,7 @@ func parseActivationV2(b []byte) (Activation, error) {
 
 func appendOrderV2(b []byte, o *Order) ([]byte, error) {
 	if len(o.Shop) > maxRecString || len(o.ID) > maxRecString || len(o.Product) > maxRecString ||
-		len(o.Request) > maxRecBytes || len(o.Sealed) > maxRecSealed || o.Count < 0 {
+		len(o.Request) > maxRecBytes || len(o.Sealed) > maxRecSealed || o.Count < 0 || o.Count > maxBatchKeys {
 		return nil, fmt.Errorf("%w: order record out of bounds", ErrInvalid)
 	}
 	b = append(b, recordVersionV2)

@@ -372,3 +372,18 @@ func TestUpdateLicenseChecksID(t *testing.T) {
 		t.Fatalf("UpdateLicense with a wrong id: %v", err)
 	}
 }
+
+// TestEncodeLicenseLeavesListsAlone: encoding a license writes nothing into
+// its lists' spare capacity (a caller may share it).
+func TestEncodeLicenseLeavesListsAlone(t *testing.T) {
+	l := newLicense(t, 1)
+	backing := []string{"2BKT3", "spare"}
+	l.Bundle = backing[:1]
+	l.Entitlements = []string{"scan"}
+	if _, err := encodeLicense(&l, 0); err != nil {
+		t.Fatal(err)
+	}
+	if backing[1] != "spare" {
+		t.Fatalf("encoding wrote %q into the bundle's spare capacity", backing[1])
+	}
+}

@@ -167,11 +167,6 @@ type ServerConfig struct {
 	dh noise.DHFunc
 }
 
-// defaultSuite is X25519, ChaChaPoly and BLAKE2s: with the pattern, the
-// protocol names ProtocolIK and ProtocolKK (TestProtocolNames). Handshakes
-// use newSuite, the same suite with a faster X25519.
-var defaultSuite = noise.NewCipherSuite(noise.DH25519, noise.CipherChaChaPoly, noise.HashBLAKE2s)
-
 func (c ServerConfig) suite(s *staticPair) noise.CipherSuite {
 	if c.dh == nil {
 		return newSuite(s)
