@@ -58,6 +58,23 @@ func (g *testGateway) client(t testing.TB) *clients.Client {
 	return c
 }
 
+// session opens a raw app session (a new install key) on its own
+// connection, for tests that write frames a client would not.
+func (g *testGateway) session(t testing.TB, ctx context.Context) *channel.Session {
+	t.Helper()
+	conn, err := channel.Dial(ctx, g.card.Address, channel.ClientTLSConfig(g.card.TLSPin), channel.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.CloseWithError(0, "") })
+	k, _ := channel.GenerateKey(rand.Reader)
+	sess, err := channel.OpenSession(ctx, conn, channel.Config{Pattern: channel.PatternIK, Static: k, RemoteStatic: g.card.NoiseKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess
+}
+
 // machine returns the fingerprint of test machine i; no two share a component.
 func machine(i int) wire.Fingerprint {
 	id := strconv.Itoa(i)
@@ -265,16 +282,7 @@ func TestTamperedAndOversizedFrames(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			conn, err := channel.Dial(ctx, g.card.Address, channel.ClientTLSConfig(g.card.TLSPin), channel.Limits{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.CloseWithError(0, "")
-			k, _ := channel.GenerateKey(rand.Reader)
-			sess, err := channel.OpenSession(ctx, conn, channel.Config{Pattern: channel.PatternIK, Static: k, RemoteStatic: g.card.NoiseKey})
-			if err != nil {
-				t.Fatal(err)
-			}
+			sess := g.session(t, ctx)
 			if err := sess.WriteFrame(tc.frame()); err != nil {
 				t.Fatal(err)
 			}
@@ -459,16 +467,7 @@ func TestPipelinedSlowRequestsAnswered(t *testing.T) {
 	g := startGateway(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := channel.Dial(ctx, g.card.Address, channel.ClientTLSConfig(g.card.TLSPin), channel.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.CloseWithError(0, "")
-	k, _ := channel.GenerateKey(rand.Reader)
-	sess, err := channel.OpenSession(ctx, conn, channel.Config{Pattern: channel.PatternIK, Static: k, RemoteStatic: g.card.NoiseKey})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := g.session(t, ctx)
 	const n = 300
 	p, _ := keygen.ParseProductCode("1AJS2")
 	go func() {
