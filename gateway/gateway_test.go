@@ -163,7 +163,11 @@ func TestEndToEnd(t *testing.T) {
 	_, err = a.Activate(ctx, unknown, machine(1), "alpha", "1.0")
 	wantStatus(t, err, wire.StatusNotFound)
 	bad := keys[1]
-	bad[10] ^= 1 // a typo: the check character no longer matches
+	// A typo (another character of the alphabet: the wire refuses any
+	// other byte as a malformed request): the check character no longer
+	// matches.
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	bad[10] = alphabet[(strings.IndexByte(alphabet, bad[10])+1)%len(alphabet)]
 	_, err = a.Activate(ctx, bad, machine(1), "alpha", "1.0")
 	wantStatus(t, err, wire.StatusMalformedKey)
 	var zero wire.Fingerprint

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"crypto/rand"
 	"fmt"
 	"time"
 
@@ -64,15 +63,11 @@ func newLicenses(h *keygen.Hasher, p keygen.ProductCode, n int, spec Spec, now t
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway: mint: %w", err)
 	}
-	ids := make([]byte, 16*n)
-	if _, err := rand.Read(ids); err != nil {
-		return nil, nil, fmt.Errorf("gateway: mint: %w", err)
-	}
 	ls := make([]store.License, n)
 	for i := range ls {
 		l := &ls[i]
-		copy(l.ID[:], ids[16*i:])
 		l.KeyHash = h.Hash(keys[i])
+		l.ID = store.IDFor(l.KeyHash)
 		l.Product = p.String()
 		l.Bundle = spec.Bundle
 		l.Entitlements = spec.Entitlements

@@ -84,7 +84,7 @@ func (c *Config) setDefaults() error {
 // Key prefixes in Pebble. Part of the on-disk format.
 const (
 	pfxLicense    = 'l' // l | key hash (32)            -> license record
-	pfxLicenseID  = 'i' // i | license id (16)          -> key hash (32)
+	pfxLicenseID  = 'i' // i | license id (16)          -> key hash (32), only for an id not IDFor(key hash)
 	pfxActivation = 'a' // a | license id | install (32) -> activation record
 	pfxSeen       = 't' // t | license id | install      -> last seen (8) | counter (8), written behind
 )
@@ -259,10 +259,10 @@ func (s *Store) createLicenses(ls []License, audit *AuditEntry) error {
 			} else if v != nil {
 				return fmt.Errorf("%w: license %s", ErrExists, l.KeyHash)
 			}
-			if v, err := s.get(licenseIDKey(l.ID)); err != nil {
-				return err
-			} else if v != nil {
+			if _, _, _, err := s.licenseByID(l.ID); err == nil {
 				return fmt.Errorf("%w: license id %x", ErrExists, l.ID[:4])
+			} else if !errors.Is(err, ErrNotFound) {
+				return err
 			}
 		}
 		return putLicenses(b, ls)
@@ -301,6 +301,9 @@ func putLicenses(b *pebble.Batch, ls []License) error {
 	}
 	slices.SortFunc(order, byFirst)
 	for _, r := range order {
+		if ls[r.i].ID == IDFor(ls[r.i].KeyHash) {
+			continue // found by its record's key: no index entry
+		}
 		if err := b.Set(licenseIDKey(ls[r.i].ID), ls[r.i].KeyHash[:], nil); err != nil {
 			return fmt.Errorf("store: batch: %w", err)
 		}
@@ -341,25 +344,93 @@ func (s *Store) licenseAt(h keygen.KeyHash) (License, int, error) {
 	return decodeLicenseActs(v)
 }
 
+// IDFor returns the id a new license with key hash h gets: the first 16
+// bytes of h. The record's own key (pfxLicense | h) then finds the license
+// by its id as well, so a mint writes one record per key and no index entry
+// (half the gateway's CPU per minted key, BENCHMARKS.md). The id says
+// nothing of the key: h is a hash keyed with the server's secret. Licenses
+// minted before ids were derived keep their random ids and their index
+// entries (pfxLicenseID).
+func IDFor(h keygen.KeyHash) LicenseID { return LicenseID(h[:16]) }
+
 // hashOf returns the key hash of the license with this id, or ErrNotFound.
 func (s *Store) hashOf(id LicenseID) (keygen.KeyHash, error) {
-	h, err := s.get(licenseIDKey(id))
-	if err != nil {
-		return keygen.KeyHash{}, err
-	}
-	if len(h) != len(keygen.KeyHash{}) {
-		return keygen.KeyHash{}, ErrNotFound
-	}
-	return keygen.KeyHash(h), nil
+	_, h, _, err := s.licenseByID(id)
+	return h, err
 }
 
 // LicenseByID returns the license with this id, or ErrNotFound.
 func (s *Store) LicenseByID(id LicenseID) (License, error) {
-	h, err := s.hashOf(id)
-	if err != nil {
-		return License{}, err
+	l, _, _, err := s.licenseByID(id)
+	return l, err
+}
+
+// licenseByID finds the license with this id: first as a record whose key
+// hash begins with the id (IDFor), then through the index entry of an id
+// that was not derived. It returns the license, its key hash and its number
+// of activations (as licenseAt).
+func (s *Store) licenseByID(id LicenseID) (License, keygen.KeyHash, int, error) {
+	if l, h, acts, err := s.licenseByPrefix(id); err == nil || !errors.Is(err, ErrNotFound) {
+		return l, h, acts, err
 	}
-	return s.LicenseByKeyHash(h)
+	v, err := s.get(licenseIDKey(id))
+	if err != nil {
+		return License{}, keygen.KeyHash{}, 0, err
+	}
+	if len(v) != len(keygen.KeyHash{}) {
+		return License{}, keygen.KeyHash{}, 0, ErrNotFound
+	}
+	h := keygen.KeyHash(v)
+	l, acts, err := s.licenseAt(h)
+	if err == nil && l.ID != id {
+		return License{}, keygen.KeyHash{}, 0, fmt.Errorf("%w: index entry of license %x names another license", ErrCorrupt, id[:4])
+	}
+	return l, h, acts, err
+}
+
+// licenseByPrefix reads the license whose id was derived from its key hash
+// (IDFor), or ErrNotFound.
+func (s *Store) licenseByPrefix(id LicenseID) (License, keygen.KeyHash, int, error) {
+	lower := append([]byte{pfxLicense}, id[:]...)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
+	if err != nil {
+		return License{}, keygen.KeyHash{}, 0, fmt.Errorf("store: read: %w", err)
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()
+		if len(k) != 1+len(keygen.KeyHash{}) {
+			continue
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return License{}, keygen.KeyHash{}, 0, fmt.Errorf("store: read: %w", err)
+		}
+		l, acts, err := decodeLicenseActs(v)
+		if err != nil {
+			return License{}, keygen.KeyHash{}, 0, err
+		}
+		// An older license's random id is not its key hash's first bytes,
+		// whatever else begins with them.
+		if l.ID == id {
+			return l, keygen.KeyHash(k[1:]), acts, nil
+		}
+	}
+	if err := it.Error(); err != nil {
+		return License{}, keygen.KeyHash{}, 0, fmt.Errorf("store: read: %w", err)
+	}
+	return License{}, keygen.KeyHash{}, 0, ErrNotFound
+}
+
+// prefixEnd returns the smallest key above every key that begins with p.
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i]++; end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil // p is all 0xff: no upper bound
 }
 
 // Activations returns the license's activations, ordered by install id.

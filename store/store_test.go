@@ -29,8 +29,8 @@ func openTest(t testing.TB, dir string) *Store {
 func newLicense(t testing.TB, seats uint32) License {
 	t.Helper()
 	var l License
-	rand.Read(l.ID[:])
 	rand.Read(l.KeyHash[:])
+	l.ID = IDFor(l.KeyHash)
 	l.Product = "1AJS2"
 	l.Seats = seats
 	l.Term = Term{Kind: TermYears, Value: 1}
@@ -311,6 +311,7 @@ func TestVersion1Records(t *testing.T) {
 	s := openTest(t, t.TempDir())
 	defer s.Close()
 	l := newLicense(t, 1)
+	rand.Read(l.ID[:]) // minted before ids were derived: found through its index entry
 	a := Activation{License: l.ID, Install: install(1), Fingerprint: fingerprint(1), Hostname: "old", Created: 1700000000}
 	o := Order{Shop: "shop-1", ID: "o-1", Request: []byte("req"), Sealed: []byte("sealed"), Count: 1, Product: "1AJS2", Created: 1700000000}
 	oj, _ := json.Marshal(o)
@@ -385,5 +386,69 @@ func TestEncodeLicenseLeavesListsAlone(t *testing.T) {
 	}
 	if backing[1] != "spare" {
 		t.Fatalf("encoding wrote %q into the bundle's spare capacity", backing[1])
+	}
+}
+
+// TestLicenseIDs: a license whose id is derived from its key hash (IDFor)
+// is found by id without an index entry; one with a random id (minted by an
+// older gateway) through its index entry, even when another license's key
+// hash begins with that id.
+func TestLicenseIDs(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	derived := newLicense(t, 1)
+	random := newLicense(t, 1)
+	rand.Read(random.ID[:])
+	// shadow's key hash begins with random's id; its own id is random too.
+	shadow := newLicense(t, 1)
+	copy(shadow.KeyHash[:], random.ID[:])
+	rand.Read(shadow.ID[:])
+	if err := s.CreateLicenses([]License{derived, random, shadow}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		l     License
+		index bool
+	}{{"derived", derived, false}, {"random", random, true}, {"shadow", shadow, true}} {
+		if v, err := s.get(licenseIDKey(c.l.ID)); err != nil || (v != nil) != c.index {
+			t.Errorf("%s: index entry %x, %v; want one: %v", c.name, v, err, c.index)
+		}
+		got, err := s.LicenseByID(c.l.ID)
+		if err != nil || !reflect.DeepEqual(got, c.l) {
+			t.Errorf("%s: LicenseByID = %x, %v; want %x", c.name, got.ID[:4], err, c.l.ID[:4])
+		}
+		if err := activate(s, c.l.ID, install(1), 1); err != nil {
+			t.Errorf("%s: activate: %v", c.name, err)
+		}
+		if e, err := s.Lookup(c.l.ID, install(1)); err != nil || e.License.ID != c.l.ID {
+			t.Errorf("%s: Lookup: %v", c.name, err)
+		}
+	}
+	var unknown LicenseID
+	rand.Read(unknown[:])
+	if _, err := s.LicenseByID(unknown); !errors.Is(err, ErrNotFound) {
+		t.Errorf("LicenseByID of an unknown id: %v", err)
+	}
+	if err := s.CreateLicenses([]License{derived}); !errors.Is(err, ErrExists) {
+		t.Errorf("creating a license again: %v, want ErrExists", err)
+	}
+	again := newLicense(t, 1)
+	again.ID = random.ID
+	if err := s.CreateLicenses([]License{again}); !errors.Is(err, ErrExists) {
+		t.Errorf("a new license with a taken id: %v, want ErrExists", err)
+	}
+}
+
+func TestPrefixEnd(t *testing.T) {
+	for _, c := range []struct{ p, want []byte }{
+		{[]byte{'l', 1, 2}, []byte{'l', 1, 3}},
+		{[]byte{'l', 1, 0xff}, []byte{'l', 2}},
+		{[]byte{'l', 0xff, 0xff}, []byte{'m'}},
+		{[]byte{0xff, 0xff}, nil},
+	} {
+		if got := prefixEnd(c.p); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("prefixEnd(%x) = %x, want %x", c.p, got, c.want)
+		}
 	}
 }
