@@ -452,3 +452,40 @@ func TestPrefixEnd(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLicenseByID reads licenses by id among 20,000, half with ids
+// derived from their key hashes (found by their record's key) and half
+// with random ids (found through the index), all flushed to tables: the
+// cold path of a validation and of every update by id.
+func BenchmarkLicenseByID(b *testing.B) {
+	s := openTest(b, b.TempDir())
+	defer s.Close()
+	const n = 10000
+	derived, random := make([]License, n), make([]License, n)
+	for i := range n {
+		derived[i] = newLicense(b, 1)
+		random[i] = newLicense(b, 1)
+		rand.Read(random[i].ID[:])
+	}
+	for _, ls := range [][]License{derived, random} {
+		if err := s.CreateLicenses(ls); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.db.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		ls   []License
+	}{{"derived", derived}, {"random", random}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if _, err := s.LicenseByID(c.ls[i%n].ID); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
