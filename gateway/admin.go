@@ -28,7 +28,7 @@ type AdminRequest struct {
 	// Cmd is one of product.add, product.list, product.show, shop.add,
 	// shop.list, shop.remove, license.show, license.suspend,
 	// license.resume, license.revoke, license.renew, license.reset,
-	// audit, audit.verify.
+	// license.unflag, license.flagged, audit, audit.verify.
 	Cmd     string         `json:"cmd"`
 	Product *store.Product `json:"product,omitempty"`
 	Shop    *AdminShop     `json:"shop,omitempty"`
@@ -55,6 +55,7 @@ type AdminResponse struct {
 	Products []store.Product    `json:"products,omitempty"`
 	Shops    []AdminShop        `json:"shops,omitempty"`
 	License  *AdminLicense      `json:"license,omitempty"`
+	Flagged  []AdminLicense     `json:"flagged,omitempty"` // license.flagged, oldest flag first
 	Audit    []store.AuditEntry `json:"audit,omitempty"`
 	Verified int                `json:"verified,omitempty"` // audit.verify: entries checked
 }
@@ -65,6 +66,15 @@ type AdminLicense struct {
 	Status      string             `json:"status"`
 	Expiry      int64              `json:"expiry,omitempty"`
 	Activations []store.Activation `json:"activations,omitempty"`
+	// FlaggedAt (Unix seconds) and FlagReason say when and why the license
+	// was flagged as a key shared among people (Config.FlagWindowDays).
+	FlaggedAt  int64  `json:"flagged_at,omitempty"`
+	FlagReason string `json:"flag_reason,omitempty"`
+	// Machines and Networks are how many distinct ones activated it within
+	// the last WindowDays days.
+	Machines   int `json:"machines"`
+	Networks   int `json:"networks"`
+	WindowDays int `json:"window_days"`
 }
 
 // Admin carries out operator commands on a store: in the running gateway
@@ -76,6 +86,9 @@ type Admin struct {
 	// Reload, if set, is called after the shops change (the running
 	// gateway's ReloadShops).
 	Reload func() error
+	// FlagWindowDays is the window license.show counts machines and
+	// networks in. Zero or less means 30.
+	FlagWindowDays int
 }
 
 // Do runs one command. Errors are reported in the response.
@@ -85,6 +98,22 @@ func (a *Admin) Do(req AdminRequest) AdminResponse {
 		resp = AdminResponse{Error: err.Error()}
 	}
 	return resp
+}
+
+// adminLicense is what license.show and license.flagged answer of lic.
+func (a *Admin) adminLicense(lic store.License, acts []store.Activation, sg store.Sightings) AdminLicense {
+	now := a.now().Unix()
+	window := a.FlagWindowDays
+	if window <= 0 {
+		window = 30
+	}
+	since := now - int64(window)*86400
+	l := AdminLicense{License: lic, Expiry: lic.Expiry(), Activations: acts,
+		FlaggedAt: sg.FlaggedAt, FlagReason: sg.Reason, WindowDays: window,
+		Machines: sg.Count(store.SightMachine, since), Networks: sg.Count(store.SightNetwork, since)}
+	st, _ := licenseStatus(&lic, l.Expiry, now)
+	l.Status = st.String()
+	return l
 }
 
 func (a *Admin) now() time.Time {
@@ -131,7 +160,17 @@ func (a *Admin) do(req AdminRequest) (AdminResponse, error) {
 			return AdminResponse{}, err
 		}
 		return AdminResponse{}, a.reload()
-	case "license.show", "license.suspend", "license.resume", "license.revoke", "license.renew", "license.reset":
+	case "license.flagged":
+		fl, err := a.St.FlaggedLicenses(0)
+		if err != nil {
+			return AdminResponse{}, err
+		}
+		resp := AdminResponse{Flagged: make([]AdminLicense, 0, len(fl))}
+		for _, f := range fl {
+			resp.Flagged = append(resp.Flagged, a.adminLicense(f.License, nil, f.Sightings))
+		}
+		return resp, nil
+	case "license.show", "license.suspend", "license.resume", "license.revoke", "license.renew", "license.reset", "license.unflag":
 		k, err := keygen.ParseKey(req.Key)
 		if err != nil {
 			return AdminResponse{}, fmt.Errorf("%w: not a valid license key", ErrConfig)
@@ -145,10 +184,12 @@ func (a *Admin) do(req AdminRequest) (AdminResponse, error) {
 		if err != nil {
 			return AdminResponse{}, err
 		}
-		l := &AdminLicense{License: res.License, Expiry: res.License.Expiry(), Activations: res.Activations}
-		st, _ := licenseStatus(&res.License, l.Expiry, now.Unix())
-		l.Status = st.String()
-		return AdminResponse{License: l}, nil
+		sg, err := a.St.Sightings(res.License.ID)
+		if err != nil {
+			return AdminResponse{}, err
+		}
+		l := a.adminLicense(res.License, res.Activations, sg)
+		return AdminResponse{License: &l}, nil
 	case "audit":
 		log, err := a.St.AuditLog(req.Since)
 		return AdminResponse{Audit: log}, err
@@ -275,7 +316,7 @@ func (s *Server) startAdmin() *adminServer {
 		return nil
 	}
 	as := &adminServer{ln: ln, path: filepath.Join(s.cfg.Dir, FileAdminSocket), conns: make(map[net.Conn]struct{}),
-		a: &Admin{St: s.st, Hasher: s.id.Hasher, Now: s.cfg.Now, Reload: s.ReloadShops}}
+		a: &Admin{St: s.st, Hasher: s.id.Hasher, Now: s.cfg.Now, Reload: s.ReloadShops, FlagWindowDays: s.cfg.FlagWindowDays}}
 	go as.serve()
 	return as
 }

@@ -38,6 +38,16 @@ type Config struct {
 	// try. Zero means 30.
 	KeyGuessRefillSeconds int `json:"key_guess_refill_seconds"`
 
+	// A license is flagged for the operator when, within FlagWindowDays,
+	// it is activated from more than FlagMachinesPerSeat machines (install
+	// keys) or FlagNetworksPerSeat networks (IPv4 /24, IPv6 /48) per seat:
+	// a key shared among people (DESIGN.md). Flagging refuses nothing;
+	// `tollgate license flagged` lists the flagged licenses. Zero means 3, 4
+	// and 30; a negative FlagWindowDays turns flagging off.
+	FlagMachinesPerSeat int `json:"flag_machines_per_seat"`
+	FlagNetworksPerSeat int `json:"flag_networks_per_seat"`
+	FlagWindowDays      int `json:"flag_window_days"`
+
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time `json:"-"`
 	// Logger receives the gateway's logs. Nil means a text (or JSON, per
@@ -63,6 +73,15 @@ func (c *Config) setDefaults() error {
 	}
 	if c.KeyGuessRefillSeconds == 0 {
 		c.KeyGuessRefillSeconds = 30
+	}
+	if c.FlagMachinesPerSeat == 0 {
+		c.FlagMachinesPerSeat = 3
+	}
+	if c.FlagNetworksPerSeat == 0 {
+		c.FlagNetworksPerSeat = 4
+	}
+	if c.FlagWindowDays == 0 {
+		c.FlagWindowDays = 30
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -125,6 +144,12 @@ func (c *Config) validate() error {
 	}
 	if c.KeyGuessBurst < 0 || c.KeyGuessRefillSeconds < 0 {
 		return fmt.Errorf("%w: key_guess_burst and key_guess_refill_seconds may not be negative (0 means the default)", ErrConfig)
+	}
+	if c.FlagMachinesPerSeat < 0 || c.FlagNetworksPerSeat < 0 {
+		return fmt.Errorf("%w: flag_machines_per_seat and flag_networks_per_seat may not be negative (0 means the default; a negative flag_window_days turns flagging off)", ErrConfig)
+	}
+	if c.FlagWindowDays > 3650 {
+		return fmt.Errorf("%w: flag_window_days %d is more than ten years", ErrConfig, c.FlagWindowDays)
 	}
 	if c.CacheEntries < 0 {
 		return fmt.Errorf("%w: cache_entries %d is negative (0 means the default)", ErrConfig, c.CacheEntries)

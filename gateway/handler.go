@@ -23,6 +23,7 @@ type handler struct {
 	log          *slog.Logger
 	defaultLease uint32
 	guesses      *guessLimiter // nil: no limit (benchmarks)
+	flag         flagPolicy    // zero: no flagging (benchmarks)
 }
 
 // peer is what the channel established about the caller.
@@ -177,6 +178,7 @@ func (h *handler) activate(out []byte, reqID uint32, req *wire.ActivateRequest, 
 	now := h.now()
 	var lease []byte
 	var changed uint32
+	var flagged string
 	err = h.st.UpdateLicense(&lic, func(tx *store.Tx) error {
 		l := &tx.License
 		if l.Activated == 0 {
@@ -199,11 +201,14 @@ func (h *handler) activate(out []byte, reqID uint32, req *wire.ActivateRequest, 
 			}
 			a = store.Activation{Install: p.install, Created: now.Unix()}
 		}
+		var err error
+		if flagged, err = h.sight(tx, p, now); err != nil {
+			return err
+		}
 		a.Fingerprint = req.Fingerprint
 		a.Hostname = string(req.Hostname)
 		a.AppVersion = string(req.AppVersion)
 		a.LastSeen = now.Unix()
-		var err error
 		if lease, err = h.signLease(l, &a, req.Nonce, a.Counter, now); err != nil {
 			return err
 		}
@@ -215,6 +220,9 @@ func (h *handler) activate(out []byte, reqID uint32, req *wire.ActivateRequest, 
 		return appendError(out, reqID, req.Nonce, st, msg)
 	}
 	h.log.Info("activated", "license", licenseRef(lic.ID), "product", lic.Product)
+	if flagged != "" {
+		h.log.Warn("license flagged", "license", licenseRef(lic.ID), "product", lic.Product, "shop", lic.Shop, "order", lic.Order, "reason", flagged)
+	}
 	return wire.AppendFrame(out, reqID, wire.ActivateResponse{Nonce: req.Nonce, LicenseID: lic.ID, Changed: changed, Lease: lease})
 }
 

@@ -80,7 +80,8 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, id: id, st: st, ln: ln, udp: udp, tr: tr, shops: shops,
 		h: &handler{st: st, id: id, now: cfg.Now, log: cfg.Logger, defaultLease: cfg.DefaultLeaseSeconds,
-			guesses: newGuessLimiter(cfg.KeyGuessBurst, time.Duration(cfg.KeyGuessRefillSeconds)*time.Second)},
+			guesses: newGuessLimiter(cfg.KeyGuessBurst, time.Duration(cfg.KeyGuessRefillSeconds)*time.Second),
+			flag:    flagPolicy{machines: cfg.FlagMachinesPerSeat, networks: cfg.FlagNetworksPerSeat, windowDays: cfg.FlagWindowDays}},
 		open: make(map[*quic.Conn]struct{}),
 	}
 	return s, nil

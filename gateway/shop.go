@@ -277,6 +277,9 @@ const (
 	OpRenew   LicenseOp = "renew"
 	OpStatus  LicenseOp = "status"
 	OpReset   LicenseOp = "reset" // free every seat: the user changed computers
+	// OpUnflag clears a flag (and the machines and networks seen so far):
+	// the operator has looked into it. Operators only: no shop op names it.
+	OpUnflag LicenseOp = "unflag"
 )
 
 // LicenseState is a license and its activations after an operation.
@@ -334,6 +337,12 @@ func ApplyLicenseOp(st *store.Store, hasher *keygen.Hasher, key keygen.Key, op L
 			for _, a := range append([]store.Activation(nil), tx.Activations...) {
 				tx.DeleteActivation(a.Install)
 			}
+		case OpUnflag:
+			sg, err := tx.Sightings()
+			if err != nil {
+				return err
+			}
+			*sg = store.Sightings{}
 		default:
 			return statusErr(wire.StatusBadRequest, "unknown license operation")
 		}

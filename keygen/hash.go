@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
 	"hash"
 	"sync"
@@ -74,6 +75,28 @@ func (h *Hasher) Hash(k Key) KeyHash {
 	s.mac.Sum(s.sum[:0])
 	out := KeyHash(s.sum)
 	clear(s.in[:])
+	h.states.Put(s)
+	return out
+}
+
+// tagDomain starts every Tag input, so that no tag is ever the hash of a
+// key (a canonical key holds only 0-9A-Z).
+const tagDomain = "tollgate tag\x00"
+
+// Tag returns the first 8 bytes of HMAC-SHA-256(secret, a domain prefix,
+// what, a zero byte, b): a short keyed hash of something the gateway should
+// recognise again without keeping it, such as the network an activation
+// came from. what names the kind of thing hashed, so that equal bytes of
+// two kinds give unrelated tags.
+func (h *Hasher) Tag(what string, b []byte) uint64 {
+	s := h.states.Get().(*hmacState)
+	s.mac.Reset()
+	s.mac.Write([]byte(tagDomain))
+	s.mac.Write([]byte(what))
+	s.mac.Write([]byte{0})
+	s.mac.Write(b)
+	s.mac.Sum(s.sum[:0])
+	out := binary.BigEndian.Uint64(s.sum[:8])
 	h.states.Put(s)
 	return out
 }

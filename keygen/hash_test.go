@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"math/rand/v2"
 	"runtime/debug"
@@ -189,4 +190,38 @@ func BenchmarkHashParallel(b *testing.B) {
 		}
 		_ = sink
 	})
+}
+
+// TestTag: Tag is the first 8 bytes of HMAC-SHA-256 over the domain, the
+// kind and the bytes; kinds and secrets separate tags; a Tag between two
+// Hashes leaves them right (the pooled state is reset).
+func TestTag(t *testing.T) {
+	secret := bytes.Repeat([]byte{7}, 32)
+	h, err := NewHasher(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("tollgate tag\x00network\x00"))
+	m.Write([]byte{192, 0, 2, 0})
+	want := m.Sum(nil)
+	if got := h.Tag("network", []byte{192, 0, 2, 0}); got != binary.BigEndian.Uint64(want[:8]) {
+		t.Fatalf("Tag = %x, want %x", got, want[:8])
+	}
+	if h.Tag("network", []byte{1}) == h.Tag("machine", []byte{1}) {
+		t.Fatal("two kinds of the same bytes give the same tag")
+	}
+	other, _ := NewHasher(bytes.Repeat([]byte{8}, 32))
+	if h.Tag("network", []byte{1}) == other.Tag("network", []byte{1}) {
+		t.Fatal("two secrets give the same tag")
+	}
+	k, err := Mint(testProduct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := h.Hash(k)
+	h.Tag("network", []byte{1, 2, 3})
+	if h.Hash(k) != before {
+		t.Fatal("a Tag changed the next Hash")
+	}
 }

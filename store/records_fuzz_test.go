@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 )
@@ -127,6 +128,33 @@ func FuzzDecodeOrder(f *testing.F) {
 		}
 		if !reflect.DeepEqual(o, o2) {
 			t.Fatalf("round trip changed the order:\n%+v\n%+v", o, o2)
+		}
+	})
+}
+
+func FuzzDecodeSightings(f *testing.F) {
+	s := Sightings{FlaggedAt: 1700000000, Reason: "shared", List: []Sighting{{SightMachine, 1, 2}, {SightNetwork, 3, 4}}}
+	good, err := appendSightings(nil, &s)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte{recordVersionV2, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := parseSightings(b)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("refusal not ErrCorrupt: %v", err)
+			}
+			return
+		}
+		again, err := appendSightings(nil, &s)
+		if err != nil {
+			t.Fatalf("a parsed record does not encode: %v", err)
+		}
+		s2, err := parseSightings(again)
+		if err != nil || !reflect.DeepEqual(s, s2) {
+			t.Fatalf("round trip changed the sightings: %+v, %+v, %v", s, s2, err)
 		}
 	})
 }

@@ -482,8 +482,10 @@ type Tx struct {
 	// not at all.
 	Audit *AuditEntry
 
-	puts []Activation
-	dels []InstallID
+	puts  []Activation
+	dels  []InstallID
+	st    *Store
+	sight *Sightings // read by Sightings, written by fill
 }
 
 // Activation returns the activation of install, if there is one.
@@ -566,7 +568,7 @@ func (s *Store) update(id LicenseID, hash *keygen.KeyHash, fn func(tx *Tx) error
 			return err
 		}
 	}
-	tx := &Tx{License: lic, Activations: acts, Now: s.cfg.Now()}
+	tx := &Tx{License: lic, Activations: acts, Now: s.cfg.Now(), st: s}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -624,7 +626,7 @@ func (tx *Tx) fill(b *pebble.Batch, id LicenseID, keyHash keygen.KeyHash) error 
 			return fmt.Errorf("store: batch: %w", err)
 		}
 	}
-	return nil
+	return tx.fillSightings(b, id)
 }
 
 func containsInstall(list []InstallID, in InstallID) bool {

@@ -124,7 +124,14 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 			req.Shop = sh
 			return nil
 		}
-	case "license show", "license suspend", "license resume", "license revoke", "license renew", "license reset":
+	case "license flagged":
+		finish = func() error {
+			if fs.NArg() != 0 {
+				return errors.New("usage: tollgate license flagged --data DIR")
+			}
+			return nil
+		}
+	case "license show", "license suspend", "license resume", "license revoke", "license renew", "license reset", "license unflag":
 		years := fs.Uint("years", 0, "renew: extend by this many years (default: the product's term)")
 		months := fs.Uint("months", 0, "renew: extend by this many months")
 		finish = func() error {
@@ -201,6 +208,18 @@ func printAdmin(w io.Writer, req gateway.AdminRequest, resp gateway.AdminRespons
 		}
 	case "audit.verify":
 		fmt.Fprintf(w, "audit log intact: %d entries, hash chain verified\n", resp.Verified)
+	case "license.flagged":
+		if len(resp.Flagged) == 0 {
+			fmt.Fprintln(w, "no license is flagged")
+		}
+		for _, l := range resp.Flagged {
+			lic := &l.License
+			fmt.Fprintf(w, "license %x  %s  flagged %s: %s", lic.ID, lic.Product, unixOr(l.FlaggedAt, "?"), l.FlagReason)
+			if lic.Shop != "" {
+				fmt.Fprintf(w, "  (shop %s, order %q)", lic.Shop, lic.Order)
+			}
+			fmt.Fprintln(w)
+		}
 	default: // license.*
 		l := resp.License
 		if l == nil {
@@ -209,6 +228,10 @@ func printAdmin(w io.Writer, req gateway.AdminRequest, resp gateway.AdminRespons
 		lic := &l.License
 		fmt.Fprintf(w, "license %x\n", lic.ID)
 		fmt.Fprintf(w, "  status      %s (%s)\n", l.Status, lic.State)
+		if l.FlaggedAt != 0 {
+			fmt.Fprintf(w, "  FLAGGED     %s: %s (clear with 'tollgate license unflag')\n", unixOr(l.FlaggedAt, "?"), l.FlagReason)
+		}
+		fmt.Fprintf(w, "  seen on     %d machine(s), from %d network(s), in the last %d days\n", l.Machines, l.Networks, l.WindowDays)
 		fmt.Fprintf(w, "  product     %s", lic.Product)
 		if len(lic.Bundle) > 0 {
 			fmt.Fprintf(w, " + %s", strings.Join(lic.Bundle, ","))

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
 )
 
@@ -31,12 +32,15 @@ func TestOperatorCommandsOnStoppedGateway(t *testing.T) {
 		t.Fatalf("shop list: %q", out)
 	}
 	key := strings.TrimSpace(tollgate(t, "keys", "mint", "--data", dir, "--product", "1AJS2"))
-	for _, op := range []string{"suspend", "resume", "renew", "reset", "revoke"} {
+	for _, op := range []string{"suspend", "resume", "renew", "reset", "unflag", "revoke"} {
 		tollgate(t, "license", op, "--data", dir, key)
 	}
 	out := tollgate(t, "license", "show", "--data", dir, key)
-	if !strings.Contains(out, "REVOKED") || strings.Contains(out, key) {
+	if !strings.Contains(out, "REVOKED") || !strings.Contains(out, "seen on     0 machine(s), from 0 network(s), in the last 30 days") || strings.Contains(out, key) {
 		t.Fatalf("license show: %q (must show the state and never the key)", out)
+	}
+	if out := tollgate(t, "license", "flagged", "--data", dir); out != "no license is flagged\n" {
+		t.Fatalf("license flagged: %q", out)
 	}
 	out = tollgate(t, "audit", "--data", dir)
 	for _, want := range []string{"product.put", "shop.put", "license.suspend", "license.revoke"} {
@@ -54,5 +58,29 @@ func TestOperatorCommandsOnStoppedGateway(t *testing.T) {
 	var o, e bytes.Buffer
 	if err := run([]string{"shop", "remove", "--data", dir, "acme"}, &o, &e); err == nil {
 		t.Fatalf("removing a missing shop succeeded")
+	}
+}
+
+// TestPrintFlagged: a flagged license says so, why, and how to clear it;
+// the list names the shop and order a publisher finds the customer by.
+func TestPrintFlagged(t *testing.T) {
+	l := gateway.AdminLicense{Status: "OK", FlaggedAt: 1764000000, FlagReason: "activated on 4 machines in 30 days, for 1 seat(s)",
+		Machines: 4, Networks: 2, WindowDays: 30}
+	l.License.Shop, l.License.Order, l.License.Product = "acme", "A-1001", "1AJS2"
+	var b bytes.Buffer
+	if err := printAdmin(&b, gateway.AdminRequest{Cmd: "license.show"}, gateway.AdminResponse{License: &l}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"FLAGGED     2025-11-24T16:00:00Z: activated on 4 machines", "tollgate license unflag", "seen on     4 machine(s), from 2 network(s), in the last 30 days"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("license show lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	if err := printAdmin(&b, gateway.AdminRequest{Cmd: "license.flagged"}, gateway.AdminResponse{Flagged: []gateway.AdminLicense{l}}); err != nil {
+		t.Fatal(err)
+	}
+	if want := `1AJS2  flagged 2025-11-24T16:00:00Z: activated on 4 machines in 30 days, for 1 seat(s)  (shop acme, order "A-1001")`; !strings.Contains(b.String(), want) {
+		t.Errorf("license flagged: %q, want %q", b.String(), want)
 	}
 }

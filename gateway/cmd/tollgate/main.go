@@ -37,7 +37,8 @@ Usage:
   tollgate product list|show --data DIR [CODE]
   tollgate shop add     --data DIR --name NAME --key noisepub:...|FILE.pub --network CIDR... --product CODE... [--quota N]
   tollgate shop list|remove --data DIR [NAME]
-  tollgate license show|suspend|resume|revoke|renew|reset --data DIR [--years N | --months N] KEY
+  tollgate license show|suspend|resume|revoke|renew|reset|unflag --data DIR [--years N | --months N] KEY
+  tollgate license flagged --data DIR   (keys activated on too many machines or networks: shared keys)
   tollgate audit        --data DIR [--since 2006-01-02T15:04:05Z | --since 24h] [--verify]
   tollgate demo         (a whole round trip in a temporary directory; leaves nothing running)
 

@@ -1,0 +1,75 @@
+package gateway
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/tollgate/tollgate/store"
+)
+
+// flagPolicy says when a license is flagged as a key shared among people:
+// more than machines install keys, or more than networks networks, per
+// seat, activating it within windowDays (Config.FlagMachinesPerSeat and
+// the rest). A windowDays of zero or less turns it off.
+type flagPolicy struct {
+	machines, networks, windowDays int
+}
+
+// sight records the machine and network of an activation in tx, and flags
+// the license if they are now too many. It returns why it flagged it, or
+// "" (not flagged now; a flagged license stays flagged until an operator
+// clears it). The record and the flag's audit entry land in tx's commit.
+func (h *handler) sight(tx *store.Tx, p *peer, now time.Time) (string, error) {
+	pol := h.flag
+	if pol.windowDays <= 0 {
+		return "", nil
+	}
+	sg, err := tx.Sightings()
+	if err != nil {
+		return "", err
+	}
+	t := now.Unix()
+	since := t - int64(pol.windowDays)*86400
+	sg.Add(store.SightMachine, h.id.Hasher.Tag("machine", p.install[:]), t, since)
+	if net, ok := network(p.addr); ok {
+		sg.Add(store.SightNetwork, h.id.Hasher.Tag("network", net), t, since)
+	}
+	if sg.FlaggedAt != 0 {
+		return "", nil
+	}
+	seats := max(int(tx.License.Seats), 1)
+	// The record keeps MaxSightings of both kinds together: a license with
+	// thousands of seats is flagged at half of that of either.
+	most := store.MaxSightings/2 - 1
+	var why string
+	if m := sg.Count(store.SightMachine, since); m > min(seats*pol.machines, most) {
+		why = fmt.Sprintf("activated on %d machines in %d days, for %d seat(s)", m, pol.windowDays, seats)
+	} else if n := sg.Count(store.SightNetwork, since); n > min(seats*pol.networks, most) {
+		why = fmt.Sprintf("activated from %d networks in %d days, for %d seat(s)", n, pol.windowDays, seats)
+	}
+	if why == "" {
+		return "", nil
+	}
+	sg.FlaggedAt, sg.Reason = t, why
+	tx.Audit = &store.AuditEntry{Time: t, Kind: "license.flag", Shop: tx.License.Shop, License: licenseRef(tx.License.ID), Detail: why}
+	return why, nil
+}
+
+// network returns the network an address belongs to for flagging: an
+// IPv4 /24 or an IPv6 /48, as bytes.
+func network(a netip.Addr) ([]byte, bool) {
+	if !a.IsValid() {
+		return nil, false
+	}
+	bits := 24
+	if a.Is6() {
+		bits = 48
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return nil, false
+	}
+	b, _ := p.Addr().MarshalBinary()
+	return b, true
+}
