@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,8 +107,8 @@ func (s *shops) lookup(remote net.Addr) func([channel.KeyIDSize]byte) (channel.P
 			s.log.Debug("shop refused: unknown key", "addr", remote.String())
 			return channel.PublicKey{}, refuse
 		}
-		ap, err := netip.ParseAddrPort(remote.String())
-		if err != nil || !sh.Allows(ap.Addr()) {
+		addr, ok := addrOf(remote)
+		if !ok || !sh.Allows(addr) {
 			s.log.Warn("shop refused: address not allowed", "shop", sh.Name, "addr", remote.String())
 			select {
 			case s.refusals <- store.AuditEntry{Kind: "shop.refused", Shop: sh.Name, Detail: "connection from " + remote.String() + " outside its networks"}:
