@@ -120,13 +120,12 @@ func (e *idleOpenEx) answer(uint32, uint32, wire.Type, []byte) (int, string) { r
 // figure (the result notes how many were opened again, and why).
 func (e *idleOpenEx) side(ctx context.Context, tag uint32) (int, string) {
 	var st string
-	for try := 0; try < idleOpenTries; try++ {
-		if st = e.open(ctx, tag); st == "" || ctx.Err() != nil {
-			break
+	for try := 1; ; try++ {
+		if st = e.open(ctx, tag); st == "" || try == idleOpenTries || ctx.Err() != nil {
+			return 0, st
 		}
 		e.retried.add(st)
 	}
-	return 0, st
 }
 
 // retries counts the failed opens that were tried again, by status.

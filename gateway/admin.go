@@ -185,6 +185,9 @@ func (a *Admin) do(req AdminRequest) (AdminResponse, error) {
 			return AdminResponse{}, err
 		}
 		sg, err := a.St.Sightings(res.License.ID)
+		if errors.Is(err, store.ErrCorrupt) {
+			sg, err = store.Sightings{Reason: store.DamagedSightings(err)}, nil
+		}
 		if err != nil {
 			return AdminResponse{}, err
 		}

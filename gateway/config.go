@@ -145,8 +145,8 @@ func (c *Config) validate() error {
 	if c.KeyGuessBurst < 0 || c.KeyGuessRefillSeconds < 0 {
 		return fmt.Errorf("%w: key_guess_burst and key_guess_refill_seconds may not be negative (0 means the default)", ErrConfig)
 	}
-	if c.FlagMachinesPerSeat < 0 || c.FlagNetworksPerSeat < 0 {
-		return fmt.Errorf("%w: flag_machines_per_seat and flag_networks_per_seat may not be negative (0 means the default; a negative flag_window_days turns flagging off)", ErrConfig)
+	if c.FlagMachinesPerSeat < 0 || c.FlagNetworksPerSeat < 0 || c.FlagMachinesPerSeat > 1000 || c.FlagNetworksPerSeat > 1000 {
+		return fmt.Errorf("%w: flag_machines_per_seat and flag_networks_per_seat must be between 0 (the default) and 1000; a negative flag_window_days turns flagging off", ErrConfig)
 	}
 	if c.FlagWindowDays > 3650 {
 		return fmt.Errorf("%w: flag_window_days %d is more than ten years", ErrConfig, c.FlagWindowDays)

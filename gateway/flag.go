@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
@@ -26,6 +27,13 @@ func (h *handler) sight(tx *store.Tx, p *peer, now time.Time) (string, error) {
 		return "", nil
 	}
 	sg, err := tx.Sightings()
+	if errors.Is(err, store.ErrCorrupt) {
+		// Flagging never refuses an activation: the damaged record is
+		// started anew.
+		h.log.Error("license sightings damaged; starting them anew", "license", licenseRef(tx.License.ID), "err", err)
+		tx.ResetSightings()
+		sg, err = tx.Sightings()
+	}
 	if err != nil {
 		return "", err
 	}
@@ -38,14 +46,11 @@ func (h *handler) sight(tx *store.Tx, p *peer, now time.Time) (string, error) {
 	if sg.FlaggedAt != 0 {
 		return "", nil
 	}
-	seats := max(int(tx.License.Seats), 1)
-	// The record keeps MaxSightings of both kinds together: a license with
-	// thousands of seats is flagged at half of that of either.
-	most := store.MaxSightings/2 - 1
+	seats := max(int64(tx.License.Seats), 1)
 	var why string
-	if m := sg.Count(store.SightMachine, since); m > min(seats*pol.machines, most) {
+	if m := sg.Count(store.SightMachine, since); over(m, seats, pol.machines) {
 		why = fmt.Sprintf("activated on %d machines in %d days, for %d seat(s)", m, pol.windowDays, seats)
-	} else if n := sg.Count(store.SightNetwork, since); n > min(seats*pol.networks, most) {
+	} else if n := sg.Count(store.SightNetwork, since); over(n, seats, pol.networks) {
 		why = fmt.Sprintf("activated from %d networks in %d days, for %d seat(s)", n, pol.windowDays, seats)
 	}
 	if why == "" {
@@ -54,6 +59,15 @@ func (h *handler) sight(tx *store.Tx, p *peer, now time.Time) (string, error) {
 	sg.FlaggedAt, sg.Reason = t, why
 	tx.Audit = &store.AuditEntry{Time: t, Kind: "license.flag", Shop: tx.License.Shop, License: licenseRef(tx.License.ID), Detail: why}
 	return why, nil
+}
+
+// over reports whether n sightings are more than perSeat for each of
+// seats. The record keeps MaxSightings of both kinds together, so a limit
+// at or above half of that cannot be told: never over (a license with
+// hundreds of seats is not flagged).
+func over(n int, seats int64, perSeat int) bool {
+	limit := seats * int64(perSeat)
+	return limit < store.MaxSightings/2 && int64(n) > limit
 }
 
 // network returns the network an address belongs to for flagging: an

@@ -337,11 +337,10 @@ func ApplyLicenseOp(st *store.Store, hasher *keygen.Hasher, key keygen.Key, op L
 				tx.DeleteActivation(a.Install)
 			}
 		case OpUnflag:
-			sg, err := tx.Sightings()
-			if err != nil {
-				return err
+			if shop != "" {
+				return statusErr(wire.StatusBadRequest, "only an operator clears a flag")
 			}
-			*sg = store.Sightings{}
+			tx.ResetSightings()
 		default:
 			return statusErr(wire.StatusBadRequest, "unknown license operation")
 		}

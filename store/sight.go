@@ -47,13 +47,14 @@ type Sightings struct {
 }
 
 // Add records that kind h was seen at now, forgets what was last seen
-// before since, and keeps at most MaxSightings (the most recently seen).
+// before since or more than a day after now (a clock that was set
+// forward), and keeps at most MaxSightings (the most recently seen).
 func (s *Sightings) Add(kind SightKind, h uint64, now, since int64) {
-	s.List = slices.DeleteFunc(s.List, func(x Sighting) bool { return x.Last < since })
+	s.List = slices.DeleteFunc(s.List, func(x Sighting) bool { return x.Last < since || x.Last > now+86400 })
 	found := false
 	for i := range s.List {
 		if x := &s.List[i]; x.Kind == kind && x.Hash == h {
-			x.Last, found = max(x.Last, now), true
+			x.Last, found = now, true
 		}
 	}
 	if !found {
@@ -83,18 +84,25 @@ func sightingsKey(id LicenseID) []byte { return append([]byte{pfxSightings}, id[
 
 // appendSightings encodes s as a version 2 record: the flag time, the
 // reason, then each sighting as its kind, its hash (8 bytes) and its last
-// time.
+// time, in the order of kind and hash. A record says something: a flag
+// (a time and a reason) or at least one sighting; no two sightings are of
+// the same kind and hash.
 func appendSightings(b []byte, s *Sightings) ([]byte, error) {
-	if len(s.Reason) > maxRecString || len(s.List) > MaxSightings {
+	if len(s.Reason) > maxRecString || len(s.List) > MaxSightings || (s.FlaggedAt == 0) != (s.Reason == "") || s.empty() {
 		return nil, fmt.Errorf("%w: sightings record out of bounds", ErrInvalid)
 	}
+	list := slices.Clone(s.List)
+	slices.SortFunc(list, cmpSighting)
 	b = append(b, recordVersionV2)
 	b = binary.AppendVarint(b, s.FlaggedAt)
 	b = appendStr(b, s.Reason)
-	b = binary.AppendUvarint(b, uint64(len(s.List)))
-	for _, x := range s.List {
+	b = binary.AppendUvarint(b, uint64(len(list)))
+	for i, x := range list {
 		if x.Kind != SightMachine && x.Kind != SightNetwork {
 			return nil, fmt.Errorf("%w: sighting of kind %d", ErrInvalid, x.Kind)
+		}
+		if i > 0 && cmpSighting(list[i-1], x) == 0 {
+			return nil, fmt.Errorf("%w: a sighting twice", ErrInvalid)
 		}
 		b = append(b, byte(x.Kind))
 		b = binary.BigEndian.AppendUint64(b, x.Hash)
@@ -103,12 +111,22 @@ func appendSightings(b []byte, s *Sightings) ([]byte, error) {
 	return b, nil
 }
 
+func cmpSighting(a, b Sighting) int {
+	if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Hash, b.Hash)
+}
+
 func parseSightings(b []byte) (Sightings, error) {
 	r := recReader{b: b, what: "sightings"}
 	var s Sightings
 	r.start()
 	s.FlaggedAt = r.varint("flagged")
 	s.Reason = r.str("reason")
+	if (s.FlaggedAt == 0) != (s.Reason == "") {
+		r.fail("flag without a reason, or a reason without a flag")
+	}
 	n := r.uvarint(MaxSightings, "count")
 	for i := uint64(0); i < n && r.err == nil; i++ {
 		var x Sighting
@@ -120,7 +138,13 @@ func parseSightings(b []byte) (Sightings, error) {
 		r.fixed(h[:], "hash")
 		x.Hash = binary.BigEndian.Uint64(h[:])
 		x.Last = r.varint("last")
+		if len(s.List) > 0 && cmpSighting(s.List[len(s.List)-1], x) >= 0 {
+			r.fail("sightings out of order or repeated")
+		}
 		s.List = append(s.List, x)
+	}
+	if r.err == nil && s.empty() {
+		r.fail("empty")
 	}
 	if err := r.end(); err != nil {
 		return Sightings{}, err
@@ -141,6 +165,10 @@ func (tx *Tx) Sightings() (*Sightings, error) {
 	tx.sight = &s
 	return tx.sight, nil
 }
+
+// ResetSightings sets the license's sightings to none, without reading
+// them (a damaged record is replaced).
+func (tx *Tx) ResetSightings() { tx.sight = &Sightings{} }
 
 // fillSightings puts the transaction's sightings in b, if it read them.
 func (tx *Tx) fillSightings(b *pebble.Batch, id LicenseID) error {
@@ -175,6 +203,13 @@ func (s *Store) sightings(id LicenseID) (Sightings, error) {
 	return parseSightings(v)
 }
 
+// DamagedSightings is what an operator is told of a sightings record that
+// cannot be read: activations go on (they start the record anew) and
+// 'license unflag' replaces it.
+func DamagedSightings(err error) string {
+	return fmt.Sprintf("the record of the machines and networks seen is damaged (%v); 'tollgate license unflag' clears it", err)
+}
+
 // Flagged is a flagged license and its sightings.
 type Flagged struct {
 	License   License
@@ -182,7 +217,8 @@ type Flagged struct {
 }
 
 // FlaggedLicenses returns the flagged licenses, oldest flag first, at most
-// limit of them (0: all).
+// limit of them (0: all). A license whose sightings record is damaged is
+// listed first, with FlaggedAt 0 and DamagedSightings as its reason.
 func (s *Store) FlaggedLicenses(limit int) ([]Flagged, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
@@ -204,9 +240,9 @@ func (s *Store) FlaggedLicenses(limit int) ([]Flagged, error) {
 		}
 		sg, err := parseSightings(v)
 		if err != nil {
-			return nil, err
-		}
-		if sg.FlaggedAt == 0 {
+			// Listed, so that the operator sees it and can clear it.
+			sg = Sightings{Reason: DamagedSightings(err)}
+		} else if sg.FlaggedAt == 0 {
 			continue
 		}
 		l, err := s.LicenseByID(LicenseID(k[1:]))

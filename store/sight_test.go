@@ -26,6 +26,12 @@ func TestSightingsAddCount(t *testing.T) {
 	if len(s.List) != 2 || s.Count(SightMachine, 0) != 2 {
 		t.Fatalf("after forgetting what was seen before 250: %+v", s.List)
 	}
+	// A clock set back after a sighting far ahead: that one is forgotten.
+	s.Add(SightMachine, 5, 100000, 0)
+	s.Add(SightMachine, 6, 500, 0)
+	if s.Count(SightMachine, 0) != 3 {
+		t.Fatalf("after a sighting a day and more ahead of the clock: %+v", s.List)
+	}
 	// The bound keeps the most recently seen.
 	var b Sightings
 	for i := range MaxSightings + 10 {
@@ -60,13 +66,34 @@ func TestSightingsRecord(t *testing.T) {
 		"too many":      {recordVersionV2, 0, 0, 0xff, 0xff, 0x03},
 		"unknown kind":  {recordVersionV2, 0, 0, 1, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0},
 		"missing items": {recordVersionV2, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+		"empty record":  {recordVersionV2, 0, 0, 0},
+		"flag, no why":  {recordVersionV2, 2, 0, 0},
+		"why, no flag":  {recordVersionV2, 0, 1, 'x', 0},
+		"repeated":      {recordVersionV2, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 5, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5, 0},
+		"out of order":  {recordVersionV2, 0, 0, 2, 2, 0, 0, 0, 0, 0, 0, 0, 5, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5, 0},
 	} {
 		if _, err := parseSightings(b); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("%s: %v, want ErrCorrupt", name, err)
 		}
 	}
-	if _, err := appendSightings(nil, &Sightings{List: []Sighting{{Kind: 9}}}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("a sighting of an unknown kind encoded: %v", err)
+	for name, bad := range map[string]Sightings{
+		"unknown kind": {List: []Sighting{{Kind: 9}}},
+		"twice":        {List: []Sighting{{SightMachine, 1, 1}, {SightMachine, 1, 2}}},
+		"empty":        {},
+		"no reason":    {FlaggedAt: 1},
+	} {
+		if _, err := appendSightings(nil, &bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: encoded: %v", name, err)
+		}
+	}
+	// Written in the order of kind and hash, whatever the order in memory.
+	unsorted := Sightings{List: []Sighting{{SightNetwork, 1, 5}, {SightMachine, 9, 5}, {SightMachine, 2, 5}}}
+	rec, err = appendSightings(nil, &unsorted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := parseSightings(rec); err != nil || got.List[0].Hash != 2 || got.List[2].Kind != SightNetwork {
+		t.Fatalf("unsorted sightings: %+v, %v", got, err)
 	}
 }
 

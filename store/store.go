@@ -353,12 +353,6 @@ func (s *Store) licenseAt(h keygen.KeyHash) (License, int, error) {
 // entries (pfxLicenseID).
 func IDFor(h keygen.KeyHash) LicenseID { return LicenseID(h[:16]) }
 
-// hashOf returns the key hash of the license with this id, or ErrNotFound.
-func (s *Store) hashOf(id LicenseID) (keygen.KeyHash, error) {
-	_, h, _, err := s.licenseByID(id)
-	return h, err
-}
-
 // LicenseByID returns the license with this id, or ErrNotFound.
 func (s *Store) LicenseByID(id LicenseID) (License, error) {
 	l, _, _, err := s.licenseByID(id)
@@ -544,16 +538,18 @@ func (s *Store) update(id LicenseID, hash *keygen.KeyHash, fn func(tx *Tx) error
 	mu := s.lockOf(id)
 	mu.Lock()
 	defer mu.Unlock()
-	var h keygen.KeyHash
+	var (
+		lic   License
+		h     keygen.KeyHash
+		nacts int
+		err   error
+	)
 	if hash != nil {
 		h = *hash
+		lic, nacts, err = s.licenseAt(h)
 	} else {
-		var err error
-		if h, err = s.hashOf(id); err != nil {
-			return err
-		}
+		lic, h, nacts, err = s.licenseByID(id)
 	}
-	lic, nacts, err := s.licenseAt(h)
 	if err != nil {
 		return err
 	}

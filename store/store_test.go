@@ -433,6 +433,18 @@ func TestLicenseIDs(t *testing.T) {
 	if err := s.CreateLicenses([]License{derived}); !errors.Is(err, ErrExists) {
 		t.Errorf("creating a license again: %v, want ErrExists", err)
 	}
+	// A damaged index entry, or one naming another license, is corrupt.
+	for name, v := range map[string][]byte{"short": random.KeyHash[:31], "another": derived.KeyHash[:]} {
+		if err := s.db.Set(licenseIDKey(random.ID), v, pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.LicenseByID(random.ID); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("index entry %s: %v, want ErrCorrupt", name, err)
+		}
+	}
+	if err := s.db.Set(licenseIDKey(random.ID), random.KeyHash[:], pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
 	again := newLicense(t, 1)
 	again.ID = random.ID
 	if err := s.CreateLicenses([]License{again}); !errors.Is(err, ErrExists) {

@@ -230,6 +230,8 @@ func printAdmin(w io.Writer, req gateway.AdminRequest, resp gateway.AdminRespons
 		fmt.Fprintf(w, "  status      %s (%s)\n", l.Status, lic.State)
 		if l.FlaggedAt != 0 {
 			fmt.Fprintf(w, "  FLAGGED     %s: %s (clear with 'tollgate license unflag')\n", unixOr(l.FlaggedAt, "?"), l.FlagReason)
+		} else if l.FlagReason != "" {
+			fmt.Fprintf(w, "  sightings   %s\n", l.FlagReason)
 		}
 		fmt.Fprintf(w, "  seen on     %d machine(s), from %d network(s), in the last %d days\n", l.Machines, l.Networks, l.WindowDays)
 		fmt.Fprintf(w, "  product     %s", lic.Product)
