@@ -28,7 +28,7 @@ type AdminRequest struct {
 	// Cmd is one of product.add, product.list, product.show, shop.add,
 	// shop.list, shop.remove, license.show, license.suspend,
 	// license.resume, license.revoke, license.renew, license.reset,
-	// license.unflag, license.flagged, audit, audit.verify.
+	// license.unflag, license.flagged, audit, audit.verify, stats.
 	Cmd     string         `json:"cmd"`
 	Product *store.Product `json:"product,omitempty"`
 	Shop    *AdminShop     `json:"shop,omitempty"`
@@ -56,6 +56,7 @@ type AdminResponse struct {
 	Shops    []AdminShop        `json:"shops,omitempty"`
 	License  *AdminLicense      `json:"license,omitempty"`
 	Flagged  []AdminLicense     `json:"flagged,omitempty"` // license.flagged, oldest flag first
+	Stats    map[string]int64   `json:"stats,omitempty"`   // stats: counters since the gateway started (Server.Stats)
 	Audit    []store.AuditEntry `json:"audit,omitempty"`
 	Verified int                `json:"verified,omitempty"` // audit.verify: entries checked
 }
@@ -89,6 +90,9 @@ type Admin struct {
 	// FlagWindowDays is the window license.show counts machines and
 	// networks in. Zero or less means 30.
 	FlagWindowDays int
+	// Stats, if set, answers the stats command (the running gateway's
+	// Server.Stats); a stopped gateway has none.
+	Stats func() map[string]int64
 }
 
 // Do runs one command. Errors are reported in the response.
@@ -160,6 +164,11 @@ func (a *Admin) do(req AdminRequest) (AdminResponse, error) {
 			return AdminResponse{}, err
 		}
 		return AdminResponse{}, a.reload()
+	case "stats":
+		if a.Stats == nil {
+			return AdminResponse{}, fmt.Errorf("%w: statistics come from a running gateway, and this one is stopped", ErrConfig)
+		}
+		return AdminResponse{Stats: a.Stats()}, nil
 	case "license.flagged":
 		fl, err := a.St.FlaggedLicenses(0)
 		if err != nil {
@@ -319,7 +328,7 @@ func (s *Server) startAdmin() *adminServer {
 		return nil
 	}
 	as := &adminServer{ln: ln, path: filepath.Join(s.cfg.Dir, FileAdminSocket), conns: make(map[net.Conn]struct{}),
-		a: &Admin{St: s.st, Hasher: s.id.Hasher, Now: s.cfg.Now, Reload: s.ReloadShops, FlagWindowDays: s.cfg.FlagWindowDays}}
+		a: &Admin{St: s.st, Hasher: s.id.Hasher, Now: s.cfg.Now, Reload: s.ReloadShops, FlagWindowDays: s.cfg.FlagWindowDays, Stats: s.Stats}}
 	go as.serve()
 	return as
 }

@@ -24,6 +24,7 @@ type handler struct {
 	defaultLease uint32
 	guesses      *guessLimiter // nil: no limit (benchmarks)
 	flag         flagPolicy    // zero: no flagging (benchmarks)
+	stats        *stats        // nil: not counted (benchmarks)
 }
 
 // peer is what the channel established about the caller.

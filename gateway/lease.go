@@ -61,6 +61,9 @@ func (h *handler) signLease(l *store.License, a *store.Activation, nonce [wire.N
 		return nil, fmt.Errorf("gateway: lease entitlements: %w", err)
 	}
 	b, err := wire.SignLease(&lease, h.id.LeaseKey)
+	if h.stats != nil && err == nil {
+		h.stats.leasesSigned.Add(1)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("gateway: sign lease: %w", err)
 	}

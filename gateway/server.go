@@ -33,6 +33,7 @@ type Server struct {
 	shops *shops       // the shop channel: IP lock, orders (shop.go)
 	admin *adminServer // the operator's admin socket, nil if it could not open (admin.go)
 
+	stats    *stats         // what it did, for the operator (stats.go)
 	inflight sync.WaitGroup // requests being answered
 	conns    sync.WaitGroup // connection goroutines
 	mu       sync.Mutex
@@ -77,9 +78,10 @@ func New(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	stats := newStats(cfg.Now())
 	s := &Server{
-		cfg: cfg, id: id, st: st, ln: ln, udp: udp, tr: tr, shops: shops,
-		h: &handler{st: st, id: id, now: cfg.Now, log: cfg.Logger, defaultLease: cfg.DefaultLeaseSeconds,
+		cfg: cfg, id: id, st: st, ln: ln, udp: udp, tr: tr, shops: shops, stats: stats,
+		h: &handler{st: st, id: id, now: cfg.Now, log: cfg.Logger, defaultLease: cfg.DefaultLeaseSeconds, stats: stats,
 			guesses: newGuessLimiter(cfg.KeyGuessBurst, time.Duration(cfg.KeyGuessRefillSeconds)*time.Second),
 			flag:    flagPolicy{machines: cfg.FlagMachinesPerSeat, networks: cfg.FlagNetworksPerSeat, windowDays: cfg.FlagWindowDays}},
 		open: make(map[*quic.Conn]struct{}),
@@ -196,16 +198,23 @@ func (s *Server) serveStream(conn *quic.Conn, stream *quic.Stream) {
 	})
 	if err != nil {
 		stream.CancelRead(0)
+		s.stats.failedHandshakes.Add(1)
 		s.cfg.Logger.Debug("handshake failed", "err", err)
 		return
 	}
+	s.stats.openSessions.Add(1)
+	defer s.stats.openSessions.Add(-1)
 	if sess.Pattern() == channel.PatternKK {
+		s.stats.shopSessions.Add(1)
 		s.serveShop(sess)
 		return
 	}
+	s.stats.appSessions.Add(1)
 	p := newPeer(sess.RemoteStatic(), guessAddr(conn.RemoteAddr()))
 	var slow slowGroup
 	defer slow.wg.Wait()
+	var valid validTally
+	defer func() { valid.flush(s.stats, 0) }()
 	var out []byte // grows to the largest answer; idle sessions hold none
 	for {
 		frame, err := sess.ReadFrame()
@@ -222,6 +231,7 @@ func (s *Server) serveStream(conn *quic.Conn, stream *quic.Stream) {
 			nonce, _ := wire.PeekNonce(frame[min(len(frame), wire.HeaderSize):])
 			st := wire.StatusOf(err)
 			out = appendError(out[:0], hdr.RequestID, nonce, st, "unreadable frame")
+			s.stats.answered(kindOther, out)
 			sess.WriteFrame(out)
 			return
 		}
@@ -239,7 +249,7 @@ func (s *Server) serveStream(conn *quic.Conn, stream *quic.Stream) {
 			if out, needSlow = s.h.validate(out, hdr.RequestID, &req, &p, now); needSlow {
 				// req's slices point into the frame buffer: copy the body.
 				b := append([]byte(nil), body...)
-				s.goSlow(&slow, sess, func(out []byte) []byte {
+				s.goSlow(&slow, sess, kindValidate, func(out []byte) []byte {
 					req, _, _ := wire.ParseValidateRequest(b)
 					return s.h.validateSlow(out, hdr.RequestID, &req, &p)
 				})
@@ -258,7 +268,7 @@ func (s *Server) serveStream(conn *quic.Conn, stream *quic.Stream) {
 				break
 			}
 			b := append([]byte(nil), body...)
-			s.goSlow(&slow, sess, func(out []byte) []byte {
+			s.goSlow(&slow, sess, kindActivate, func(out []byte) []byte {
 				req, _, _ := wire.ParseActivateRequest(b)
 				return s.h.activate(out, hdr.RequestID, &req, &p)
 			})
@@ -269,13 +279,18 @@ func (s *Server) serveStream(conn *quic.Conn, stream *quic.Stream) {
 				out = s.badRequest(out, hdr.RequestID, body, err)
 				break
 			}
-			s.goSlow(&slow, sess, func(out []byte) []byte {
+			s.goSlow(&slow, sess, kindDeactivate, func(out []byte) []byte {
 				return s.h.deactivate(out, hdr.RequestID, &req, &p)
 			})
 			continue
 		default:
 			nonce, _ := wire.PeekNonce(body)
 			out = appendError(out, hdr.RequestID, nonce, wire.StatusBadRequest, "this request is not served on the app channel")
+		}
+		if hdr.Type == wire.TypeValidateRequest {
+			valid.count(s.stats, out, now)
+		} else {
+			s.stats.answered(kindOf(hdr.Type), out)
 		}
 		if err := sess.WriteFrame(out); err != nil {
 			return
@@ -318,11 +333,13 @@ func (g *slowGroup) start(fn func()) {
 }
 
 // goSlow answers one request of sess off its read loop (slowGroup.start).
-func (s *Server) goSlow(g *slowGroup, sess *channel.Session, answer func(out []byte) []byte) {
+func (s *Server) goSlow(g *slowGroup, sess *channel.Session, k reqKind, answer func(out []byte) []byte) {
 	s.inflight.Add(1)
 	g.start(func() {
 		defer s.inflight.Done()
-		sess.WriteFrame(answer(make([]byte, 0, 4096)))
+		out := answer(make([]byte, 0, 4096))
+		s.stats.answered(k, out)
+		sess.WriteFrame(out)
 	})
 }
 

@@ -29,7 +29,9 @@ func (s *Server) serveShop(sess *channel.Session) {
 		hdr, n, err := wire.ParseHeader(frame)
 		if err != nil {
 			nonce, _ := wire.PeekNonce(frame[min(len(frame), wire.HeaderSize):])
-			sess.WriteFrame(appendError(out[:0], hdr.RequestID, nonce, wire.StatusOf(err), "unreadable frame"))
+			out = appendError(out[:0], hdr.RequestID, nonce, wire.StatusOf(err), "unreadable frame")
+			s.stats.answered(kindOther, out)
+			sess.WriteFrame(out)
 			return
 		}
 		body := frame[n:]
@@ -37,7 +39,9 @@ func (s *Server) serveShop(sess *channel.Session) {
 		sh := s.shops.byKeyID(keyID)
 		if sh == nil {
 			nonce, _ := wire.PeekNonce(body)
-			sess.WriteFrame(appendError(out, hdr.RequestID, nonce, wire.StatusShopNotAllowed, "this shop is no longer registered"))
+			out = appendError(out, hdr.RequestID, nonce, wire.StatusShopNotAllowed, "this shop is no longer registered")
+			s.stats.answered(kindOf(hdr.Type), out)
+			sess.WriteFrame(out)
 			return
 		}
 		switch hdr.Type {
@@ -47,7 +51,7 @@ func (s *Server) serveShop(sess *channel.Session) {
 				break
 			}
 			b := append([]byte(nil), body...)
-			s.goSlow(&slow, sess, func(out []byte) []byte {
+			s.goSlow(&slow, sess, kindMint, func(out []byte) []byte {
 				req, _, _ := wire.ParseMintRequest(b)
 				return s.h.mint(out, hdr.RequestID, &req, sh, s.shops)
 			})
@@ -58,7 +62,7 @@ func (s *Server) serveShop(sess *channel.Session) {
 				out = s.badRequest(out, hdr.RequestID, body, err)
 				break
 			}
-			s.goSlow(&slow, sess, func(out []byte) []byte {
+			s.goSlow(&slow, sess, kindKeyOp, func(out []byte) []byte {
 				return s.h.keyOp(out, hdr.RequestID, &req, sh)
 			})
 			continue
@@ -66,6 +70,7 @@ func (s *Server) serveShop(sess *channel.Session) {
 			nonce, _ := wire.PeekNonce(body)
 			out = appendError(out, hdr.RequestID, nonce, wire.StatusBadRequest, "this request is not served on the shop channel")
 		}
+		s.stats.answered(kindOf(hdr.Type), out)
 		if err := sess.WriteFrame(out); err != nil {
 			return
 		}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -17,7 +19,7 @@ import (
 // the answer.
 func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 	sub := ""
-	if group != "audit" {
+	if group != "audit" && group != "stats" {
 		if len(args) == 0 {
 			return fmt.Errorf("usage: tollgate %s SUBCOMMAND --data DIR ...; run 'tollgate help'", group)
 		}
@@ -27,7 +29,17 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "data directory (required)")
 	req := gateway.AdminRequest{Cmd: group + "." + sub}
 	var finish func() error
+	var asJSON *bool
 	switch group + " " + sub {
+	case "stats ":
+		req.Cmd = "stats"
+		asJSON = fs.Bool("json", false, "print one JSON object instead of a line a counter")
+		finish = func() error {
+			if fs.NArg() != 0 {
+				return errors.New("usage: tollgate stats --data DIR [--json]")
+			}
+			return nil
+		}
 	case "product add":
 		p := &store.Product{}
 		code := fs.String("code", "", "5-character product code (required)")
@@ -165,6 +177,11 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if asJSON != nil && *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(resp.Stats)
+	}
 	return printAdmin(stdout, req, resp)
 }
 
@@ -208,6 +225,15 @@ func printAdmin(w io.Writer, req gateway.AdminRequest, resp gateway.AdminRespons
 		}
 	case "audit.verify":
 		fmt.Fprintf(w, "audit log intact: %d entries, hash chain verified\n", resp.Verified)
+	case "stats":
+		names := make([]string, 0, len(resp.Stats))
+		for n := range resp.Stats {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(w, "%-44s %d\n", n, resp.Stats[n])
+		}
 	case "license.flagged":
 		if len(resp.Flagged) == 0 {
 			fmt.Fprintln(w, "no license is flagged")

@@ -40,6 +40,7 @@ Usage:
   tollgate license show|suspend|resume|revoke|renew|reset|unflag --data DIR [--years N | --months N] KEY
   tollgate license flagged --data DIR   (keys activated on too many machines or networks: shared keys)
   tollgate audit        --data DIR [--since 2006-01-02T15:04:05Z | --since 24h] [--verify]
+  tollgate stats        --data DIR [--json]   (a running gateway's counters: sessions, answers by kind and status, store)
   tollgate demo         (a whole round trip in a temporary directory; leaves nothing running)
 
 The product, shop, license and audit commands work on a stopped gateway by
@@ -73,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdServe(rest, stdout, stderr, false)
 	case "run":
 		return cmdServe(rest, stdout, stderr, true)
-	case "product", "shop", "license", "audit":
+	case "product", "shop", "license", "audit", "stats":
 		return cmdAdmin(cmd, rest, stdout, stderr)
 	case "demo":
 		return gateway.RunDemo(context.Background(), stdout)

@@ -1,0 +1,101 @@
+package gateway_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/keygen/composite"
+	"github.com/tollgate/tollgate/wire"
+)
+
+// TestStats: the counters a running gateway answers on its admin socket
+// follow what its sessions did, by kind of request and status; a stopped
+// gateway has none and says so.
+func TestStats(t *testing.T) {
+	g := startGateway(t)
+	dir := g.srv.Identity().Dir
+	keys := g.mint(t, 1, gateway.Spec{Seats: 1})
+	ctx := context.Background()
+	c := g.client(t)
+	res, err := c.Activate(ctx, keys[0], machine(1), "host", "1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const valid = 25
+	for i := range valid {
+		if _, err := c.Validate(ctx, res.LicenseID, machine(1), uint64(i+1), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := g.client(t)
+	_, err = other.Validate(ctx, res.LicenseID, machine(2), 1, false)
+	wantStatus(t, err, wire.StatusNotActivated)
+	if err := c.Deactivate(ctx, res.LicenseID); err != nil {
+		t.Fatal(err)
+	}
+	// OK validations are tallied by their session and added at most a
+	// second late, or when it ends.
+	c.Close()
+	var st map[string]int64
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		st = adminDo(t, dir, gateway.AdminRequest{Cmd: "stats"}).Stats
+		if st["answers_validate_OK"] >= valid || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for name, want := range map[string]int64{
+		"answers_validate_OK":            valid,
+		"answers_validate_NOT_ACTIVATED": 1,
+		"answers_activate_OK":            1,
+		"answers_deactivate_OK":          1,
+		"leases_signed":                  1,
+	} {
+		if st[name] != want {
+			t.Errorf("%s = %d, want %d", name, st[name], want)
+		}
+	}
+	if st["sessions_app"] < 2 || st["store_disk_bytes"] <= 0 || st["uptime_seconds"] < 0 {
+		t.Errorf("stats = %v", st)
+	}
+	if _, ok := st["answers_time_OK"]; ok {
+		t.Error("a counter that is zero is listed")
+	}
+
+	// A session that fails its handshake is counted.
+	conn, err := channel.Dial(ctx, g.card.Address, channel.ClientTLSConfig(g.card.TLSPin), channel.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseWithError(0, "")
+	str, err := conn.OpenStreamSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	str.Write([]byte{0xff, 0xff, 0xff, 0xff})
+	str.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		st = adminDo(t, dir, gateway.AdminRequest{Cmd: "stats"}).Stats
+		if st["handshakes_failed"] >= 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st["handshakes_failed"] != 1 {
+		t.Errorf("handshakes_failed = %d, want 1", st["handshakes_failed"])
+	}
+}
+
+func TestStatsOfStoppedGateway(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := gateway.Init(dir, composite.MLDSA44Ed25519, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gateway.AdminDo(dir, gateway.AdminRequest{Cmd: "stats"}); err == nil || !strings.Contains(err.Error(), "stopped") {
+		t.Fatalf("stats of a stopped gateway: %v", err)
+	}
+}
