@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -82,5 +83,23 @@ func TestPrintFlagged(t *testing.T) {
 	}
 	if want := `1AJS2  flagged 2025-11-24T16:00:00Z: activated on 4 machines in 30 days, for 1 seat(s)  (shop acme, order "A-1001")`; !strings.Contains(b.String(), want) {
 		t.Errorf("license flagged: %q, want %q", b.String(), want)
+	}
+}
+
+func TestPrintStats(t *testing.T) {
+	var b bytes.Buffer
+	resp := gateway.AdminResponse{Stats: map[string]int64{"sessions_open": 3, "answers_validate_OK": 120}}
+	if err := printAdmin(&b, gateway.AdminRequest{Cmd: "stats"}, resp); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%-44s %d\n%-44s %d\n", "answers_validate_OK", 120, "sessions_open", 3)
+	if b.String() != want {
+		t.Fatalf("stats printed %q, want %q", b.String(), want)
+	}
+	dir := t.TempDir()
+	tollgate(t, "init", "--data", dir)
+	var o, e bytes.Buffer
+	if err := run([]string{"stats", "--data", dir}, &o, &e); err == nil || !strings.Contains(err.Error(), "stopped") {
+		t.Fatalf("stats of a stopped gateway: %v", err)
 	}
 }
