@@ -48,6 +48,12 @@ type Config struct {
 	FlagNetworksPerSeat int `json:"flag_networks_per_seat"`
 	FlagWindowDays      int `json:"flag_window_days"`
 
+	// MetricsListen is a TCP address to serve the gateway's counters on,
+	// at /metrics in Prometheus's text format (for example
+	// 127.0.0.1:9464). Empty means none. The page holds no secret but tells
+	// of the traffic: keep it on loopback or a private network.
+	MetricsListen string `json:"metrics_listen"`
+
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time `json:"-"`
 	// Logger receives the gateway's logs. Nil means a text (or JSON, per
@@ -137,6 +143,11 @@ func (c *Config) validate() error {
 	if c.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 			return fmt.Errorf("%w: listen address %q: %w", ErrConfig, c.Listen, err)
+		}
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			return fmt.Errorf("%w: metrics_listen address %q: %w", ErrConfig, c.MetricsListen, err)
 		}
 	}
 	if err := c.Limits.Validate(); err != nil {

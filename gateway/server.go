@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"time"
@@ -33,11 +34,13 @@ type Server struct {
 	shops *shops       // the shop channel: IP lock, orders (shop.go)
 	admin *adminServer // the operator's admin socket, nil if it could not open (admin.go)
 
-	stats    *stats         // what it did, for the operator (stats.go)
-	inflight sync.WaitGroup // requests being answered
-	conns    sync.WaitGroup // connection goroutines
-	mu       sync.Mutex
-	open     map[*quic.Conn]struct{}
+	stats     *stats       // what it did, for the operator (stats.go)
+	metricsLn net.Listener // Config.MetricsListen, or nil
+	metrics   *http.Server
+	inflight  sync.WaitGroup // requests being answered
+	conns     sync.WaitGroup // connection goroutines
+	mu        sync.Mutex
+	open      map[*quic.Conn]struct{}
 }
 
 // New opens the identity and the store in cfg.Dir and binds the listener;
@@ -78,9 +81,19 @@ func New(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	var metricsLn net.Listener
+	if cfg.MetricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			shops.close()
+			ln.Close()
+			udp.Close()
+			st.Close()
+			return nil, fmt.Errorf("gateway: metrics_listen %s: %w", cfg.MetricsListen, err)
+		}
+	}
 	stats := newStats(cfg.Now())
 	s := &Server{
-		cfg: cfg, id: id, st: st, ln: ln, udp: udp, tr: tr, shops: shops, stats: stats,
+		cfg: cfg, id: id, st: st, ln: ln, udp: udp, tr: tr, shops: shops, stats: stats, metricsLn: metricsLn,
 		h: &handler{st: st, id: id, now: cfg.Now, log: cfg.Logger, defaultLease: cfg.DefaultLeaseSeconds, stats: stats,
 			guesses: newGuessLimiter(cfg.KeyGuessBurst, time.Duration(cfg.KeyGuessRefillSeconds)*time.Second),
 			flag:    flagPolicy{machines: cfg.FlagMachinesPerSeat, networks: cfg.FlagNetworksPerSeat, windowDays: cfg.FlagWindowDays}},
@@ -104,6 +117,7 @@ func (s *Server) Identity() *Identity { return s.id }
 func (s *Server) Serve(ctx context.Context) error {
 	s.cfg.Logger.Info("serving", "listen", s.Addr().String(), "data", s.cfg.Dir)
 	s.admin = s.startAdmin()
+	s.startMetrics()
 	acceptErr := make(chan error, 1)
 	go func() {
 		for {
@@ -146,6 +160,9 @@ func (s *Server) shutdown() error {
 	s.udp.Close()
 	if s.admin != nil {
 		s.admin.close()
+	}
+	if s.metrics != nil {
+		s.metrics.Close()
 	}
 	s.shops.close()
 	err := s.st.Close()

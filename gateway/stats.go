@@ -1,34 +1,16 @@
 package gateway
 
 import (
+	"bufio"
 	"encoding/binary"
+	"fmt"
+	"net"
+	"net/http"
 	"sync/atomic"
 	"time"
 
 	"github.com/tollgate/tollgate/wire"
 )
-
-// Stats returns what the gateway did since it started and what its store
-// holds, by name: uptime_seconds; sessions_app, sessions_shop (opened),
-// sessions_open, handshakes_failed, leases_signed; answers_KIND_STATUS
-// for each count that is not zero (answers_validate_OK,
-// answers_activate_NO_SEATS, ...; KIND is validate, activate, deactivate,
-// time, mint, key_op or other); and store_disk_bytes,
-// store_memtable_bytes, store_l0_sublevels, store_l0_tables,
-// store_compaction_debt_bytes, store_write_behind. OK validations are
-// counted at most a second late.
-func (s *Server) Stats() map[string]int64 {
-	m := s.stats.snapshot()
-	m["uptime_seconds"] = int64(s.cfg.Now().Sub(s.stats.started).Seconds())
-	st := s.st.Stats()
-	m["store_disk_bytes"] = int64(st.DiskBytes)
-	m["store_memtable_bytes"] = int64(st.MemtableBytes)
-	m["store_l0_sublevels"] = int64(st.L0Sublevels)
-	m["store_l0_tables"] = st.L0Tables
-	m["store_compaction_debt_bytes"] = int64(st.CompactionDebt)
-	m["store_write_behind"] = int64(st.WriteBehind)
-	return m
-}
 
 // reqKind is what a counted answer answered.
 type reqKind uint8
@@ -130,24 +112,103 @@ func (t *validTally) flush(s *stats, now int64) {
 	t.last = now
 }
 
-// snapshot returns the counters by name: sessions_app, sessions_shop,
-// sessions_open, handshakes_failed, leases_signed, and
-// answers_KIND_STATUS for every count that is not zero (for example
-// answers_validate_OK, answers_activate_NO_SEATS).
-func (s *stats) snapshot() map[string]int64 {
-	m := map[string]int64{
-		"sessions_app":      s.appSessions.Load(),
-		"sessions_shop":     s.shopSessions.Load(),
-		"sessions_open":     s.openSessions.Load(),
-		"handshakes_failed": s.failedHandshakes.Load(),
-		"leases_signed":     s.leasesSigned.Load(),
+// MetricsAddr returns the address the metrics page is served on, or nil
+// (Config.MetricsListen).
+func (s *Server) MetricsAddr() net.Addr {
+	if s.metricsLn == nil {
+		return nil
 	}
+	return s.metricsLn.Addr()
+}
+
+// startMetrics serves /metrics on Config.MetricsListen, if set.
+func (s *Server) startMetrics() {
+	if s.metricsLn == nil {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", s.serveMetrics)
+	s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
+	go func() {
+		if err := s.metrics.Serve(s.metricsLn); err != nil && err != http.ErrServerClosed {
+			s.cfg.Logger.Error("metrics page stopped", "err", err)
+		}
+	}()
+	s.cfg.Logger.Info("metrics", "listen", s.metricsLn.Addr().String())
+}
+
+// sample is one figure of the gateway: key names it in Stats; name,
+// labels, typ and help on the metrics page.
+type sample struct {
+	key, name, labels, typ, help string
+	v                            int64
+}
+
+// samples returns the gateway's figures now, those of one name together.
+func (s *Server) samples() []sample {
+	g := s.stats
+	out := []sample{
+		{"uptime_seconds", "uptime_seconds", "", "gauge", "Seconds since the gateway started.", int64(s.cfg.Now().Sub(g.started).Seconds())},
+		{"sessions_app", "sessions_opened_total", `channel="app"`, "counter", "Sessions opened, by channel.", g.appSessions.Load()},
+		{"sessions_shop", "sessions_opened_total", `channel="shop"`, "counter", "", g.shopSessions.Load()},
+		{"sessions_open", "sessions_open", "", "gauge", "Sessions open now.", g.openSessions.Load()},
+		{"handshakes_failed", "handshakes_failed_total", "", "counter", "Noise handshakes that failed.", g.failedHandshakes.Load()},
+		{"leases_signed", "leases_signed_total", "", "counter", "Leases signed.", g.leasesSigned.Load()},
+	}
+	help := "Answers, by kind of request and status (OK validations up to a second late)."
 	for k := range numKinds {
 		for st := range numStatuses {
-			if n := s.answers[k][st].Load(); n > 0 {
-				m["answers_"+kindNames[k]+"_"+wire.Status(st).String()] = int64(n)
+			if n := g.answers[k][st].Load(); n > 0 {
+				name := wire.Status(st).String()
+				out = append(out, sample{"answers_" + kindNames[k] + "_" + name, "answers_total",
+					fmt.Sprintf("kind=%q,status=%q", kindNames[k], name), "counter", help, int64(n)})
+				help = ""
 			}
 		}
 	}
+	st := s.st.Stats()
+	return append(out,
+		sample{"store_disk_bytes", "store_disk_bytes", "", "gauge", "Bytes of the store's files on disk.", int64(st.DiskBytes)},
+		sample{"store_memtable_bytes", "store_memtable_bytes", "", "gauge", "Bytes in the store's memtables.", int64(st.MemtableBytes)},
+		sample{"store_l0_sublevels", "store_l0_sublevels", "", "gauge", "Sublevels of the store's level 0 (writes slow down past 20).", int64(st.L0Sublevels)},
+		sample{"store_l0_tables", "store_l0_tables", "", "gauge", "Tables in the store's level 0.", st.L0Tables},
+		sample{"store_compaction_debt_bytes", "store_compaction_debt_bytes", "", "gauge", "Bytes the store estimates it must still compact.", int64(st.CompactionDebt)},
+		sample{"store_write_behind", "store_write_behind", "", "gauge", "Activations whose last-seen time is not yet written.", int64(st.WriteBehind)},
+	)
+}
+
+// Stats returns what the gateway did since it started and what its store
+// holds, by name: uptime_seconds; sessions_app, sessions_shop (opened),
+// sessions_open, handshakes_failed, leases_signed; answers_KIND_STATUS
+// for each count that is not zero (answers_validate_OK,
+// answers_activate_NO_SEATS, ...; KIND is validate, activate, deactivate,
+// time, mint, key_op or other); and store_disk_bytes,
+// store_memtable_bytes, store_l0_sublevels, store_l0_tables,
+// store_compaction_debt_bytes, store_write_behind. OK validations are
+// counted at most a second late.
+func (s *Server) Stats() map[string]int64 {
+	m := make(map[string]int64)
+	for _, x := range s.samples() {
+		m[x.key] = x.v
+	}
 	return m
+}
+
+// serveMetrics writes the samples in Prometheus's text format.
+func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	b := bufio.NewWriter(w)
+	last := ""
+	for _, x := range s.samples() {
+		if x.name != last {
+			fmt.Fprintf(b, "# HELP tollgate_%s %s\n# TYPE tollgate_%s %s\n", x.name, x.help, x.name, x.typ)
+			last = x.name
+		}
+		if x.labels != "" {
+			fmt.Fprintf(b, "tollgate_%s{%s} %d\n", x.name, x.labels, x.v)
+		} else {
+			fmt.Fprintf(b, "tollgate_%s %d\n", x.name, x.v)
+		}
+	}
+	b.Flush()
 }

@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -97,5 +99,58 @@ func TestStatsOfStoppedGateway(t *testing.T) {
 	}
 	if _, err := gateway.AdminDo(dir, gateway.AdminRequest{Cmd: "stats"}); err == nil || !strings.Contains(err.Error(), "stopped") {
 		t.Fatalf("stats of a stopped gateway: %v", err)
+	}
+}
+
+// TestMetricsPage: with metrics_listen set, /metrics serves the counters
+// in Prometheus's text format; nothing else is served there.
+func TestMetricsPage(t *testing.T) {
+	g := startGateway(t, func(c *gateway.Config) { c.MetricsListen = "127.0.0.1:0" })
+	keys := g.mint(t, 1, gateway.Spec{Seats: 1})
+	c := g.client(t)
+	if _, err := c.Activate(context.Background(), keys[0], machine(1), "host", "1.0"); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + g.srv.MetricsAddr().String()
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, page := get("/metrics")
+	for _, want := range []string{
+		"# TYPE tollgate_answers_total counter\n",
+		`tollgate_answers_total{kind="activate",status="OK"} 1` + "\n",
+		`tollgate_sessions_opened_total{channel="app"} 1` + "\n",
+		"tollgate_leases_signed_total 1\n",
+		"# TYPE tollgate_store_disk_bytes gauge\n",
+	} {
+		if code != http.StatusOK || !strings.Contains(page, want) {
+			t.Fatalf("/metrics (%d) lacks %q:\n%s", code, want, page)
+		}
+	}
+	if strings.Count(page, "# TYPE tollgate_sessions_opened_total") != 1 {
+		t.Fatal("a metric's TYPE line is repeated")
+	}
+	if code, _ := get("/"); code != http.StatusNotFound {
+		t.Fatalf("/ answered %d", code)
+	}
+}
+
+// TestMetricsListenRefused: an address the page cannot listen on stops the
+// gateway from starting, with the address in the error.
+func TestMetricsListenRefused(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := gateway.Init(dir, composite.MLDSA44Ed25519, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := gateway.New(gateway.Config{Dir: dir, Listen: "127.0.0.1:0", MetricsListen: "192.0.2.1:9464"})
+	if err == nil || !strings.Contains(err.Error(), "metrics_listen 192.0.2.1:9464") {
+		t.Fatalf("New with an address not on this machine: %v", err)
 	}
 }

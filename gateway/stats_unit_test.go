@@ -54,8 +54,4 @@ func TestValidTally(t *testing.T) {
 	if n := s.answers[kindMint][numStatuses-1].Load(); n != 1 {
 		t.Fatalf("status 999: %d in the last entry", n)
 	}
-	m := s.snapshot()
-	if m["answers_validate_OK"] != 5 || m["answers_validate_NOT_ACTIVATED"] != 1 || m["answers_mint_STATUS_31"] != 1 {
-		t.Fatalf("snapshot = %v", m)
-	}
 }
