@@ -147,6 +147,7 @@ func (h *handler) validateSlow(out []byte, reqID uint32, req *wire.ValidateReque
 		st, msg := h.storeStatus(err, "validate")
 		return appendError(out, reqID, req.Nonce, st, msg)
 	}
+	h.leaseDelivered()
 	return wire.AppendFrame(out, reqID, wire.ValidateResponse{
 		Nonce: req.Nonce, Status: wire.StatusOK, Counter: req.Counter, ServerTime: now.Unix(), Changed: changed, Lease: lease,
 	})
@@ -220,6 +221,7 @@ func (h *handler) activate(out []byte, reqID uint32, req *wire.ActivateRequest, 
 		st, msg := h.storeStatus(err, "activate")
 		return appendError(out, reqID, req.Nonce, st, msg)
 	}
+	h.leaseDelivered()
 	h.log.Info("activated", "license", licenseRef(lic.ID), "product", lic.Product)
 	if flagged != "" {
 		h.log.Warn("license flagged", "license", licenseRef(lic.ID), "product", lic.Product, "shop", lic.Shop, "order", lic.Order, "reason", flagged)

@@ -61,12 +61,17 @@ func (h *handler) signLease(l *store.License, a *store.Activation, nonce [wire.N
 		return nil, fmt.Errorf("gateway: lease entitlements: %w", err)
 	}
 	b, err := wire.SignLease(&lease, h.id.LeaseKey)
-	if h.stats != nil && err == nil {
-		h.stats.leasesSigned.Add(1)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("gateway: sign lease: %w", err)
 	}
 	a.Lease, a.LeaseIssued, a.LeaseExpiry = b, lease.Issued, lease.LeaseExpiry
 	return b, nil
+}
+
+// leaseDelivered counts a signed lease whose commit succeeded (it goes out
+// in the answer).
+func (h *handler) leaseDelivered() {
+	if h.stats != nil {
+		h.stats.leasesSigned.Add(1)
+	}
 }

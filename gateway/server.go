@@ -162,7 +162,12 @@ func (s *Server) shutdown() error {
 		s.admin.close()
 	}
 	if s.metrics != nil {
-		s.metrics.Close()
+		// Shutdown, not Close: a page being written reads the store.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if s.metrics.Shutdown(ctx) != nil {
+			s.metrics.Close()
+		}
+		cancel()
 	}
 	s.shops.close()
 	err := s.st.Close()

@@ -128,7 +128,7 @@ func (s *Server) startMetrics() {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", s.serveMetrics)
-	s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
+	s.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	go func() {
 		if err := s.metrics.Serve(s.metricsLn); err != nil && err != http.ErrServerClosed {
 			s.cfg.Logger.Error("metrics page stopped", "err", err)
@@ -155,7 +155,7 @@ func (s *Server) samples() []sample {
 		{"handshakes_failed", "handshakes_failed_total", "", "counter", "Noise handshakes that failed.", g.failedHandshakes.Load()},
 		{"leases_signed", "leases_signed_total", "", "counter", "Leases signed.", g.leasesSigned.Load()},
 	}
-	help := "Answers, by kind of request and status (OK validations up to a second late)."
+	help := "Answers, by kind of request and status (a session adds its OK validations when a second has passed since it last did, at its next validation, or when it ends)."
 	for k := range numKinds {
 		for st := range numStatuses {
 			if n := g.answers[k][st].Load(); n > 0 {
@@ -184,8 +184,9 @@ func (s *Server) samples() []sample {
 // answers_activate_NO_SEATS, ...; KIND is validate, activate, deactivate,
 // time, mint, key_op or other); and store_disk_bytes,
 // store_memtable_bytes, store_l0_sublevels, store_l0_tables,
-// store_compaction_debt_bytes, store_write_behind. OK validations are
-// counted at most a second late.
+// store_compaction_debt_bytes, store_write_behind. A session adds its OK
+// validations at its first validation in a new second or when it ends, so
+// an idle session may hold a few back (validTally).
 func (s *Server) Stats() map[string]int64 {
 	m := make(map[string]int64)
 	for _, x := range s.samples() {

@@ -810,6 +810,9 @@ type Stats struct {
 
 // Stats returns the store's figures now.
 func (s *Store) Stats() Stats {
+	if s.closed.Load() {
+		return Stats{}
+	}
 	m := s.db.Metrics()
 	s.dirtyMu.Lock()
 	wb := len(s.dirty)
