@@ -87,3 +87,90 @@ func network(a netip.Addr) ([]byte, bool) {
 	b, _ := p.Addr().MarshalBinary()
 	return b, true
 }
+
+// cloneFlagger flags the licenses whose installs were seen cloned (a
+// validation counter that went back), off the validation path: validate
+// reports the license and answers at once; one goroutine reads the
+// license's sightings and, if it is not flagged yet, flags it durably with
+// an audit entry. Reports beyond what the queue holds are dropped: the
+// clone's next validation reports it again.
+type cloneFlagger struct {
+	h    *handler
+	ch   chan store.LicenseID
+	done chan struct{}
+}
+
+const cloneReason = "an installation's state is in use on two machines (its validation counter went back)"
+
+func newCloneFlagger(h *handler) *cloneFlagger {
+	c := &cloneFlagger{h: h, ch: make(chan store.LicenseID, 64), done: make(chan struct{})}
+	go c.run()
+	return c
+}
+
+// report queues id to be flagged; it never blocks.
+func (c *cloneFlagger) report(id store.LicenseID) {
+	if c == nil {
+		return
+	}
+	select {
+	case c.ch <- id:
+	default:
+	}
+}
+
+// close flags what is queued and stops. Call it before the store closes,
+// after the sessions that report have ended.
+func (c *cloneFlagger) close() {
+	if c == nil {
+		return
+	}
+	close(c.ch)
+	<-c.done
+}
+
+func (c *cloneFlagger) run() {
+	defer close(c.done)
+	for id := range c.ch {
+		c.flag(id)
+	}
+}
+
+func (c *cloneFlagger) flag(id store.LicenseID) {
+	h := c.h
+	h.log.Warn("install clone refused", "license", licenseRef(id))
+	if h.flag.windowDays <= 0 {
+		return // flagging is off
+	}
+	if sg, err := h.st.Sightings(id); err == nil && sg.FlaggedAt != 0 {
+		return
+	}
+	var lic store.License
+	err := h.st.Update(id, func(tx *store.Tx) error {
+		sg, err := tx.Sightings()
+		if errors.Is(err, store.ErrCorrupt) {
+			tx.ResetSightings()
+			sg, err = tx.Sightings()
+		}
+		if err != nil {
+			return err
+		}
+		if sg.FlaggedAt != 0 {
+			return errFlagged
+		}
+		t := tx.Now.Unix()
+		sg.FlaggedAt, sg.Reason = t, cloneReason
+		lic = tx.License
+		tx.Audit = &store.AuditEntry{Time: t, Kind: "license.flag", Shop: tx.License.Shop, License: licenseRef(id), Detail: cloneReason}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errFlagged):
+	case err != nil:
+		h.log.Error("flagging a cloned install failed", "license", licenseRef(id), "err", err)
+	default:
+		h.log.Warn("license flagged", "license", licenseRef(id), "product", lic.Product, "shop", lic.Shop, "order", lic.Order, "reason", cloneReason)
+	}
+}
+
+var errFlagged = errors.New("gateway: already flagged")

@@ -126,9 +126,11 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("validation %d signed a lease the client did not need", i)
 		}
 	}
+	// Asking for a lease while the current one is fresh gets none: the
+	// current one stays (TestWantLeaseSignsOncePerInterval).
 	v, err := a.Validate(ctx, res.LicenseID, machine(1), 1000, true)
-	if err != nil || v.Lease == nil {
-		t.Fatalf("Validate asking for a lease: %v, lease %d bytes", err, len(v.Lease))
+	if err != nil || v.Lease != nil {
+		t.Fatalf("Validate asking for a lease with a fresh one: %v, lease %d bytes", err, len(v.Lease))
 	}
 	if _, err := a.ServerTime(ctx); err != nil {
 		t.Fatalf("ServerTime: %v", err)
@@ -433,33 +435,44 @@ func TestInitRefusesToOverwrite(t *testing.T) {
 }
 
 // TestKeyGuessesRateLimited: an address that tries too many unknown keys
-// gets RATE_LIMITED on its next activations, valid key or not, while the
-// licenses it already holds keep validating.
+// gets RATE_LIMITED for its unknown keys, while a key that exists still
+// activates from that address (one guesser behind a company's NAT must not
+// lock the office out) and the licenses it holds keep validating.
 func TestKeyGuessesRateLimited(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.KeyGuessBurst, c.KeyGuessRefillSeconds = 3, 3600 })
 	keys := g.mint(t, 2, gateway.Spec{Seats: 2})
 	ctx := context.Background()
-	c := g.client(t)
-	res, err := c.Activate(ctx, keys[0], machine(1), "alpha", "1.0")
+	guesser := g.client(t)
+	res, err := guesser.Activate(ctx, keys[0], machine(1), "alpha", "1.0")
 	if err != nil {
 		t.Fatalf("Activate: %v", err)
 	}
 	p, _ := keygen.ParseProductCode("1AJS2")
-	for i := 0; i < 3; i++ {
-		guess, err := keygen.Mint(p, nil)
+	guess := func() error {
+		k, err := keygen.Mint(p, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = c.Activate(ctx, guess, machine(1), "alpha", "1.0")
-		wantStatus(t, err, wire.StatusNotFound)
+		_, err = guesser.Activate(ctx, k, machine(1), "alpha", "1.0")
+		return err
 	}
-	_, err = c.Activate(ctx, keys[1], machine(1), "alpha", "1.0")
+	for i := 0; i < 3; i++ {
+		wantStatus(t, guess(), wire.StatusNotFound)
+	}
+	wantStatus(t, guess(), wire.StatusRateLimited)
+	// A malformed key from a limited address is limited too.
+	var bad keygen.Key
+	for i := range bad {
+		bad[i] = 'A' // the check character does not match
+	}
+	_, err = guesser.Activate(ctx, bad, machine(1), "alpha", "1.0")
 	wantStatus(t, err, wire.StatusRateLimited)
-	// Another installation from the same address is limited too: the
-	// count is per address, not per session.
-	_, err = g.client(t).Activate(ctx, keys[1], machine(2), "beta", "1.0")
-	wantStatus(t, err, wire.StatusRateLimited)
-	if _, err := c.Validate(ctx, res.LicenseID, machine(1), 1, false); err != nil {
+	// A colleague behind the same address activates a real key.
+	if _, err := g.client(t).Activate(ctx, keys[1], machine(2), "beta", "1.0"); err != nil {
+		t.Fatalf("a valid key from a limited address: %v", err)
+	}
+	wantStatus(t, guess(), wire.StatusRateLimited)
+	if _, err := guesser.Validate(ctx, res.LicenseID, machine(1), 1, false); err != nil {
 		t.Fatalf("Validate of a license already held: %v", err)
 	}
 }

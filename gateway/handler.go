@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,7 @@ type handler struct {
 	guesses      *guessLimiter // nil: no limit (benchmarks)
 	flag         flagPolicy    // zero: no flagging (benchmarks)
 	stats        *stats        // nil: not counted (benchmarks)
+	clones       *cloneFlagger // nil: clones refused, not flagged (benchmarks)
 }
 
 // peer is what the channel established about the caller.
@@ -78,6 +80,12 @@ func licenseStatus(l *store.License, expiry, now int64) (wire.Status, string) {
 // synchronously. It returns slow=true, having appended nothing, when the
 // answer needs a fresh lease; the caller then runs validateSlow off the
 // session's read loop.
+//
+// The install's counter must move forward: a validation presenting a
+// counter no higher than one already seen comes from a copy of the
+// install's state (a cloned machine or a restored backup) and is refused
+// with INSTALL_CLONED; the install that is ahead keeps working, and the
+// license is flagged (cloneFlagger).
 func (h *handler) validate(out []byte, reqID uint32, req *wire.ValidateRequest, p *peer, now int64) (_ []byte, slow bool) {
 	e, err := h.st.Lookup(req.LicenseID, p.install)
 	if err != nil {
@@ -87,29 +95,89 @@ func (h *handler) validate(out []byte, reqID uint32, req *wire.ValidateRequest, 
 	if st, msg := licenseStatus(&e.License, e.Expiry, now); st != wire.StatusOK {
 		return appendError(out, reqID, req.Nonce, st, msg), false
 	}
-	changed, same := e.Activation.Fingerprint.Match(&req.Fingerprint)
+	changed, same := h.matchEntry(e, &req.Fingerprint)
 	if !same {
 		return appendError(out, reqID, req.Nonce, wire.StatusFingerprintMismatch,
 			"this activation belongs to another machine; activate the license here"), false
 	}
+	if !h.st.Advance(e, now, req.Counter) {
+		h.clones.report(e.License.ID)
+		return appendError(out, reqID, req.Nonce, wire.StatusInstallCloned, clonedMessage), false
+	}
 	if needLease(&e.Activation, req.WantLease(), now) {
 		return out, true
 	}
-	h.st.Touch(e, now, req.Counter)
 	return wire.AppendFrame(out, reqID, wire.ValidateResponse{
 		Nonce: req.Nonce, Status: wire.StatusOK, Counter: req.Counter, ServerTime: now, Changed: changed,
 	}), false
 }
 
+const clonedMessage = "this installation's license state is also in use on another computer (its check counter went back); activate the license again here"
+
+// matchEntry matches the fingerprint a client sent against a cached
+// activation's. The outcome is kept with the entry, so an install that
+// sends the same fingerprint again (the usual case) costs a comparison,
+// not a keyed hash of each component.
+func (h *handler) matchEntry(e *store.Entry, sent *wire.Fingerprint) (changed uint32, same bool) {
+	if m := e.Matched(); m != nil && m.Sent == *sent {
+		return m.Changed, true
+	}
+	changed, same = h.matchFingerprint(&e.Activation, sent)
+	if same {
+		e.SetMatched(&store.FPMatch{Sent: *sent, Changed: changed})
+	}
+	return changed, same
+}
+
+// matchFingerprint matches the fingerprint a client sent against an
+// activation's stored one: keyed (keyFingerprint), or as sent in records
+// of earlier gateways.
+func (h *handler) matchFingerprint(a *store.Activation, sent *wire.Fingerprint) (changed uint32, same bool) {
+	if !a.FingerprintKeyed {
+		return a.Fingerprint.Match(sent)
+	}
+	k := h.keyFingerprint(sent)
+	return a.Fingerprint.Match(&k)
+}
+
+// keyFingerprint returns fp as the gateway stores it: each component's
+// hash replaced by a keyed hash (Hasher.Tag) of its kind and hash. The
+// client hashes components with the product code, which is public, so a
+// low-entropy component (a MAC address) could be found from its client
+// hash by trying them all; under the gateway's secret it cannot.
+func (h *handler) keyFingerprint(fp *wire.Fingerprint) wire.Fingerprint {
+	k := *fp
+	var in [1 + wire.FPHashSize]byte
+	for i := range k.Components() {
+		c := &k.C[i]
+		in[0] = byte(c.Kind)
+		copy(in[1:], c.Hash[:])
+		binary.BigEndian.PutUint64(c.Hash[:], h.id.Hasher.Tag("fingerprint", in[:]))
+	}
+	return k
+}
+
+// setFingerprint stores the fingerprint a client sent in a, keyed.
+func (h *handler) setFingerprint(a *store.Activation, sent *wire.Fingerprint) {
+	a.Fingerprint, a.FingerprintKeyed = h.keyFingerprint(sent), true
+}
+
+// leaseReissueSeconds is how often an install that asks for a fresh lease
+// while its current one is good gets one: a client setting the want-lease
+// flag on every validation would otherwise make the gateway sign (and
+// fsync) for each. The current lease stays in use meanwhile (the answer
+// carries none), and a level 3 deadline moves at most this much later.
+const leaseReissueSeconds = 10 * 60
+
 // needLease reports whether a validation must carry a newly signed lease:
-// the current one is past half its life (or missing), or the client asks for
-// one and the current one cannot be reused.
+// the current one is missing, expired or past half its life, or the client
+// asks for one and the current one is at least leaseReissueSeconds old.
 func needLease(a *store.Activation, want bool, now int64) bool {
-	if len(a.Lease) == 0 || a.LeaseExpiry <= now {
+	if a.LeaseExpiry == 0 || a.LeaseExpiry <= now {
 		return true
 	}
 	half := a.LeaseIssued + (a.LeaseExpiry-a.LeaseIssued)/2
-	return now >= half || want
+	return now >= half || want && now-a.LeaseIssued >= leaseReissueSeconds
 }
 
 // validateSlow answers a validation that needs a fresh lease: it signs one
@@ -127,17 +195,16 @@ func (h *handler) validateSlow(out []byte, reqID uint32, req *wire.ValidateReque
 			return statusErr(st, msg)
 		}
 		var same bool
-		changed, same = a.Fingerprint.Match(&req.Fingerprint)
+		changed, same = h.matchFingerprint(&a, &req.Fingerprint)
 		if !same {
 			return statusErr(wire.StatusFingerprintMismatch, "this activation belongs to another machine; activate the license here")
 		}
+		// The counter was checked and advanced by validate.
 		var err error
-		a.Fingerprint = req.Fingerprint
+		h.setFingerprint(&a, &req.Fingerprint)
 		a.LastSeen = now.Unix()
-		if req.Counter > a.Counter {
-			a.Counter = req.Counter
-		}
-		if lease, err = h.signLease(&tx.License, &a, req.Nonce, req.Counter, now); err != nil {
+		a.Counter = max(a.Counter, req.Counter)
+		if lease, err = h.signLease(&tx.License, &a, &req.Fingerprint, req.Nonce, req.Counter, now); err != nil {
 			return err
 		}
 		tx.PutActivation(a)
@@ -156,14 +223,22 @@ func (h *handler) validateSlow(out []byte, reqID uint32, req *wire.ValidateReque
 // activate binds a license to this install on this machine, durably, and
 // answers with a signed lease.
 func (h *handler) activate(out []byte, reqID uint32, req *wire.ActivateRequest, p *peer) []byte {
-	if wait := h.guesses.wait(p.addr, h.now()); wait > 0 {
-		return appendError(out, reqID, req.Nonce, wire.StatusRateLimited,
-			fmt.Sprintf("too many unknown license keys from this address; try again in %s", wait.Round(time.Second)))
+	// An address past its allowance of unknown keys (guessLimiter) has its
+	// unknown keys answered RATE_LIMITED, but a key that exists still
+	// activates: one guesser behind a company's NAT does not lock out the
+	// office. Guessing gains nothing from this: a key holds 124 random
+	// bits, and a limited address learns only that its guesses are limited.
+	limited := h.guesses.wait(p.addr, h.now())
+	refuseGuess := func(st wire.Status, msg string) []byte {
+		h.guesses.fail(p.addr, h.now())
+		if limited > 0 {
+			st, msg = wire.StatusRateLimited, fmt.Sprintf("too many unknown license keys from this address; try again in %s", limited.Round(time.Second))
+		}
+		return appendError(out, reqID, req.Nonce, st, msg)
 	}
 	key, err := keygen.ParseCanonical(req.Key[:])
 	if err != nil {
-		h.guesses.fail(p.addr, h.now())
-		return appendError(out, reqID, req.Nonce, wire.StatusMalformedKey, "this is not a valid license key; check it for typos")
+		return refuseGuess(wire.StatusMalformedKey, "this is not a valid license key; check it for typos")
 	}
 	if !req.Fingerprint.Plausible() {
 		return appendError(out, reqID, req.Nonce, wire.StatusFingerprintRejected, "the machine fingerprint is not usable")
@@ -172,8 +247,7 @@ func (h *handler) activate(out []byte, reqID uint32, req *wire.ActivateRequest, 
 	if err != nil {
 		st, msg := h.storeStatus(err, "activate")
 		if st == wire.StatusNotFound {
-			h.guesses.fail(p.addr, h.now())
-			msg = "no license has this key; check it, or contact the vendor"
+			return refuseGuess(st, "no license has this key; check it, or contact the vendor")
 		}
 		return appendError(out, reqID, req.Nonce, st, msg)
 	}
@@ -194,7 +268,7 @@ func (h *handler) activate(out []byte, reqID uint32, req *wire.ActivateRequest, 
 		a, ok := tx.Activation(p.install)
 		if ok {
 			var same bool
-			if changed, same = a.Fingerprint.Match(&req.Fingerprint); !same {
+			if changed, same = h.matchFingerprint(&a, &req.Fingerprint); !same {
 				return statusErr(wire.StatusFingerprintMismatch, "this installation was activated on another machine")
 			}
 		} else {
@@ -207,11 +281,11 @@ func (h *handler) activate(out []byte, reqID uint32, req *wire.ActivateRequest, 
 		if flagged, err = h.sight(tx, p, now); err != nil {
 			return err
 		}
-		a.Fingerprint = req.Fingerprint
+		h.setFingerprint(&a, &req.Fingerprint)
 		a.Hostname = string(req.Hostname)
 		a.AppVersion = string(req.AppVersion)
 		a.LastSeen = now.Unix()
-		if lease, err = h.signLease(l, &a, req.Nonce, a.Counter, now); err != nil {
+		if lease, err = h.signLease(l, &a, &req.Fingerprint, req.Nonce, a.Counter, now); err != nil {
 			return err
 		}
 		tx.PutActivation(a)

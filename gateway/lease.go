@@ -8,11 +8,13 @@ import (
 	"github.com/tollgate/tollgate/wire"
 )
 
-// signLease signs a lease for activation a of license l, answering nonce,
-// and records it in a (Lease, LeaseIssued, LeaseExpiry). The lease never
+// signLease signs a lease for activation a of license l on the machine
+// whose fingerprint the client sent (fp), answering nonce, and records when
+// it was issued and expires in a (the lease itself is not kept: it holds
+// the client's fingerprint hashes). The lease never
 // outlives the license, and at level 3 it carries when the next server check
 // is due and when to start warning.
-func (h *handler) signLease(l *store.License, a *store.Activation, nonce [wire.NonceSize]byte, counter uint64, now time.Time) ([]byte, error) {
+func (h *handler) signLease(l *store.License, a *store.Activation, fp *wire.Fingerprint, nonce [wire.NonceSize]byte, counter uint64, now time.Time) ([]byte, error) {
 	life := l.Policy.LeaseSeconds
 	if life == 0 {
 		life = h.defaultLease
@@ -28,7 +30,7 @@ func (h *handler) signLease(l *store.License, a *store.Activation, nonce [wire.N
 		Counter:        counter,
 		ServerTime:     issued,
 		Nonce:          nonce,
-		Fingerprint:    a.Fingerprint,
+		Fingerprint:    *fp,
 	}
 	if lease.Level == 0 {
 		lease.Level = 1
@@ -64,7 +66,7 @@ func (h *handler) signLease(l *store.License, a *store.Activation, nonce [wire.N
 	if err != nil {
 		return nil, fmt.Errorf("gateway: sign lease: %w", err)
 	}
-	a.Lease, a.LeaseIssued, a.LeaseExpiry = b, lease.Issued, lease.LeaseExpiry
+	a.Lease, a.LeaseIssued, a.LeaseExpiry = nil, lease.Issued, lease.LeaseExpiry
 	return b, nil
 }
 

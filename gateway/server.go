@@ -99,6 +99,7 @@ func New(cfg Config) (*Server, error) {
 			flag:    flagPolicy{machines: cfg.FlagMachinesPerSeat, networks: cfg.FlagNetworksPerSeat, windowDays: cfg.FlagWindowDays}},
 		open: make(map[*quic.Conn]struct{}),
 	}
+	s.h.clones = newCloneFlagger(s.h)
 	return s, nil
 }
 
@@ -156,6 +157,7 @@ func (s *Server) shutdown() error {
 	}
 	s.mu.Unlock()
 	s.conns.Wait()
+	s.h.clones.close()
 	s.tr.Close()
 	s.udp.Close()
 	if s.admin != nil {

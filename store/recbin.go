@@ -216,14 +216,26 @@ func parseLicenseV2(b []byte) (License, int, error) {
 	return l, acts, nil
 }
 
-func appendActivationV2(b []byte, a *Activation) ([]byte, error) {
+// Activation record flags (version 3). Part of the on-disk format.
+const (
+	actFingerprintKeyed = 1 << 0
+	actFlagsKnown       = actFingerprintKeyed
+)
+
+// appendActivationV3 encodes a as version 2 does, with a flags byte after
+// the version and without the lease (Activation.Lease is dropped).
+func appendActivationV3(b []byte, a *Activation) ([]byte, error) {
 	if a.Fingerprint.N == 0 || int(a.Fingerprint.N) > wire.MaxComponents {
 		return nil, fmt.Errorf("%w: activation without a fingerprint", ErrInvalid)
 	}
-	if len(a.Hostname) > maxRecString || len(a.AppVersion) > maxRecString || len(a.Lease) > maxRecBytes {
+	if len(a.Hostname) > maxRecString || len(a.AppVersion) > maxRecString {
 		return nil, fmt.Errorf("%w: activation record out of bounds", ErrInvalid)
 	}
-	b = append(b, recordVersionV2)
+	var flags byte
+	if a.FingerprintKeyed {
+		flags |= actFingerprintKeyed
+	}
+	b = append(b, recordVersionV3, flags)
 	b = append(b, a.License[:]...)
 	b = append(b, a.Install[:]...)
 	b = a.Fingerprint.Append(b)
@@ -232,15 +244,26 @@ func appendActivationV2(b []byte, a *Activation) ([]byte, error) {
 	b = binary.AppendVarint(b, a.Created)
 	b = binary.AppendVarint(b, a.LastSeen)
 	b = binary.AppendUvarint(b, a.Counter)
-	b = appendBytes(b, a.Lease)
 	b = binary.AppendVarint(b, a.LeaseIssued)
 	return binary.AppendVarint(b, a.LeaseExpiry), nil
 }
 
-func parseActivationV2(b []byte) (Activation, error) {
+// parseActivationBin decodes a version 2 or version 3 activation record.
+func parseActivationBin(b []byte) (Activation, error) {
 	r := recReader{b: b, what: "activation"}
 	var a Activation
-	r.start()
+	v := r.byte("version")
+	switch v {
+	case recordVersionV2:
+	case recordVersionV3:
+		flags := r.byte("flags")
+		if flags&^actFlagsKnown != 0 {
+			r.fail("flags")
+		}
+		a.FingerprintKeyed = flags&actFingerprintKeyed != 0
+	default:
+		r.fail("version")
+	}
 	r.fixed(a.License[:], "license")
 	r.fixed(a.Install[:], "install")
 	if r.err == nil {
@@ -256,7 +279,9 @@ func parseActivationV2(b []byte) (Activation, error) {
 	a.Created = r.varint("created")
 	a.LastSeen = r.varint("last seen")
 	a.Counter = r.uvarint(math.MaxUint64, "counter")
-	a.Lease = r.bytes(maxRecBytes, "lease")
+	if v == recordVersionV2 {
+		a.Lease = r.bytes(maxRecBytes, "lease")
+	}
 	a.LeaseIssued = r.varint("lease issued")
 	a.LeaseExpiry = r.varint("lease expiry")
 	if err := r.end(); err != nil {

@@ -1,10 +1,14 @@
 package store
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/tollgate/tollgate/wire"
 )
 
 // jsonLicenseV1 is a license record as version 1 wrote it (JSON).
@@ -77,6 +81,7 @@ func FuzzDecodeActivation(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(good)
+	f.Add(activationV2(&a))
 	f.Add(jsonActivationV1(f, &a))
 	f.Add([]byte(`{"v":1,"fp":"AA=="}`))
 	f.Add([]byte(`{"v":1,"fp":null}`))
@@ -94,6 +99,7 @@ func FuzzDecodeActivation(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded activation does not decode: %v", err)
 		}
+		a.Lease = nil // read from records of earlier gateways, never written
 		if !reflect.DeepEqual(a, a2) {
 			t.Fatalf("round trip changed the activation:\n%+v\n%+v", a, a2)
 		}
@@ -157,4 +163,53 @@ func FuzzDecodeSightings(f *testing.F) {
 			t.Fatalf("round trip changed the sightings: %+v, %+v, %v", s, s2, err)
 		}
 	})
+}
+
+// activationV2 encodes a as gateways before version 3 did (with its lease,
+// without flags).
+func activationV2(a *Activation) []byte {
+	b := []byte{recordVersionV2}
+	b = append(b, a.License[:]...)
+	b = append(b, a.Install[:]...)
+	b = a.Fingerprint.Append(b)
+	b = appendStr(b, a.Hostname)
+	b = appendStr(b, a.AppVersion)
+	b = binary.AppendVarint(b, a.Created)
+	b = binary.AppendVarint(b, a.LastSeen)
+	b = binary.AppendUvarint(b, a.Counter)
+	b = appendBytes(b, a.Lease)
+	b = binary.AppendVarint(b, a.LeaseIssued)
+	return binary.AppendVarint(b, a.LeaseExpiry)
+}
+
+// TestActivationVersions: a version 2 record reads with its lease and an
+// unkeyed fingerprint; version 3 keeps the keyed flag, drops the lease,
+// and refuses unknown flags.
+func TestActivationVersions(t *testing.T) {
+	var a Activation
+	a.Install[0] = 7
+	a.Fingerprint.N = 2
+	a.Fingerprint.C[0] = wire.FPComponent{Kind: wire.KindMachineID, Hash: [8]byte{1}}
+	a.Fingerprint.C[1] = wire.FPComponent{Kind: wire.KindMAC, Hash: [8]byte{2}}
+	a.Lease, a.LeaseIssued, a.LeaseExpiry, a.Counter = []byte("old lease"), 10, 20, 3
+	old, err := decodeActivation(activationV2(&a))
+	if err != nil || string(old.Lease) != "old lease" || old.FingerprintKeyed || old.Counter != 3 || old.LeaseExpiry != 20 {
+		t.Fatalf("version 2: %+v, %v", old, err)
+	}
+	a.FingerprintKeyed = true
+	rec, err := encodeActivation(&a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec[0] != recordVersionV3 || bytes.Contains(rec, []byte("old lease")) {
+		t.Fatalf("version 3 record %x keeps the lease or has the wrong version", rec)
+	}
+	back, err := decodeActivation(rec)
+	if err != nil || !back.FingerprintKeyed || back.Lease != nil || back.LeaseIssued != 10 {
+		t.Fatalf("version 3: %+v, %v", back, err)
+	}
+	rec[1] |= 0x80
+	if _, err := decodeActivation(rec); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("unknown flag: %v, want ErrCorrupt", err)
+	}
 }

@@ -39,6 +39,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/dgraph-io/ristretto/v2"
 	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/wire"
 )
 
 // Config configures a Store.
@@ -645,7 +646,8 @@ func hasInstall(acts []Activation, in InstallID) bool {
 
 // Entry is a cached view of one activation and its license, for the hot
 // validation path. License and Activation are a snapshot and must not be
-// modified; LastSeen and Counter are updated in place and written behind.
+// modified; LastSeen and Counter are updated in place (Advance) and written
+// behind.
 type Entry struct {
 	License    License
 	Activation Activation
@@ -655,6 +657,7 @@ type Entry struct {
 	lastSeen atomic.Int64
 	counter  atomic.Uint64
 	dirty    atomic.Bool
+	matched  atomic.Pointer[FPMatch]
 }
 
 // Lookup returns the current state of the activation of install on the
@@ -702,21 +705,47 @@ func (s *Store) load(id LicenseID, install InstallID, epoch uint64, k uint64) (*
 	return e, nil
 }
 
-// Touch records that the activation was seen now with this counter. It is
-// written behind: no disk access, no allocation once the entry is queued.
-func (s *Store) Touch(e *Entry, now int64, counter uint64) {
+// Advance records that the activation was seen at now presenting counter,
+// and reports whether counter is above every counter it presented before.
+// When it is not (a copy of the install's state replaying an old counter),
+// nothing changes. The counter and time are written behind: no disk access,
+// no allocation once the entry is queued.
+func (s *Store) Advance(e *Entry, now int64, counter uint64) bool {
+	for {
+		c := e.counter.Load()
+		if counter <= c {
+			return false
+		}
+		if e.counter.CompareAndSwap(c, counter) {
+			break
+		}
+	}
 	if e.lastSeen.Load() < now {
 		e.lastSeen.Store(now)
-	}
-	if e.counter.Load() < counter {
-		e.counter.Store(counter)
 	}
 	if !e.dirty.Load() && !e.dirty.Swap(true) {
 		s.dirtyMu.Lock()
 		s.dirty = append(s.dirty, e)
 		s.dirtyMu.Unlock()
 	}
+	return true
 }
+
+// FPMatch is a fingerprint as a client sent it and the outcome of matching
+// it against the activation's (the components that changed), kept with a
+// cache entry in memory only, so that a client that sends the same
+// fingerprint again is matched without hashing it again.
+type FPMatch struct {
+	Sent    wire.Fingerprint
+	Changed uint32
+}
+
+// Matched returns the fingerprint the activation was last matched with, or
+// nil.
+func (e *Entry) Matched() *FPMatch { return e.matched.Load() }
+
+// SetMatched keeps m as the last fingerprint matched (Matched).
+func (e *Entry) SetMatched(m *FPMatch) { e.matched.Store(m) }
 
 // LastSeen returns the latest time the activation was seen, Unix seconds.
 func (e *Entry) LastSeen() int64 { return e.lastSeen.Load() }

@@ -117,7 +117,7 @@ func TestDurableAcrossReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Touch(e, 12345, 7)
+	s.Advance(e, 12345, 7)
 	if _, err := Open(Config{Dir: dir}); !errors.Is(err, ErrLocked) {
 		t.Fatalf("second Open of a directory in use = %v, want ErrLocked", err)
 	}
@@ -213,7 +213,7 @@ func TestWriteBehindFlushes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Touch(e, 999, 3)
+	s.Advance(e, 999, 3)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		acts, err := s.Activations(l.ID)
@@ -299,7 +299,7 @@ func BenchmarkLookupHot(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		s.Touch(e, int64(i), uint64(i))
+		s.Advance(e, int64(i), uint64(i)+1)
 	}
 }
 

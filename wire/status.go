@@ -27,6 +27,7 @@ const (
 	StatusUnsupportedVersion  Status = 15 // the peer speaks a protocol version this one does not
 	StatusBadRequest          Status = 16 // the request is malformed or not allowed on this channel
 	StatusQuotaExceeded       Status = 17 // the shop's daily key quota is used up
+	StatusInstallCloned       Status = 18 // the install's state was copied: its validation counter went back
 )
 
 var statusNames = [...]string{
@@ -48,6 +49,7 @@ var statusNames = [...]string{
 	StatusUnsupportedVersion:  "UNSUPPORTED_VERSION",
 	StatusBadRequest:          "BAD_REQUEST",
 	StatusQuotaExceeded:       "QUOTA_EXCEEDED",
+	StatusInstallCloned:       "INSTALL_CLONED",
 }
 
 // String returns the status name, such as "NO_SEATS".

@@ -1,0 +1,201 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/clients"
+	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/wire"
+)
+
+// clock is a gateway clock that a test moves forward.
+type clock struct{ off atomic.Int64 }
+
+func (c *clock) now() time.Time                { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *clock) advance(d time.Duration)       { c.off.Add(int64(d)) }
+func withClock(c *clock) func(*gateway.Config) { return func(cfg *gateway.Config) { cfg.Now = c.now } }
+
+// TestWantLeaseSignsOncePerInterval: an install that sets the want-lease
+// flag on every validation (issue: "forced signing") gets a fresh lease
+// only when its current one is at least ten minutes old; in between it is
+// answered OK without one, and the gateway signs nothing.
+func TestWantLeaseSignsOncePerInterval(t *testing.T) {
+	var clk clock
+	g := startGateway(t, withClock(&clk))
+	keys := g.mint(t, 1, gateway.Spec{Seats: 1})
+	ctx := context.Background()
+	c := g.client(t)
+	res, err := c.Activate(ctx, keys[0], machine(1), "alpha", "1.0")
+	if err != nil {
+		t.Fatalf("Activate: %v", err)
+	}
+	signed := func() int64 { return g.srv.Stats()["leases_signed"] }
+	before := signed()
+	counter := uint64(0)
+	want := func() *clients.ValidateResult {
+		t.Helper()
+		counter++
+		v, err := c.Validate(ctx, res.LicenseID, machine(1), counter, true)
+		if err != nil {
+			t.Fatalf("Validate %d asking for a lease: %v", counter, err)
+		}
+		return v
+	}
+	for i := 0; i < 50; i++ {
+		if v := want(); v.Lease != nil {
+			t.Fatalf("validation %d signed a lease while the current one is fresh", i)
+		}
+	}
+	if n := signed() - before; n != 0 {
+		t.Fatalf("50 validations asking for a lease signed %d leases; want 0", n)
+	}
+	clk.advance(10*time.Minute + time.Second)
+	v := want()
+	if v.Lease == nil {
+		t.Fatal("no fresh lease once the current one is ten minutes old")
+	}
+	l, err := wire.VerifyLease(v.Lease, g.card.LeaseKeys)
+	if err != nil || l.Issued != clk.now().Unix() && l.Issued != clk.now().Unix()-1 {
+		t.Fatalf("the fresh lease: %v, issued %d", err, l.Issued)
+	}
+	if v := want(); v.Lease != nil {
+		t.Fatal("a second lease right after the fresh one")
+	}
+	if n := signed() - before; n != 1 {
+		t.Fatalf("leases signed: %d, want 1", n)
+	}
+}
+
+// TestClonedInstallRefused: a copy of an install (its install key and
+// counter, on a machine with the same fingerprint) that replays a counter
+// the gateway has already seen is refused with INSTALL_CLONED, the install
+// that is ahead keeps working, and the license is flagged.
+func TestClonedInstallRefused(t *testing.T) {
+	g := startGateway(t)
+	dir := g.srv.Identity().Dir
+	keys := g.mint(t, 1, gateway.Spec{Seats: 1})
+	ctx := context.Background()
+	k, err := channel.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := func() *clients.Client {
+		c, err := clients.New(clients.Config{Card: g.card, InstallKey: k, Timeout: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	real, clone := install(), install()
+	res, err := real.Activate(ctx, keys[0], machine(1), "alpha", "1.0")
+	if err != nil {
+		t.Fatalf("Activate: %v", err)
+	}
+	for n := uint64(1); n <= 3; n++ {
+		mustValidate(t, real, res.LicenseID, n)
+	}
+	// The copy was taken at counter 3: its next check sends 4, after the
+	// real install already has.
+	mustValidate(t, real, res.LicenseID, 4)
+	_, err = clone.Validate(ctx, res.LicenseID, machine(1), 4, false)
+	wantStatus(t, err, wire.StatusInstallCloned)
+	_, err = clone.Validate(ctx, res.LicenseID, machine(1), 2, true)
+	wantStatus(t, err, wire.StatusInstallCloned)
+	mustValidate(t, real, res.LicenseID, 5)
+
+	// Flagged off the validation path: wait for it, as long as the test may.
+	var l *gateway.AdminLicense
+	for deadline := testDeadline(t); ; time.Sleep(20 * time.Millisecond) {
+		l = adminDo(t, dir, gateway.AdminRequest{Cmd: "license.show", Key: keys[0].Display()}).License
+		if l.FlaggedAt != 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if l.FlaggedAt == 0 || !strings.Contains(l.FlagReason, "two machines") {
+		t.Fatalf("license not flagged as a cloned install: at %d, %q", l.FlaggedAt, l.FlagReason)
+	}
+	if !strings.Contains(g.logs.String(), "install clone refused") {
+		t.Fatal("the clone was not logged")
+	}
+}
+
+func mustValidate(t *testing.T, c *clients.Client, id [16]byte, counter uint64) {
+	t.Helper()
+	if _, err := c.Validate(context.Background(), id, machine(1), counter, false); err != nil {
+		t.Fatalf("Validate with counter %d: %v", counter, err)
+	}
+}
+
+// testDeadline is when a test's wait should give up: shortly before the
+// test binary's own deadline, or in ten minutes without one. Only a hang
+// reaches it.
+func testDeadline(t *testing.T) time.Time {
+	if d, ok := t.Deadline(); ok {
+		return d.Add(-10 * time.Second)
+	}
+	return time.Now().Add(10 * time.Minute)
+}
+
+// TestStolenDatabaseHoldsNoFingerprint: the database does not hold the
+// fingerprint hashes a client sends (they are keyed by the product code,
+// which is public, so a low-entropy component could be found from them):
+// neither in the activation record nor in a stored lease.
+func TestStolenDatabaseHoldsNoFingerprint(t *testing.T) {
+	var clk clock
+	g := startGateway(t, withClock(&clk))
+	keys := g.mint(t, 1, gateway.Spec{Seats: 1})
+	ctx := context.Background()
+	c := g.client(t)
+	res, err := c.Activate(ctx, keys[0], machine(1), "alpha", "1.0")
+	if err != nil {
+		t.Fatalf("Activate: %v", err)
+	}
+	// A fingerprint with one component changed is still the machine; the
+	// renewal past half the lease's life rewrites the activation.
+	changed := machine(1)
+	changed.C[0].Hash[0] ^= 1
+	clk.advance(4 * 24 * time.Hour)
+	v, err := c.Validate(ctx, res.LicenseID, changed, 1, true)
+	if err != nil || v.Lease == nil {
+		t.Fatalf("renewal: %v", err)
+	}
+	mustValidate(t, c, res.LicenseID, 2)
+	dir := g.srv.Identity().Dir
+	g.stop()
+
+	// Every byte of the database's files: the write-ahead log and older
+	// versions of records included (records are not compressed).
+	var all []byte
+	err = filepath.WalkDir(filepath.Join(dir, gateway.DirDB), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		all = append(all, b...)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(all, res.LicenseID[:]) {
+		t.Fatal("the scan does not see the activation records")
+	}
+	for _, fp := range []wire.Fingerprint{machine(1), changed} {
+		for _, comp := range fp.Components() {
+			if bytes.Contains(all, comp.Hash[:]) {
+				t.Fatalf("the database holds the client's %v hash", comp.Kind)
+			}
+		}
+	}
+}
