@@ -136,8 +136,8 @@ func (l *License) Expired(now int64) bool {
 
 // Activation is one install's binding to a license: a seat.
 type Activation struct {
-	License     LicenseID        `json:"license"`
-	Install     InstallID        `json:"install"`
+	License LicenseID `json:"license"`
+	Install InstallID `json:"install"`
 	// Fingerprint is the machine's fingerprint as the gateway keeps it:
 	// with FingerprintKeyed, each component hash hashed again under the
 	// gateway's secret, so that a stolen database does not hold the
@@ -146,15 +146,15 @@ type Activation struct {
 	Fingerprint      wire.Fingerprint `json:"-"`
 	FingerprintKeyed bool             `json:"-"`
 	Hostname         string           `json:"hostname"`
-	AppVersion  string           `json:"app_version,omitempty"`
-	Created     int64            `json:"created"`
-	LastSeen    int64            `json:"last_seen"`
-	Counter     uint64           `json:"counter"`
+	AppVersion       string           `json:"app_version,omitempty"`
+	Created          int64            `json:"created"`
+	LastSeen         int64            `json:"last_seen"`
+	Counter          uint64           `json:"counter"`
 	// Lease is the latest signed lease in records of earlier gateways;
 	// it holds the client's fingerprint, so it is no longer written.
-	Lease       []byte           `json:"lease,omitempty"`
-	LeaseIssued int64            `json:"lease_issued,omitempty"`
-	LeaseExpiry int64            `json:"lease_expiry,omitempty"`
+	Lease       []byte `json:"lease,omitempty"`
+	LeaseIssued int64  `json:"lease_issued,omitempty"`
+	LeaseExpiry int64  `json:"lease_expiry,omitempty"`
 }
 
 // Record versions. Part of the on-disk format. Version 1 records are JSON
