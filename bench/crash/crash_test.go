@@ -9,13 +9,44 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildBin  string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// tollgate builds the tollgate command once for the tests of the package,
+// as Run does when it is not given one.
+func tollgate(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "tollgate-crash-test-"); buildErr == nil {
+			buildBin, buildErr = build(context.Background(), buildDir)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildBin
+}
+
 // TestHarness runs the harness end to end for three cycles: the real
-// tollgate binary built from the tree, SIGKILLed under load three times,
+// tollgate binary built from the tree (as Run builds it by default), SIGKILLed under load three times,
 // and the store checked after each restart and at the end.
 func TestHarness(t *testing.T) {
 	if testing.Short() {
@@ -35,6 +66,7 @@ func TestHarness(t *testing.T) {
 		Seats:    2,
 		RunMin:   100 * time.Millisecond,
 		RunMax:   400 * time.Millisecond,
+		Tollgate: tollgate(t),
 		Data:     data,
 		Progress: &progress,
 	})
@@ -103,12 +135,7 @@ func TestCheckDetects(t *testing.T) {
 		t.Skip("builds and runs the tollgate binary")
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
-	bin, err := build(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &gateway{bin: bin, data: filepath.Join(dir, "data")}
+	g := &gateway{bin: tollgate(t), data: filepath.Join(t.TempDir(), "data")}
 	if err := g.init(ctx); err != nil {
 		t.Fatal(err)
 	}
