@@ -5,7 +5,7 @@ DATA     ?= ./data
 LISTEN   ?= 127.0.0.1:7443
 DIST     ?= dist
 
-.PHONY: all build run test bench loadtest fuzz cross lint clean
+.PHONY: all build run test bench loadtest crash fuzz cross lint clean
 
 all: build
 
@@ -31,6 +31,12 @@ bench:
 # has the full runs and their commands.
 loadtest:
 	$(GO) run ./bench/cmd/tollgate-bench --scenario all --duration 2s --warmup 500ms --ceiling --licenses 2000 --sessions 1000
+
+# 100 SIGKILL cycles of the tollgate binary under concurrent activations and
+# deactivations; prints acknowledged / lost / over-seat counts, fails on any
+# lost or over-seat (a few minutes on 2 cores).
+crash:
+	GO=$(GO) $(GO) run ./bench/cmd/tollgate-crash
 
 # Every fuzz target for FUZZTIME each.
 fuzz:
