@@ -146,7 +146,9 @@ func hangOnly(t *testing.T) time.Duration {
 // the client's next request opens a new session, on the same connection,
 // and is answered.
 func TestLinkReopensIdleSession(t *testing.T) {
-	ts := startTimeServer(t, channel.Limits{SessionIdleTimeout: 200 * time.Millisecond}, false)
+	// A second: long enough for the first request to come in time on a
+	// loaded machine.
+	ts := startTimeServer(t, channel.Limits{SessionIdleTimeout: time.Second}, false)
 	c, err := New(Config{Card: ts.card, InstallKey: ts.client, Timeout: hangOnly(t)})
 	if err != nil {
 		t.Fatal(err)

@@ -166,7 +166,9 @@ func TestQUICSlowFrameInTime(t *testing.T) {
 // request or has gone quiet after some; the connection stays up.
 func TestQUICSessionIdle(t *testing.T) {
 	for _, requests := range []int{0, 3} {
-		ts, ended := boundedEcho(t, Limits{SessionIdleTimeout: 300 * time.Millisecond, MaxStreamsPerConn: 1})
+		// A second: long enough that round trips on a loaded machine do
+		// not leave the session idle between requests.
+		ts, ended := boundedEcho(t, Limits{SessionIdleTimeout: time.Second, MaxStreamsPerConn: 1})
 		conn := ts.dial(t, Limits{})
 		s := openIK(t, conn, Limits{})
 		for i := range requests {
@@ -187,7 +189,7 @@ func TestQUICSessionIdle(t *testing.T) {
 // slowly but steadily, well past SessionIdleTimeout in all, stays open.
 func TestQUICSlowSteadyNotIdle(t *testing.T) {
 	const idle = time.Second
-	ts, ended := boundedEcho(t, Limits{SessionIdleTimeout: idle, FrameTimeout: idle / 10})
+	ts, ended := boundedEcho(t, Limits{SessionIdleTimeout: idle, FrameTimeout: idle / 2})
 	s := openIK(t, ts.dial(t, Limits{}), Limits{})
 	for i := range 3 * int(idle/(100*time.Millisecond)) {
 		roundTrip(t, s, uint32(i))
