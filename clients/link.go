@@ -92,17 +92,17 @@ func (l *link) session(ctx context.Context) (*channel.Session, error) {
 	if l.sess != nil {
 		return l.sess, nil
 	}
-	if l.conn != nil {
-		if l.conn.Context().Err() == nil {
-			sess, err := l.openLocked(ctx)
-			var se *wire.StatusError
-			if err == nil || errors.As(err, &se) || ctx.Err() != nil {
-				return sess, err
-			}
-			// The connection died unnoticed: dial afresh.
-		}
+	if l.conn != nil && l.conn.Context().Err() != nil {
 		l.conn.CloseWithError(0, "connection lost")
 		l.conn = nil
+	}
+	if l.conn != nil {
+		sess, err := l.openLocked(ctx) // closes the connection on failure
+		var se *wire.StatusError
+		if err == nil || errors.As(err, &se) || ctx.Err() != nil {
+			return sess, err
+		}
+		// The connection may have died unnoticed: dial afresh.
 	}
 	conn, err := channel.Dial(ctx, l.addr, channel.ClientTLSConfig(l.pin), l.noise.Limits)
 	if err != nil {

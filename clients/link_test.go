@@ -16,29 +16,28 @@ import (
 
 // timeServer is a gateway stand-in on real loopback QUIC that answers
 // time requests, built from the channel package as the gateway is, with
-// the limits it is given. If cutFirst is set, its first session stops
-// reading as soon as the first byte of a request arrives and ends, as the
-// gateway's idle bound does when a request comes at the last moment.
+// the limits it is given. The n-th stream (from 1) goes to hook if it is
+// set and takes it.
 type timeServer struct {
-	card              *wire.Card
-	conns, sessions   atomic.Int32
-	sessionsEnded     chan error
-	cutFirst          bool
-	ln                *quic.Listener
-	wg                sync.WaitGroup
-	cancel            context.CancelFunc
-	mu                sync.Mutex
-	open              []*quic.Conn
-	serverKey, client channel.PrivateKey
+	card                     *wire.Card
+	conns, streams, sessions atomic.Int32
+	sessionsEnded            chan error
+	hook                     func(n int32, str *quic.Stream, sess func() *channel.Session) bool
+	ln                       *quic.Listener
+	wg                       sync.WaitGroup
+	cancel                   context.CancelFunc
+	mu                       sync.Mutex
+	open                     []*quic.Conn
+	serverKey, client        channel.PrivateKey
 }
 
-func startTimeServer(t *testing.T, lim channel.Limits, cutFirst bool) *timeServer {
+func startTimeServer(t *testing.T, lim channel.Limits, hook func(n int32, str *quic.Stream, sess func() *channel.Session) bool) *timeServer {
 	t.Helper()
 	cert, _, _, err := channel.GenerateCertificate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &timeServer{sessionsEnded: make(chan error, 16), cutFirst: cutFirst}
+	ts := &timeServer{sessionsEnded: make(chan error, 16), hook: hook}
 	if ts.serverKey, err = channel.GenerateKey(rand.Reader); err != nil {
 		t.Fatal(err)
 	}
@@ -99,15 +98,19 @@ func startTimeServer(t *testing.T, lim channel.Limits, cutFirst bool) *timeServe
 
 func (ts *timeServer) serve(str *quic.Stream, lim channel.Limits) {
 	defer str.Close()
-	sess, err := channel.ServerHandshake(str, channel.ServerConfig{Static: ts.serverKey, Limits: lim})
-	if err != nil {
+	handshake := func() *channel.Session {
+		sess, err := channel.ServerHandshake(str, channel.ServerConfig{Static: ts.serverKey, Limits: lim})
+		if err != nil {
+			return nil
+		}
+		ts.sessions.Add(1)
+		return sess
+	}
+	if n := ts.streams.Add(1); ts.hook != nil && ts.hook(n, str, handshake) {
 		return
 	}
-	if n := ts.sessions.Add(1); n == 1 && ts.cutFirst {
-		var b [1]byte
-		_, err := str.Read(b[:]) // not a request yet: one byte of its Noise message
-		str.CancelRead(channel.StreamCodeDone)
-		ts.sessionsEnded <- err
+	sess := handshake()
+	if sess == nil {
 		return
 	}
 	var out []byte
@@ -148,7 +151,7 @@ func hangOnly(t *testing.T) time.Duration {
 func TestLinkReopensIdleSession(t *testing.T) {
 	// A second: long enough for the first request to come in time on a
 	// loaded machine.
-	ts := startTimeServer(t, channel.Limits{SessionIdleTimeout: time.Second}, false)
+	ts := startTimeServer(t, channel.Limits{SessionIdleTimeout: time.Second}, nil)
 	c, err := New(Config{Card: ts.card, InstallKey: ts.client, Timeout: hangOnly(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +181,20 @@ func TestLinkReopensIdleSession(t *testing.T) {
 // ends the session, unread, is sent again on a new session and answered,
 // rather than failed.
 func TestLinkResendsUnreadRequest(t *testing.T) {
-	ts := startTimeServer(t, channel.Limits{}, true)
+	// The first session stops reading as soon as the first byte of a
+	// request arrives, and ends, as the gateway's idle bound does when a
+	// request comes at the last moment.
+	cut := make(chan error, 1)
+	ts := startTimeServer(t, channel.Limits{}, func(n int32, str *quic.Stream, handshake func() *channel.Session) bool {
+		if n != 1 || handshake() == nil {
+			return n == 1
+		}
+		var b [1]byte
+		_, err := str.Read(b[:]) // not a request yet: one byte of its Noise message
+		str.CancelRead(channel.StreamCodeDone)
+		cut <- err
+		return true
+	})
 	c, err := New(Config{Card: ts.card, InstallKey: ts.client, Timeout: hangOnly(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -187,10 +203,45 @@ func TestLinkResendsUnreadRequest(t *testing.T) {
 	if _, err := c.ServerTime(context.Background()); err != nil {
 		t.Fatalf("request cut by the end of its session: %v", err)
 	}
-	if err := <-ts.sessionsEnded; err != nil {
+	if err := <-cut; err != nil {
 		t.Fatalf("the first session read no byte of the request: %v", err)
 	}
 	if s, k := ts.sessions.Load(), ts.conns.Load(); s != 2 || k != 1 {
 		t.Fatalf("%d sessions on %d connections, want 2 on 1", s, k)
+	}
+}
+
+// TestLinkRedialsDeadConnection: when a session cannot be opened on the
+// connection the client kept, it dials a new one and the request is
+// answered.
+func TestLinkRedialsDeadConnection(t *testing.T) {
+	// The second stream, the first after the idle session ended, is
+	// reset unanswered, as by a gateway that lost the connection's state.
+	ts := startTimeServer(t, channel.Limits{SessionIdleTimeout: time.Second}, func(n int32, str *quic.Stream, _ func() *channel.Session) bool {
+		if n == 2 {
+			str.CancelRead(channel.StreamCodeAborted)
+			str.CancelWrite(channel.StreamCodeAborted)
+		}
+		return n == 2
+	})
+	c, err := New(Config{Card: ts.card, InstallKey: ts.client, Timeout: hangOnly(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if _, err := c.ServerTime(ctx); err != nil {
+		t.Fatalf("first request: %v", err)
+	}
+	select {
+	case <-ts.sessionsEnded:
+	case <-time.After(hangOnly(t)):
+		t.Fatal("the idle session was not ended")
+	}
+	if _, err := c.ServerTime(ctx); err != nil {
+		t.Fatalf("request after the kept connection failed a handshake: %v", err)
+	}
+	if s, k := ts.sessions.Load(), ts.conns.Load(); s != 2 || k != 2 {
+		t.Fatalf("%d sessions on %d connections, want 2 on 2", s, k)
 	}
 }
