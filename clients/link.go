@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 
@@ -14,7 +15,12 @@ import (
 
 // link is one QUIC connection to the gateway with one Noise session on it,
 // dialed on first use and again after it is lost, and the requests in
-// flight on it, told apart by request id. A Client is a link with the IK
+// flight on it, told apart by request id. When the gateway ends the
+// session but not the connection (it ends sessions idle for
+// Limits.SessionIdleTimeout, 5 minutes by default, and a long-running app
+// validates rarely), the next request opens a new session on the same
+// connection, and a request the gateway had not read when it ended the
+// session is sent again on the new one. A Client is a link with the IK
 // pattern and the install key; a ShopClient one with KK and the shop key.
 // Its methods are safe for concurrent use.
 type link struct {
@@ -55,27 +61,64 @@ func (l *link) dropLocked(err error) {
 	if l.conn != nil {
 		l.conn.CloseWithError(0, "client closed")
 	}
-	l.conn, l.sess = nil, nil
+	l.conn = nil
+	l.endSessionLocked(err)
+}
+
+// endSessionLocked forgets the session, keeping the connection, and fails
+// the requests waiting on it with err.
+func (l *link) endSessionLocked(err error) {
+	if l.sess != nil {
+		l.sess.Close()
+	}
+	l.sess = nil
 	for id, ch := range l.pending {
 		ch <- response{err: err}
 		delete(l.pending, id)
 	}
 }
 
-// session returns the open session, dialing when there is none.
+// errUnread fails a request whose session the gateway ended before reading
+// it: the gateway answers every request it has read before it ends a
+// session, so one still unanswered when the session ends cleanly (or whose
+// writing the gateway refused) was never read, and may be sent again.
+var errUnread = fmt.Errorf("%w: the gateway ended the session before reading the request", ErrConnection)
+
+// session returns the open session, opening one when there is none: on
+// the connection if it is still up, else (or if that fails) on a new one.
 func (l *link) session(ctx context.Context) (*channel.Session, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.sess != nil {
 		return l.sess, nil
 	}
+	if l.conn != nil && l.conn.Context().Err() != nil {
+		l.conn.CloseWithError(0, "connection lost")
+		l.conn = nil
+	}
+	if l.conn != nil {
+		sess, err := l.openLocked(ctx) // closes the connection on failure
+		var se *wire.StatusError
+		if err == nil || errors.As(err, &se) || ctx.Err() != nil {
+			return sess, err
+		}
+		// The connection may have died unnoticed: dial afresh.
+	}
 	conn, err := channel.Dial(ctx, l.addr, channel.ClientTLSConfig(l.pin), l.noise.Limits)
 	if err != nil {
 		return nil, classifyDial(err)
 	}
-	sess, err := channel.OpenSession(ctx, conn, l.noise)
+	l.conn = conn
+	return l.openLocked(ctx)
+}
+
+// openLocked opens a session on l.conn; on failure it closes the
+// connection.
+func (l *link) openLocked(ctx context.Context) (*channel.Session, error) {
+	sess, err := channel.OpenSession(ctx, l.conn, l.noise)
 	if err != nil {
-		conn.CloseWithError(0, "handshake failed")
+		l.conn.CloseWithError(0, "handshake failed")
+		l.conn = nil
 		var re *channel.RefusedError
 		if l.noise.Pattern == channel.PatternKK && errors.As(err, &re) {
 			// The gateway refused a shop before any cryptography: an
@@ -84,7 +127,7 @@ func (l *link) session(ctx context.Context) (*channel.Session, error) {
 		}
 		return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
 	}
-	l.conn, l.sess = conn, sess
+	l.sess = sess
 	go l.readLoop(sess)
 	return sess, nil
 }
@@ -111,7 +154,13 @@ func (l *link) readLoop(sess *channel.Session) {
 		}
 		l.mu.Lock()
 		if l.sess == sess {
-			l.dropLocked(fmt.Errorf("%w: %w", ErrConnection, err))
+			if errors.Is(err, io.EOF) {
+				// The gateway ended the session between frames, an idle
+				// one perhaps; the connection may serve the next.
+				l.endSessionLocked(errUnread)
+			} else {
+				l.dropLocked(fmt.Errorf("%w: %w", ErrConnection, err))
+			}
 		}
 		l.mu.Unlock()
 		return
@@ -119,13 +168,23 @@ func (l *link) readLoop(sess *channel.Session) {
 }
 
 // roundTrip sends one request and waits for its answer. An error response
-// is returned as its *wire.StatusError.
+// is returned as its *wire.StatusError. A request the gateway did not read
+// before ending its session is sent once more, on a new session.
 func (l *link) roundTrip(ctx context.Context, m wire.Message) (response, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, l.timeout)
 		defer cancel()
 	}
+	r, err := l.try(ctx, m)
+	if errors.Is(err, errUnread) && ctx.Err() == nil {
+		r, err = l.try(ctx, m)
+	}
+	return r, err
+}
+
+// try sends m once, on the open session or a new one.
+func (l *link) try(ctx context.Context, m wire.Message) (response, error) {
 	sess, err := l.session(ctx)
 	if err != nil {
 		return response{}, err
@@ -141,12 +200,32 @@ func (l *link) roundTrip(ctx context.Context, m wire.Message) (response, error) 
 	l.pending[id] = ch
 	l.mu.Unlock()
 	if err := sess.WriteFrame(wire.AppendFrame(nil, id, m)); err != nil {
+		// The gateway's STOP_SENDING: it stopped reading the session
+		// before this request, and the connection may serve the next.
+		var se *quic.StreamError
+		stopped := errors.As(err, &se) && se.Remote
 		l.mu.Lock()
 		delete(l.pending, id)
-		if l.sess == sess {
+		switch {
+		case l.sess != sess:
+		case stopped:
+			l.endSessionLocked(errUnread)
+		default:
 			l.dropLocked(fmt.Errorf("%w: %w", ErrConnection, err))
 		}
 		l.mu.Unlock()
+		select {
+		case r := <-ch:
+			// The session had ended meanwhile (closing it broke the
+			// write), and this is why.
+			if r.err != nil {
+				return response{}, r.err
+			}
+		default:
+		}
+		if stopped {
+			return response{}, errUnread
+		}
 		return response{}, fmt.Errorf("%w: %w", ErrConnection, err)
 	}
 	select {

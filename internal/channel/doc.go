@@ -30,11 +30,26 @@
 //
 // Errors are final, meaning the session is unusable and the caller must
 // open a new one, unless stated otherwise: ErrDecrypt, ErrRecord,
-// ErrNonceCeiling, ErrFrameTooLarge from ReadFrame, ErrClosed, any error
+// ErrNonceCeiling, ErrFrameTooLarge from ReadFrame, ErrFrameTimeout,
+// ErrSessionIdle, ErrClosed, any error
 // from the stream while writing, and any handshake error are final. Not
 // final: ErrBadFrame, ErrFrameTooLarge and ErrConcurrentRead returned
 // before anything was sent or read, and a read deadline expiring in
 // ReadFrame (the partial record stays buffered; call ReadFrame again).
+//
+// # Bounds on the responder
+//
+// A session made by a server handshake is bounded in time as well as in
+// size, so that a peer cannot hold it, and its stream, by saying nothing
+// while its connection's keep-alives run. Once the first byte of a frame,
+// or of a Noise message, has arrived, the rest must arrive within
+// Limits.FrameTimeout, else ReadFrame fails with ErrFrameTimeout; and a
+// session that completes no frame for Limits.SessionIdleTimeout fails with
+// ErrSessionIdle. Either way reception stops (a QUIC stream is cancelled
+// for reading), while the sending side stays open for the answers the
+// owner still has to give before it closes. Frames that arrive whole cost
+// no clock reading and no deadline; see Session.SetReadDeadline for a
+// deadline of the caller's own on such a session.
 //
 // # What it must never do
 //

@@ -14,6 +14,8 @@ var (
 	ErrRecord           = errors.New("channel: malformed transport message")
 	ErrNonceCeiling     = errors.New("channel: nonce ceiling reached, open a new session")
 	ErrFrameTooLarge    = errors.New("channel: frame exceeds maximum size")
+	ErrFrameTimeout     = errors.New("channel: frame not completed within the frame timeout")
+	ErrSessionIdle      = errors.New("channel: session idle, no request within the idle timeout")
 	ErrBadFrame         = errors.New("channel: malformed frame")
 	ErrConcurrentRead   = errors.New("channel: concurrent ReadFrame calls")
 	ErrClosed           = errors.New("channel: session closed")

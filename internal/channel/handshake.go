@@ -377,7 +377,12 @@ func serverHandshake(rw io.ReadWriteCloser, cfg ServerConfig, allowIK bool) (*Se
 	if err := g.stop(); err != nil {
 		return nil, err
 	}
-	return newSession(rw, pattern, peer, lim, send, recv)
+	sess, err := newSession(rw, pattern, peer, lim, send, recv)
+	if err != nil {
+		return nil, err
+	}
+	sess.enforce(lim)
+	return sess, nil
 }
 
 // readHandshakeMessage reads one length-prefixed handshake message of

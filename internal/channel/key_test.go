@@ -217,17 +217,18 @@ func TestPin(t *testing.T) {
 
 func TestLimits(t *testing.T) {
 	d := Limits{}.WithDefaults()
-	want := Limits{5 * time.Second, 60 * time.Second, 16, 1 << 20, 1 << 40}
+	want := Limits{5 * time.Second, 60 * time.Second, 16, 1 << 20, 1 << 40, 10 * time.Second, 5 * time.Minute}
 	if d != want {
 		t.Fatalf("defaults %+v, want %+v", d, want)
 	}
-	set := Limits{time.Second, time.Minute, 3, 100, 7}
+	set := Limits{time.Second, time.Minute, 3, 100, 7, time.Second, time.Hour}
 	if set.WithDefaults() != set {
 		t.Fatalf("WithDefaults changed set fields")
 	}
 	for _, bad := range []Limits{
 		{HandshakeTimeout: -1}, {IdleTimeout: -1}, {MaxStreamsPerConn: -1},
 		{MaxFrameSize: -1}, {MaxFrameSize: MaxFrameSize + 1}, {MaxMessages: MaxMessagesCeiling + 1},
+		{FrameTimeout: -1}, {SessionIdleTimeout: -1},
 	} {
 		if err := bad.Validate(); !errors.Is(err, ErrLimits) {
 			t.Errorf("Validate(%+v) = %v, want ErrLimits", bad, err)

@@ -13,6 +13,8 @@ const (
 	DefaultIdleTimeout       = 60 * time.Second
 	DefaultMaxStreamsPerConn = 16
 	DefaultMaxMessages       = 1 << 40
+	DefaultFrameTimeout      = 10 * time.Second
+	DefaultSessionIdle       = 5 * time.Minute
 
 	// MaxMessagesCeiling bounds Limits.MaxMessages, far below the 2^64-1
 	// nonces Noise allows, so that no count can overflow.
@@ -40,6 +42,17 @@ type Limits struct {
 	// messages a session sends, and receives, before it refuses to go on
 	// with ErrNonceCeiling. Zero means 2^40.
 	MaxMessages uint64
+	// FrameTimeout bounds, on the responder's sessions, how long a frame
+	// may take to arrive once its first byte has: a peer that sends part
+	// of a frame, or of a Noise message, and then stops has its session
+	// ended with ErrFrameTimeout. Zero means 10 seconds.
+	FrameTimeout time.Duration
+	// SessionIdleTimeout ends, with ErrSessionIdle, a responder's session
+	// that has received no complete frame (no request) for this long, even
+	// while the QUIC connection is kept alive. It is enforced in quarters:
+	// a session goes between 1 and 1.25 times this long without a request
+	// before it is ended, never less. Zero means 5 minutes.
+	SessionIdleTimeout time.Duration
 }
 
 // WithDefaults returns l with every zero field set to its default.
@@ -59,6 +72,12 @@ func (l Limits) WithDefaults() Limits {
 	if l.MaxMessages == 0 {
 		l.MaxMessages = DefaultMaxMessages
 	}
+	if l.FrameTimeout == 0 {
+		l.FrameTimeout = DefaultFrameTimeout
+	}
+	if l.SessionIdleTimeout == 0 {
+		l.SessionIdleTimeout = DefaultSessionIdle
+	}
 	return l
 }
 
@@ -77,6 +96,10 @@ func (l Limits) Validate() error {
 		return fmt.Errorf("%w: MaxFrameSize %d outside 0 to %d", ErrLimits, l.MaxFrameSize, MaxFrameSize)
 	case l.MaxMessages > MaxMessagesCeiling:
 		return fmt.Errorf("%w: MaxMessages above 2^62", ErrLimits)
+	case l.FrameTimeout < 0:
+		return fmt.Errorf("%w: negative FrameTimeout", ErrLimits)
+	case l.SessionIdleTimeout < 0:
+		return fmt.Errorf("%w: negative SessionIdleTimeout", ErrLimits)
 	}
 	return nil
 }

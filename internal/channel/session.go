@@ -72,7 +72,19 @@ type Session struct {
 	pbuf       []byte // plaintext; pbuf[:pdone] is the frame ReadFrame returned last
 	pdone      int
 	rerr       error // sticky
+
+	// Responder's bounds, set by enforce; zero on an initiator's session.
+	// The frame deadline fields are the reader's, like the rest above.
+	rdl          readDeadliner // rw's read deadline; nil if it has none
+	frameTimeout time.Duration // zero: no frame deadline
+	frameArmed   bool          // a frame is in progress and rdl bounds it
+	frameDL      time.Time     // when the frame in progress must be complete
+	userDL       time.Time     // the caller's read deadline (SetReadDeadline)
+	watch        *idleWatch    // nil: no idle bound
+	active       atomic.Bool   // a frame was completed since the watch's last tick
 }
+
+type readDeadliner interface{ SetReadDeadline(time.Time) error }
 
 // newSession turns the cipher states a handshake split into a session.
 // The transport uses the keys with its own ChaChaPoly instances rather than
@@ -197,16 +209,35 @@ func (s *Session) ReadFrame() ([]byte, error) {
 			body := uint64(binary.BigEndian.Uint32(s.pbuf[lengthOffset:]))
 			if body > s.maxBody {
 				s.rerr = fmt.Errorf("%w: header declares a body of %d bytes, limit %d", ErrFrameTooLarge, body, s.maxBody)
+				s.readEnded()
 				return nil, s.rerr
 			}
 			if n := HeaderSize + body; uint64(len(s.pbuf)) >= n {
 				s.pdone = int(n)
+				if s.frameArmed {
+					s.frameArmed = false
+					_ = s.rdl.SetReadDeadline(s.userDL)
+				}
+				// A load per frame; a store once per tick of the watch.
+				if s.watch != nil && !s.active.Load() {
+					s.active.Store(true)
+				}
 				return s.pbuf[:n:n], nil
 			}
 		}
 		if err := s.readMessage(); err != nil {
+			if s.rerr != nil {
+				s.readEnded()
+			}
 			return nil, err
 		}
+	}
+}
+
+// readEnded stops the idle watch once reading has failed for good.
+func (s *Session) readEnded() {
+	if s.watch != nil {
+		s.watch.stop()
 	}
 }
 
@@ -271,6 +302,14 @@ func (s *Session) fill(n int) error {
 		s.rbuf, s.roff = buf, 0
 	}
 	for s.rend-s.roff < n {
+		if s.frameTimeout > 0 && !s.frameArmed && (s.rend > s.roff || len(s.pbuf) > 0) {
+			// Part of a frame or of a message is here and the rest must be
+			// waited for: it has FrameTimeout from now. Frames that come
+			// whole in one read never get here, and cost no clock reading.
+			s.frameArmed = true
+			s.frameDL = time.Now().Add(s.frameTimeout)
+			_ = s.rdl.SetReadDeadline(s.readDeadline())
+		}
 		m, err := s.rw.Read(s.rbuf[s.rend:])
 		s.rend += m
 		if err != nil && s.rend-s.roff < n {
@@ -284,6 +323,12 @@ func (s *Session) fill(n int) error {
 // stream stopped between frames.
 func (s *Session) readFailed(err error, clean bool) error {
 	switch {
+	case s.watch != nil && s.watch.fired.Load():
+		// The watch stopped reception; the stream's error says nothing more.
+		s.rerr = fmt.Errorf("%w: none in %v", ErrSessionIdle, s.watch.timeout)
+	case s.frameArmed && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(s.frameDL):
+		s.rerr = fmt.Errorf("%w: %v", ErrFrameTimeout, s.frameTimeout)
+		cancelRead(s.rw, StreamCodeDone)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return fmt.Errorf("channel: reading: %w", err) // not final: what was read stays buffered
 	case s.closed.Load():
@@ -300,11 +345,29 @@ func (s *Session) readFailed(err error, clean bool) error {
 
 // SetReadDeadline sets the underlying stream's read deadline, if it has
 // one; ErrNoDeadline if not. A ReadFrame that times out can be retried.
+//
+// A responder's session bounds each frame with the same deadline
+// (Limits.FrameTimeout), so there the earlier of the two applies, and
+// SetReadDeadline must be called from the goroutine that calls ReadFrame,
+// not during a call.
 func (s *Session) SetReadDeadline(t time.Time) error {
-	if d, ok := s.rw.(interface{ SetReadDeadline(time.Time) error }); ok {
+	if s.rdl != nil {
+		s.userDL = t
+		return s.rdl.SetReadDeadline(s.readDeadline())
+	}
+	if d, ok := s.rw.(readDeadliner); ok {
 		return d.SetReadDeadline(t)
 	}
 	return ErrNoDeadline
+}
+
+// readDeadline is the earlier of the caller's read deadline and, while a
+// frame is in progress, the frame's.
+func (s *Session) readDeadline() time.Time {
+	if s.frameArmed && (s.userDL.IsZero() || s.frameDL.Before(s.userDL)) {
+		return s.frameDL
+	}
+	return s.userDL
 }
 
 // SetWriteDeadline sets the underlying stream's write deadline, if it has
@@ -326,6 +389,9 @@ func (s *Session) SetWriteDeadline(t time.Time) error {
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		if s.watch != nil {
+			s.watch.stop()
+		}
 		// quic-go forbids closing a stream concurrently with a write, so
 		// a clean close needs the write lock; an abort does not.
 		if s.wmu.TryLock() {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"time"
 )
 
@@ -87,18 +88,28 @@ func CertificatePin(cert tls.Certificate) ([32]byte, error) {
 	return Pin(leaf), nil
 }
 
+// curves is the only key exchange either side offers or accepts: the
+// hybrid of X25519 and ML-KEM-768, so that traffic recorded today stays
+// secret from a quantum computer tomorrow. Every client is built from this
+// tree, so nothing needs plain X25519; a peer that offers only classical
+// groups fails the handshake.
+var curves = []tls.CurveID{tls.X25519MLKEM768}
+
 // ServerTLSConfig returns the gateway's TLS configuration: TLS 1.3 only,
-// ALPN "tollgate/1", presenting cert.
+// the X25519MLKEM768 key exchange only, ALPN "tollgate/1", presenting
+// cert.
 func ServerTLSConfig(cert tls.Certificate) *tls.Config {
 	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		NextProtos:   []string{ALPN},
-		MinVersion:   tls.VersionTLS13,
+		Certificates:     []tls.Certificate{cert},
+		NextProtos:       []string{ALPN},
+		MinVersion:       tls.VersionTLS13,
+		CurvePreferences: slices.Clone(curves),
 	}
 }
 
-// ClientTLSConfig returns a client TLS configuration that accepts only a
-// server whose certificate's public key has the given pin. A handshake with
+// ClientTLSConfig returns a client TLS configuration that offers only the
+// X25519MLKEM768 key exchange and accepts only a server whose
+// certificate's public key has the given pin. A handshake with
 // any other server fails with an error wrapping ErrPinMismatch.
 func ClientTLSConfig(pin [32]byte) *tls.Config {
 	return &tls.Config{
@@ -116,8 +127,9 @@ func ClientTLSConfig(pin [32]byte) *tls.Config {
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			return verifyPin(cs.PeerCertificates, pin)
 		},
-		NextProtos: []string{ALPN},
-		MinVersion: tls.VersionTLS13,
+		NextProtos:       []string{ALPN},
+		MinVersion:       tls.VersionTLS13,
+		CurvePreferences: slices.Clone(curves),
 	}
 }
 
