@@ -103,7 +103,7 @@ func (c *Client) Activate(ctx context.Context, key keygen.Key, fp wire.Fingerpri
 	if resp.Nonce != req.Nonce {
 		return nil, fmt.Errorf("%w: the answer does not echo the request's nonce", ErrProtocol)
 	}
-	if _, err := c.checkLease(resp.Lease, req.Nonce, resp.LicenseID); err != nil {
+	if _, err := c.checkLease(resp.Lease, &req.Nonce, resp.LicenseID); err != nil {
 		return nil, err
 	}
 	return &ActivateResult{LicenseID: resp.LicenseID, Changed: resp.Changed, Lease: resp.Lease}, nil
@@ -138,7 +138,10 @@ func (c *Client) Validate(ctx context.Context, license [wire.LicenseIDSize]byte,
 	}
 	out := &ValidateResult{ServerTime: time.Unix(resp.ServerTime, 0), Changed: resp.Changed}
 	if len(resp.Lease) > 0 {
-		if _, err := c.checkLease(resp.Lease, req.Nonce, license); err != nil {
+		// A validation may be answered with the lease signed last, for an
+		// earlier request (the gateway signs at most one lease per install
+		// every ten minutes): any nonce, but this license and install.
+		if _, err := c.checkLease(resp.Lease, nil, license); err != nil {
 			return nil, err
 		}
 		out.Lease = resp.Lease
@@ -196,13 +199,14 @@ func classifyDial(err error) error {
 }
 
 // checkLease verifies a lease the gateway just sent: signed by a key of the
-// card, for this license and this installation, answering this request.
-func (c *Client) checkLease(b []byte, nonce [wire.NonceSize]byte, license [wire.LicenseIDSize]byte) (wire.Lease, error) {
+// card, for this license and this installation, answering the request with
+// this nonce (nil: any request).
+func (c *Client) checkLease(b []byte, nonce *[wire.NonceSize]byte, license [wire.LicenseIDSize]byte) (wire.Lease, error) {
 	l, err := wire.VerifyLease(b, c.cfg.Card.LeaseKeys)
 	if err != nil {
 		return wire.Lease{}, fmt.Errorf("%w: %w", ErrLease, err)
 	}
-	if l.LicenseID != license || l.InstallKeyHash != c.InstallID() || l.Nonce != nonce {
+	if l.LicenseID != license || l.InstallKeyHash != c.InstallID() || nonce != nil && l.Nonce != *nonce {
 		return wire.Lease{}, fmt.Errorf("%w: it was not issued for this request", ErrLease)
 	}
 	return l, nil

@@ -170,6 +170,10 @@ func (l *Licensee) Activate(ctx context.Context, key keygen.Key) Decision {
 	st.LastContact = now.Unix()
 	if lease, err := l.lease(); err == nil {
 		st.Trusted = lease.ServerTime // the server's time is authoritative
+		// The lease carries the highest counter the gateway has seen from
+		// this install: a state directory that lost its checks file goes on
+		// from there instead of replaying counters (INSTALL_CLONED).
+		st.Counter = max(st.Counter, lease.Counter)
 	}
 	l.advance(now)
 	d := l.offline(now)
@@ -247,15 +251,15 @@ func (l *Licensee) Check(ctx context.Context) Decision {
 		return local
 	}
 	if contact {
-		st.Counter++
-		res, err := l.client.Validate(ctx, st.LicenseID, l.Fingerprint(), st.Counter, want || local.Reason != ReasonOffline)
+		counter, serr := st.NextCounter()
+		res, err := l.client.Validate(ctx, st.LicenseID, l.Fingerprint(), counter, want || local.Reason != ReasonOffline)
 		if err == nil {
 			l.failed = time.Time{}
 			st.LastContact = now.Unix()
 			// The server's time is authoritative: it resets the ratchet,
 			// so a clock once set too far ahead can be corrected.
 			st.Trusted = res.ServerTime.Unix()
-			if res.Lease != nil {
+			if res.Lease != nil && l.newer(res.Lease) {
 				st.Lease = res.Lease
 			}
 			d := l.decideLocal(now)
@@ -263,6 +267,9 @@ func (l *Licensee) Check(ctx context.Context) Decision {
 				d.Reason, d.Message, d.Contact = ReasonOK, messages[ReasonOK][0], ReasonOK
 			} else {
 				d.Contact = ReasonOK
+			}
+			if serr != nil && d.Err == nil {
+				d.Err = serr
 			}
 			l.advance(now)
 			l.save(&d)
@@ -341,10 +348,15 @@ func (l *Licensee) serverRefusal(err error) Decision {
 		d.Message, d.Action = "That is not a valid license key.", "Check the key for typos."
 	case wire.StatusFingerprintRejected:
 		d.Message, d.Action = "This computer could not be identified well enough to activate it.", "Contact the vendor; a virtual machine may need an explicit machine identifier."
+	case wire.StatusInstallCloned:
+		d.Message = "This program's license data is also in use on another computer (it was copied, or restored from a backup), so the license server refused it here."
+		d.Action = "Activate the program again with your license key. A copy of the program's data on another computer stops working then."
 	}
 	if l.st.HasLicense && se.Status != wire.StatusNoSeats && se.Status != wire.StatusMalformedKey {
 		l.st.Lease = nil
-		if se.Status == wire.StatusNotActivated || se.Status == wire.StatusNotFound {
+		// A copy refused stops asking: it would otherwise leapfrog the
+		// original's counter and get it refused in turn.
+		if se.Status == wire.StatusNotActivated || se.Status == wire.StatusNotFound || se.Status == wire.StatusInstallCloned {
 			l.st.HasLicense = false
 		}
 		l.save(&d)
@@ -369,6 +381,18 @@ func (l *Licensee) lease() (wire.Lease, error) {
 }
 
 var errNoLease = errors.New("clients: no lease")
+
+// newer reports whether lease b (verified by the client) should replace
+// the saved one: there is no usable saved lease, or b was issued no
+// earlier. A lease sent again is never older than the one kept.
+func (l *Licensee) newer(b []byte) bool {
+	cur, err := l.lease()
+	if err != nil {
+		return true
+	}
+	nl, _, err := wire.ParseLease(b)
+	return err == nil && nl.Issued >= cur.Issued
+}
 
 // offline judges the saved lease alone at time now: signature, license,
 // install key, product, fingerprint, expiry and, at level 3, the online-by

@@ -24,6 +24,7 @@ const (
 	FileLease      = "lease"       // the current signed lease, armored
 	FileChecks     = "checks"      // "counter last-contact\n", decimal
 	FileClock      = "clock"       // the clock ratchet: latest trusted time, Unix seconds, "\n"-ended
+	FileLock       = "lock"        // empty; locked while the checks file is read and written
 )
 
 // State is what an installation keeps between runs. It is not safe for
@@ -36,7 +37,9 @@ type State struct {
 	Product    string // the product code the license was activated for
 	Lease      []byte // encoded signed lease, nil when none
 	// Counter is the last validation counter sent; each validation sends
-	// one more.
+	// one more (NextCounter). The gateway refuses a counter it has already
+	// seen (INSTALL_CLONED): it is how a copy of this directory on another
+	// machine is told from the original.
 	Counter uint64
 	// LastContact is when the gateway last answered a validation, by the
 	// local clock, Unix seconds; 0 for never. It decides when the next
@@ -111,19 +114,10 @@ func LoadState(dir string) (st *State, damaged error, err error) {
 			st.Lease = raw
 		}
 	}
-	if b, ok := readState(dir, FileChecks); ok {
-		// Files end with a newline, so a truncated one is told from a short
-		// number.
-		f := strings.Fields(string(b))
-		var e1, e2 error
-		if len(f) == 2 && strings.HasSuffix(string(b), "\n") {
-			st.Counter, e1 = strconv.ParseUint(f[0], 10, 64)
-			st.LastContact, e2 = strconv.ParseInt(f[1], 10, 64)
-		}
-		if len(f) != 2 || e1 != nil || e2 != nil || st.LastContact < 0 {
-			st.Counter, st.LastContact = 0, 0
-			bad = append(bad, fmt.Errorf("%w: the checks file is damaged", ErrState))
-		}
+	if counter, last, ok, derr := readChecks(dir); derr != nil {
+		bad = append(bad, derr)
+	} else if ok {
+		st.Counter, st.LastContact = counter, last
 	}
 	if b, ok := readState(dir, FileClock); ok {
 		t, perr := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
@@ -134,6 +128,83 @@ func LoadState(dir string) (st *State, damaged error, err error) {
 		}
 	}
 	return st, errors.Join(bad...), nil
+}
+
+// readChecks reads the checks file: the last counter sent and the last
+// contact. ok is false when there is none; a damaged one is an error
+// wrapping ErrState.
+func readChecks(dir string) (counter uint64, last int64, ok bool, err error) {
+	b, ok := readState(dir, FileChecks)
+	if !ok {
+		return 0, 0, false, nil
+	}
+	// Files end with a newline, so a truncated one is told from a short
+	// number.
+	f := strings.Fields(string(b))
+	var e1, e2 error
+	if len(f) == 2 && strings.HasSuffix(string(b), "\n") {
+		counter, e1 = strconv.ParseUint(f[0], 10, 64)
+		last, e2 = strconv.ParseInt(f[1], 10, 64)
+	}
+	if len(f) != 2 || e1 != nil || e2 != nil || last < 0 {
+		return 0, 0, false, fmt.Errorf("%w: the checks file is damaged", ErrState)
+	}
+	return counter, last, true, nil
+}
+
+// NextCounter reserves the counter of the next validation: one more than
+// the highest this process or the checks file knows, written to the
+// checks file before the validation is sent, under a lock on the state
+// directory. So a crash after sending never sends the same counter again,
+// and two programs sharing the directory never send the same one. On error
+// the counter is still reserved in memory.
+func (st *State) NextCounter() (uint64, error) {
+	var werr error
+	err := st.withChecks(func() {
+		st.Counter++
+		werr = st.writeChecks()
+	})
+	if err != nil {
+		st.Counter++
+	}
+	return st.Counter, errors.Join(err, werr)
+}
+
+// withChecks runs fn with the state directory locked, after raising the
+// counter and last contact to what the checks file holds (another program
+// may have moved them).
+func (st *State) withChecks(fn func()) error {
+	unlock, err := st.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if c, last, ok, _ := readChecks(st.Dir); ok {
+		st.Counter, st.LastContact = max(st.Counter, c), max(st.LastContact, last)
+	}
+	fn()
+	return nil
+}
+
+// lock locks the state directory's lock file until the returned function
+// is called.
+func (st *State) lock() (func(), error) {
+	f, err := os.OpenFile(filepath.Join(st.Dir, FileLock), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("clients: state lock: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("clients: state lock: %w", err)
+	}
+	return func() { f.Close() }, nil
+}
+
+func (st *State) writeChecks() error {
+	if err := atomicfile.Write(filepath.Join(st.Dir, FileChecks), fmt.Appendf(nil, "%d %d\n", st.Counter, st.LastContact), 0o600); err != nil {
+		return fmt.Errorf("clients: save %s: %w", FileChecks, err)
+	}
+	return nil
 }
 
 // readState reads a small state file; a missing or unreadable one reads
@@ -182,7 +253,11 @@ func (st *State) Save() error {
 		err = remove(FileLease)
 	}
 	if err == nil {
-		err = write(FileChecks, fmt.Appendf(nil, "%d %d\n", st.Counter, st.LastContact))
+		// Never lower what another program using the directory wrote.
+		var werr error
+		if err = st.withChecks(func() { werr = st.writeChecks() }); err == nil {
+			err = werr
+		}
 	}
 	if err == nil {
 		err = write(FileClock, fmt.Appendf(nil, "%d\n", st.Trusted))

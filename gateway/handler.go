@@ -104,11 +104,17 @@ func (h *handler) validate(out []byte, reqID uint32, req *wire.ValidateRequest, 
 		h.clones.report(e.License.ID)
 		return appendError(out, reqID, req.Nonce, wire.StatusInstallCloned, clonedMessage), false
 	}
-	if needLease(&e.Activation, req.WantLease(), now) {
+	var lease []byte
+	switch leaseFor(&e.Activation, req.WantLease(), now) {
+	case leaseSign:
 		return out, true
+	case leaseResend:
+		if lease = h.entryLease(e); lease == nil {
+			return out, true
+		}
 	}
 	return wire.AppendFrame(out, reqID, wire.ValidateResponse{
-		Nonce: req.Nonce, Status: wire.StatusOK, Counter: req.Counter, ServerTime: now, Changed: changed,
+		Nonce: req.Nonce, Status: wire.StatusOK, Counter: req.Counter, ServerTime: now, Changed: changed, Lease: lease,
 	}), false
 }
 
@@ -133,7 +139,7 @@ func (h *handler) matchEntry(e *store.Entry, sent *wire.Fingerprint) (changed ui
 // activation's stored one: keyed (keyFingerprint), or as sent in records
 // of earlier gateways.
 func (h *handler) matchFingerprint(a *store.Activation, sent *wire.Fingerprint) (changed uint32, same bool) {
-	if !a.FingerprintKeyed {
+	if !a.Private {
 		return a.Fingerprint.Match(sent)
 	}
 	k := h.keyFingerprint(sent)
@@ -157,27 +163,63 @@ func (h *handler) keyFingerprint(fp *wire.Fingerprint) wire.Fingerprint {
 	return k
 }
 
-// setFingerprint stores the fingerprint a client sent in a, keyed.
+// setFingerprint stores the fingerprint a client sent in a, keyed; the
+// activation is then private, and its lease must be sealed (signLease).
 func (h *handler) setFingerprint(a *store.Activation, sent *wire.Fingerprint) {
-	a.Fingerprint, a.FingerprintKeyed = h.keyFingerprint(sent), true
+	a.Fingerprint, a.Private = h.keyFingerprint(sent), true
 }
 
 // leaseReissueSeconds is how often an install that asks for a fresh lease
-// while its current one is good gets one: a client setting the want-lease
-// flag on every validation would otherwise make the gateway sign (and
-// fsync) for each. The current lease stays in use meanwhile (the answer
-// carries none), and a level 3 deadline moves at most this much later.
+// while its current one is good gets a newly signed one: a client setting
+// the want-lease flag on every validation would otherwise make the gateway
+// sign (and fsync) for each. Meanwhile it is sent the lease signed last
+// (a client that lost its lease file gets it back), and a level 3 deadline
+// moves at most this much later.
 const leaseReissueSeconds = 10 * 60
 
-// needLease reports whether a validation must carry a newly signed lease:
-// the current one is missing, expired or past half its life, or the client
-// asks for one and the current one is at least leaseReissueSeconds old.
-func needLease(a *store.Activation, want bool, now int64) bool {
-	if a.LeaseExpiry == 0 || a.LeaseExpiry <= now {
-		return true
+// leaseAction is what a validation's answer carries of a lease.
+type leaseAction uint8
+
+const (
+	leaseKeep   leaseAction = iota // none: the client's current lease stays
+	leaseResend                    // the lease signed last
+	leaseSign                      // a newly signed one
+)
+
+// leaseFor decides the lease of a validation's answer: a new one when the
+// current one is missing, expired or past half its life, or the client
+// asks for one and the current one is at least leaseReissueSeconds old;
+// the current one again when the client asks within that time.
+func leaseFor(a *store.Activation, want bool, now int64) leaseAction {
+	if len(a.Lease) == 0 || a.LeaseExpiry <= now {
+		return leaseSign
 	}
 	half := a.LeaseIssued + (a.LeaseExpiry-a.LeaseIssued)/2
-	return now >= half || want && now-a.LeaseIssued >= leaseReissueSeconds
+	switch {
+	case now >= half:
+		return leaseSign
+	case !want:
+		return leaseKeep
+	case now-a.LeaseIssued >= leaseReissueSeconds:
+		return leaseSign
+	}
+	return leaseResend
+}
+
+// entryLease returns the lease of a cached activation, opened, or nil if it
+// does not open (a new one is then signed). The opened lease is kept with
+// the entry, in memory.
+func (h *handler) entryLease(e *store.Entry) []byte {
+	if b := e.OpenedLease(); b != nil {
+		return b
+	}
+	b, err := h.openLease(&e.Activation)
+	if err != nil {
+		h.log.Error("a stored lease does not open; signing a new one", "license", licenseRef(e.License.ID), "err", err)
+		return nil
+	}
+	e.SetOpenedLease(b)
+	return b
 }
 
 // validateSlow answers a validation that needs a fresh lease: it signs one

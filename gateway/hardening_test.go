@@ -26,9 +26,9 @@ func (c *clock) advance(d time.Duration)       { c.off.Add(int64(d)) }
 func withClock(c *clock) func(*gateway.Config) { return func(cfg *gateway.Config) { cfg.Now = c.now } }
 
 // TestWantLeaseSignsOncePerInterval: an install that sets the want-lease
-// flag on every validation (issue: "forced signing") gets a fresh lease
-// only when its current one is at least ten minutes old; in between it is
-// answered OK without one, and the gateway signs nothing.
+// flag on every validation (issue: "forced signing") gets a newly signed
+// lease only when its current one is at least ten minutes old; in between
+// it is sent the lease signed last, and the gateway signs nothing.
 func TestWantLeaseSignsOncePerInterval(t *testing.T) {
 	var clk clock
 	g := startGateway(t, withClock(&clk))
@@ -52,8 +52,8 @@ func TestWantLeaseSignsOncePerInterval(t *testing.T) {
 		return v
 	}
 	for i := 0; i < 50; i++ {
-		if v := want(); v.Lease != nil {
-			t.Fatalf("validation %d signed a lease while the current one is fresh", i)
+		if v := want(); !bytes.Equal(v.Lease, res.Lease) {
+			t.Fatalf("validation %d: a lease of %d bytes, not the one signed at activation", i, len(v.Lease))
 		}
 	}
 	if n := signed() - before; n != 0 {
@@ -61,15 +61,15 @@ func TestWantLeaseSignsOncePerInterval(t *testing.T) {
 	}
 	clk.advance(10*time.Minute + time.Second)
 	v := want()
-	if v.Lease == nil {
+	if v.Lease == nil || bytes.Equal(v.Lease, res.Lease) {
 		t.Fatal("no fresh lease once the current one is ten minutes old")
 	}
 	l, err := wire.VerifyLease(v.Lease, g.card.LeaseKeys)
 	if err != nil || l.Issued != clk.now().Unix() && l.Issued != clk.now().Unix()-1 {
 		t.Fatalf("the fresh lease: %v, issued %d", err, l.Issued)
 	}
-	if v := want(); v.Lease != nil {
-		t.Fatal("a second lease right after the fresh one")
+	if again := want(); !bytes.Equal(again.Lease, v.Lease) {
+		t.Fatal("right after the fresh lease, another one than it")
 	}
 	if n := signed() - before; n != 1 {
 		t.Fatalf("leases signed: %d, want 1", n)

@@ -1,7 +1,10 @@
 package gateway
 
 import (
+	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -17,6 +20,7 @@ import (
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/keygen/composite"
 	"github.com/tollgate/tollgate/wire"
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 // Files of a gateway's data directory. Private ones are mode 0600.
@@ -41,7 +45,14 @@ type Identity struct {
 	LeaseKey *composite.PrivateKey
 	Hasher   *keygen.Hasher
 	Card     *wire.Card
+	// LeaseSeal seals the leases the store keeps (Activation.Private),
+	// with a key derived from the key hash secret.
+	LeaseSeal cipher.AEAD
 }
+
+// leaseSealInfo separates the lease-sealing key from every other use of
+// the key hash secret. Part of the on-disk format.
+const leaseSealInfo = "tollgate lease seal v1"
 
 // Init creates a new identity in dir, once: it refuses (ErrIdentityExists)
 // when dir already holds any part of one, and writes private files with
@@ -136,6 +147,16 @@ func LoadIdentity(dir string) (*Identity, error) {
 	}
 	if id.Hasher, err = keygen.NewHasher(secret); err != nil {
 		return nil, fmt.Errorf("gateway: %s: %w", FileKeySecret, err)
+	}
+	key, err := hkdf.Key(sha256.New, secret, nil, leaseSealInfo, chacha20poly1305.KeySize)
+	clear(secret)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: lease seal key: %w", err)
+	}
+	id.LeaseSeal, err = chacha20poly1305.NewX(key)
+	clear(key)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: lease seal key: %w", err)
 	}
 	if id.Card, err = wire.LoadCard(filepath.Join(dir, FileCard)); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)

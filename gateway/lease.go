@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/rand"
 	"fmt"
 	"time"
 
@@ -9,9 +10,9 @@ import (
 )
 
 // signLease signs a lease for activation a of license l on the machine
-// whose fingerprint the client sent (fp), answering nonce, and records when
-// it was issued and expires in a (the lease itself is not kept: it holds
-// the client's fingerprint hashes). The lease never
+// whose fingerprint the client sent (fp), answering nonce, and records it
+// in a: sealed (it holds the client's fingerprint hashes), with when it was
+// issued and expires. a must be private (setFingerprint). The lease never
 // outlives the license, and at level 3 it carries when the next server check
 // is due and when to start warning.
 func (h *handler) signLease(l *store.License, a *store.Activation, fp *wire.Fingerprint, nonce [wire.NonceSize]byte, counter uint64, now time.Time) ([]byte, error) {
@@ -66,8 +67,48 @@ func (h *handler) signLease(l *store.License, a *store.Activation, fp *wire.Fing
 	if err != nil {
 		return nil, fmt.Errorf("gateway: sign lease: %w", err)
 	}
-	a.Lease, a.LeaseIssued, a.LeaseExpiry = nil, lease.Issued, lease.LeaseExpiry
+	a.License = l.ID // as PutActivation will set it: the seal binds it
+	if a.Lease, err = h.sealLease(a, b); err != nil {
+		return nil, err
+	}
+	a.LeaseIssued, a.LeaseExpiry = lease.Issued, lease.LeaseExpiry
 	return b, nil
+}
+
+// sealLease seals lease b for the store: a random nonce, then the lease
+// encrypted under Identity.LeaseSeal, bound to the license and install.
+func (h *handler) sealLease(a *store.Activation, b []byte) ([]byte, error) {
+	if !a.Private {
+		return nil, fmt.Errorf("gateway: sealing the lease of an activation that is not private")
+	}
+	aead := h.id.LeaseSeal
+	out := make([]byte, aead.NonceSize(), aead.NonceSize()+len(b)+aead.Overhead())
+	if _, err := rand.Read(out); err != nil {
+		return nil, fmt.Errorf("gateway: seal lease: %w", err)
+	}
+	return aead.Seal(out, out, b, leaseAD(a)), nil
+}
+
+// openLease returns a's lease as signed: opened if a is private, as stored
+// otherwise (records of earlier gateways).
+func (h *handler) openLease(a *store.Activation) ([]byte, error) {
+	if !a.Private {
+		return a.Lease, nil
+	}
+	aead := h.id.LeaseSeal
+	n := aead.NonceSize()
+	if len(a.Lease) < n {
+		return nil, fmt.Errorf("%w: sealed lease", store.ErrCorrupt)
+	}
+	b, err := aead.Open(nil, a.Lease[:n], a.Lease[n:], leaseAD(a))
+	if err != nil {
+		return nil, fmt.Errorf("%w: sealed lease does not open", store.ErrCorrupt)
+	}
+	return b, nil
+}
+
+func leaseAD(a *store.Activation) []byte {
+	return append(append(make([]byte, 0, len(a.License)+len(a.Install)), a.License[:]...), a.Install[:]...)
 }
 
 // leaseDelivered counts a signed lease whose commit succeeded (it goes out

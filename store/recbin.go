@@ -218,22 +218,22 @@ func parseLicenseV2(b []byte) (License, int, error) {
 
 // Activation record flags (version 3). Part of the on-disk format.
 const (
-	actFingerprintKeyed = 1 << 0
-	actFlagsKnown       = actFingerprintKeyed
+	actPrivate    = 1 << 0 // Activation.Private
+	actFlagsKnown = actPrivate
 )
 
 // appendActivationV3 encodes a as version 2 does, with a flags byte after
-// the version and without the lease (Activation.Lease is dropped).
+// the version.
 func appendActivationV3(b []byte, a *Activation) ([]byte, error) {
 	if a.Fingerprint.N == 0 || int(a.Fingerprint.N) > wire.MaxComponents {
 		return nil, fmt.Errorf("%w: activation without a fingerprint", ErrInvalid)
 	}
-	if len(a.Hostname) > maxRecString || len(a.AppVersion) > maxRecString {
+	if len(a.Hostname) > maxRecString || len(a.AppVersion) > maxRecString || len(a.Lease) > maxRecBytes {
 		return nil, fmt.Errorf("%w: activation record out of bounds", ErrInvalid)
 	}
 	var flags byte
-	if a.FingerprintKeyed {
-		flags |= actFingerprintKeyed
+	if a.Private {
+		flags |= actPrivate
 	}
 	b = append(b, recordVersionV3, flags)
 	b = append(b, a.License[:]...)
@@ -244,6 +244,7 @@ func appendActivationV3(b []byte, a *Activation) ([]byte, error) {
 	b = binary.AppendVarint(b, a.Created)
 	b = binary.AppendVarint(b, a.LastSeen)
 	b = binary.AppendUvarint(b, a.Counter)
+	b = appendBytes(b, a.Lease)
 	b = binary.AppendVarint(b, a.LeaseIssued)
 	return binary.AppendVarint(b, a.LeaseExpiry), nil
 }
@@ -260,7 +261,7 @@ func parseActivationBin(b []byte) (Activation, error) {
 		if flags&^actFlagsKnown != 0 {
 			r.fail("flags")
 		}
-		a.FingerprintKeyed = flags&actFingerprintKeyed != 0
+		a.Private = flags&actPrivate != 0
 	default:
 		r.fail("version")
 	}
@@ -279,9 +280,7 @@ func parseActivationBin(b []byte) (Activation, error) {
 	a.Created = r.varint("created")
 	a.LastSeen = r.varint("last seen")
 	a.Counter = r.uvarint(math.MaxUint64, "counter")
-	if v == recordVersionV2 {
-		a.Lease = r.bytes(maxRecBytes, "lease")
-	}
+	a.Lease = r.bytes(maxRecBytes, "lease")
 	a.LeaseIssued = r.varint("lease issued")
 	a.LeaseExpiry = r.varint("lease expiry")
 	if err := r.end(); err != nil {

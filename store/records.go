@@ -138,30 +138,29 @@ func (l *License) Expired(now int64) bool {
 type Activation struct {
 	License LicenseID `json:"license"`
 	Install InstallID `json:"install"`
-	// Fingerprint is the machine's fingerprint as the gateway keeps it:
-	// with FingerprintKeyed, each component hash hashed again under the
-	// gateway's secret, so that a stolen database does not hold the
-	// client's hashes (whose key is public: the product code); without it
-	// (records of earlier gateways), as the client sent it.
-	Fingerprint      wire.Fingerprint `json:"-"`
-	FingerprintKeyed bool             `json:"-"`
-	Hostname         string           `json:"hostname"`
-	AppVersion       string           `json:"app_version,omitempty"`
-	Created          int64            `json:"created"`
-	LastSeen         int64            `json:"last_seen"`
-	Counter          uint64           `json:"counter"`
-	// Lease is the latest signed lease in records of earlier gateways;
-	// it holds the client's fingerprint, so it is no longer written.
-	Lease       []byte `json:"lease,omitempty"`
-	LeaseIssued int64  `json:"lease_issued,omitempty"`
-	LeaseExpiry int64  `json:"lease_expiry,omitempty"`
+	// Fingerprint is the machine's fingerprint and Lease the latest lease
+	// signed for it. With Private, the gateway keeps them under its secret:
+	// each component hash hashed again, the lease sealed, so that a stolen
+	// database holds none of the client's hashes (whose key, the product
+	// code, is public). Without it (records of earlier gateways), both are
+	// as the client sent and received them.
+	Fingerprint wire.Fingerprint `json:"-"`
+	Private     bool             `json:"-"`
+	Hostname    string           `json:"hostname"`
+	AppVersion  string           `json:"app_version,omitempty"`
+	Created     int64            `json:"created"`
+	LastSeen    int64            `json:"last_seen"`
+	Counter     uint64           `json:"counter"`
+	Lease       []byte           `json:"lease,omitempty"`
+	LeaseIssued int64            `json:"lease_issued,omitempty"`
+	LeaseExpiry int64            `json:"lease_expiry,omitempty"`
 }
 
 // Record versions. Part of the on-disk format. Version 1 records are JSON
 // objects with a "v" field; version 2 records are binary (recbin.go) and
 // begin with the byte 2, which no JSON text does. Records are written in
 // version 2 and read in either. Activations are written in version 3
-// (binary, with flags and without the lease) and read in any.
+// (binary, with flags) and read in any.
 const (
 	recordVersion   = 1
 	recordVersionV2 = 2

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -99,7 +98,6 @@ func FuzzDecodeActivation(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoded activation does not decode: %v", err)
 		}
-		a.Lease = nil // read from records of earlier gateways, never written
 		if !reflect.DeepEqual(a, a2) {
 			t.Fatalf("round trip changed the activation:\n%+v\n%+v", a, a2)
 		}
@@ -182,9 +180,8 @@ func activationV2(a *Activation) []byte {
 	return binary.AppendVarint(b, a.LeaseExpiry)
 }
 
-// TestActivationVersions: a version 2 record reads with its lease and an
-// unkeyed fingerprint; version 3 keeps the keyed flag, drops the lease,
-// and refuses unknown flags.
+// TestActivationVersions: a version 2 record reads as not private;
+// version 3 keeps the flag and refuses unknown ones.
 func TestActivationVersions(t *testing.T) {
 	var a Activation
 	a.Install[0] = 7
@@ -193,19 +190,19 @@ func TestActivationVersions(t *testing.T) {
 	a.Fingerprint.C[1] = wire.FPComponent{Kind: wire.KindMAC, Hash: [8]byte{2}}
 	a.Lease, a.LeaseIssued, a.LeaseExpiry, a.Counter = []byte("old lease"), 10, 20, 3
 	old, err := decodeActivation(activationV2(&a))
-	if err != nil || string(old.Lease) != "old lease" || old.FingerprintKeyed || old.Counter != 3 || old.LeaseExpiry != 20 {
+	if err != nil || string(old.Lease) != "old lease" || old.Private || old.Counter != 3 || old.LeaseExpiry != 20 {
 		t.Fatalf("version 2: %+v, %v", old, err)
 	}
-	a.FingerprintKeyed = true
+	a.Private = true
 	rec, err := encodeActivation(&a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec[0] != recordVersionV3 || bytes.Contains(rec, []byte("old lease")) {
-		t.Fatalf("version 3 record %x keeps the lease or has the wrong version", rec)
+	if rec[0] != recordVersionV3 {
+		t.Fatalf("version 3 record %x has the wrong version", rec)
 	}
 	back, err := decodeActivation(rec)
-	if err != nil || !back.FingerprintKeyed || back.Lease != nil || back.LeaseIssued != 10 {
+	if err != nil || !back.Private || string(back.Lease) != "old lease" || back.LeaseIssued != 10 {
 		t.Fatalf("version 3: %+v, %v", back, err)
 	}
 	rec[1] |= 0x80

@@ -658,6 +658,7 @@ type Entry struct {
 	counter  atomic.Uint64
 	dirty    atomic.Bool
 	matched  atomic.Pointer[FPMatch]
+	lease    atomic.Pointer[[]byte]
 }
 
 // Lookup returns the current state of the activation of install on the
@@ -746,6 +747,18 @@ func (e *Entry) Matched() *FPMatch { return e.matched.Load() }
 
 // SetMatched keeps m as the last fingerprint matched (Matched).
 func (e *Entry) SetMatched(m *FPMatch) { e.matched.Store(m) }
+
+// OpenedLease returns the activation's lease as SetOpenedLease kept it
+// (opened from its sealed form, in memory only), or nil.
+func (e *Entry) OpenedLease() []byte {
+	if p := e.lease.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// SetOpenedLease keeps the activation's opened lease with the entry.
+func (e *Entry) SetOpenedLease(b []byte) { e.lease.Store(&b) }
 
 // LastSeen returns the latest time the activation was seen, Unix seconds.
 func (e *Entry) LastSeen() int64 { return e.lastSeen.Load() }
