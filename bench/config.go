@@ -39,10 +39,14 @@ const (
 	// IdleMemory: Sessions idle sessions held open; the gateway's RSS per
 	// session against a bare quic-go server's per idle connection.
 	IdleMemory Scenario = "idle-memory"
+	// Flood: validate's load measured alone, then under a flood of QUIC
+	// Initial packets from loopback addresses that never answer (issue
+	// 12); the gateway's RSS before, at its peak and after.
+	Flood Scenario = "flood"
 )
 
-// Scenarios lists every scenario, in the order "all" runs them.
-var Scenarios = []Scenario{Validate, Activate, Handshake, Mint, Mixed, Ceiling, IdleMemory}
+// Scenarios lists every scenario.
+var Scenarios = []Scenario{Validate, Activate, Handshake, Mint, Mixed, Ceiling, IdleMemory, Flood}
 
 // Mix weighs the operations of the Mixed scenario; only the ratios matter.
 type Mix struct {
@@ -110,7 +114,7 @@ type Config struct {
 	Ceiling bool
 
 	// Licenses is the number of distinct licenses validated (validate,
-	// mixed). Zero means 10,000 embedded, and with Addr every key of Keys
+	// mixed, flood). Zero means 10,000 embedded (1,000 for flood), and with Addr every key of Keys
 	// for validate and half of them for mixed.
 	Licenses int
 	// Pool is the number of fresh keys the embedded gateway mints for
@@ -138,6 +142,21 @@ type Config struct {
 	// GatewayCacheEntries sets the embedded gateway's cache_entries (its
 	// hot cache, in activations). Zero means the gateway's default.
 	GatewayCacheEntries int64
+	// FloodRate is the Initial packets a second the flood scenario sends.
+	// Zero means DefaultFloodRate (10,000).
+	FloodRate float64
+	// FloodUndecryptable is the share of the flood's Initials whose
+	// payload does not decrypt. Zero means DefaultFloodUndecryptable
+	// (0.2); negative means none.
+	FloodUndecryptable float64
+	// FloodSources is how many loopback addresses the flood comes from
+	// (127.0.1.1 and up). Zero means DefaultFloodSources (64).
+	FloodSources int
+	// GatewayNoAdmission runs the embedded gateway with its admission
+	// limits turned off (no Retry, no caps on handshakes or connections):
+	// the flood scenario without the defence, for comparison.
+	GatewayNoAdmission bool
+
 	// Progress receives a progress line about once a second. Nil means
 	// none.
 	Progress io.Writer
@@ -206,6 +225,18 @@ func (c *Config) setDefaults() error {
 	if c.Scheme == 0 {
 		c.Scheme = composite.MLDSA44Ed25519
 	}
+	if c.FloodRate == 0 {
+		c.FloodRate = DefaultFloodRate
+	}
+	switch {
+	case c.FloodUndecryptable == 0:
+		c.FloodUndecryptable = DefaultFloodUndecryptable
+	case c.FloodUndecryptable < 0:
+		c.FloodUndecryptable = 0
+	}
+	if c.FloodSources == 0 {
+		c.FloodSources = DefaultFloodSources
+	}
 	switch {
 	case c.Conns < 1 || c.Conns > 100000:
 		return fmt.Errorf("%w: conns %d not in 1..100000", ErrConfig, c.Conns)
@@ -229,6 +260,8 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("%w: batch %d not in 1..%d", ErrConfig, c.Batch, wire.MaxMintCount)
 	case c.Sessions > 1_000_000:
 		return fmt.Errorf("%w: sessions %d over 1,000,000", ErrConfig, c.Sessions)
+	case c.FloodRate < 0 || c.FloodRate > 1_000_000 || c.FloodUndecryptable > 1 || c.FloodSources < 0 || c.FloodSources > 1000:
+		return fmt.Errorf("%w: flood rate %v not in 0..1,000,000, undecryptable share %v over 1, or sources %d not in 0..1000", ErrConfig, c.FloodRate, c.FloodUndecryptable, c.FloodSources)
 	case c.Mix.Validate < 0 || c.Mix.Handshake < 0 || c.Mix.Activate < 0 || c.Mix.Deactivate < 0 || c.Mix.total() <= 0:
 		return fmt.Errorf("%w: mix weights must be positive", ErrConfig)
 	}
@@ -241,18 +274,23 @@ func (c *Config) setDefaults() error {
 		}
 		if c.Licenses == 0 {
 			c.Licenses = 10000
+			if c.Scenario == Flood {
+				// The flood's memory, not the cache's, is what flood
+				// measures: fewer licenses keep the gateway's own small.
+				c.Licenses = 1000
+			}
 		}
 		return nil
 	}
 	if c.Card == nil {
 		return fmt.Errorf("%w: an address without a server card", ErrConfig)
 	}
-	if c.GatewayCPUProfile != "" || c.GatewayMemProfile != "" || c.GatewayCacheEntries != 0 {
-		return fmt.Errorf("%w: the gateway's profiles and cache size are for an embedded gateway only", ErrConfig)
+	if c.GatewayCPUProfile != "" || c.GatewayMemProfile != "" || c.GatewayCacheEntries != 0 || c.GatewayNoAdmission {
+		return fmt.Errorf("%w: the gateway's profiles, cache size and admission limits are for an embedded gateway only", ErrConfig)
 	}
 	need := 0
 	switch c.Scenario {
-	case Validate, Activate, Handshake, IdleMemory:
+	case Validate, Activate, Handshake, IdleMemory, Flood:
 		need = 1
 	case Mixed:
 		need = 2
@@ -265,7 +303,7 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("%w: %s against a running gateway needs at least %d license keys with free seats (%d given)", ErrConfig, c.Scenario, need, len(c.Keys))
 	}
 	switch c.Scenario {
-	case Validate, Handshake, IdleMemory:
+	case Validate, Handshake, IdleMemory, Flood:
 		if c.Licenses == 0 || c.Licenses > len(c.Keys) {
 			c.Licenses = len(c.Keys)
 		}

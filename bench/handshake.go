@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/tollgate/tollgate/internal/channel"
@@ -21,7 +22,7 @@ func runHandshake(ctx context.Context, cfg *Config, r *Result) (err error) {
 		return err
 	}
 	defer closeTarget(t, &err)
-	ex := &handshakeEx{card: t.card, fp: randomFingerprint(newRand())}
+	ex := &handshakeEx{card: t.card, fp: randomFingerprint(newRand()), locks: make([]sync.Mutex, n)}
 	var rel *release
 	ex.installs, ex.licenses, rel, err = soloInstalls(ctx, cfg, t, n, ex.fp)
 	defer keepFirst(ctx, rel, &err)
@@ -59,6 +60,7 @@ type handshakeEx struct {
 	licenses [][wire.LicenseIDSize]byte // licenses[i] is activated by installs[i] on fp
 	fp       wire.Fingerprint
 	next     int
+	locks    []sync.Mutex // one per install: its validations in counter order
 }
 
 func (e *handshakeEx) ops() []string { return []string{"handshake"} }
@@ -74,12 +76,12 @@ func (e *handshakeEx) answer(uint32, uint32, wire.Type, []byte) (int, string) {
 }
 
 func (e *handshakeEx) side(ctx context.Context, tag uint32) (int, string) {
-	return 0, oneValidation(ctx, e.card, e.installs[tag], e.licenses[tag], e.fp)
+	return 0, oneValidation(ctx, e.card, e.installs[tag], e.licenses[tag], e.fp, &e.locks[tag])
 }
 
 // oneValidation dials the gateway, opens a session, validates once and
-// closes: an app starting.
-func oneValidation(ctx context.Context, card *wire.Card, install channel.PrivateKey, license [wire.LicenseIDSize]byte, fp wire.Fingerprint) string {
+// closes: an app starting. The validation is ordered by mu (see ordered).
+func oneValidation(ctx context.Context, card *wire.Card, install channel.PrivateKey, license [wire.LicenseIDSize]byte, fp wire.Fingerprint, mu *sync.Mutex) string {
 	ctx, cancel := context.WithTimeout(ctx, sideTimeout)
 	defer cancel()
 	conn, err := dial(ctx, card.Address, card.TLSPin)
@@ -94,8 +96,10 @@ func oneValidation(ctx context.Context, card *wire.Card, install channel.Private
 	defer sess.Close()
 	prefix := newPrefix()
 	const id = 1
-	req := wire.ValidateRequest{Nonce: nonceFor(prefix, id), LicenseID: license, Counter: 1, Fingerprint: fp}
-	return roundTrip(ctx, sess, wire.AppendFrame(nil, id, req), func(typ wire.Type, body []byte) string {
-		return checkValidate(prefix, id, typ, body)
+	return ordered(mu, func(counter uint64) string {
+		req := wire.ValidateRequest{Nonce: nonceFor(prefix, id), LicenseID: license, Counter: counter, Fingerprint: fp}
+		return roundTrip(ctx, sess, wire.AppendFrame(nil, id, req), func(typ wire.Type, body []byte) string {
+			return checkValidate(prefix, id, typ, body)
+		})
 	})
 }

@@ -97,6 +97,7 @@ type idleOpenEx struct {
 	card     *wire.Card
 	installs []channel.PrivateKey
 	licenses [][wire.LicenseIDSize]byte
+	locks    []sync.Mutex // one per install: its validations in counter order
 	fp       wire.Fingerprint
 	echo     echoEx
 	retried  retries
@@ -171,10 +172,12 @@ func (e *idleOpenEx) open(ctx context.Context, tag uint32) string {
 			return errHandshake
 		}
 		prefix := newPrefix()
-		req := wire.ValidateRequest{Nonce: nonceFor(prefix, 1), LicenseID: e.licenses[i], Counter: 1, Fingerprint: e.fp}
 		f = sess
-		st = roundTrip(ctx, f, wire.AppendFrame(nil, 1, req), func(typ wire.Type, body []byte) string {
-			return checkValidate(prefix, 1, typ, body)
+		st = ordered(&e.locks[i], func(counter uint64) string {
+			req := wire.ValidateRequest{Nonce: nonceFor(prefix, 1), LicenseID: e.licenses[i], Counter: counter, Fingerprint: e.fp}
+			return roundTrip(ctx, f, wire.AppendFrame(nil, 1, req), func(typ wire.Type, body []byte) string {
+				return checkValidate(prefix, 1, typ, body)
+			})
 		})
 	} else {
 		str, err := conn.OpenStreamSync(ctx)
@@ -266,6 +269,7 @@ func runIdle(ctx context.Context, cfg *Config, r *Result) (err error) {
 	ex := &idleOpenEx{hold: hold, addr: udpAddr, pin: t.card.TLSPin, card: t.card, fp: randomFingerprint(newRand())}
 	var rel *release
 	ex.installs, ex.licenses, rel, err = soloInstalls(ctx, cfg, t, n, ex.fp)
+	ex.locks = make([]sync.Mutex, n)
 	defer keepFirst(ctx, rel, &err)
 	if err != nil {
 		return err

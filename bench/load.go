@@ -56,6 +56,12 @@ const (
 // answers still due.
 const drainTimeout = 2 * time.Minute
 
+// slowWindowMax bounds how long a measured window runs on past its
+// duration while nothing has been answered yet but requests are in flight:
+// on a loaded machine a window shorter than one handshake measures nothing
+// though the gateway works. Slow is not broken; only a hang gets this far.
+const slowWindowMax = 5 * time.Minute
+
 // slot is one request in flight on a stream. Its fields are under the
 // stream's lock.
 type slot struct {
@@ -145,6 +151,7 @@ type phaseResult struct {
 	lag       *hdrhistogram.Histogram // open loop: how late requests went, µs
 	exhausted bool                    // ended early: an exchange ran out of work
 	interrupt bool                    // ended early: the context was cancelled
+	extended  bool                    // the window ran past its duration until the first answer
 }
 
 type opResult struct {
@@ -358,8 +365,14 @@ func (l *load) watch(ctx context.Context, ph *phase, pc phaseConfig, res *phaseR
 			lastCount, lastSample = c, now
 		}
 		allEmpty := ph.exhausted.Load() == int64(len(l.streams)) && ph.outstanding.Load() == 0
+		windowDone := pc.duration > 0 && measuring && now.Sub(t0) >= pc.duration
+		if windowDone && ph.completed.Load() == 0 && ph.outstanding.Load() > 0 && now.Sub(t0) < pc.duration+slowWindowMax {
+			// Nothing answered yet, but requests are in flight: run on
+			// until the first answer.
+			windowDone, res.extended = false, true
+		}
 		switch {
-		case pc.duration > 0 && measuring && now.Sub(t0) >= pc.duration:
+		case windowDone:
 			finish(now)
 			return nil
 		case allEmpty:

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	mrand "math/rand/v2"
+	"sync"
 
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/wire"
@@ -56,9 +57,10 @@ func runMixed(ctx context.Context, cfg *Config, r *Result) (err error) {
 	exs := make([]exchange, len(ids))
 	for i := range ids {
 		rng := newRand()
+		val, hs := splitHandshakes(ids[i])
 		mixes[i] = &mixedEx{
-			mix: cfg.Mix, rnd: newMathRand(rng), val: newValidateEx(ids[i], s.fps[i]), act: newActivateEx(parts[i], nil, t.card),
-			deact: newDeactivateEx(nil), install: s.installs[i], card: t.card,
+			mix: cfg.Mix, rnd: newMathRand(rng), val: newValidateEx(val, s.fps[i]), act: newActivateEx(parts[i], nil, t.card),
+			deact: newDeactivateEx(nil), install: s.installs[i], card: t.card, hs: hs, hsLocks: make([]sync.Mutex, len(hs)),
 		}
 		exs[i] = mixes[i]
 	}
@@ -96,6 +98,22 @@ type mixedEx struct {
 	deact   *deactivateEx
 	install channel.PrivateKey
 	card    *wire.Card
+	// hs are the licenses handshakes validate, none of them val's: a
+	// handshake validates on a connection of its own, and only a lock
+	// per license (hsLocks) keeps its counter in order with another's.
+	hs      [][wire.LicenseIDSize]byte
+	hsLocks []sync.Mutex
+}
+
+// splitHandshakes sets aside for handshakes an eighth of a stream's
+// licenses (at least one, when it has two or more); the stream validates
+// the rest.
+func splitHandshakes(ids [][wire.LicenseIDSize]byte) (val, hs [][wire.LicenseIDSize]byte) {
+	if len(ids) < 2 {
+		return ids, nil
+	}
+	k := max(1, len(ids)/8)
+	return ids[:len(ids)-k], ids[len(ids)-k:]
 }
 
 // Operations of mixedEx, by index; the tag's top byte.
@@ -113,7 +131,9 @@ func (e *mixedEx) request(b []byte, id uint32) ([]byte, uint32, reqKind) {
 	switch {
 	case x < e.mix.Validate:
 	case x < e.mix.Validate+e.mix.Handshake:
-		return b, opHandshake << 24, reqSide
+		if len(e.hs) > 0 {
+			return b, opHandshake << 24, reqSide
+		}
 	case x < e.mix.Validate+e.mix.Handshake+e.mix.Activate:
 		if e.act.left() > 0 {
 			f, tag, kind := e.act.request(b, id)
@@ -144,10 +164,10 @@ func (e *mixedEx) answer(id, tag uint32, typ wire.Type, body []byte) (int, strin
 }
 
 func (e *mixedEx) side(ctx context.Context, _ uint32) (int, string) {
-	// val.licenses is fixed once the phase starts; picking one at random
-	// from it reads nothing request changes.
-	lic := e.val.licenses[mrand.IntN(len(e.val.licenses))]
-	return opHandshake, oneValidation(ctx, e.card, e.install, lic, e.val.fp)
+	// hs is fixed once the phase starts; picking one at random from it
+	// reads nothing request changes.
+	j := mrand.IntN(len(e.hs))
+	return opHandshake, oneValidation(ctx, e.card, e.install, e.hs[j], e.val.fp, &e.hsLocks[j])
 }
 
 func newMathRand(src *mrand.ChaCha8) *mrand.Rand { return mrand.New(src) }

@@ -96,6 +96,21 @@ type Result struct {
 	CeilingRSSBytes          *int64   `json:"ceiling_rss_bytes,omitempty"`
 	CeilingOpenPerSec        *float64 `json:"ceiling_open_per_sec,omitempty"`
 	GatewaySessionsOpenedSec *float64 `json:"sessions_opened_per_sec,omitempty"`
+	// flood: the Initials a second asked and sent, the share that do not
+	// decrypt, from how many addresses, whether the gateway defended
+	// itself; validations a second without the flood (RequestsPerSec is
+	// with it, Ratio the one over the other); the gateway's RSS at the
+	// flood's peak and after it (its handshakes timed out, garbage
+	// collected), GatewayRSSBaseBytes at its peak in the same load without
+	// the flood.
+	FloodOfferedPerSec      *float64 `json:"flood_offered_per_sec,omitempty"`
+	FloodSentPerSec         *float64 `json:"flood_sent_per_sec,omitempty"`
+	FloodUndecryptable      *float64 `json:"flood_undecryptable_share,omitempty"`
+	FloodSources            int      `json:"flood_sources,omitempty"`
+	FloodDefence            string   `json:"flood_defence,omitempty"`
+	UnfloodedRequestsPerSec *float64 `json:"unflooded_requests_per_sec,omitempty"`
+	GatewayRSSPeakBytes     *int64   `json:"gateway_rss_peak_bytes,omitempty"`
+	GatewayRSSAfterBytes    *int64   `json:"gateway_rss_after_bytes,omitempty"`
 	// mixed: each operation apart.
 	Ops map[string]OpStats `json:"ops,omitempty"`
 
@@ -271,10 +286,25 @@ func (r *Result) WriteText(w io.Writer) error {
 	if r.GatewayRSSBytes != nil {
 		p("gateway rss", "%.1f MB", float64(*r.GatewayRSSBytes)/(1<<20))
 	}
+	if r.FloodOfferedPerSec != nil {
+		sent := "not measured"
+		if r.FloodSentPerSec != nil {
+			sent = fmt.Sprintf("%.0f/s sent", *r.FloodSentPerSec)
+		}
+		p("flood", "%.0f Initials/s asked, %s, %.0f%% undecryptable, from %d loopback addresses; defence %s",
+			*r.FloodOfferedPerSec, sent, 100**r.FloodUndecryptable, r.FloodSources, r.FloodDefence)
+	}
+	if r.UnfloodedRequestsPerSec != nil {
+		p("validations", "%.0f/s without the flood, %.0f/s under it", *r.UnfloodedRequestsPerSec, r.RequestsPerSec)
+	}
+	if r.GatewayRSSPeakBytes != nil {
+		p("gateway rss", "peak %.1f MB without the flood, peak %.1f MB under it, %.1f MB after it (handshakes timed out, garbage collected)",
+			float64(*r.GatewayRSSBaseBytes)/(1<<20), float64(*r.GatewayRSSPeakBytes)/(1<<20), float64(*r.GatewayRSSAfterBytes)/(1<<20))
+	}
 	if r.SignPerSec != nil {
 		p("signing alone", "%.0f leases/s on %d goroutines", *r.SignPerSec, r.Machine.CPUs)
 	}
-	if r.GatewayRSSPerSession != nil {
+	if r.GatewayRSSPerSession != nil && r.GatewayRSSBaseBytes != nil {
 		p("gateway memory", "%.1f KB per idle session (RSS %.1f MB before the sessions, %.1f MB with them)",
 			*r.GatewayRSSPerSession/1024, float64(*r.GatewayRSSBaseBytes)/(1<<20), float64(*r.GatewayRSSBytes)/(1<<20))
 	}

@@ -37,6 +37,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		err = runCeilingAlone(ctx, &cfg, r)
 	case IdleMemory:
 		err = runIdle(ctx, &cfg, r)
+	case Flood:
+		err = runFlood(ctx, &cfg, r)
 	}
 	if ctx.Err() != nil {
 		r.Interrupted = true
@@ -120,6 +122,9 @@ func measure(ctx context.Context, cfg *Config, t *target, ld *load, exs []exchan
 		r.GatewayCPUUsPerReq, r.GatewayCPUCores, r.LoadCPUUsPerReq = perReq, cores, load
 		if b, ok := t.rss(); ok {
 			r.GatewayRSSBytes = ptr(b)
+		}
+		if pr.extended {
+			r.note("nothing was answered within the %v window on this machine: the window ran on to %.1f s, until answers came", cfg.Duration, pr.elapsed.Seconds())
 		}
 		if pr.exhausted {
 			more := "raise --pool"

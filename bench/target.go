@@ -86,6 +86,9 @@ func prepareEmbedded(ctx context.Context, cfg *Config, n need) (t *target, err e
 	if cfg.GatewayCacheEntries > 0 {
 		env = append(env, fmt.Sprintf("%s=%d", envCache, cfg.GatewayCacheEntries))
 	}
+	if cfg.GatewayNoAdmission {
+		env = append(env, envNoAdmission+"=1")
+	}
 	for _, p := range []struct{ env, path string }{{envProfile, cfg.GatewayCPUProfile}, {envHeap, cfg.GatewayMemProfile}} {
 		if p.path == "" {
 			continue

@@ -72,7 +72,6 @@ type validateEx struct {
 	licenses [][wire.LicenseIDSize]byte
 	fp       wire.Fingerprint
 	next     int
-	counter  uint64
 	limit    int // when not zero, the number of requests to send
 	sent     int
 }
@@ -88,8 +87,7 @@ func (e *validateEx) request(b []byte, id uint32) ([]byte, uint32, reqKind) {
 		return b, 0, reqNone
 	}
 	e.sent++
-	e.counter++
-	req := wire.ValidateRequest{Nonce: nonceFor(e.prefix, id), LicenseID: e.licenses[e.next], Counter: e.counter, Fingerprint: e.fp}
+	req := wire.ValidateRequest{Nonce: nonceFor(e.prefix, id), LicenseID: e.licenses[e.next], Counter: nextCounter(), Fingerprint: e.fp}
 	e.next++
 	if e.next == len(e.licenses) {
 		e.next = 0

@@ -54,6 +54,11 @@ type Config struct {
 	// of the traffic: keep it on loopback or a private network.
 	MetricsListen string `json:"metrics_listen"`
 
+	// Admission bounds handshakes in progress and connections, in total
+	// and per address, and says when a new client must first answer a QUIC
+	// Retry (admission.go). Zero fields take their defaults.
+	Admission Admission `json:"admission"`
+
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time `json:"-"`
 	// Logger receives the gateway's logs. Nil means a text (or JSON, per
@@ -152,6 +157,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.Limits.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if err := c.Admission.validate(); err != nil {
+		return err
 	}
 	if c.KeyGuessBurst < 0 || c.KeyGuessRefillSeconds < 0 {
 		return fmt.Errorf("%w: key_guess_burst and key_guess_refill_seconds may not be negative (0 means the default)", ErrConfig)

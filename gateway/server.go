@@ -31,6 +31,7 @@ type Server struct {
 	ln    *quic.Listener
 	udp   net.PacketConn
 	tr    *quic.Transport
+	adm   *admission   // handshakes and connections by address (admission.go)
 	shops *shops       // the shop channel: IP lock, orders (shop.go)
 	admin *adminServer // the operator's admin socket, nil if it could not open (admin.go)
 
@@ -67,7 +68,8 @@ func New(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("gateway: listen on %s: %w", cfg.Listen, err)
 	}
-	tr := &quic.Transport{Conn: udp}
+	adm := newAdmission(cfg.Admission)
+	tr := &quic.Transport{Conn: udp, VerifySourceAddress: adm.verify, ConnContext: adm.connContext}
 	ln, err := tr.Listen(channel.ServerTLSConfig(id.TLS), cfg.Limits.QUICConfig())
 	if err != nil {
 		udp.Close()
@@ -93,7 +95,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	stats := newStats(cfg.Now())
 	s := &Server{
-		cfg: cfg, id: id, st: st, ln: ln, udp: udp, tr: tr, shops: shops, stats: stats, metricsLn: metricsLn,
+		cfg: cfg, id: id, st: st, ln: ln, udp: udp, tr: tr, adm: adm, shops: shops, stats: stats, metricsLn: metricsLn,
 		h: &handler{st: st, id: id, now: cfg.Now, log: cfg.Logger, defaultLease: cfg.DefaultLeaseSeconds, stats: stats,
 			guesses: newGuessLimiter(cfg.KeyGuessBurst, time.Duration(cfg.KeyGuessRefillSeconds)*time.Second),
 			flag:    flagPolicy{machines: cfg.FlagMachinesPerSeat, networks: cfg.FlagNetworksPerSeat, windowDays: cfg.FlagWindowDays}},
@@ -127,6 +129,7 @@ func (s *Server) Serve(ctx context.Context) error {
 				acceptErr <- err
 				return
 			}
+			s.adm.establish(conn.Context())
 			s.track(conn, true)
 			s.conns.Add(1)
 			go s.serveConn(conn)

@@ -43,7 +43,10 @@ Scenarios:
   mixed        90% validate, 5% handshake, 4% activate, 1% deactivate (--mix)
   ceiling      the bare quic-go echo alone, with validate's frame sizes
   idle-memory  --sessions idle sessions; gateway RSS per session against a bare quic-go server's per connection
-  all          validate, activate, handshake, mint, mixed and idle-memory, then a table
+  flood        validate's load alone, then under --flood-rate QUIC Initials/s from 127.0.1.x that never
+               answer; validations/s with and without, the gateway's RSS before, at peak and after
+  all          validate, activate, handshake, mint, mixed and idle-memory, then a table (not flood:
+               it loads the whole machine and holds the packets it sends, a few hundred MB)
 
 Embedded (the default), the gateway is prepared in a temporary directory
 (identity, demo catalogue, the licenses and shops the scenario needs) and
@@ -210,6 +213,10 @@ func parse(args []string, stdout, stderr io.Writer) (bench.Config, options, erro
 	fs.StringVar(&cfg.GatewayCPUProfile, "gateway-cpuprofile", "", "write the embedded gateway's CPU profile of the measured windows to FILE")
 	fs.StringVar(&cfg.GatewayMemProfile, "gateway-memprofile", "", "write the embedded gateway's heap profile to FILE each time its memory is measured (idle-memory)")
 	fs.Int64Var(&cfg.GatewayCacheEntries, "cache-entries", 0, "the embedded gateway's cache_entries (hot cache size, in activations); 0: the gateway's default")
+	fs.Float64Var(&cfg.FloodRate, "flood-rate", bench.DefaultFloodRate, "QUIC Initial packets a second (flood)")
+	fs.Float64Var(&cfg.FloodUndecryptable, "flood-undecryptable", bench.DefaultFloodUndecryptable, "share of the flood's Initials that do not decrypt, 0 to 1 (flood)")
+	fs.IntVar(&cfg.FloodSources, "flood-sources", bench.DefaultFloodSources, "loopback addresses the flood comes from, 127.0.1.1 and up (flood)")
+	fs.BoolVar(&cfg.GatewayNoAdmission, "no-admission", false, "run the embedded gateway with its admission limits off: no Retry, no caps (flood without the defence)")
 	fs.StringVar(&opt.cpuprofile, "cpuprofile", "", "write the load generator's own CPU profile to FILE")
 	quiet := fs.Bool("quiet", false, "no progress lines")
 	if err := fs.Parse(args); err != nil {
@@ -290,6 +297,12 @@ func parse(args []string, stdout, stderr io.Writer) (bench.Config, options, erro
 	if set["batch"] && (cfg.Batch < 1 || cfg.Batch > wire.MaxMintCount) {
 		return cfg, opt, bad("--batch %d: not in 1..%d", cfg.Batch, wire.MaxMintCount)
 	}
+	if cfg.FloodRate <= 0 || cfg.FloodUndecryptable < 0 || cfg.FloodUndecryptable > 1 || cfg.FloodSources < 1 {
+		return cfg, opt, bad("--flood-rate must be positive, --flood-undecryptable between 0 and 1, --flood-sources at least 1")
+	}
+	if cfg.FloodUndecryptable == 0 {
+		cfg.FloodUndecryptable = -1 // none (zero in a Config means the default)
+	}
 	if cfg.Sessions < 1 {
 		return cfg, opt, bad("--sessions %d: not positive", cfg.Sessions)
 	}
@@ -311,8 +324,8 @@ func parse(args []string, stdout, stderr io.Writer) (bench.Config, options, erro
 	if *card == "" {
 		return cfg, opt, bad("--addr needs --card")
 	}
-	if set["gateway-cpuprofile"] || set["gateway-memprofile"] || set["cache-entries"] {
-		return cfg, opt, bad("--gateway-cpuprofile, --gateway-memprofile and --cache-entries are for the embedded gateway only")
+	if set["gateway-cpuprofile"] || set["gateway-memprofile"] || set["cache-entries"] || set["no-admission"] {
+		return cfg, opt, bad("--gateway-cpuprofile, --gateway-memprofile, --cache-entries and --no-admission are for the embedded gateway only")
 	}
 	if cfg.GatewayCacheEntries < 0 {
 		return cfg, opt, bad("--cache-entries: negative")
