@@ -155,6 +155,14 @@ func (s *Server) samples() []sample {
 		{"handshakes_failed", "handshakes_failed_total", "", "counter", "Noise handshakes that failed.", g.failedHandshakes.Load()},
 		{"leases_signed", "leases_signed_total", "", "counter", "Leases signed.", g.leasesSigned.Load()},
 	}
+	adm := s.AdmissionStats()
+	out = append(out,
+		sample{"quic_handshakes", "quic_handshakes", "", "gauge", "QUIC handshakes in progress.", int64(adm.Handshakes)},
+		sample{"quic_handshakes_peak", "quic_handshakes_peak", "", "gauge", "The most QUIC handshakes in progress at once.", int64(adm.PeakHandshakes)},
+		sample{"quic_conns", "quic_connections", "", "gauge", "QUIC connections established and open.", int64(adm.Conns)},
+		sample{"quic_retries", "quic_retries_total", "", "counter", "QUIC Initials answered with a Retry (admission).", int64(adm.Retries)},
+		sample{"quic_refused", "quic_refused_total", "", "counter", "QUIC connections refused past an admission cap.", int64(adm.Refused)},
+	)
 	help := "Answers, by kind of request and status (a session adds its OK validations when a second has passed since it last did, at its next validation, or when it ends)."
 	for k := range numKinds {
 		for st := range numStatuses {
@@ -179,7 +187,9 @@ func (s *Server) samples() []sample {
 
 // Stats returns what the gateway did since it started and what its store
 // holds, by name: uptime_seconds; sessions_app, sessions_shop (opened),
-// sessions_open, handshakes_failed, leases_signed; answers_KIND_STATUS
+// sessions_open, handshakes_failed, leases_signed; quic_handshakes,
+// quic_handshakes_peak, quic_conns, quic_retries, quic_refused
+// (admission); answers_KIND_STATUS
 // for each count that is not zero (answers_validate_OK,
 // answers_activate_NO_SEATS, ...; KIND is validate, activate, deactivate,
 // time, mint, key_op or other); and store_disk_bytes,
