@@ -61,7 +61,7 @@ func TestStats(t *testing.T) {
 			t.Errorf("%s = %d, want %d", name, st[name], want)
 		}
 	}
-	if st["sessions_app"] < 2 || st["store_disk_bytes"] <= 0 {
+	if st["sessions_app"] < 2 || st["store_disk_bytes"] <= 0 || st["quic_handshakes_peak"] < 1 {
 		t.Errorf("stats = %v", st)
 	}
 	if _, ok := st["answers_time_OK"]; ok {
