@@ -193,6 +193,10 @@ func (h *handler) mint(out []byte, reqID uint32, req *wire.MintRequest, sh *stor
 	if req.Spec.Seats != 0 {
 		spec.Seats = req.Spec.Seats
 	}
+	if err := spec.checkSeats(code); err != nil {
+		st, msg := h.storeStatus(err, "mint")
+		return fail(st, msg)
+	}
 	if req.Spec.Term.Kind != wire.TermDefault {
 		spec.Term = store.Term{Kind: store.TermKind(req.Spec.Term.Kind), Value: req.Spec.Term.Value}
 	}
