@@ -25,18 +25,20 @@ import (
 )
 
 // shops is the shop side of a gateway: the registered shops indexed by
-// their key id for the pre-handshake lookup, the order-sealing key, and a
-// small queue that writes refusal audit entries off the handshake path (a
-// refused connection must cost no fsync in line).
+// their key id for the pre-handshake lookup, the order-sealing key, and the
+// tally of connections the IP lock refused, which a goroutine of its own
+// writes to the log and the audit log (a refused connection must cost no
+// fsync and no log line in line, or a flood of them writes the disk full).
 type shops struct {
 	st    *store.Store
 	log   *slog.Logger
 	seal  cipher.AEAD
 	index atomic.Pointer[map[[channel.KeyIDSize]byte]*store.Shop]
 
-	refusals chan store.AuditEntry
-	done     chan struct{}
-	once     sync.Once
+	refused *refusals
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
 }
 
 // sealInfo separates the order-sealing key from every other use of the key
@@ -72,7 +74,7 @@ func newShops(dir string, st *store.Store, log *slog.Logger) (*shops, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &shops{st: st, log: log, seal: seal, refusals: make(chan store.AuditEntry, 256), done: make(chan struct{})}
+	s := &shops{st: st, log: log, seal: seal, refused: newRefusals(time.Now()), stop: make(chan struct{}), done: make(chan struct{})}
 	if err := s.reload(); err != nil {
 		return nil, err
 	}
@@ -109,29 +111,60 @@ func (s *shops) lookup(remote net.Addr) func([channel.KeyIDSize]byte) (channel.P
 		}
 		addr, ok := addrOf(remote)
 		if !ok || !sh.Allows(addr) {
-			s.log.Warn("shop refused: address not allowed", "shop", sh.Name, "addr", remote.String())
-			select {
-			case s.refusals <- store.AuditEntry{Kind: "shop.refused", Shop: sh.Name, Detail: "connection from " + remote.String() + " outside its networks"}:
-			default: // a flood of refusals: the log line above still tells
-			}
+			s.refused.add(sh.Name, addr) // logged and audited by auditLoop
 			return channel.PublicKey{}, refuse
 		}
 		return channel.PublicKey(sh.PublicKey), nil
 	}
 }
 
+// auditLoop writes the refusal tally: the first refusal of a shop from an
+// address at once (nudged by add), the rest once an interval and on close,
+// one log line and one audit entry for each shop and address.
 func (s *shops) auditLoop() {
 	defer close(s.done)
-	for e := range s.refusals {
-		if err := s.st.Audit(e); err != nil {
-			s.log.Error("audit: recording a shop refusal failed", "err", err)
+	t := time.NewTicker(refusalInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.refused.kick:
+			s.writeRefusals(s.refused.takeFirst(), "")
+		case now := <-t.C:
+			sums, since := s.refused.takeAll(now)
+			s.writeRefusals(sums, since)
+		case <-s.stop:
+			sums, since := s.refused.takeAll(time.Now())
+			s.writeRefusals(sums, since)
+			return
 		}
 	}
 }
 
-// close stops the refusal queue after writing what it holds.
+// writeRefusals logs and audits sums; since is how long they were counted
+// over ("" for first refusals, written at once).
+func (s *shops) writeRefusals(sums []refusalSum, since string) {
+	for _, r := range sums {
+		from := "other addresses"
+		if !r.other {
+			from = "an unknown address"
+			if r.addr.IsValid() {
+				from = r.addr.String()
+			}
+		}
+		detail := fmt.Sprintf("%d connection(s) from %s outside its networks", r.n, from)
+		if since != "" {
+			detail += " in the last " + since
+		}
+		s.log.Warn("shop refused: "+detail, "shop", r.shop, "from", from, "count", r.n)
+		if err := s.st.Audit(store.AuditEntry{Kind: "shop.refused", Shop: r.shop, Detail: detail}); err != nil {
+			s.log.Error("audit: recording shop refusals failed", "err", err)
+		}
+	}
+}
+
+// close writes what the refusal tally holds and stops it.
 func (s *shops) close() {
-	s.once.Do(func() { close(s.refusals) })
+	s.once.Do(func() { close(s.stop) })
 	<-s.done
 }
 
