@@ -73,7 +73,9 @@ type MintSpec struct {
 // Mint asks for count (1 to 10,000) new keys of product for the shop's
 // order orderID. It is safe to retry: the same order id with the same
 // request returns the same keys; with a different request the gateway
-// answers StatusOrderConflict (a *wire.StatusError).
+// answers StatusOrderConflict (a *wire.StatusError). The gateway answers
+// with the keys sealed to the shop's public key (wire.SealKeys); Mint
+// opens them with ShopKey.
 func (c *ShopClient) Mint(ctx context.Context, orderID, product string, count int, spec MintSpec) ([]keygen.Key, error) {
 	req := wire.MintRequest{Nonce: newNonce(), OrderID: []byte(orderID), Spec: wire.MintSpec{Term: spec.Term, Seats: spec.Seats}}
 	if len(product) != wire.ProductSize {
@@ -105,13 +107,19 @@ func (c *ShopClient) Mint(ctx context.Context, orderID, product string, count in
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
 	}
-	if resp.Nonce != req.Nonce || string(resp.OrderID) != orderID || resp.NumKeys() != count {
+	if resp.Nonce != req.Nonce || string(resp.OrderID) != orderID || int(resp.Count) != count {
 		return nil, fmt.Errorf("%w: the answer does not match the order", ErrProtocol)
 	}
+	// The keys come sealed to the shop's key for this very order: the
+	// gateway keeps them only in that form.
+	plain, err := wire.OpenKeys(c.cfg.ShopKey, req.AppendOrder(nil), resp.Sealed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the keys do not open with the shop's key for this order", ErrProtocol)
+	}
+	defer clear(plain)
 	keys := make([]keygen.Key, count)
 	for i := range keys {
-		k := resp.Key(i)
-		if keys[i], err = keygen.ParseCanonical(k[:]); err != nil {
+		if keys[i], err = keygen.ParseCanonical(plain[i*keygen.KeyLen : (i+1)*keygen.KeyLen]); err != nil {
 			return nil, fmt.Errorf("%w: key %d is malformed", ErrProtocol, i)
 		}
 		if keys[i].Product().String() != product {

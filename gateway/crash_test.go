@@ -94,6 +94,10 @@ func TestCrashKeepsAcknowledgedActivations(t *testing.T) {
 	if out, err := exec.Command(bin, "init", "--data", data, "--addr", addr).CombinedOutput(); err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
+	// 100,000 seats takes a site license (the demo's 1AJS2 allows 100).
+	if out, err := exec.Command(bin, "product", "add", "--data", data, "--code", "1AJS2", "--name", "crash test site license", "--site-license", "--max-seats", "100000").CombinedOutput(); err != nil {
+		t.Fatalf("product add: %v\n%s", err, out)
+	}
 	out, err := exec.Command(bin, "keys", "mint", "--data", data, "--product", "1AJS2", "--count", "1", "--seats", "100000").Output()
 	if err != nil {
 		t.Fatalf("keys mint: %v", err)

@@ -102,14 +102,17 @@ func RunDemo(ctx context.Context, w io.Writer) (err error) {
 		return err
 	}
 	mr, _, err := wire.ParseMintResponse(body)
-	if err != nil || mr.Nonce != mint.Nonce || mr.NumKeys() != 5 {
+	if err != nil || mr.Nonce != mint.Nonce || mr.Count != 5 {
 		return fmt.Errorf("%w: mint answer", ErrDemo)
 	}
-	step("shop minted order DEMO-ORDER-1 over Noise KK: 5 keys of 1AJS2 (durable before the answer)")
-	keys := make([]keygen.Key, mr.NumKeys())
+	plain, err := wire.OpenKeys(shopKey, mint.AppendOrder(nil), mr.Sealed) // sealed to the shop: only its key opens them
+	if err != nil {
+		return fmt.Errorf("%w: the minted keys do not open with the shop's key", ErrDemo)
+	}
+	step("shop minted order DEMO-ORDER-1 over Noise KK: 5 keys of 1AJS2, sealed to the shop's key (durable before the answer)")
+	keys := make([]keygen.Key, mr.Count)
 	for i := range keys {
-		k := mr.Key(i)
-		if keys[i], err = keygen.ParseCanonical(k[:]); err != nil {
+		if keys[i], err = keygen.ParseCanonical(plain[i*keygen.KeyLen : (i+1)*keygen.KeyLen]); err != nil {
 			return fmt.Errorf("%w: minted key %d", ErrDemo, i)
 		}
 		fmt.Fprintf(w, "      %s\n", keys[i].Display())
@@ -118,7 +121,8 @@ func RunDemo(ctx context.Context, w io.Writer) (err error) {
 	if body, err = demoRoundTrip(shop, mint, wire.TypeMintResponse); err != nil {
 		return err
 	}
-	if again, _, err := wire.ParseMintResponse(body); err != nil || string(again.Keys) != string(mr.Keys) {
+	again, _, err := wire.ParseMintResponse(body)
+	if err != nil || string(again.Sealed) != string(mr.Sealed) {
 		return fmt.Errorf("%w: a retried order returned other keys", ErrDemo)
 	}
 	step("the shop retried the same order: the same 5 keys came back, nothing new was minted")

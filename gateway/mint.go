@@ -6,11 +6,13 @@ import (
 
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/wire"
 )
 
 // Spec is what a minted license grants.
 type Spec struct {
 	Seats        uint32     // zero means 1
+	MaxSeats     uint32     // the most Seats may be; zero means store.DefaultMaxSeats
 	Term         store.Term // zero Kind means 1 year
 	AbsExpiry    int64      // absolute expiry, Unix seconds; 0: none
 	Entitlements []string
@@ -20,16 +22,30 @@ type Spec struct {
 }
 
 // ProductSpec returns the spec a key of catalogue product p gets when an
-// order overrides nothing: its seats, default term, entitlements, bundle
-// and validation policy.
+// order overrides nothing: its seats and their maximum, default term,
+// entitlements, bundle and validation policy.
 func ProductSpec(p *store.Product) Spec {
-	return Spec{Seats: p.Seats, Term: p.DefaultTerm(), Entitlements: p.Entitlements, Bundle: p.Bundle, Policy: p.Policy}
+	return Spec{Seats: p.Seats, MaxSeats: p.SeatLimit(), Term: p.DefaultTerm(), Entitlements: p.Entitlements, Bundle: p.Bundle, Policy: p.Policy}
+}
+
+// checkSeats refuses a seat count above the spec's maximum with
+// StatusBadRequest and the range allowed.
+func (s *Spec) checkSeats(product string) error {
+	most := s.MaxSeats
+	if most == 0 {
+		most = store.DefaultMaxSeats
+	}
+	if s.Seats > most {
+		return statusErr(wire.StatusBadRequest, fmt.Sprintf("%d seats is outside 1..%d, the seats a key of product %s may carry", s.Seats, most, product))
+	}
+	return nil
 }
 
 // MintKeys makes n new license keys of product p with spec, writes their
 // licenses durably (by keyed hash only, one fsync for the batch) and returns
 // the keys, with a "mint" audit entry in the same commit. The keys exist
-// nowhere else: the caller hands them over once.
+// nowhere else: the caller hands them over once. More seats than
+// spec.MaxSeats is refused with StatusBadRequest, and nothing is written.
 func MintKeys(st *store.Store, h *keygen.Hasher, p keygen.ProductCode, n int, spec Spec, now time.Time) ([]keygen.Key, error) {
 	if n < 1 || n > 10000 {
 		return nil, fmt.Errorf("%w: count %d is not between 1 and 10000", ErrConfig, n)
@@ -53,6 +69,9 @@ func MintKeys(st *store.Store, h *keygen.Hasher, p keygen.ProductCode, n int, sp
 // newLicenses makes n keys of product p and their license records (keyed
 // hashes only), with spec's defaults already resolved. Nothing is written.
 func newLicenses(h *keygen.Hasher, p keygen.ProductCode, n int, spec Spec, now time.Time) ([]keygen.Key, []store.License, error) {
+	if err := spec.checkSeats(p.String()); err != nil {
+		return nil, nil, err
+	}
 	if spec.Seats == 0 {
 		spec.Seats = 1
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -25,27 +24,36 @@ import (
 )
 
 // shops is the shop side of a gateway: the registered shops indexed by
-// their key id for the pre-handshake lookup, the order-sealing key, and a
-// small queue that writes refusal audit entries off the handshake path (a
-// refused connection must cost no fsync in line).
+// their key id for the pre-handshake lookup, the key that opens orders
+// older gateways sealed (read only), and the
+// tally of connections the IP lock refused, which a goroutine of its own
+// writes to the log and the audit log (a refused connection must cost no
+// fsync and no log line in line, or a flood of them writes the disk full).
 type shops struct {
-	st    *store.Store
-	log   *slog.Logger
-	seal  cipher.AEAD
-	index atomic.Pointer[map[[channel.KeyIDSize]byte]*store.Shop]
+	st  *store.Store
+	log *slog.Logger
+	// legacy opens the keys of orders written before keys were sealed to
+	// the shop: an AEAD keyed from the key hash secret. Never used to seal.
+	legacy cipher.AEAD
+	index  atomic.Pointer[map[[channel.KeyIDSize]byte]*store.Shop]
 
-	refusals chan store.AuditEntry
-	done     chan struct{}
-	once     sync.Once
+	refused *refusals
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
 }
 
-// sealInfo separates the order-sealing key from every other use of the key
-// hash secret. Part of the on-disk format.
-const sealInfo = "tollgate order seal v1"
+// legacySealInfo separated the order-sealing key of older gateways from
+// every other use of the key hash secret. Part of the on-disk format of
+// the orders they wrote, which are still read.
+const legacySealInfo = "tollgate order seal v1"
 
-// newSealer derives the AEAD that seals the keys kept in order records from
-// the gateway's key hash secret: a stolen database holds neither.
-func newSealer(dir string) (cipher.AEAD, error) {
+// newLegacyOpener derives the AEAD with which older gateways sealed the
+// keys kept in order records (AES-256-GCM, nonce first, shop and order id
+// as associated data) from the key hash secret. This gateway only opens
+// with it, to answer retries of those orders; it seals new orders' keys
+// to the shop (wire.SealKeys), which it cannot open.
+func newLegacyOpener(dir string) (cipher.AEAD, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, FileKeySecret))
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -54,25 +62,25 @@ func newSealer(dir string) (cipher.AEAD, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s is not base64", ErrIdentityCorrupt, FileKeySecret)
 	}
-	key, err := hkdf.Key(sha256.New, secret, nil, sealInfo, 32)
+	key, err := hkdf.Key(sha256.New, secret, nil, legacySealInfo, 32)
 	clear(secret)
 	if err != nil {
-		return nil, fmt.Errorf("gateway: seal key: %w", err)
+		return nil, fmt.Errorf("gateway: legacy seal key: %w", err)
 	}
 	blk, err := aes.NewCipher(key)
 	clear(key)
 	if err != nil {
-		return nil, fmt.Errorf("gateway: seal key: %w", err)
+		return nil, fmt.Errorf("gateway: legacy seal key: %w", err)
 	}
 	return cipher.NewGCM(blk)
 }
 
 func newShops(dir string, st *store.Store, log *slog.Logger) (*shops, error) {
-	seal, err := newSealer(dir)
+	legacy, err := newLegacyOpener(dir)
 	if err != nil {
 		return nil, err
 	}
-	s := &shops{st: st, log: log, seal: seal, refusals: make(chan store.AuditEntry, 256), done: make(chan struct{})}
+	s := &shops{st: st, log: log, legacy: legacy, refused: newRefusals(time.Now()), stop: make(chan struct{}), done: make(chan struct{})}
 	if err := s.reload(); err != nil {
 		return nil, err
 	}
@@ -109,61 +117,109 @@ func (s *shops) lookup(remote net.Addr) func([channel.KeyIDSize]byte) (channel.P
 		}
 		addr, ok := addrOf(remote)
 		if !ok || !sh.Allows(addr) {
-			s.log.Warn("shop refused: address not allowed", "shop", sh.Name, "addr", remote.String())
-			select {
-			case s.refusals <- store.AuditEntry{Kind: "shop.refused", Shop: sh.Name, Detail: "connection from " + remote.String() + " outside its networks"}:
-			default: // a flood of refusals: the log line above still tells
-			}
+			s.refused.add(sh.Name, addr) // logged and audited by auditLoop
 			return channel.PublicKey{}, refuse
 		}
 		return channel.PublicKey(sh.PublicKey), nil
 	}
 }
 
+// auditLoop writes the refusal tally: the first refusal of a shop from an
+// address at once (nudged by add), the rest once an interval and on close,
+// one log line and one audit entry for each shop and address.
 func (s *shops) auditLoop() {
 	defer close(s.done)
-	for e := range s.refusals {
-		if err := s.st.Audit(e); err != nil {
-			s.log.Error("audit: recording a shop refusal failed", "err", err)
+	t := time.NewTicker(refusalInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.refused.kick:
+			s.writeRefusals(s.refused.takeFirst(), "")
+		case now := <-t.C:
+			sums, since := s.refused.takeAll(now)
+			s.writeRefusals(sums, since)
+		case <-s.stop:
+			sums, since := s.refused.takeAll(time.Now())
+			s.writeRefusals(sums, since)
+			return
 		}
 	}
 }
 
-// close stops the refusal queue after writing what it holds.
+// writeRefusals logs and audits sums; since is how long they were counted
+// over ("" for first refusals, written at once).
+func (s *shops) writeRefusals(sums []refusalSum, since string) {
+	for _, r := range sums {
+		from := "other addresses"
+		if !r.other {
+			from = "an unknown address"
+			if r.addr.IsValid() {
+				from = r.addr.String()
+			}
+		}
+		detail := fmt.Sprintf("%d connection(s) from %s outside its networks", r.n, from)
+		if since != "" {
+			detail += " in the last " + since
+		}
+		s.log.Warn("shop refused: "+detail, "shop", r.shop, "from", from, "count", r.n)
+		if err := s.st.Audit(store.AuditEntry{Kind: "shop.refused", Shop: r.shop, Detail: detail}); err != nil {
+			s.log.Error("audit: recording shop refusals failed", "err", err)
+		}
+	}
+}
+
+// close writes what the refusal tally holds and stops it.
 func (s *shops) close() {
-	s.once.Do(func() { close(s.refusals) })
+	s.once.Do(func() { close(s.stop) })
 	<-s.done
 }
 
-// sealKeys encrypts an order's keys for its record; the shop and order id
-// are bound in as associated data so a sealed blob cannot be moved.
-func (s *shops) sealKeys(shop, order string, keys []keygen.Key) ([]byte, error) {
+// sealKeys seals an order's keys to the shop's public key for the order
+// whose canonical bytes are order (wire.SealKeys): what the order record
+// keeps and the answer carries. Only the shop's private key opens it.
+func sealKeys(sh *store.Shop, order []byte, keys []keygen.Key) ([]byte, error) {
 	plain := make([]byte, 0, len(keys)*keygen.KeyLen)
 	for _, k := range keys {
 		plain = append(plain, k[:]...)
 	}
 	defer clear(plain)
-	out := make([]byte, s.seal.NonceSize(), s.seal.NonceSize()+len(plain)+s.seal.Overhead())
-	if _, err := rand.Read(out); err != nil {
-		return nil, fmt.Errorf("gateway: seal: %w", err)
+	sealed, err := wire.SealKeys(sh.PublicKey, order, plain)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: sealing keys to shop %s: %w", sh.Name, err)
 	}
-	return s.seal.Seal(out, out, plain, sealAD(shop, order)), nil
+	return sealed, nil
 }
 
-// openKeys decrypts an order's sealed keys, canonical form back to back.
-func (s *shops) openKeys(shop, order string, sealed []byte) ([]byte, error) {
-	n := s.seal.NonceSize()
-	if len(sealed) < n {
+// sealedForShop returns the keys of order o sealed to shop sh, for the
+// answer. Orders this gateway wrote keep exactly that; orders older
+// gateways wrote keep their keys under the legacy AEAD, which is opened
+// and its keys sealed to the shop afresh (the record is left as it is).
+// The two are told apart by length: n keys sealed to the shop take
+// 30n+49 bytes, under the legacy AEAD 30n+28.
+func (s *shops) sealedForShop(sh *store.Shop, o *store.Order) ([]byte, error) {
+	if len(o.Sealed) == wire.SealedKeysLen(o.Count) {
+		if o.Sealed[0] != wire.SealHPKEX25519 {
+			return nil, fmt.Errorf("%w: sealed order keys", store.ErrCorrupt)
+		}
+		return o.Sealed, nil
+	}
+	n := s.legacy.NonceSize()
+	if len(o.Sealed) != n+o.Count*keygen.KeyLen+s.legacy.Overhead() {
 		return nil, fmt.Errorf("%w: sealed order keys", store.ErrCorrupt)
 	}
-	plain, err := s.seal.Open(nil, sealed[:n], sealed[n:], sealAD(shop, order))
-	if err != nil || len(plain)%keygen.KeyLen != 0 {
+	plain, err := s.legacy.Open(nil, o.Sealed[:n], o.Sealed[n:], legacySealAD(o.Shop, o.ID))
+	if err != nil {
 		return nil, fmt.Errorf("%w: sealed order keys do not open", store.ErrCorrupt)
 	}
-	return plain, nil
+	defer clear(plain)
+	sealed, err := wire.SealKeys(sh.PublicKey, o.Request, plain)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: sealing keys to shop %s: %w", sh.Name, err)
+	}
+	return sealed, nil
 }
 
-func sealAD(shop, order string) []byte { return []byte(shop + "\x00" + order) }
+func legacySealAD(shop, order string) []byte { return []byte(shop + "\x00" + order) }
 
 // mint answers a MintRequest from shop sh.
 func (h *handler) mint(out []byte, reqID uint32, req *wire.MintRequest, sh *store.Shop, ss *shops) []byte {
@@ -193,6 +249,10 @@ func (h *handler) mint(out []byte, reqID uint32, req *wire.MintRequest, sh *stor
 	if req.Spec.Seats != 0 {
 		spec.Seats = req.Spec.Seats
 	}
+	if err := spec.checkSeats(code); err != nil {
+		st, msg := h.storeStatus(err, "mint")
+		return fail(st, msg)
+	}
 	if req.Spec.Term.Kind != wire.TermDefault {
 		spec.Term = store.Term{Kind: store.TermKind(req.Spec.Term.Kind), Value: req.Spec.Term.Value}
 	}
@@ -209,7 +269,8 @@ func (h *handler) mint(out []byte, reqID uint32, req *wire.MintRequest, sh *stor
 		if err != nil {
 			return nil, nil, err
 		}
-		sealed, err := ss.sealKeys(sh.Name, order.ID, keys)
+		defer clear(keys) // sealed to the shop, the gateway forgets them
+		sealed, err := sealKeys(sh, order.Request, keys)
 		return ls, sealed, err
 	})
 	switch {
@@ -221,18 +282,17 @@ func (h *handler) mint(out []byte, reqID uint32, req *wire.MintRequest, sh *stor
 		st, msg := h.storeStatus(err, "mint")
 		return fail(st, msg)
 	}
-	keys, err := ss.openKeys(sh.Name, order.ID, o.Sealed)
+	sealed, err := ss.sealedForShop(sh, &o)
 	if err != nil {
 		st, msg := h.storeStatus(err, "mint")
 		return fail(st, msg)
 	}
-	defer clear(keys)
 	if existed {
 		h.log.Info("mint retried", "shop", sh.Name, "order", order.ID, "keys", o.Count)
 	} else {
 		h.log.Info("minted", "shop", sh.Name, "order", order.ID, "product", code, "keys", o.Count)
 	}
-	return wire.AppendFrame(out, reqID, wire.MintResponse{Nonce: req.Nonce, OrderID: req.OrderID, Keys: keys})
+	return wire.AppendFrame(out, reqID, wire.MintResponse{Nonce: req.Nonce, OrderID: req.OrderID, Count: uint16(o.Count), Sealed: sealed})
 }
 
 // keyOp answers a KeyOpRequest from shop sh, which may act on its own keys

@@ -14,9 +14,18 @@ type Product struct {
 	Code     string `json:"code"` // 5 characters of 0-9A-Z, the keys' first group
 	Name     string `json:"name"`
 	Platform string `json:"platform,omitempty"` // such as "windows", "linux"
-	// Term and Seats are the default license type L(term, seats).
+	// Term and Seats are the default license type L(term, seats). Seats
+	// is at most SeatLimit; zero means 1.
 	Term  Term   `json:"term"`
 	Seats uint32 `json:"seats"`
+	// MaxSeats is the most seats one key of this product may carry,
+	// whatever an order or an operator asks: zero means DefaultMaxSeats. Only
+	// a site license may go above DefaultMaxSeats, up to SiteSeatCeiling.
+	// Records written before the field existed read as zero.
+	MaxSeats uint32 `json:"max_seats,omitempty"`
+	// SiteLicense marks a product sold to a whole site: it must state its
+	// MaxSeats, which may then exceed DefaultMaxSeats.
+	SiteLicense bool `json:"site_license,omitempty"`
 	// Entitlements are the features a license carries by default.
 	Entitlements []string `json:"entitlements,omitempty"`
 	// Bundle lists further product codes a key of this product licenses
@@ -28,6 +37,32 @@ type Product struct {
 	// TrialDays, when not zero, makes the default license a trial of that
 	// many days from first activation.
 	TrialDays uint16 `json:"trial_days,omitempty"`
+}
+
+// Seat bounds of the catalogue. A key carries 1 to its product's
+// SeatLimit seats; the store, the shop channel and the operator's mint
+// all refuse more.
+const (
+	// DefaultMaxSeats is the most seats a key may carry when its product
+	// states no maximum (or is not in the catalogue): the seed model sells
+	// 1 to 100 PCs.
+	DefaultMaxSeats = 100
+	// SiteSeatCeiling is the hard ceiling of a site license's MaxSeats.
+	SiteSeatCeiling = 100000
+)
+
+// SeatLimit returns the most seats a key of p may carry.
+func (p *Product) SeatLimit() uint32 {
+	if p.MaxSeats == 0 {
+		return DefaultMaxSeats
+	}
+	return p.MaxSeats
+}
+
+// seatError is a refused seat count: ErrInvalid to the store's callers,
+// StatusBadRequest to a peer, and a message that gives the allowed range.
+func seatError(format string, args ...any) error {
+	return fmt.Errorf("%w: %w", ErrInvalid, &wire.StatusError{Status: wire.StatusBadRequest, Message: fmt.Sprintf(format, args...)})
 }
 
 // Check reports whether p is a usable catalogue entry.
@@ -57,6 +92,16 @@ func (p *Product) Check() error {
 	}
 	if _, err := wire.NewLeaseBundle(codes...); err != nil {
 		return fmt.Errorf("%w: product %s: bundle: %w", ErrInvalid, p.Code, err)
+	}
+	switch {
+	case p.MaxSeats > SiteSeatCeiling:
+		return seatError("product %s: at most %d seats is above the ceiling of %d that even a site license has", p.Code, p.MaxSeats, SiteSeatCeiling)
+	case p.SiteLicense && p.MaxSeats == 0:
+		return seatError("product %s: a site license states its maximum seats (1 to %d)", p.Code, SiteSeatCeiling)
+	case !p.SiteLicense && p.MaxSeats > DefaultMaxSeats:
+		return seatError("product %s: at most %d seats needs a site license; otherwise the maximum is 1 to %d", p.Code, p.MaxSeats, DefaultMaxSeats)
+	case p.Seats > p.SeatLimit():
+		return seatError("product %s: default seats %d outside 1..%d, the seats it allows", p.Code, p.Seats, p.SeatLimit())
 	}
 	if p.Policy.Level > 3 {
 		return fmt.Errorf("%w: product %s: validation level %d", ErrInvalid, p.Code, p.Policy.Level)

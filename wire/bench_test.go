@@ -58,7 +58,7 @@ func BenchmarkParseMintRequest(b *testing.B) {
 }
 
 func BenchmarkParseMintResponse10000(b *testing.B) {
-	body := MintResponse{Nonce: testNonce, OrderID: []byte("A-1001"), Keys: mintKeys(MaxMintCount)}.Append(nil)
+	body := MintResponse{Nonce: testNonce, OrderID: []byte("A-1001"), Count: MaxMintCount, Sealed: fakeSealed(MaxMintCount)}.Append(nil)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
@@ -69,7 +69,7 @@ func BenchmarkParseMintResponse10000(b *testing.B) {
 }
 
 func BenchmarkAppendMintResponse10000(b *testing.B) {
-	m := MintResponse{Nonce: testNonce, OrderID: []byte("A-1001"), Keys: mintKeys(MaxMintCount)}
+	m := MintResponse{Nonce: testNonce, OrderID: []byte("A-1001"), Count: MaxMintCount, Sealed: fakeSealed(MaxMintCount)}
 	buf := make([]byte, 0, HeaderSize+m.Len())
 	b.ReportAllocs()
 	b.SetBytes(int64(HeaderSize + m.Len()))

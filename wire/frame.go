@@ -115,7 +115,7 @@ func maxBodyLen(t Type) int {
 	case TypeMintRequest:
 		return mintRequestFixed + 1 + MaxOrderIDLen + maxEntitlementsLen
 	case TypeMintResponse:
-		return NonceSize + 1 + MaxOrderIDLen + 2 + MaxMintCount*KeySize
+		return NonceSize + 1 + MaxOrderIDLen + 2 + SealedKeysLen(MaxMintCount)
 	case TypeKeyOpRequest:
 		return keyOpRequestLen
 	case TypeKeyStatusResponse:

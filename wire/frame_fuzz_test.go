@@ -67,7 +67,7 @@ func FuzzParseMessage(f *testing.F) {
 		}
 		f.Add(append([]byte{byte(m.Type())}, m.Append(nil)...))
 	}
-	many := MintResponse{Nonce: testNonce, OrderID: []byte("A-1001"), Keys: mintKeys(20)}
+	many := MintResponse{Nonce: testNonce, OrderID: []byte("A-1001"), Count: 20, Sealed: fakeSealed(20)}
 	f.Add(append([]byte{byte(TypeMintResponse)}, many.Append(nil)...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) < 1 {

@@ -87,7 +87,7 @@ func largest(t testing.TB) []Message {
 		TimeResponse{},
 		MintRequest{OrderID: repeat('o', MaxOrderIDLen), Product: testProduct, Count: MaxMintCount,
 			Spec: MintSpec{Entitlements: maxEntitlementSet(t)}},
-		MintResponse{OrderID: repeat('o', MaxOrderIDLen), Keys: mintKeys(MaxMintCount)},
+		MintResponse{OrderID: repeat('o', MaxOrderIDLen), Count: MaxMintCount, Sealed: fakeSealed(MaxMintCount)},
 		KeyOpRequest{Op: KeyOpStatus, Key: testKey},
 		KeyStatusResponse{Product: testProduct, Activations: maxActivationList(t)},
 		ErrorResponse{Status: StatusServerError, Message: msg},

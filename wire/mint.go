@@ -131,36 +131,39 @@ func (m MintRequest) Append(b []byte) []byte {
 	return m.AppendOrder(b)
 }
 
-// MintResponse answers a MintRequest with the keys of the order.
+// MintResponse answers a MintRequest with the keys of the order, sealed to
+// the shop (see SealKeys): only the shop's private key opens them, and a
+// retry of the order gets the same sealed bytes.
 //
 // Encoding (part of the wire format):
 //
 //	 0              16      17             17+len      19+len
-//	+--------------+-------+--------------+-----------+----------------------------+
-//	|  nonce (16)  |  len  |   order id   | count (2) | count × license key (30)   |
-//	+--------------+-------+--------------+-----------+----------------------------+
+//	+--------------+-------+--------------+-----------+------------------------------------+
+//	|  nonce (16)  |  len  |   order id   | count (2) | sealed keys (SealedKeysLen(count)) |
+//	+--------------+-------+--------------+-----------+------------------------------------+
 //	                 u8      1..64          1..MaxMintCount
 //
-// The order id echoes the request's. At MaxMintCount keys the body is
-// about 300 KB, well under MaxFrameSize.
+// The order id echoes the request's; the sealed keys are the seal byte,
+// the encapsulated key and count keys encrypted, count × 30 + 49 bytes.
+// At MaxMintCount keys the body is about 300 KB, well under MaxFrameSize.
 type MintResponse struct {
 	Nonce   [NonceSize]byte
 	OrderID []byte // points into the input
-	// Keys holds the license keys back to back, KeySize bytes each, in
-	// canonical form. It points into the input. They are secrets: never
-	// print or log them.
-	Keys []byte
+	Count   uint16
+	// Sealed is the order's Count keys sealed to the shop, laid out as
+	// SealKeys makes them. It points into the input.
+	Sealed []byte
 }
 
 // ParseMintResponse parses a frame body, which must hold exactly one
-// MintResponse. OrderID and Keys point into b.
+// MintResponse. OrderID and Sealed point into b.
 func ParseMintResponse(b []byte) (MintResponse, int, error) {
 	var m MintResponse
 	d := decoder{b: b}
 	d.copy(m.Nonce[:])
 	m.OrderID = d.bytes8()
-	n := d.u16()
-	m.Keys = d.take(int(n) * KeySize)
+	m.Count = d.u16()
+	m.Sealed = d.take(SealedKeysLen(int(m.Count)))
 	if err := d.end(); err != nil {
 		return MintResponse{}, 0, err
 	}
@@ -178,35 +181,26 @@ func (m MintResponse) Check() error {
 	if err := checkPrintable("order id", m.OrderID); err != nil {
 		return err
 	}
-	if len(m.Keys)%KeySize != 0 {
-		return fmt.Errorf("%w: %d key bytes is not a multiple of %d", ErrInvalidField, len(m.Keys), KeySize)
+	if m.Count < 1 || m.Count > MaxMintCount {
+		return fmt.Errorf("%w: %d keys not in 1..%d", ErrInvalidField, m.Count, MaxMintCount)
 	}
-	if n := m.NumKeys(); n < 1 || n > MaxMintCount {
-		return fmt.Errorf("%w: %d keys not in 1..%d", ErrInvalidField, n, MaxMintCount)
+	if len(m.Sealed) != SealedKeysLen(int(m.Count)) {
+		return fmt.Errorf("%w: %d bytes of sealed keys for %d keys", ErrInvalidField, len(m.Sealed), m.Count)
 	}
-	return checkKeyChars("keys", m.Keys)
-}
-
-// NumKeys returns the number of keys.
-func (m MintResponse) NumKeys() int { return len(m.Keys) / KeySize }
-
-// Key returns the i'th key. Like an index expression, it panics if i is not
-// in 0..NumKeys()-1.
-func (m MintResponse) Key(i int) [KeySize]byte {
-	return [KeySize]byte(m.Keys[i*KeySize : (i+1)*KeySize])
+	return checkSealed(m.Sealed)
 }
 
 // Type returns TypeMintResponse.
 func (MintResponse) Type() Type { return TypeMintResponse }
 
 // Len returns the encoded size.
-func (m MintResponse) Len() int { return NonceSize + 1 + len(m.OrderID) + 2 + len(m.Keys) }
+func (m MintResponse) Len() int { return NonceSize + 1 + len(m.OrderID) + 2 + len(m.Sealed) }
 
 // Append appends the encoding of m to b.
 func (m MintResponse) Append(b []byte) []byte {
 	b = append(b, m.Nonce[:]...)
 	b = append(b, byte(len(m.OrderID)))
 	b = append(b, m.OrderID...)
-	b = binary.BigEndian.AppendUint16(b, uint16(m.NumKeys()))
-	return append(b, m.Keys...)
+	b = binary.BigEndian.AppendUint16(b, m.Count)
+	return append(b, m.Sealed...)
 }

@@ -2,8 +2,10 @@ package wire
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -139,64 +141,85 @@ func mintKeys(n int) []byte {
 	return keys
 }
 
+// fakeSealed returns bytes laid out as n sealed keys (seal byte,
+// encapsulated key 0x20..0x3f, ciphertext of 0xc5): enough for the codec,
+// which checks the layout only.
+func fakeSealed(n int) []byte {
+	b := []byte{SealHPKEX25519}
+	for i := range SealEncSize {
+		b = append(b, 0x20+byte(i))
+	}
+	return append(b, bytes.Repeat([]byte{0xc5}, n*KeySize+SealTagSize)...)
+}
+
 var testMintResponse = MintResponse{
 	Nonce:   testNonce,
 	OrderID: []byte("A-1001"),
-	Keys:    append(testKey[:], testKey2[:]...),
+	Count:   2,
+	Sealed:  fakeSealed(2),
 }
 
 func TestMintResponse(t *testing.T) {
 	testCodec(t, ParseMintResponse, testMintResponse, `
-		000102030405060708090a0b0c0d0e0f                              # nonce
-		06 412d31303031                                               # order id "A-1001"
-		0002                                                          # 2 keys
-		31414a5332303132333435363738394142434445464748494a4b4c4d4e4f  # key 0
-		31414a5332505152535455565758595a3031323334353637383941424344  # key 1
+		000102030405060708090a0b0c0d0e0f                                  # nonce
+		06 412d31303031                                                   # order id "A-1001"
+		0002                                                              # 2 keys
+		01                                                                # seal: HPKE X25519
+		202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f  # enc
+		`+strings.Repeat("c5", 2*KeySize+SealTagSize)+`                   # 2 keys sealed, tag
 	`)
-	m := testMintResponse
-	if m.NumKeys() != 2 || m.Key(0) != testKey || m.Key(1) != testKey2 {
-		t.Fatalf("NumKeys or Key do not give back the keys")
-	}
 }
 
 func TestMintResponseBounds(t *testing.T) {
 	testBounds(t, ParseMintResponse, testMintResponse, []bound[MintResponse]{
-		{"1 key", func(m *MintResponse) { m.Keys = testKey[:] }, nil},
-		{"max keys", func(m *MintResponse) { m.Keys = mintKeys(MaxMintCount) }, nil},
-		{"no keys", func(m *MintResponse) { m.Keys = nil }, ErrInvalidField},
-		{"max+1 keys", func(m *MintResponse) { m.Keys = mintKeys(MaxMintCount + 1) }, ErrInvalidField},
-		{"key lower case", func(m *MintResponse) { m.Keys = append(testKey[:29:29], 'z') }, ErrInvalidField},
+		{"1 key", func(m *MintResponse) { m.Count, m.Sealed = 1, fakeSealed(1) }, nil},
+		{"max keys", func(m *MintResponse) { m.Count, m.Sealed = MaxMintCount, fakeSealed(MaxMintCount) }, nil},
+		{"no keys", func(m *MintResponse) { m.Count, m.Sealed = 0, fakeSealed(0) }, ErrInvalidField},
+		{"max+1 keys", func(m *MintResponse) { m.Count, m.Sealed = MaxMintCount+1, fakeSealed(MaxMintCount+1) }, ErrInvalidField},
+		{"unknown seal", func(m *MintResponse) { m.Sealed = append([]byte{0x02}, fakeSealed(2)[1:]...) }, ErrInvalidField},
+		{"seal zero", func(m *MintResponse) { m.Sealed = append([]byte{0x00}, fakeSealed(2)[1:]...) }, ErrInvalidField},
 		{"order id 64 bytes", func(m *MintResponse) { m.OrderID = repeat('o', MaxOrderIDLen) }, nil},
 		{"order id empty", func(m *MintResponse) { m.OrderID = nil }, ErrInvalidField},
 		{"order id 65 bytes", func(m *MintResponse) { m.OrderID = repeat('o', MaxOrderIDLen+1) }, ErrInvalidField},
 		{"order id control", func(m *MintResponse) { m.OrderID = []byte{'A', 0} }, ErrInvalidField},
 	})
-	m := testMintResponse
-	m.Keys = m.Keys[:KeySize+1]
-	if err := m.Check(); !errors.Is(err, ErrInvalidField) {
-		t.Fatalf("Check with a partial key = %v, want ErrInvalidField", err)
+	for _, c := range []struct {
+		name   string
+		sealed []byte
+	}{
+		{"one key short", fakeSealed(1)},
+		{"one key long", fakeSealed(3)},
+		{"a byte short", fakeSealed(2)[:SealedKeysLen(2)-1]},
+		{"none", nil},
+	} {
+		m := testMintResponse
+		m.Sealed = c.sealed
+		if err := m.Check(); !errors.Is(err, ErrInvalidField) {
+			t.Errorf("Check with %s of sealed keys = %v, want ErrInvalidField", c.name, err)
+		}
 	}
 }
 
 func TestMintResponseBadBytes(t *testing.T) {
 	head := "000102030405060708090a0b0c0d0e0f 06 412d31303031 "
-	key := "31414a5332303132333435363738394142434445464748494a4b4c4d4e4f"
+	sealed1 := hex.EncodeToString(fakeSealed(1))
 	testBadBytes(t, ParseMintResponse, []badBytes{
-		{"count beyond data", head + "0002" + key, ErrShort},
-		{"count below data", head + "0001" + key + key, ErrTrailing},
-		{"count 0", head + "0000", ErrInvalidField},
+		{"count beyond data", head + "0002" + sealed1, ErrShort},
+		{"count below data", head + "0001" + sealed1 + strings.Repeat("c5", KeySize), ErrTrailing},
+		{"count 0", head + "0000" + hex.EncodeToString(fakeSealed(0)), ErrInvalidField},
 		{"count 0xffff", head + "ffff", ErrShort},
+		{"count 10001", head + "2711" + hex.EncodeToString(fakeSealed(10001)), ErrInvalidField},
+		{"seal 2", head + "0001" + "02" + sealed1[2:], ErrInvalidField},
 	})
 }
 
 func TestMintKeys(t *testing.T) {
 	keys := mintKeys(MaxMintCount)
-	seen := make(map[[KeySize]byte]bool)
-	m := MintResponse{Keys: keys}
-	for i := range m.NumKeys() {
-		seen[m.Key(i)] = true
+	seen := make(map[string]bool)
+	for i := 0; i < len(keys); i += KeySize {
+		seen[string(keys[i:i+KeySize])] = true
 	}
-	if len(seen) != MaxMintCount {
-		t.Fatalf("mintKeys made %d distinct keys, want %d", len(seen), MaxMintCount)
+	if len(seen) != MaxMintCount || checkKeyChars("keys", keys) != nil {
+		t.Fatalf("mintKeys made %d distinct keys, want %d canonical ones", len(seen), MaxMintCount)
 	}
 }

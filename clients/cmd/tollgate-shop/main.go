@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -168,6 +169,9 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 	}
 	if *product == "" || *order == "" {
 		return errors.New("--product and --order are required")
+	}
+	if *seats > math.MaxUint32 {
+		return fmt.Errorf("--seats %d is more than any product allows", *seats)
 	}
 	spec := clients.MintSpec{Seats: uint32(*seats), Entitlements: features}
 	var err error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -50,6 +51,8 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 		perpetual := fs.Bool("perpetual", false, "perpetual by default")
 		trial := fs.Uint("trial-days", 0, "trial licenses of this many days from first activation")
 		seats := fs.Uint("seats", 1, "default seats per key")
+		maxSeats := fs.Uint("max-seats", 0, fmt.Sprintf("the most seats a key may carry (default %d; above that only with --site-license, up to %d)", store.DefaultMaxSeats, store.SiteSeatCeiling))
+		fs.BoolVar(&p.SiteLicense, "site-license", false, "a site license: --max-seats may exceed "+fmt.Sprint(store.DefaultMaxSeats)+" and must be given")
 		level := fs.Uint("level", 1, "validation level 1, 2 or 3")
 		online := fs.Uint("online-days", 0, "level 3: server check required within this many days")
 		warn := fs.Uint("warn-days", 0, "level 3: warn this many days before")
@@ -59,7 +62,7 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 		fs.Var(&bundle, "bundle", "further product code a key licenses (repeatable)")
 		finish = func() error {
 			p.Code = strings.ToUpper(*code)
-			p.Seats = uint32(*seats)
+			p.Seats, p.MaxSeats = clampSeats(*seats), clampSeats(*maxSeats)
 			p.Entitlements, p.Bundle = features, bundle
 			p.TrialDays = uint16(*trial)
 			p.Policy = store.Policy{Level: uint8(*level), OnlineDays: uint16(*online), WarnDays: uint16(*warn), LeaseSeconds: uint32(*lease) * 86400}
@@ -185,13 +188,22 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 	return printAdmin(stdout, req, resp)
 }
 
+// clampSeats converts a seat flag, keeping a count too large for the
+// store's 32 bits too large (the store then refuses it with the range
+// allowed) instead of wrapping it around.
+func clampSeats(n uint) uint32 { return uint32(min(n, math.MaxUint32)) }
+
 func printAdmin(w io.Writer, req gateway.AdminRequest, resp gateway.AdminResponse) error {
 	switch req.Cmd {
 	case "product.add":
 		fmt.Fprintf(w, "product %s saved\n", req.Product.Code)
 	case "product.list", "product.show":
 		for _, p := range resp.Products {
-			fmt.Fprintf(w, "%s  %-50s %-8s %s, %d seat(s)", p.Code, p.Name, p.Platform, p.DefaultTerm(), p.Seats)
+			fmt.Fprintf(w, "%s  %-50s %-8s %s, %d seat(s) (at most %d", p.Code, p.Name, p.Platform, p.DefaultTerm(), p.Seats, p.SeatLimit())
+			if p.SiteLicense {
+				fmt.Fprint(w, ", site license")
+			}
+			fmt.Fprint(w, ")")
 			if len(p.Entitlements) > 0 {
 				fmt.Fprintf(w, "  features %s", strings.Join(p.Entitlements, ","))
 			}

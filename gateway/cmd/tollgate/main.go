@@ -33,7 +33,7 @@ Usage:
   tollgate run   --data DIR [--listen 127.0.0.1:7443]   (init on first use, then serve)
   tollgate keys mint --data DIR --product CODE [--count N] [--seats N] [--years N | --months N | --days N | --perpetual] [--feature NAME]...
   tollgate product add  --data DIR --code CODE --name NAME [--platform P] [--years N | --months N | --perpetual] [--trial-days N]
-                        [--seats N] [--feature NAME]... [--bundle CODE]... [--level 1|2|3] [--online-days N] [--warn-days N] [--lease-days N]
+                        [--seats N] [--max-seats N] [--site-license] [--feature NAME]... [--bundle CODE]... [--level 1|2|3] [--online-days N] [--warn-days N] [--lease-days N]
   tollgate product list|show --data DIR [CODE]
   tollgate shop add     --data DIR --name NAME --key noisepub:...|FILE.pub --network CIDR... --product CODE... [--quota N]
   tollgate shop list|remove --data DIR [NAME]
@@ -243,7 +243,7 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "data directory (required)")
 	product := fs.String("product", "", "5-character product code, such as 1AJS2 (required)")
 	count := fs.Int("count", 1, "how many keys (1 to 10000)")
-	seats := fs.Uint("seats", 1, "machines per key (default: the catalogue product's, else 1)")
+	seats := fs.Uint("seats", 1, fmt.Sprintf("machines per key, at most the catalogue product's maximum (%d if it states none or is not in the catalogue) (default: the catalogue product's, else 1)", store.DefaultMaxSeats))
 	years := fs.Uint("years", 0, "term in years (default 1 year)")
 	months := fs.Uint("months", 0, "term in months")
 	days := fs.Uint("days", 0, "term in days (trials)")
@@ -288,7 +288,7 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if set["seats"] {
-		spec.Seats = uint32(*seats)
+		spec.Seats = clampSeats(*seats)
 	}
 	if set["level"] {
 		spec.Policy.Level = uint8(*level)
