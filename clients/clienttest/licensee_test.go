@@ -28,9 +28,10 @@ type testGateway struct {
 	g    *gatewaytest.Gateway
 }
 
-func startGateway(t testing.TB) *testGateway {
+func startGateway(t testing.TB, opts ...func(*gateway.Config)) *testGateway {
 	t.Helper()
-	g := gatewaytest.Start(t, func(c *gateway.Config) { c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil)) })
+	opts = append([]func(*gateway.Config){func(c *gateway.Config) { c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil)) }}, opts...)
+	g := gatewaytest.Start(t, opts...)
 	return &testGateway{srv: g.Server, card: g.Card, stop: g.Stop, g: g}
 }
 
@@ -286,9 +287,10 @@ func TestDamagedStateRecovers(t *testing.T) {
 }
 
 func TestNetworkCardChanged(t *testing.T) {
-	g := startGateway(t)
+	clock := &fakeClock{t: time.Now()} // the gateway's and the client's
+	g := startGateway(t, func(c *gateway.Config) { c.Now = clock.Now })
 	key := g.mint(t, 1, gateway.Spec{Policy: store.Policy{Level: 1, LeaseSeconds: 30 * 86400}})[0]
-	in := open(t, g, "", machine("a", "02:00:00:00:00:01"), nil)
+	in := open(t, g, "", machine("a", "02:00:00:00:00:01"), clock)
 	activate(t, in, key)
 	ctx := context.Background()
 	newCard := open(t, g, in.dir, machine("a", "02:00:00:00:00:99"), in.clock)
