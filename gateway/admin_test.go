@@ -58,9 +58,12 @@ func TestAdminOnStoppedGateway(t *testing.T) {
 func TestAdminThroughSocketWhileRunning(t *testing.T) {
 	g := startShopGateway(t)
 	dir := g.srv.Identity().Dir
-	fi, err := os.Stat(filepath.Join(dir, gateway.FileAdminSocket))
+	fi, err := os.Stat(gateway.AdminSocketPath(dir))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("admin socket: %v, mode %v; want 0600", err, fi.Mode().Perm())
+	}
+	if m := fileMode(t, filepath.Join(dir, gateway.DirRun)); m != 0o700 {
+		t.Fatalf("the admin socket's directory has mode %v; want 0700", m)
 	}
 	// The store is locked by the gateway, so these go through the socket.
 	k, _ := channel.GenerateKey(rand.Reader)
@@ -106,7 +109,7 @@ func TestAdminThroughSocketWhileRunning(t *testing.T) {
 		t.Fatalf("audit.verify checked nothing")
 	}
 	g.stop()
-	if _, err := os.Stat(filepath.Join(dir, gateway.FileAdminSocket)); !os.IsNotExist(err) {
+	if _, err := os.Stat(gateway.AdminSocketPath(dir)); !os.IsNotExist(err) {
 		t.Fatalf("the admin socket is left after shutdown: %v", err)
 	}
 }
