@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -17,10 +19,21 @@ import (
 	"github.com/tollgate/tollgate/store"
 )
 
-// FileAdminSocket is the running gateway's admin socket in its data
-// directory (mode 0600): operator commands reach the one writer of the
-// store through it instead of opening Pebble a second time.
-const FileAdminSocket = "admin.sock"
+// The running gateway's admin socket: operator commands reach the one
+// writer of the store through it instead of opening Pebble a second time.
+// It is DIR/run/admin.sock (AdminSocketPath). DirRun is created with mode
+// 0700 before the socket is bound in it, so no other user can connect to
+// the socket at any moment, whatever the umask and the mode of DIR; and
+// every connection is checked to come from the gateway's own user or root
+// (SO_PEERCRED, on Linux).
+const (
+	DirRun          = "run"        // private directory of the admin socket (0700)
+	FileAdminSocket = "admin.sock" // the admin socket in DirRun (0600)
+)
+
+// AdminSocketPath returns the admin socket of the gateway whose data
+// directory is dir.
+func AdminSocketPath(dir string) string { return filepath.Join(dir, DirRun, FileAdminSocket) }
 
 // AdminRequest is one operator command. On the admin socket it is one JSON
 // line; the answer is one AdminResponse line.
@@ -34,7 +47,7 @@ type AdminRequest struct {
 	Shop    *AdminShop     `json:"shop,omitempty"`
 	Name    string         `json:"name,omitempty"` // product code or shop name
 	// Key is a license key in any accepted spelling. It is a secret: it
-	// travels only over the 0600 socket and is never logged.
+	// travels only over the private admin socket and is never logged.
 	Key   string     `json:"key,omitempty"`
 	Term  store.Term `json:"term,omitempty"` // license.renew; zero: the product's default
 	Since int64      `json:"since,omitempty"`
@@ -257,6 +270,7 @@ type adminServer struct {
 	ln    net.Listener
 	path  string
 	a     *Admin
+	log   *slog.Logger
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -287,6 +301,9 @@ func (as *adminServer) serve() {
 				as.mu.Unlock()
 				c.Close()
 			}()
+			if !as.allowed(c) {
+				return
+			}
 			sc := bufio.NewScanner(c)
 			sc.Buffer(make([]byte, 0, 4096), 1<<20)
 			enc := json.NewEncoder(c)
@@ -304,6 +321,30 @@ func (as *adminServer) serve() {
 	}
 }
 
+// allowed reports whether the peer of c may send commands: the gateway's
+// own user or root. Anyone else gets one error line and is logged; the
+// caller closes c.
+func (as *adminServer) allowed(c net.Conn) bool {
+	uid, err := peerUID(c)
+	if errors.Is(err, errPeerUnknown) {
+		return true // this system cannot tell: the private directory is the guard
+	}
+	euid := os.Geteuid()
+	if err == nil && (uid == euid || uid == 0) {
+		return true
+	}
+	msg := fmt.Sprintf("permission denied: the admin socket answers only the gateway's user (uid %d) and root; this connection is from uid %d", euid, uid)
+	if err != nil {
+		msg = "permission denied: the admin socket cannot tell who connected"
+		as.log.Warn("admin socket: refused a connection whose user cannot be told", "err", err)
+	} else {
+		as.log.Warn("admin socket: refused a connection from another user", "uid", uid, "gateway_uid", euid)
+	}
+	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	json.NewEncoder(c).Encode(AdminResponse{Error: msg})
+	return false
+}
+
 // close stops accepting, ends idle connections, waits for commands being
 // answered, and removes the socket.
 func (as *adminServer) close() {
@@ -318,38 +359,79 @@ func (as *adminServer) close() {
 	os.Remove(as.path)
 }
 
-// startAdmin opens DIR/admin.sock and serves it; it returns nil (having
-// logged why) when the socket cannot be opened: the gateway still serves,
-// and operator commands need it stopped.
+// startAdmin opens DIR/run/admin.sock and serves it; it returns nil
+// (having logged why) when the socket cannot be opened: the gateway still
+// serves, and operator commands need it stopped.
 func (s *Server) startAdmin() *adminServer {
 	ln, err := listenAdmin(s.cfg.Dir)
 	if err != nil {
 		s.cfg.Logger.Warn("no admin socket; operator commands need the gateway stopped", "err", err)
 		return nil
 	}
-	as := &adminServer{ln: ln, path: filepath.Join(s.cfg.Dir, FileAdminSocket), conns: make(map[net.Conn]struct{}),
+	as := &adminServer{ln: ln, path: AdminSocketPath(s.cfg.Dir), log: s.cfg.Logger, conns: make(map[net.Conn]struct{}),
 		a: &Admin{St: s.st, Hasher: s.id.Hasher, Now: s.cfg.Now, Reload: s.ReloadShops, FlagWindowDays: s.cfg.FlagWindowDays, Stats: s.Stats}}
 	go as.serve()
 	return as
 }
 
-// listenAdmin opens DIR/admin.sock with mode 0600. A socket left by a
-// gateway that died is removed first: holding the store's lock proves no
-// other gateway uses this directory.
+// listenAdmin opens DIR/run/admin.sock. DIR/run is made private (0700, the
+// gateway's user) before the socket is bound in it: a socket bound with
+// the process's umask and only then chmodded can be connected to by
+// anyone in between. A socket left by a gateway that died is removed
+// first, and so is DIR/admin.sock of an older gateway: holding the store's
+// lock proves no other gateway uses this directory.
 func listenAdmin(dir string) (net.Listener, error) {
-	path := filepath.Join(dir, FileAdminSocket)
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
-		os.Remove(path)
+	run := filepath.Join(dir, DirRun)
+	if err := privateDir(run); err != nil {
+		return nil, err
 	}
+	removeSocket(filepath.Join(dir, FileAdminSocket))
+	path := filepath.Join(run, FileAdminSocket)
+	removeSocket(path)
 	ln, err := net.Listen("unix", path)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: admin socket: %w", err)
 	}
+	// Not the guard (the directory is), but the socket needs no more.
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("gateway: admin socket: %w", err)
 	}
 	return ln, nil
+}
+
+// privateDir makes path a directory only the gateway's user can enter: it
+// creates it with mode 0700, or checks that an existing one is a directory
+// (not a symlink) owned by the gateway's user and sets its mode to 0700.
+// Nobody else can swap it meanwhile: New refused a data directory others
+// can write.
+func privateDir(path string) error {
+	if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("gateway: admin socket directory: %w", err)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("gateway: admin socket directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("gateway: admin socket directory %s is not a directory (%v): remove it, and the gateway creates it", path, fi.Mode().Type())
+	}
+	if uid, ok := fileOwner(fi); ok && uid != os.Geteuid() {
+		return fmt.Errorf("gateway: admin socket directory %s belongs to uid %d, not to the gateway's user (uid %d): remove it, and the gateway creates it", path, uid, os.Geteuid())
+	}
+	if fi.Mode().Perm() != 0o700 {
+		if err := os.Chmod(path, 0o700); err != nil {
+			return fmt.Errorf("gateway: admin socket directory: %w", err)
+		}
+	}
+	return nil
+}
+
+// removeSocket removes path if it is a socket.
+func removeSocket(path string) {
+	if isSocket(path) {
+		os.Remove(path)
+	}
 }
 
 // AdminDo runs one operator command on the gateway whose data directory is
@@ -359,7 +441,7 @@ func AdminDo(dir string, req AdminRequest) (AdminResponse, error) {
 	// A small cache: a command touches a few records, and a large cache
 	// makes opening and closing slow.
 	st, err := store.Open(store.Config{Dir: filepath.Join(dir, DirDB), CacheEntries: 1024})
-	if err != nil && (errors.Is(err, store.ErrLocked) || isSocket(filepath.Join(dir, FileAdminSocket))) {
+	if err != nil && (errors.Is(err, store.ErrLocked) || isSocket(AdminSocketPath(dir))) {
 		// The gateway runs and holds Pebble's lock: ask it.
 		return adminDial(dir, req)
 	}
@@ -379,18 +461,24 @@ func AdminDo(dir string, req AdminRequest) (AdminResponse, error) {
 }
 
 func adminDial(dir string, req AdminRequest) (AdminResponse, error) {
-	c, err := net.DialTimeout("unix", filepath.Join(dir, FileAdminSocket), 5*time.Second)
+	c, err := net.DialTimeout("unix", AdminSocketPath(dir), 5*time.Second)
+	if errors.Is(err, fs.ErrPermission) {
+		return AdminResponse{}, fmt.Errorf("gateway: the store is in use and its admin socket %s is not yours: run this command as the gateway's user or as root", AdminSocketPath(dir))
+	}
 	if err != nil {
 		return AdminResponse{}, fmt.Errorf("gateway: the store is in use but the admin socket does not answer: %w", err)
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(time.Minute))
-	if err := json.NewEncoder(c).Encode(req); err != nil {
-		return AdminResponse{}, fmt.Errorf("gateway: admin socket: %w", err)
-	}
+	werr := json.NewEncoder(c).Encode(req)
+	// A refusal is sent before the request is read: read it even when
+	// sending failed.
 	var resp AdminResponse
 	if err := json.NewDecoder(c).Decode(&resp); err != nil {
-		return AdminResponse{}, fmt.Errorf("gateway: admin socket: %w", err)
+		return AdminResponse{}, fmt.Errorf("gateway: admin socket: %w", errors.Join(werr, err))
+	}
+	if werr != nil && resp.Error == "" {
+		return AdminResponse{}, fmt.Errorf("gateway: admin socket: %w", werr)
 	}
 	if resp.Error != "" {
 		return resp, errors.New(resp.Error)

@@ -3,12 +3,16 @@ package gateway_test
 import (
 	"context"
 	"crypto/rand"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/gateway/gatewaytest"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen/composite"
 	"github.com/tollgate/tollgate/store"
@@ -58,9 +62,13 @@ func TestAdminOnStoppedGateway(t *testing.T) {
 func TestAdminThroughSocketWhileRunning(t *testing.T) {
 	g := startShopGateway(t)
 	dir := g.srv.Identity().Dir
-	fi, err := os.Stat(filepath.Join(dir, gateway.FileAdminSocket))
+	waitAdmin(t, dir, g.logs)
+	fi, err := os.Stat(gateway.AdminSocketPath(dir))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("admin socket: %v, mode %v; want 0600", err, fi.Mode().Perm())
+	}
+	if m := fileMode(t, filepath.Join(dir, gateway.DirRun)); m != 0o700 {
+		t.Fatalf("the admin socket's directory has mode %v; want 0700", m)
 	}
 	// The store is locked by the gateway, so these go through the socket.
 	k, _ := channel.GenerateKey(rand.Reader)
@@ -106,7 +114,30 @@ func TestAdminThroughSocketWhileRunning(t *testing.T) {
 		t.Fatalf("audit.verify checked nothing")
 	}
 	g.stop()
-	if _, err := os.Stat(filepath.Join(dir, gateway.FileAdminSocket)); !os.IsNotExist(err) {
+	if _, err := os.Stat(gateway.AdminSocketPath(dir)); !os.IsNotExist(err) {
 		t.Fatalf("the admin socket is left after shutdown: %v", err)
 	}
+}
+
+// waitAdmin waits until the gateway serving dir accepts connections on
+// its admin socket, or has logged why it opened none.
+func waitAdmin(t *testing.T, dir string, logs *gatewaytest.Logs) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		if c, err := net.Dial("unix", gateway.AdminSocketPath(dir)); err == nil {
+			c.Close()
+			return
+		}
+		if strings.Contains(logs.String(), "no admin socket") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway opened no admin socket within a minute:\n%s", logs.String())
+		}
+	}
+}
+
+func socketAt(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode()&os.ModeSocket != 0
 }

@@ -50,6 +50,9 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
+	if err := checkDataDir(cfg.Dir); err != nil {
+		return nil, err
+	}
 	id, err := LoadIdentity(cfg.Dir)
 	if err != nil {
 		return nil, err

@@ -164,6 +164,7 @@ func Open(cfg Config) (*Store, error) {
 // rewritten less often (126k against 135k keys/s in back-to-back runs).
 func pebbleOptions(cfg Config) *pebble.Options {
 	opts := &pebble.Options{
+		FS:                    newPrivateFS(), // files 0600, directories 0700 (perm.go)
 		Logger:                quietLogger{cfg.Logger},
 		MemTableSize:          32 << 20,
 		CacheSize:             64 << 20,

@@ -44,12 +44,15 @@ Usage:
   tollgate demo         (a whole round trip in a temporary directory; leaves nothing running)
 
 The product, shop, license and audit commands work on a stopped gateway by
-opening DIR, and on a running one through its admin socket DIR/admin.sock.
+opening DIR, and on a running one through its admin socket DIR/run/admin.sock,
+which answers only the gateway's user and root. DIR must be writable by its
+owner only (chmod 700 DIR), and owned by the gateway's user or root.
 
 Run 'tollgate COMMAND --help' for the flags of one command.
 `
 
 func main() {
+	restrictUmask()
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
