@@ -48,9 +48,6 @@ const (
 // salt is the version 1 Initial salt (RFC 9001 §5.2).
 var salt = []byte{0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17, 0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a}
 
-// ErrTooLarge reports a ClientHello that does not fit one packet.
-var ErrTooLarge = errors.New("quicinitial: ClientHello does not fit in one Initial packet")
-
 // Builder makes Initial packets that all carry the same ClientHello and
 // Source Connection ID, each with the Destination Connection ID it is
 // given. It is safe for concurrent use.
@@ -66,9 +63,10 @@ type Builder struct {
 func NewBuilder(alpn string, scid [ConnIDLen]byte, rand io.Reader) (*Builder, error) {
 	conf := &tls.Config{
 		MinVersion: tls.VersionTLS13, NextProtos: []string{alpn}, ServerName: "tollgate",
-		// One classical key share keeps the ClientHello within one packet
-		// (a hybrid post-quantum share alone is over a kilobyte).
-		CurvePreferences: []tls.CurveID{tls.X25519}, Rand: rand,
+		// The gateway accepts only the hybrid post-quantum group, whose
+		// key share alone is over a kilobyte: the ClientHello takes two
+		// packets, and the flood sends the first (NewBuilder).
+		CurvePreferences: []tls.CurveID{tls.X25519MLKEM768}, Rand: rand,
 		InsecureSkipVerify: true, // the handshake never gets as far as a certificate
 	}
 	qc := tls.QUICClient(&tls.QUICConfig{TLSConfig: conf})
@@ -90,9 +88,12 @@ func NewBuilder(alpn string, scid [ConnIDLen]byte, rand io.Reader) (*Builder, er
 	if len(hello) == 0 {
 		return nil, errors.New("quicinitial: crypto/tls wrote no ClientHello")
 	}
+	// A ClientHello longer than one packet is cut to what fits: the
+	// first packet of two, which makes the server create a connection and
+	// wait for the rest, as a client that never sends the second does.
 	b := &Builder{scid: scid, hello: hello}
-	if b.payloadLen() > Size-b.headerLen()-tagLen {
-		return nil, ErrTooLarge
+	for b.payloadLen() > Size-b.headerLen()-tagLen {
+		b.hello = b.hello[:len(b.hello)-1]
 	}
 	return b, nil
 }
