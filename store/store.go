@@ -108,6 +108,11 @@ type Store struct {
 
 	dirtyMu sync.Mutex
 	dirty   []*Entry
+	// pending holds, by cache key, the entry whose counter and last-seen
+	// time are queued and not yet written, so that an entry loaded again
+	// meanwhile (after an Update, or an eviction) starts from them rather
+	// than from the disk's older values: a counter never goes back.
+	pending map[uint64]*Entry
 
 	stop     chan struct{}
 	flushed  chan struct{}
@@ -147,7 +152,7 @@ func Open(cfg Config) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: cache: %w", err)
 	}
-	s := &Store{cfg: cfg, db: db, cache: cache, stop: make(chan struct{}), flushed: make(chan struct{})}
+	s := &Store{cfg: cfg, db: db, cache: cache, stop: make(chan struct{}), flushed: make(chan struct{}), pending: make(map[uint64]*Entry)}
 	go s.flushLoop()
 	return s, nil
 }
@@ -703,6 +708,12 @@ func (s *Store) load(id LicenseID, install InstallID, epoch uint64, k uint64) (*
 			e.counter.Store(c)
 		}
 	}
+	s.dirtyMu.Lock()
+	if p := s.pending[k]; p != nil && p.License.ID == id && p.Activation.Install == install {
+		e.counter.Store(max(e.counter.Load(), p.counter.Load()))
+		e.lastSeen.Store(max(e.lastSeen.Load(), p.lastSeen.Load()))
+	}
+	s.dirtyMu.Unlock()
 	s.cache.Set(k, e, 1)
 	return e, nil
 }
@@ -726,8 +737,10 @@ func (s *Store) Advance(e *Entry, now int64, counter uint64) bool {
 		e.lastSeen.Store(now)
 	}
 	if !e.dirty.Load() && !e.dirty.Swap(true) {
+		k := cacheKey(e.License.ID, e.Activation.Install)
 		s.dirtyMu.Lock()
 		s.dirty = append(s.dirty, e)
+		s.pending[k] = e
 		s.dirtyMu.Unlock()
 	}
 	return true
@@ -822,6 +835,15 @@ func (s *Store) Flush() error {
 		s.dirtyMu.Unlock()
 		return fmt.Errorf("store: write-behind commit: %w", err)
 	}
+	// Written: a later load reads them from disk. An entry queued again
+	// meanwhile stays pending.
+	s.dirtyMu.Lock()
+	for _, e := range batch {
+		if k := cacheKey(e.License.ID, e.Activation.Install); s.pending[k] == e && !e.dirty.Load() {
+			delete(s.pending, k)
+		}
+	}
+	s.dirtyMu.Unlock()
 	return nil
 }
 
