@@ -83,13 +83,14 @@ func rawRefusal(t *testing.T, preamble []byte, handshake func(io.ReadWriteCloser
 
 func TestRefusals(t *testing.T) {
 	lookupShop := func([KeyIDSize]byte) (PublicKey, error) { return shopKey.Public(), nil }
-	ik := func(rw io.ReadWriteCloser) error { _, err := ServerHandshakeIK(rw, serverKey, Limits{}); return err }
+	lim := slack(t, Limits{})
+	ik := func(rw io.ReadWriteCloser) error { _, err := ServerHandshakeIK(rw, serverKey, lim); return err }
 	kk := func(rw io.ReadWriteCloser) error {
-		_, err := ServerHandshakeKK(rw, serverKey, lookupShop, Limits{})
+		_, err := ServerHandshakeKK(rw, serverKey, lookupShop, lim)
 		return err
 	}
 	both := func(rw io.ReadWriteCloser) error {
-		_, err := ServerHandshake(rw, ServerConfig{Static: serverKey})
+		_, err := ServerHandshake(rw, ServerConfig{Static: serverKey, Limits: lim})
 		return err
 	}
 	id := shopKey.Public().ID()
@@ -111,7 +112,7 @@ func TestRefusals(t *testing.T) {
 		{"lookup fails plainly", kkPre, func(rw io.ReadWriteCloser) error {
 			_, err := ServerHandshakeKK(rw, serverKey, func([KeyIDSize]byte) (PublicKey, error) {
 				return PublicKey{}, errors.New("database down")
-			}, Limits{})
+			}, lim)
 			return err
 		}, 14, ErrRefused},
 	}
@@ -129,8 +130,9 @@ func TestRefusals(t *testing.T) {
 // TestClientSeesRefusal: the initiator turns a refusal into a RefusedError.
 func TestClientSeesRefusal(t *testing.T) {
 	a, b := memConnPair()
-	go func() { _, _ = ServerHandshakeIK(b, serverKey, Limits{}) }()
-	_, err := ClientHandshake(a, Config{Pattern: PatternKK, Static: shopKey, RemoteStatic: serverKey.Public()})
+	lim := slack(t, Limits{})
+	go func() { _, _ = ServerHandshakeIK(b, serverKey, lim) }()
+	_, err := ClientHandshake(a, Config{Pattern: PatternKK, Static: shopKey, RemoteStatic: serverKey.Public(), Limits: lim})
 	var re *RefusedError
 	if !errors.As(err, &re) || re.Code != 16 {
 		t.Fatalf("KK to an IK server: %v, want RefusedError 16", err)
@@ -143,7 +145,7 @@ func TestHandshakeMessageLength(t *testing.T) {
 	for _, n := range []int{0, 95, 97, 65535} {
 		a, b := memConnPair()
 		done := make(chan error, 1)
-		go func() { _, err := ServerHandshakeIK(b, serverKey, Limits{}); done <- err }()
+		go func() { _, err := ServerHandshakeIK(b, serverKey, slack(t, Limits{})); done <- err }()
 		msg := []byte{ProtocolVersion, byte(PatternIK), byte(n >> 8), byte(n)}
 		a.Write(append(msg, make([]byte, n)...))
 		if err := <-done; !errors.Is(err, ErrHandshake) || !strings.Contains(err.Error(), "length") {
@@ -167,13 +169,14 @@ func TestPrologueBindsPreamble(t *testing.T) {
 		return PublicKey{}, &RefusedError{Code: 12}
 	}
 	done := make(chan error, 1)
-	go func() { _, err := ServerHandshakeKK(b, serverKey, lookup, Limits{}); done <- err }()
+	lim := slack(t, Limits{})
+	go func() { _, err := ServerHandshakeKK(b, serverKey, lookup, lim); done <- err }()
 	// A man in the middle rewrites the key id, leaving message 1 alone.
 	mitm := &rewriter{ReadWriteCloser: a, f: func(p []byte) {
 		id := other.ID()
 		copy(p[2:2+KeyIDSize], id[:])
 	}}
-	_, err := ClientHandshake(mitm, Config{Pattern: PatternKK, Static: shopKey, RemoteStatic: serverKey.Public()})
+	_, err := ClientHandshake(mitm, Config{Pattern: PatternKK, Static: shopKey, RemoteStatic: serverKey.Public(), Limits: lim})
 	if err == nil {
 		t.Fatal("handshake succeeded with a rewritten preamble")
 	}
@@ -298,7 +301,7 @@ func TestKKImpostor(t *testing.T) {
 	defer client.Close()
 	done := make(chan error, 1)
 	go func() {
-		_, err := ServerHandshakeKK(server, serverKey, lookup, Limits{HandshakeTimeout: 5 * time.Second})
+		_, err := ServerHandshakeKK(server, serverKey, lookup, slack(t, Limits{}))
 		done <- err
 	}()
 	id := shopKey.Public().ID()
