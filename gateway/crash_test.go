@@ -58,17 +58,22 @@ func startServe(t *testing.T, bin, data, addr string, card *wire.Card) *exec.Cmd
 			cmd.Wait()
 		}
 	})
+	// A gateway still starting does not answer, and a try then waits for
+	// its whole timeout: the first tries give up after a second, later ones
+	// wait twice as long as the one before (a slow gateway is still
+	// answered), and they go on until only a hang explains the silence.
 	k, _ := channel.GenerateKey(rand.Reader)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, _ := clients.New(clients.Config{Card: card, InstallKey: k, Timeout: time.Second})
+	wait := hangTimeout(t)
+	deadline := time.Now().Add(wait)
+	for try := time.Second; ; try = min(2*try, max(time.Until(deadline), time.Second)) {
+		c, _ := clients.New(clients.Config{Card: card, InstallKey: k, Limits: slack(t), Timeout: try})
 		_, err := c.ServerTime(context.Background())
 		c.Close()
 		if err == nil {
 			return cmd
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("tollgate serve did not answer within 30s: %v", err)
+			t.Fatalf("tollgate serve did not answer within %v: %v", wait.Round(time.Second), err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -117,6 +122,11 @@ func TestCrashKeepsAcknowledgedActivations(t *testing.T) {
 	var n atomic.Int64
 	var stop atomic.Bool
 	var wg sync.WaitGroup
+	// Requests get until only a hang explains the silence, and end when
+	// the gateway is killed: an activation in flight then is not
+	// acknowledged, and no worker waits for a dead gateway.
+	ctx, killed := context.WithCancel(context.Background())
+	defer killed()
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
 		go func(w int) {
@@ -124,8 +134,8 @@ func TestCrashKeepsAcknowledgedActivations(t *testing.T) {
 			for i := 0; !stop.Load() && i < 10000; i++ {
 				m := w*100000 + i
 				k, _ := channel.GenerateKey(rand.Reader)
-				c, _ := clients.New(clients.Config{Card: card, InstallKey: k, Timeout: 5 * time.Second})
-				res, err := c.Activate(context.Background(), key, machine(m), "crash", "1")
+				c, _ := clients.New(clients.Config{Card: card, InstallKey: k, Limits: slack(t), Timeout: hangTimeout(t)})
+				res, err := c.Activate(ctx, key, machine(m), "crash", "1")
 				c.Close()
 				if err != nil {
 					return // the gateway died under us: expected
@@ -137,7 +147,7 @@ func TestCrashKeepsAcknowledgedActivations(t *testing.T) {
 			}
 		}(w)
 	}
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(hangTimeout(t))
 	for n.Load() < 40 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -146,6 +156,7 @@ func TestCrashKeepsAcknowledgedActivations(t *testing.T) {
 	}
 	srv.Wait()
 	stop.Store(true)
+	killed()
 	wg.Wait()
 	mu.Lock()
 	acks := append([]acked(nil), done...)
@@ -156,7 +167,7 @@ func TestCrashKeepsAcknowledgedActivations(t *testing.T) {
 
 	startServe(t, bin, data, addr, card)
 	for i, a := range acks {
-		c, _ := clients.New(clients.Config{Card: card, InstallKey: a.key, Timeout: 10 * time.Second})
+		c, _ := clients.New(clients.Config{Card: card, InstallKey: a.key, Limits: slack(t), Timeout: hangTimeout(t)})
 		_, err := c.Validate(context.Background(), a.license, machine(a.machine), 1, false)
 		c.Close()
 		if err != nil {

@@ -24,6 +24,35 @@ import (
 	"github.com/tollgate/tollgate/wire"
 )
 
+// hangTimeout is how long a test may wait for an answer before the wait
+// can only mean a hang: the time left before the test's deadline (go test
+// -timeout) less a margin to report the failure, or five minutes without a
+// deadline. Requests and waits in these tests get it, not a guess at how
+// fast a loaded machine answers.
+func hangTimeout(t testing.TB) time.Duration {
+	if tt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if d, ok := tt.Deadline(); ok {
+			left := time.Until(d)
+			return max(left-30*time.Second, left/2)
+		}
+	}
+	return 5 * time.Minute
+}
+
+// hangContext is a context that ends after hangTimeout.
+func hangContext(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout(t))
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// slack is channel.Limits with the handshake limit raised to hangTimeout:
+// the 5 s default guards production gateways against slow peers, and is
+// not what these tests check.
+func slack(t testing.TB) channel.Limits {
+	return channel.Limits{HandshakeTimeout: hangTimeout(t)}
+}
+
 // testGateway is a real gateway on a loopback UDP port, in a temp dir.
 type testGateway struct {
 	srv  *gateway.Server
@@ -33,8 +62,10 @@ type testGateway struct {
 	g    *gatewaytest.Gateway
 }
 
+// Its handshake limit is hangTimeout unless opts set another.
 func startGateway(t testing.TB, opts ...func(*gateway.Config)) *testGateway {
 	t.Helper()
+	opts = append([]func(*gateway.Config){func(c *gateway.Config) { c.Limits = slack(t) }}, opts...)
 	g := gatewaytest.Start(t, opts...)
 	return &testGateway{srv: g.Server, card: g.Card, stop: g.Stop, logs: g.Logs, g: g}
 }
@@ -50,7 +81,7 @@ func (g *testGateway) client(t testing.TB) *clients.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := clients.New(clients.Config{Card: g.card, InstallKey: k, Timeout: 20 * time.Second})
+	c, err := clients.New(clients.Config{Card: g.card, InstallKey: k, Limits: slack(t), Timeout: hangTimeout(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,13 +93,13 @@ func (g *testGateway) client(t testing.TB) *clients.Client {
 // connection, for tests that write frames a client would not.
 func (g *testGateway) session(t testing.TB, ctx context.Context) *channel.Session {
 	t.Helper()
-	conn, err := channel.Dial(ctx, g.card.Address, channel.ClientTLSConfig(g.card.TLSPin), channel.Limits{})
+	conn, err := channel.Dial(ctx, g.card.Address, channel.ClientTLSConfig(g.card.TLSPin), slack(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.CloseWithError(0, "") })
 	k, _ := channel.GenerateKey(rand.Reader)
-	sess, err := channel.OpenSession(ctx, conn, channel.Config{Pattern: channel.PatternIK, Static: k, RemoteStatic: g.card.NoiseKey})
+	sess, err := channel.OpenSession(ctx, conn, channel.Config{Pattern: channel.PatternIK, Static: k, RemoteStatic: g.card.NoiseKey, Limits: slack(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +275,7 @@ func TestWrongServerKeyAndPin(t *testing.T) {
 	wrongKey := *g.card
 	wrongKey.NoiseKey = other.Public()
 	k, _ := channel.GenerateKey(rand.Reader)
-	c, _ := clients.New(clients.Config{Card: &wrongKey, InstallKey: k, Timeout: 5 * time.Second})
+	c, _ := clients.New(clients.Config{Card: &wrongKey, InstallKey: k, Limits: slack(t), Timeout: hangTimeout(t)})
 	defer c.Close()
 	if _, err := c.Activate(ctx, keys[0], machine(1), "h", "1"); !errors.Is(err, clients.ErrHandshake) {
 		t.Fatalf("wrong server key: %v, want ErrHandshake", err)
@@ -252,7 +283,7 @@ func TestWrongServerKeyAndPin(t *testing.T) {
 
 	wrongPin := *g.card
 	wrongPin.TLSPin[0] ^= 1
-	c2, _ := clients.New(clients.Config{Card: &wrongPin, InstallKey: k, Timeout: 5 * time.Second})
+	c2, _ := clients.New(clients.Config{Card: &wrongPin, InstallKey: k, Limits: slack(t), Timeout: hangTimeout(t)})
 	defer c2.Close()
 	if _, err := c2.Activate(ctx, keys[0], machine(1), "h", "1"); !errors.Is(err, clients.ErrHandshake) {
 		t.Fatalf("wrong TLS pin: %v, want ErrHandshake", err)
@@ -269,8 +300,7 @@ func TestWrongServerKeyAndPin(t *testing.T) {
 func TestTamperedAndOversizedFrames(t *testing.T) {
 	g := startGateway(t)
 	keys := g.mint(t, 1, gateway.Spec{})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	ctx := hangContext(t)
 	for _, tc := range []struct {
 		name  string
 		frame func() []byte
@@ -292,7 +322,7 @@ func TestTamperedAndOversizedFrames(t *testing.T) {
 			if err := sess.WriteFrame(tc.frame()); err != nil {
 				t.Fatal(err)
 			}
-			sess.SetReadDeadline(time.Now().Add(10 * time.Second))
+			sess.SetReadDeadline(time.Now().Add(hangTimeout(t)))
 			// The gateway answers with an error frame and/or ends the session.
 			for {
 				f, err := sess.ReadFrame()
@@ -317,7 +347,7 @@ func TestTamperedAndOversizedFrames(t *testing.T) {
 		})
 	}
 	t.Run("tampered record", func(t *testing.T) {
-		conn, err := channel.Dial(ctx, g.card.Address, channel.ClientTLSConfig(g.card.TLSPin), channel.Limits{})
+		conn, err := channel.Dial(ctx, g.card.Address, channel.ClientTLSConfig(g.card.TLSPin), slack(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -328,7 +358,7 @@ func TestTamperedAndOversizedFrames(t *testing.T) {
 		}
 		k, _ := channel.GenerateKey(rand.Reader)
 		tw := &tamper{ReadWriteCloser: str}
-		sess, err := channel.ClientHandshake(tw, channel.Config{Pattern: channel.PatternIK, Static: k, RemoteStatic: g.card.NoiseKey})
+		sess, err := channel.ClientHandshake(tw, channel.Config{Pattern: channel.PatternIK, Static: k, RemoteStatic: g.card.NoiseKey, Limits: slack(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,7 +367,7 @@ func TestTamperedAndOversizedFrames(t *testing.T) {
 		if err := sess.WriteFrame(wire.AppendFrame(nil, 1, req)); err != nil {
 			t.Fatal(err)
 		}
-		str.SetReadDeadline(time.Now().Add(10 * time.Second))
+		str.SetReadDeadline(time.Now().Add(hangTimeout(t)))
 		if _, err := sess.ReadFrame(); err == nil {
 			t.Fatal("the gateway answered a tampered record")
 		}
@@ -482,8 +512,7 @@ func TestKeyGuessesRateLimited(t *testing.T) {
 // one answered, in its own time, on the same session.
 func TestPipelinedSlowRequestsAnswered(t *testing.T) {
 	g := startGateway(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := hangContext(t)
 	sess := g.session(t, ctx)
 	const n = 300
 	p, _ := keygen.ParseProductCode("1AJS2")
@@ -497,7 +526,7 @@ func TestPipelinedSlowRequestsAnswered(t *testing.T) {
 			}
 		}
 	}()
-	sess.SetReadDeadline(time.Now().Add(25 * time.Second))
+	sess.SetReadDeadline(time.Now().Add(hangTimeout(t)))
 	seen := make(map[uint32]bool)
 	for len(seen) < n {
 		f, err := sess.ReadFrame()

@@ -55,15 +55,14 @@ func mintFrom(t *testing.T, g *testGateway, ip string, k channel.PrivateKey) {
 	}
 	tr := &quic.Transport{Conn: udp}
 	defer tr.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := hangContext(t)
 	addr, _ := net.ResolveUDPAddr("udp", g.card.Address)
-	conn, err := tr.Dial(ctx, addr, channel.ClientTLSConfig(g.card.TLSPin), channel.Limits{}.QUICConfig())
+	conn, err := tr.Dial(ctx, addr, channel.ClientTLSConfig(g.card.TLSPin), slack(t).QUICConfig())
 	if err != nil {
 		t.Fatalf("dial from %s: %v", ip, err)
 	}
 	defer conn.CloseWithError(0, "")
-	sess, err := channel.OpenSession(ctx, conn, channel.Config{Pattern: channel.PatternKK, Static: k, RemoteStatic: g.card.NoiseKey})
+	sess, err := channel.OpenSession(ctx, conn, channel.Config{Pattern: channel.PatternKK, Static: k, RemoteStatic: g.card.NoiseKey, Limits: slack(t)})
 	if err != nil {
 		t.Fatalf("shop handshake from %s: %v", ip, err)
 	}
@@ -85,7 +84,7 @@ func mintFrom(t *testing.T, g *testGateway, ip string, k channel.PrivateKey) {
 
 func (g *testGateway) shopClient(t testing.TB, k channel.PrivateKey) *clients.ShopClient {
 	t.Helper()
-	c, err := clients.NewShop(clients.ShopConfig{Card: g.card, ShopKey: k})
+	c, err := clients.NewShop(clients.ShopConfig{Card: g.card, ShopKey: k, Limits: slack(t), Timeout: hangTimeout(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +247,7 @@ func TestShopRefusals(t *testing.T) {
 
 	// The refusal from the wrong address is audited (written off the
 	// handshake path, so wait for it).
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(hangTimeout(t))
 	for {
 		log, err := g.srv.Store().AuditLog(0)
 		if err != nil {
@@ -290,7 +289,7 @@ func TestChannelsDoNotMix(t *testing.T) {
 	}
 	appKey, _ := channel.GenerateKey(rand.Reader)
 	ctx := context.Background()
-	conn, err := channel.Dial(ctx, g.card.Address, channel.ClientTLSConfig(g.card.TLSPin), channel.Limits{})
+	conn, err := channel.Dial(ctx, g.card.Address, channel.ClientTLSConfig(g.card.TLSPin), slack(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +307,7 @@ func TestChannelsDoNotMix(t *testing.T) {
 		{channel.PatternKK, shopKey, validate},
 		{channel.PatternKK, shopKey, wire.TimeRequest{}},
 	} {
-		sess, err := channel.OpenSession(ctx, conn, channel.Config{Pattern: c.pattern, Static: c.static, RemoteStatic: g.card.NoiseKey})
+		sess, err := channel.OpenSession(ctx, conn, channel.Config{Pattern: c.pattern, Static: c.static, RemoteStatic: g.card.NoiseKey, Limits: slack(t)})
 		if err != nil {
 			t.Fatalf("%v session: %v", c.pattern, err)
 		}

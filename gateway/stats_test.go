@@ -43,7 +43,7 @@ func TestStats(t *testing.T) {
 	// second late, or when it ends.
 	c.Close()
 	var st map[string]int64
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	for deadline := time.Now().Add(hangTimeout(t)); ; {
 		st = adminDo(t, dir, gateway.AdminRequest{Cmd: "stats"}).Stats
 		if st["answers_validate_OK"] >= valid || time.Now().After(deadline) {
 			break
@@ -69,7 +69,7 @@ func TestStats(t *testing.T) {
 	}
 
 	// A session that fails its handshake is counted.
-	conn, err := channel.Dial(ctx, g.card.Address, channel.ClientTLSConfig(g.card.TLSPin), channel.Limits{})
+	conn, err := channel.Dial(ctx, g.card.Address, channel.ClientTLSConfig(g.card.TLSPin), slack(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestStats(t *testing.T) {
 	}
 	str.Write([]byte{0xff, 0xff, 0xff, 0xff})
 	str.Close()
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	for deadline := time.Now().Add(hangTimeout(t)); ; {
 		st = adminDo(t, dir, gateway.AdminRequest{Cmd: "stats"}).Stats
 		if st["handshakes_failed"] >= 1 || time.Now().After(deadline) {
 			break

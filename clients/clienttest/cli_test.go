@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/store"
@@ -17,7 +16,9 @@ import (
 // TestClientCommand runs the Linux tollgate-client binary against the test
 // gateway: each command, its sentences and its exit code.
 func TestClientCommand(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// The build alone can take minutes on a loaded machine with a cold
+	// cache: only a hang may reach this limit.
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout(t))
 	defer cancel()
 	tmp := t.TempDir()
 	exe := filepath.Join(tmp, "tollgate-client")

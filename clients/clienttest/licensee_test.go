@@ -20,7 +20,9 @@ import (
 
 const product = "1AJS2"
 
-// testGateway is a real gateway on a loopback UDP port, in a temp dir.
+// testGateway is a real gateway on a loopback UDP port, in a temp dir. Its
+// handshake limit is hangTimeout: its 5 s default guards production
+// gateways against slow peers, and is not what these tests check.
 type testGateway struct {
 	srv  *gateway.Server
 	card *wire.Card
@@ -30,7 +32,10 @@ type testGateway struct {
 
 func startGateway(t testing.TB, opts ...func(*gateway.Config)) *testGateway {
 	t.Helper()
-	opts = append([]func(*gateway.Config){func(c *gateway.Config) { c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil)) }}, opts...)
+	opts = append([]func(*gateway.Config){func(c *gateway.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		c.Limits.HandshakeTimeout = hangTimeout(t)
+	}}, opts...)
 	g := gatewaytest.Start(t, opts...)
 	return &testGateway{srv: g.Server, card: g.Card, stop: g.Stop, g: g}
 }
@@ -38,6 +43,34 @@ func startGateway(t testing.TB, opts ...func(*gateway.Config)) *testGateway {
 func (g *testGateway) mint(t testing.TB, n int, spec gateway.Spec) []keygen.Key {
 	t.Helper()
 	return g.g.Mint(t, product, n, spec)
+}
+
+// hangTimeout is how long a test may wait for an answer before the wait
+// can only mean a hang: the time left before the test's deadline (go test
+// -timeout) less a margin to report the failure, or five minutes without a
+// deadline. Requests to a running gateway get it, not a guess at how fast a
+// loaded machine answers.
+func hangTimeout(t testing.TB) time.Duration {
+	if tt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if d, ok := tt.Deadline(); ok {
+			left := time.Until(d)
+			return max(left-30*time.Second, left/2)
+		}
+	}
+	return 5 * time.Minute
+}
+
+// stoppedTimeout bounds a request to a gateway the test has stopped. No
+// answer can come, so the wait decides nothing but the test's length: the
+// request fails as unreachable (the QUIC handshake's own 5 s limit) or as
+// a timeout (this one), and the tests accept either.
+const stoppedTimeout = time.Second
+
+// stopped returns a context for requests to a stopped gateway.
+func stopped(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), stoppedTimeout)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 // fakeClock is a clock tests move by hand.
@@ -81,7 +114,7 @@ func open(t testing.TB, g *testGateway, dir string, comps func() []clients.RawCo
 	}
 	l, err := clients.OpenLicensee(clients.LicenseeConfig{
 		Card: g.card, Product: product, StateDir: dir, Components: comps, Now: clock.Now,
-		Timeout: time.Second, Hostname: "test-host", AppVersion: "1.0",
+		Timeout: hangTimeout(t), Hostname: "test-host", AppVersion: "1.0",
 	})
 	if err != nil {
 		t.Fatalf("OpenLicensee: %v", err)
@@ -137,7 +170,7 @@ func TestLevelsOffline(t *testing.T) {
 	g.stop()
 	for lvl, in := range ins {
 		in.clock.Add(2 * day)
-		d := in.Check(ctx)
+		d := in.Check(stopped(t))
 		want(t, "offline after 2 days", d, true, clients.ReasonOffline)
 		switch lvl {
 		case 1:
@@ -153,14 +186,14 @@ func TestLevelsOffline(t *testing.T) {
 	// Having failed to reach the server, levels 2 and 3 do not wait for it
 	// again at every check while the lease holds.
 	ins[2].clock.Add(time.Minute)
-	if d := ins[2].Check(ctx); !d.Allowed || d.Contact != "" {
+	if d := ins[2].Check(stopped(t)); !d.Allowed || d.Contact != "" {
 		t.Fatalf("level 2 a minute after an unreachable server: allowed %v, contact %q", d.Allowed, d.Contact)
 	}
 	// Level 3: warned from day 5, refused after day 7; levels 1 and 2 go on.
 	for _, in := range ins {
 		in.clock.Add(3*day + time.Hour) // day 5
 	}
-	d = ins[3].Check(ctx)
+	d = ins[3].Check(stopped(t))
 	want(t, "level 3 on day 5", d, true, clients.ReasonOffline)
 	if d.Warning == "" {
 		t.Fatalf("level 3 in its warning window without a warning")
@@ -168,9 +201,9 @@ func TestLevelsOffline(t *testing.T) {
 	for _, in := range ins {
 		in.clock.Add(2 * day) // day 7 and an hour
 	}
-	want(t, "level 3 on day 7", ins[3].Check(ctx), false, clients.ReasonOnlineOverdue)
-	want(t, "level 1 on day 7", ins[1].Check(ctx), true, clients.ReasonOffline)
-	want(t, "level 2 on day 7", ins[2].Check(ctx), true, clients.ReasonOffline)
+	want(t, "level 3 on day 7", ins[3].Check(stopped(t)), false, clients.ReasonOnlineOverdue)
+	want(t, "level 1 on day 7", ins[1].Check(stopped(t)), true, clients.ReasonOffline)
+	want(t, "level 2 on day 7", ins[2].Check(stopped(t)), true, clients.ReasonOffline)
 	if s := ins[3].Status(); s.Level != 3 || s.DaysOffline != 0 || s.Lease != string(clients.ReasonOnlineOverdue) {
 		t.Fatalf("level 3 status %+v", s)
 	}
@@ -180,7 +213,7 @@ func TestLevelsOffline(t *testing.T) {
 	// Past the lease: level 1 is refused too, and cannot decide without the
 	// server.
 	ins[1].clock.Add(30 * day)
-	d = ins[1].Check(ctx)
+	d = ins[1].Check(stopped(t))
 	if d.Allowed || d.Decided() {
 		t.Fatalf("level 1 past its lease, offline: allowed=%v decided=%v reason %s", d.Allowed, d.Decided(), d.Reason)
 	}
@@ -198,16 +231,16 @@ func TestClockSetBack(t *testing.T) {
 	want(t, "clock put right, server up", in.Check(ctx), true, clients.ReasonOffline)
 	g.stop()
 	in.clock.Add(3 * day) // the program runs for three days, offline
-	want(t, "3 days on", in.Check(ctx), true, clients.ReasonOffline)
+	want(t, "3 days on", in.Check(stopped(t)), true, clients.ReasonOffline)
 	in.clock.Add(-2 * time.Minute) // small corrections are tolerated
-	want(t, "2 minutes back", in.Check(ctx), true, clients.ReasonOffline)
+	want(t, "2 minutes back", in.Check(stopped(t)), true, clients.ReasonOffline)
 	in.clock.Add(-day)
-	want(t, "a day back, server down", in.Check(ctx), false, clients.ReasonClockBack)
+	want(t, "a day back, server down", in.Check(stopped(t)), false, clients.ReasonClockBack)
 	// The ratchet survives a restart of the program.
 	again := open(t, g, in.dir, machine("a", "02:00:00:00:00:01"), in.clock)
-	want(t, "after restart", again.Check(ctx), false, clients.ReasonClockBack)
+	want(t, "after restart", again.Check(stopped(t)), false, clients.ReasonClockBack)
 	in.clock.Add(day)
-	want(t, "clock put right", again.Check(ctx), true, clients.ReasonOffline)
+	want(t, "clock put right", again.Check(stopped(t)), true, clients.ReasonOffline)
 }
 
 func TestCopiedAndTamperedLease(t *testing.T) {
@@ -258,7 +291,7 @@ func TestCopiedAndTamperedLease(t *testing.T) {
 	}
 	g.stop()
 	tampered = open(t, g, in.dir, machine("a", "02:00:00:00:00:01"), in.clock)
-	want(t, "tampered lease, server down", tampered.Check(ctx), false, clients.ReasonLeaseInvalid)
+	want(t, "tampered lease, server down", tampered.Check(stopped(t)), false, clients.ReasonLeaseInvalid)
 }
 
 func TestDamagedStateRecovers(t *testing.T) {

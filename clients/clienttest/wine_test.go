@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/gateway"
@@ -49,7 +48,9 @@ func TestWindowsClientUnderWine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the Wine test takes about half a minute")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	// Building for Windows and a first wineboot take minutes on a loaded
+	// machine: only a hang may reach this limit.
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout(t))
 	defer cancel()
 	tmp := t.TempDir()
 
@@ -57,7 +58,7 @@ func TestWindowsClientUnderWine(t *testing.T) {
 	g := startGateway(t)
 	key := g.mint(t, 1, gateway.Spec{Entitlements: []string{"pro"}, Policy: store.Policy{Level: 2, LeaseSeconds: 10 * 86400}})[0]
 	state := filepath.Join(tmp, "state")
-	l, err := clients.OpenLicensee(clients.LicenseeConfig{Card: g.card, Product: product, StateDir: state, Explicit: "wine-vm-1", Timeout: 5 * time.Second})
+	l, err := clients.OpenLicensee(clients.LicenseeConfig{Card: g.card, Product: product, StateDir: state, Explicit: "wine-vm-1", Timeout: hangTimeout(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,13 +83,14 @@ func rawRefusal(t *testing.T, preamble []byte, handshake func(io.ReadWriteCloser
 
 func TestRefusals(t *testing.T) {
 	lookupShop := func([KeyIDSize]byte) (PublicKey, error) { return shopKey.Public(), nil }
-	ik := func(rw io.ReadWriteCloser) error { _, err := ServerHandshakeIK(rw, serverKey, Limits{}); return err }
+	lim := slack(t, Limits{})
+	ik := func(rw io.ReadWriteCloser) error { _, err := ServerHandshakeIK(rw, serverKey, lim); return err }
 	kk := func(rw io.ReadWriteCloser) error {
-		_, err := ServerHandshakeKK(rw, serverKey, lookupShop, Limits{})
+		_, err := ServerHandshakeKK(rw, serverKey, lookupShop, lim)
 		return err
 	}
 	both := func(rw io.ReadWriteCloser) error {
-		_, err := ServerHandshake(rw, ServerConfig{Static: serverKey})
+		_, err := ServerHandshake(rw, ServerConfig{Static: serverKey, Limits: lim})
 		return err
 	}
 	id := shopKey.Public().ID()
@@ -111,7 +112,7 @@ func TestRefusals(t *testing.T) {
 		{"lookup fails plainly", kkPre, func(rw io.ReadWriteCloser) error {
 			_, err := ServerHandshakeKK(rw, serverKey, func([KeyIDSize]byte) (PublicKey, error) {
 				return PublicKey{}, errors.New("database down")
-			}, Limits{})
+			}, lim)
 			return err
 		}, 14, ErrRefused},
 	}
@@ -129,8 +130,9 @@ func TestRefusals(t *testing.T) {
 // TestClientSeesRefusal: the initiator turns a refusal into a RefusedError.
 func TestClientSeesRefusal(t *testing.T) {
 	a, b := memConnPair()
-	go func() { _, _ = ServerHandshakeIK(b, serverKey, Limits{}) }()
-	_, err := ClientHandshake(a, Config{Pattern: PatternKK, Static: shopKey, RemoteStatic: serverKey.Public()})
+	lim := slack(t, Limits{})
+	go func() { _, _ = ServerHandshakeIK(b, serverKey, lim) }()
+	_, err := ClientHandshake(a, Config{Pattern: PatternKK, Static: shopKey, RemoteStatic: serverKey.Public(), Limits: lim})
 	var re *RefusedError
 	if !errors.As(err, &re) || re.Code != 16 {
 		t.Fatalf("KK to an IK server: %v, want RefusedError 16", err)
@@ -143,7 +145,7 @@ func TestHandshakeMessageLength(t *testing.T) {
 	for _, n := range []int{0, 95, 97, 65535} {
 		a, b := memConnPair()
 		done := make(chan error, 1)
-		go func() { _, err := ServerHandshakeIK(b, serverKey, Limits{}); done <- err }()
+		go func() { _, err := ServerHandshakeIK(b, serverKey, slack(t, Limits{})); done <- err }()
 		msg := []byte{ProtocolVersion, byte(PatternIK), byte(n >> 8), byte(n)}
 		a.Write(append(msg, make([]byte, n)...))
 		if err := <-done; !errors.Is(err, ErrHandshake) || !strings.Contains(err.Error(), "length") {
@@ -167,13 +169,14 @@ func TestPrologueBindsPreamble(t *testing.T) {
 		return PublicKey{}, &RefusedError{Code: 12}
 	}
 	done := make(chan error, 1)
-	go func() { _, err := ServerHandshakeKK(b, serverKey, lookup, Limits{}); done <- err }()
+	lim := slack(t, Limits{})
+	go func() { _, err := ServerHandshakeKK(b, serverKey, lookup, lim); done <- err }()
 	// A man in the middle rewrites the key id, leaving message 1 alone.
 	mitm := &rewriter{ReadWriteCloser: a, f: func(p []byte) {
 		id := other.ID()
 		copy(p[2:2+KeyIDSize], id[:])
 	}}
-	_, err := ClientHandshake(mitm, Config{Pattern: PatternKK, Static: shopKey, RemoteStatic: serverKey.Public()})
+	_, err := ClientHandshake(mitm, Config{Pattern: PatternKK, Static: shopKey, RemoteStatic: serverKey.Public(), Limits: lim})
 	if err == nil {
 		t.Fatal("handshake succeeded with a rewritten preamble")
 	}
@@ -223,23 +226,26 @@ func TestConfigErrors(t *testing.T) {
 }
 
 // TestHandshakeTimeoutStreams: the handshake is bounded both on a stream
-// with deadlines (net.Pipe) and on one without (memConn, closed by a
-// timer).
+// with deadlines (net.Pipe: the deadline set is HandshakeTimeout from the
+// start) and on one without (memConn, closed by a timer).
 func TestHandshakeTimeoutStreams(t *testing.T) {
-	lim := Limits{HandshakeTimeout: 100 * time.Millisecond}
+	const timeout = 100 * time.Millisecond
+	lim := Limits{HandshakeTimeout: timeout}
 	a, b := net.Pipe()
 	defer a.Close()
+	rb := &recorder{deadlineStream: b}
+	start := time.Now()
+	if _, err := ServerHandshakeIK(rb, serverKey, lim); !errors.Is(err, ErrHandshakeTimeout) {
+		t.Errorf("net.Pipe: %v, want ErrHandshakeTimeout", err)
+	}
+	wantDeadline(t, "net.Pipe", rb, start, timeout)
+	// Without deadlines only the guard's timer can end the wait (nothing
+	// writes to d), so ErrHandshakeTimeout proves it fired; it runs to the
+	// same deadline as the one checked above.
 	c, d := memConnPair()
 	defer c.Close()
-	for _, rw := range []io.ReadWriteCloser{b, d} {
-		start := time.Now()
-		_, err := ServerHandshakeIK(rw, serverKey, lim)
-		if !errors.Is(err, ErrHandshakeTimeout) {
-			t.Errorf("%T: %v, want ErrHandshakeTimeout", rw, err)
-		}
-		if time.Since(start) > 3*time.Second {
-			t.Errorf("%T: the handshake took %v, want about 100ms", rw, time.Since(start))
-		}
+	if _, err := ServerHandshakeIK(d, serverKey, lim); !errors.Is(err, ErrHandshakeTimeout) {
+		t.Errorf("memConn: %v, want ErrHandshakeTimeout", err)
 	}
 	// A silent server, seen from the client over memConn (no deadlines).
 	e, _ := memConnPair()
@@ -249,17 +255,31 @@ func TestHandshakeTimeoutStreams(t *testing.T) {
 }
 
 // TestHandshakeDeadlineCleared: after a handshake on a stream with
-// deadlines, the session is not left with the handshake's deadline.
+// deadlines, the session is not left with the handshake's deadline: each
+// side set one for the handshake and has none in force afterwards.
 func TestHandshakeDeadlineCleared(t *testing.T) {
 	a, b := net.Pipe()
-	lim := Limits{HandshakeTimeout: 50 * time.Millisecond}
-	cli, srv := handshakePair(t, a, b, lim, lim)
+	ra, rb := &recorder{deadlineStream: a}, &recorder{deadlineStream: b}
+	lim := Limits{HandshakeTimeout: hangTimeout(t)}
+	cli, srv := handshakePair(t, ra, rb, lim, lim)
 	defer cli.Close()
 	defer srv.Close()
-	time.Sleep(100 * time.Millisecond)
+	for _, side := range []struct {
+		name string
+		r    *recorder
+	}{{"client", ra}, {"server", rb}} {
+		calls, read, write := side.r.state()
+		if len(calls) == 0 || calls[0].to.IsZero() {
+			t.Fatalf("%s: the handshake set no deadline (calls %v), so this test checks nothing", side.name, calls)
+		}
+		if !read.IsZero() || !write.IsZero() {
+			t.Fatalf("%s: after the handshake the stream keeps a read deadline %v and a write deadline %v; want none",
+				side.name, read, write)
+		}
+	}
 	go cli.WriteFrame(frame(1, nil))
 	if _, err := srv.ReadFrame(); err != nil {
-		t.Fatalf("ReadFrame after the handshake timeout has passed: %v", err)
+		t.Fatalf("ReadFrame after the handshake: %v", err)
 	}
 }
 
@@ -281,7 +301,7 @@ func TestKKImpostor(t *testing.T) {
 	defer client.Close()
 	done := make(chan error, 1)
 	go func() {
-		_, err := ServerHandshakeKK(server, serverKey, lookup, Limits{HandshakeTimeout: 5 * time.Second})
+		_, err := ServerHandshakeKK(server, serverKey, lookup, slack(t, Limits{}))
 		done <- err
 	}()
 	id := shopKey.Public().ID()

@@ -95,6 +95,107 @@ func (c *memConn) Close() error {
 	return nil
 }
 
+// hangTimeout is how long a test may wait for something that should come
+// before the wait can only mean a hang: the time left before the test's
+// deadline (go test -timeout) less a margin to report the failure, or five
+// minutes without a deadline. Waits in tests use it, not a guess at how
+// fast a loaded machine is.
+func hangTimeout(tb testing.TB) time.Duration {
+	if t, ok := tb.(interface{ Deadline() (time.Time, bool) }); ok {
+		if d, ok := t.Deadline(); ok {
+			left := time.Until(d)
+			return max(left-30*time.Second, left/2)
+		}
+	}
+	return 5 * time.Minute
+}
+
+// hangContext is a context that ends after hangTimeout.
+func hangContext(tb testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout(tb))
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+// slack returns l with a zero HandshakeTimeout raised to hangTimeout, for
+// tests whose subject is not the handshake's time limit: the default of 5 s
+// is a production setting, not one a test should race against.
+func slack(tb testing.TB, l Limits) Limits {
+	if l.HandshakeTimeout == 0 {
+		l.HandshakeTimeout = hangTimeout(tb)
+	}
+	return l
+}
+
+// deadlineStream is a stream with deadlines: a net.Conn, a *quic.Stream.
+type deadlineStream interface {
+	io.ReadWriteCloser
+	SetDeadline(time.Time) error
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+}
+
+// deadlineCall is one deadline set on a recorder: when, and to what.
+type deadlineCall struct {
+	at, to time.Time
+}
+
+// recorder passes everything to its stream and keeps the deadlines set on
+// it, so that tests check which deadline the code chose instead of how
+// long it took to reach it.
+type recorder struct {
+	deadlineStream
+	mu          sync.Mutex
+	calls       []deadlineCall // SetDeadline only
+	read, write time.Time      // the deadlines in force
+}
+
+func (r *recorder) SetDeadline(t time.Time) error {
+	r.mu.Lock()
+	r.calls = append(r.calls, deadlineCall{at: time.Now(), to: t})
+	r.read, r.write = t, t
+	r.mu.Unlock()
+	return r.deadlineStream.SetDeadline(t)
+}
+
+func (r *recorder) SetReadDeadline(t time.Time) error {
+	r.mu.Lock()
+	r.read = t
+	r.mu.Unlock()
+	return r.deadlineStream.SetReadDeadline(t)
+}
+
+func (r *recorder) SetWriteDeadline(t time.Time) error {
+	r.mu.Lock()
+	r.write = t
+	r.mu.Unlock()
+	return r.deadlineStream.SetWriteDeadline(t)
+}
+
+// state returns the SetDeadline calls so far and the deadlines in force.
+func (r *recorder) state() (calls []deadlineCall, read, write time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]deadlineCall(nil), r.calls...), r.read, r.write
+}
+
+// wantDeadline checks that the first deadline set on r is timeout from the
+// moment it was set: no earlier than from start (when the handshake was
+// called), no later than from the call itself. It holds however slowly the
+// machine runs, and fails if another limit (the default, say) was used.
+func wantDeadline(tb testing.TB, what string, r *recorder, start time.Time, timeout time.Duration) {
+	tb.Helper()
+	calls, _, _ := r.state()
+	if len(calls) == 0 {
+		tb.Fatalf("%s: no deadline was set on the stream", what)
+	}
+	c := calls[0]
+	if c.to.Before(start.Add(timeout)) || c.to.After(c.at.Add(timeout)) {
+		tb.Fatalf("%s: deadline set %v after the call, for %v after it; want %v after the moment it was set",
+			what, c.at.Sub(start), c.to.Sub(start), timeout)
+	}
+}
+
 // Fixed keys, so that tests are exact.
 func testKey(seed byte) PrivateKey {
 	var k PrivateKey
@@ -111,7 +212,8 @@ var (
 	otherKey  = testKey(4)
 )
 
-// handshakePair runs an IK handshake over rwc/rws and returns both ends.
+// handshakePair runs an IK handshake over rwc/rws and returns both ends. A
+// zero HandshakeTimeout in a limit means hangTimeout (see slack).
 func handshakePair(tb testing.TB, rwc, rws io.ReadWriteCloser, cliLim, srvLim Limits) (cli, srv *Session) {
 	tb.Helper()
 	type result struct {
@@ -120,10 +222,10 @@ func handshakePair(tb testing.TB, rwc, rws io.ReadWriteCloser, cliLim, srvLim Li
 	}
 	done := make(chan result, 1)
 	go func() {
-		s, err := ServerHandshakeIK(rws, serverKey, srvLim)
+		s, err := ServerHandshakeIK(rws, serverKey, slack(tb, srvLim))
 		done <- result{s, err}
 	}()
-	cli, err := ClientHandshake(rwc, Config{Static: clientKey, RemoteStatic: serverKey.Public(), Limits: cliLim})
+	cli, err := ClientHandshake(rwc, Config{Static: clientKey, RemoteStatic: serverKey.Public(), Limits: slack(tb, cliLim)})
 	if err != nil {
 		tb.Fatalf("ClientHandshake: %v", err)
 	}
@@ -180,7 +282,10 @@ func (c *countingDH) DH(priv, pub []byte) ([]byte, error) {
 
 // testServer is a gateway stand-in on real loopback QUIC: it accepts
 // connections and streams, runs the handshake and hands each session to
-// handle (or each raw stream, if raw is set).
+// handle (or each raw stream, if raw is set). A zero
+// cfg.Limits.HandshakeTimeout means hangTimeout for the Noise handshakes;
+// the QUIC handshake always has hangTimeout, so that a test of a short
+// Noise limit does not race the QUIC handshake against it.
 type testServer struct {
 	ln       *quic.Listener
 	cert     tls.Certificate
@@ -196,7 +301,10 @@ func startServer(tb testing.TB, cfg ServerConfig, handle func(*Session), raw fun
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ln, err := Listen("127.0.0.1:0", cert, cfg.Limits)
+	cfg.Limits = slack(tb, cfg.Limits)
+	quicLim := cfg.Limits
+	quicLim.HandshakeTimeout = hangTimeout(tb)
+	ln, err := Listen("127.0.0.1:0", cert, quicLim)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -260,12 +368,10 @@ func startServer(tb testing.TB, cfg ServerConfig, handle func(*Session), raw fun
 func (ts *testServer) addr() string { return ts.ln.Addr().String() }
 
 // dial connects to ts with the right pin and closes the connection when
-// the test ends.
+// the test ends. A zero lim.HandshakeTimeout means hangTimeout.
 func (ts *testServer) dial(tb testing.TB, lim Limits) *quic.Conn {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := Dial(ctx, ts.addr(), ClientTLSConfig(ts.pin), lim)
+	conn, err := Dial(hangContext(tb), ts.addr(), ClientTLSConfig(ts.pin), slack(tb, lim))
 	if err != nil {
 		tb.Fatalf("Dial: %v", err)
 	}
@@ -279,7 +385,7 @@ func (ts *testServer) serverErr(tb testing.TB) error {
 	select {
 	case err := <-ts.errs:
 		return err
-	case <-time.After(5 * time.Second):
+	case <-time.After(hangTimeout(tb)):
 		tb.Fatal("the server reported no handshake error")
 		return nil
 	}

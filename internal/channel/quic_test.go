@@ -16,11 +16,11 @@ import (
 	"github.com/quic-go/quic-go"
 )
 
+// openIK opens an IK session on conn; a zero lim.HandshakeTimeout means
+// hangTimeout.
 func openIK(tb testing.TB, conn *quic.Conn, lim Limits) *Session {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s, err := OpenSession(ctx, conn, Config{Static: clientKey, RemoteStatic: serverKey.Public(), Limits: lim})
+	s, err := OpenSession(hangContext(tb), conn, Config{Static: clientKey, RemoteStatic: serverKey.Public(), Limits: slack(tb, lim)})
 	if err != nil {
 		tb.Fatalf("OpenSession: %v", err)
 	}
@@ -137,9 +137,8 @@ func TestQUICConcurrentWriters(t *testing.T) {
 func TestQUICWrongServerKey(t *testing.T) {
 	ts := startServer(t, ServerConfig{Static: serverKey}, echo, nil)
 	conn := ts.dial(t, Limits{})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err := OpenSession(ctx, conn, Config{Static: clientKey, RemoteStatic: otherKey.Public()})
+	ctx := hangContext(t)
+	_, err := OpenSession(ctx, conn, Config{Static: clientKey, RemoteStatic: otherKey.Public(), Limits: slack(t, Limits{})})
 	if !errors.Is(err, ErrHandshake) {
 		t.Fatalf("OpenSession with the wrong server key: %v, want ErrHandshake", err)
 	}
@@ -160,9 +159,8 @@ func TestQUICWrongPin(t *testing.T) {
 	ts := startServer(t, ServerConfig{Static: serverKey}, echo, nil)
 	pin := ts.pin
 	pin[0] ^= 1
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := Dial(ctx, ts.addr(), ClientTLSConfig(pin), Limits{})
+	ctx := hangContext(t)
+	conn, err := Dial(ctx, ts.addr(), ClientTLSConfig(pin), slack(t, Limits{}))
 	if err == nil {
 		conn.CloseWithError(0, "")
 		t.Fatal("Dial with the wrong pin succeeded")
@@ -189,9 +187,8 @@ func TestQUICKK(t *testing.T) {
 	}}
 	ts := startServer(t, cfg, echo, nil)
 	conn := ts.dial(t, Limits{})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s, err := OpenSession(ctx, conn, Config{Pattern: PatternKK, Static: shopKey, RemoteStatic: serverKey.Public()})
+	ctx := hangContext(t)
+	s, err := OpenSession(ctx, conn, Config{Pattern: PatternKK, Static: shopKey, RemoteStatic: serverKey.Public(), Limits: slack(t, Limits{})})
 	if err != nil {
 		t.Fatalf("OpenSession KK: %v", err)
 	}
@@ -232,9 +229,8 @@ func TestQUICKKRefused(t *testing.T) {
 	}}
 	ts := startServer(t, cfg, echo, nil)
 	conn := ts.dial(t, Limits{})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err := OpenSession(ctx, conn, Config{Pattern: PatternKK, Static: shopKey, RemoteStatic: serverKey.Public()})
+	ctx := hangContext(t)
+	_, err := OpenSession(ctx, conn, Config{Pattern: PatternKK, Static: shopKey, RemoteStatic: serverKey.Public(), Limits: slack(t, Limits{})})
 	var re *RefusedError
 	if !errors.As(err, &re) || re.Code != 12 || !errors.Is(err, ErrRefused) {
 		t.Fatalf("OpenSession refused: %v, want *RefusedError with code 12", err)
@@ -252,28 +248,36 @@ func TestQUICKKRefused(t *testing.T) {
 }
 
 // TestQUICHandshakeTimeout: a server that takes the stream and never
-// answers costs the client HandshakeTimeout, not forever.
+// answers costs the client HandshakeTimeout, not forever: the stream's
+// deadline is set HandshakeTimeout ahead and ends the handshake.
 func TestQUICHandshakeTimeout(t *testing.T) {
 	ts := startServer(t, ServerConfig{Static: serverKey}, nil, func(str *quic.Stream) {
 		_, _ = io.Copy(io.Discard, str) // reads, never answers
 	})
 	conn := ts.dial(t, Limits{})
+	ctx := hangContext(t) // without the limit, only this would end the wait
+	str, err := conn.OpenStreamSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{deadlineStream: str}
+	const timeout = 300 * time.Millisecond
 	start := time.Now()
-	_, err := OpenSession(context.Background(), conn, Config{
-		Static: clientKey, RemoteStatic: serverKey.Public(), Limits: Limits{HandshakeTimeout: 300 * time.Millisecond},
+	_, err = clientHandshake(ctx, rec, Config{
+		Static: clientKey, RemoteStatic: serverKey.Public(), Limits: Limits{HandshakeTimeout: timeout},
 	})
-	elapsed := time.Since(start)
 	if !errors.Is(err, ErrHandshakeTimeout) || !strings.Contains(err.Error(), "reading message 2") {
-		t.Fatalf("OpenSession against a silent server: %v, want ErrHandshakeTimeout reading message 2", err)
+		t.Fatalf("handshake against a silent server: %v, want ErrHandshakeTimeout reading message 2", err)
 	}
-	if elapsed > 3*time.Second {
-		t.Fatalf("the handshake gave up after %v, want about 300ms", elapsed)
+	if ctx.Err() != nil {
+		t.Fatalf("the handshake ran until the test's own deadline: %v", err)
 	}
+	wantDeadline(t, "QUIC stream", rec, start, timeout)
 
 	// A cancelled context ends the handshake too, and says so.
-	ctx, cancel := context.WithCancel(context.Background())
+	cctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	_, err = OpenSession(ctx, conn, Config{Static: clientKey, RemoteStatic: serverKey.Public()})
+	_, err = OpenSession(cctx, conn, Config{Static: clientKey, RemoteStatic: serverKey.Public(), Limits: slack(t, Limits{})})
 	if !errors.Is(err, ErrHandshake) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("OpenSession with a cancelled context: %v, want ErrHandshake wrapping context.Canceled", err)
 	}

@@ -162,7 +162,7 @@ func TestFrameTooLarge(t *testing.T) {
 		if !errors.Is(err, ErrFrameTooLarge) {
 			t.Fatalf("ReadFrame of an oversized header: %v, want ErrFrameTooLarge", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(hangTimeout(t)):
 		t.Fatal("ReadFrame waited for the body of an oversized frame")
 	}
 
@@ -269,8 +269,10 @@ func TestConcurrentRead(t *testing.T) {
 	cli, srv, _, _ := memPair(t, Limits{}, Limits{})
 	done := make(chan error, 1)
 	go func() { _, err := srv.ReadFrame(); done <- err }()
-	for !srv.reading.Load() {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(hangTimeout(t)); !srv.reading.Load(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first ReadFrame never started")
+		}
 	}
 	if _, err := srv.ReadFrame(); !errors.Is(err, ErrConcurrentRead) {
 		t.Fatalf("second concurrent ReadFrame: %v, want ErrConcurrentRead", err)
@@ -323,9 +325,11 @@ func TestCloseUnblocksWriter(t *testing.T) {
 	defer srv.Close()
 	done := make(chan error, 1)
 	go func() { done <- cli.WriteFrame(frame(1, nil)) }() // net.Pipe: blocks until read
-	for cli.wmu.TryLock() {
+	for deadline := time.Now().Add(hangTimeout(t)); cli.wmu.TryLock(); time.Sleep(time.Millisecond) {
 		cli.wmu.Unlock()
-		time.Sleep(time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatal("WriteFrame never started")
+		}
 	}
 	cli.Close()
 	select {
@@ -333,7 +337,7 @@ func TestCloseUnblocksWriter(t *testing.T) {
 		if !errors.Is(err, ErrClosed) {
 			t.Fatalf("blocked WriteFrame after Close: %v, want ErrClosed", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(hangTimeout(t)):
 		t.Fatal("Close did not unblock WriteFrame")
 	}
 }
