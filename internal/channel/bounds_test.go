@@ -166,9 +166,9 @@ func TestQUICSlowFrameInTime(t *testing.T) {
 // request or has gone quiet after some; the connection stays up.
 func TestQUICSessionIdle(t *testing.T) {
 	for _, requests := range []int{0, 3} {
-		// A second: long enough that round trips on a loaded machine do
-		// not leave the session idle between requests.
-		ts, ended := boundedEcho(t, Limits{SessionIdleTimeout: time.Second, MaxStreamsPerConn: 1})
+		// Three seconds: long enough that round trips on a loaded machine
+		// do not leave the session idle between requests.
+		ts, ended := boundedEcho(t, Limits{SessionIdleTimeout: 3 * time.Second, MaxStreamsPerConn: 1})
 		conn := ts.dial(t, Limits{})
 		s := openIK(t, conn, Limits{})
 		for i := range requests {
@@ -188,12 +188,14 @@ func TestQUICSessionIdle(t *testing.T) {
 // TestQUICSlowSteadyNotIdle: a session that sends complete requests
 // slowly but steadily, well past SessionIdleTimeout in all, stays open.
 func TestQUICSlowSteadyNotIdle(t *testing.T) {
-	const idle = time.Second
+	// Requests 200 ms apart against a 4 s bound: a loaded machine would
+	// have to stall one round trip for 4 s to end the session.
+	const idle, gap = 4 * time.Second, 200 * time.Millisecond
 	ts, ended := boundedEcho(t, Limits{SessionIdleTimeout: idle, FrameTimeout: idle / 2})
 	s := openIK(t, ts.dial(t, Limits{}), Limits{})
-	for i := range 3 * int(idle/(100*time.Millisecond)) {
+	for i := range 2 * int(idle/gap) {
 		roundTrip(t, s, uint32(i))
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(gap)
 	}
 	select {
 	case err := <-ended:
