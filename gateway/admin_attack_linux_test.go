@@ -299,9 +299,14 @@ func TestAdminSocketRaceAttack(t *testing.T) {
 			up = socketAt(path) || socketAt(oldPath)
 		}
 		if up {
-			// The gateway answers its own user; and the attacker has
+			// The gateway answers its own user (once it listens: the
+			// socket's file exists from its bind); and the attacker has
 			// time to send what it sent while the socket was bound.
-			_, err = gateway.AdminDo(dir, gateway.AdminRequest{Cmd: "stats"})
+			for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+				if _, err = gateway.AdminDo(dir, gateway.AdminRequest{Cmd: "stats"}); err == nil || time.Now().After(deadline) {
+					break
+				}
+			}
 			time.Sleep(300 * time.Millisecond)
 		}
 		att.say(t, "rest")
