@@ -22,8 +22,9 @@ run:
 # test binary's deadline, from which the tests derive their own waits, and
 # a package that takes a minute or two on an idle machine takes several
 # times that under load (the gateway package ran past 9m at a load near 30).
+# -count=1: every test runs, none is answered from Go's test cache.
 test:
-	$(GO) test -race -timeout 30m ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
 # Go microbenchmarks.
