@@ -362,36 +362,18 @@ type vectors struct {
 	} `json:"tests"`
 }
 
-// loadVectors reads ../shared/testdata/composite/vectors.json beside the
-// repository root (the directory holding go.mod). The file is not part of
-// the repository.
+// loadVectors reads testdata/vectors.json: the public test vectors of
+// draft-ietf-lamps-pq-composite-sigs (testdata/README.md names their
+// source).
 func loadVectors(t *testing.T) *vectors {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory, so ../shared cannot be found")
-		}
-		dir = parent
-	}
-	path := filepath.Join(dir, "..", "shared", "testdata", "composite", "vectors.json")
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("../shared not beside the clone: %s does not exist", path)
-	}
+	data, err := os.ReadFile(filepath.Join("testdata", "vectors.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var v vectors
 	if err := json.Unmarshal(data, &v); err != nil {
-		t.Fatalf("%s: %v", path, err)
+		t.Fatalf("testdata/vectors.json: %v", err)
 	}
 	return &v
 }
