@@ -25,20 +25,28 @@ func (c *clock) now() time.Time                { return time.Now().Add(time.Dura
 func (c *clock) advance(d time.Duration)       { c.off.Add(int64(d)) }
 func withClock(c *clock) func(*gateway.Config) { return func(cfg *gateway.Config) { cfg.Now = c.now } }
 
+// activatedOnClock starts a gateway on clk and activates a one-seat key
+// on machine 1 with a new install.
+func activatedOnClock(t *testing.T, clk *clock) (*testGateway, *clients.Client, *clients.ActivateResult) {
+	t.Helper()
+	g := startGateway(t, withClock(clk))
+	key := g.mint(t, 1, gateway.Spec{Seats: 1})[0]
+	c := g.client(t)
+	res, err := c.Activate(context.Background(), key, machine(1), "alpha", "1.0")
+	if err != nil {
+		t.Fatalf("Activate: %v", err)
+	}
+	return g, c, res
+}
+
 // TestWantLeaseSignsOncePerInterval: an install that sets the want-lease
 // flag on every validation (issue: "forced signing") gets a newly signed
 // lease only when its current one is at least ten minutes old; in between
 // it is sent the lease signed last, and the gateway signs nothing.
 func TestWantLeaseSignsOncePerInterval(t *testing.T) {
 	var clk clock
-	g := startGateway(t, withClock(&clk))
-	keys := g.mint(t, 1, gateway.Spec{Seats: 1})
+	g, c, res := activatedOnClock(t, &clk)
 	ctx := context.Background()
-	c := g.client(t)
-	res, err := c.Activate(ctx, keys[0], machine(1), "alpha", "1.0")
-	if err != nil {
-		t.Fatalf("Activate: %v", err)
-	}
 	signed := func() int64 { return g.srv.Stats()["leases_signed"] }
 	before := signed()
 	counter := uint64(0)
@@ -153,14 +161,8 @@ func testDeadline(t *testing.T) time.Time {
 // neither in the activation record nor in a stored lease.
 func TestStolenDatabaseHoldsNoFingerprint(t *testing.T) {
 	var clk clock
-	g := startGateway(t, withClock(&clk))
-	keys := g.mint(t, 1, gateway.Spec{Seats: 1})
+	g, c, res := activatedOnClock(t, &clk)
 	ctx := context.Background()
-	c := g.client(t)
-	res, err := c.Activate(ctx, keys[0], machine(1), "alpha", "1.0")
-	if err != nil {
-		t.Fatalf("Activate: %v", err)
-	}
 	// A fingerprint with one component changed is still the machine; the
 	// renewal past half the lease's life rewrites the activation.
 	changed := machine(1)
