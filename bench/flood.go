@@ -56,30 +56,11 @@ func runFlood(ctx context.Context, cfg *Config, r *Result) (err error) {
 	if err != nil || !dst.IP.IsLoopback() {
 		return fmt.Errorf("%w: the flood is sent to a loopback address only, not %q", ErrConfig, t.card.Address)
 	}
-	s, err := openSessions(ctx, t, cfg, channel.PatternIK)
+	v, err := startValidating(ctx, t, cfg)
 	if err != nil {
 		return err
 	}
-	defer s.close()
-	ids, err := s.activate(ctx, cfg, t.card, t.keys[:cfg.Licenses])
-	rel := &release{}
-	if cfg.Addr != "" {
-		rel.fn = func(ctx context.Context) error { return s.deactivate(ctx, cfg, ids) }
-	}
-	defer keepFirst(ctx, rel, &err)
-	if err != nil {
-		return err
-	}
-	if err := s.warm(ctx, cfg, ids); err != nil {
-		return err
-	}
-	exs := func() []exchange {
-		exs := make([]exchange, len(ids))
-		for i := range ids {
-			exs[i] = newValidateEx(ids[i], s.fps[i])
-		}
-		return exs
-	}
+	defer v.finish(ctx, &err)
 
 	// The packets are built before anything is measured: building them
 	// costs CPU that sending them does not.
@@ -107,7 +88,7 @@ func runFlood(ctx context.Context, cfg *Config, r *Result) (err error) {
 	// The RSS before the flood is the highest of the unflooded phase: the
 	// garbage collector's cycle moves it by as much as the live heap.
 	basePeak := watchRSS(t)
-	base, err := s.load.run(ctx, phaseConfig{name: "validate, unflooded", exchanges: exs(), warmup: cfg.Warmup, duration: cfg.Duration, progress: cfg.Progress})
+	base, err := v.s.load.run(ctx, phaseConfig{name: "validate, unflooded", exchanges: v.exchanges(), warmup: cfg.Warmup, duration: cfg.Duration, progress: cfg.Progress})
 	before := basePeak()
 	if err != nil || base.interrupt {
 		return err
@@ -120,7 +101,7 @@ func runFlood(ctx context.Context, cfg *Config, r *Result) (err error) {
 
 	peak := watchRSS(t)
 	fl.start(cfg.FloodRate)
-	pr, err := measure(ctx, cfg, t, s.load, exs(), r)
+	pr, err := measure(ctx, cfg, t, v.s.load, v.exchanges(), r)
 	sent, elapsed, reused := fl.stop()
 	top := peak()
 	if err != nil || r.Interrupted {
@@ -152,7 +133,7 @@ func runFlood(ctx context.Context, cfg *Config, r *Result) (err error) {
 	if measured && ok {
 		r.GatewayRSSBaseBytes, r.GatewayRSSPeakBytes, r.GatewayRSSAfterBytes = ptr(before), ptr(top), ptr(after)
 	}
-	if err := rel.run(ctx); err != nil {
+	if err := v.rel.run(ctx); err != nil {
 		return err
 	}
 	var peakMB *float64

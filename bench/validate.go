@@ -18,32 +18,16 @@ func runValidate(ctx context.Context, cfg *Config, r *Result) (err error) {
 		return err
 	}
 	defer closeTarget(t, &err)
-	s, err := openSessions(ctx, t, cfg, channel.PatternIK)
+	v, err := startValidating(ctx, t, cfg)
 	if err != nil {
 		return err
 	}
-	defer s.close()
-	ids, err := s.activate(ctx, cfg, t.card, t.keys[:cfg.Licenses])
-	rel := &release{}
-	if cfg.Addr != "" {
-		rel.fn = func(ctx context.Context) error { return s.deactivate(ctx, cfg, ids) }
-	}
-	defer keepFirst(ctx, rel, &err)
-	if err != nil {
-		return err
-	}
-	if err := s.warm(ctx, cfg, ids); err != nil {
-		return err
-	}
-	exs := make([]exchange, len(ids))
-	for i := range ids {
-		exs[i] = newValidateEx(ids[i], s.fps[i])
-	}
-	pr, err := measure(ctx, cfg, t, s.load, exs, r)
+	defer v.finish(ctx, &err)
+	pr, err := measure(ctx, cfg, t, v.s.load, v.exchanges(), r)
 	if err != nil || r.Interrupted {
 		return err
 	}
-	if err := rel.run(ctx); err != nil {
+	if err := v.rel.run(ctx); err != nil {
 		return err
 	}
 	if cfg.Ceiling {
@@ -116,3 +100,50 @@ func checkValidate(prefix [8]byte, id uint32, typ wire.Type, body []byte) string
 }
 
 func (e *validateEx) side(context.Context, uint32) (int, string) { return 0, errBadAnswer }
+
+// validating is the start of the validation scenarios: sessions open,
+// Licenses licenses activated on them (each stream its own install and
+// machine) and validated to warm the gateway's cache.
+type validating struct {
+	s   *sessions
+	ids [][][wire.LicenseIDSize]byte
+	rel *release // frees the seats taken on a gateway started separately
+}
+
+// startValidating opens the sessions, activates and warms. On error it has
+// freed what it took.
+func startValidating(ctx context.Context, t *target, cfg *Config) (*validating, error) {
+	s, err := openSessions(ctx, t, cfg, channel.PatternIK)
+	if err != nil {
+		return nil, err
+	}
+	v := &validating{s: s, rel: &release{}}
+	v.ids, err = s.activate(ctx, cfg, t.card, t.keys[:cfg.Licenses])
+	if cfg.Addr != "" {
+		v.rel.fn = func(ctx context.Context) error { return s.deactivate(ctx, cfg, v.ids) }
+	}
+	if err == nil {
+		err = s.warm(ctx, cfg, v.ids)
+	}
+	if err != nil {
+		v.finish(ctx, &err)
+		return nil, err
+	}
+	return v, nil
+}
+
+// exchanges returns one validation exchange per stream, fresh.
+func (v *validating) exchanges() []exchange {
+	exs := make([]exchange, len(v.ids))
+	for i := range v.ids {
+		exs[i] = newValidateEx(v.ids[i], v.s.fps[i])
+	}
+	return exs
+}
+
+// finish frees the seats (keeping the first error in *err) and closes
+// the sessions.
+func (v *validating) finish(ctx context.Context, err *error) {
+	keepFirst(ctx, v.rel, err)
+	v.s.close()
+}
