@@ -10,17 +10,6 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// Key prefixes of the catalogue, shops, orders and audit log. Part of the
-// on-disk format.
-const (
-	pfxShop      = 's' // s | name                       -> shop record
-	pfxProduct   = 'p' // p | product code (5)           -> product record
-	pfxOrder     = 'o' // o | len(shop) | shop | order id -> order record
-	pfxQuota     = 'q' // q | len(shop) | shop | day (8)  -> keys minted that UTC day (4)
-	pfxAudit     = 'z' // z | sequence (8)               -> audit entry
-	keyAuditHead = "Z" // the last audit entry's sequence (8) and hash (32)
-)
-
 // ext is the state of the shop side of the store: per-shop mint locks and
 // the audit chain's head.
 type ext struct {

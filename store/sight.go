@@ -10,10 +10,6 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// pfxSightings keys a license's sightings: m | license id (16) -> record.
-// Part of the on-disk format.
-const pfxSightings = 'm'
-
 // MaxSightings bounds the sightings a license keeps (machines and networks
 // together); past it the least recently seen is dropped.
 const MaxSightings = 1024

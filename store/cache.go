@@ -1,0 +1,138 @@
+package store
+
+import (
+	"encoding/binary"
+	"sync/atomic"
+
+	"github.com/tollgate/tollgate/wire"
+)
+
+// Entry is a cached view of one activation and its license, for the hot
+// validation path. License and Activation are a snapshot and must not be
+// modified; LastSeen and Counter are updated in place (Advance) and written
+// behind.
+type Entry struct {
+	License    License
+	Activation Activation
+	Expiry     int64 // License.Expiry(), computed once at load
+
+	epoch    uint64
+	lastSeen atomic.Int64
+	counter  atomic.Uint64
+	dirty    atomic.Bool
+	matched  atomic.Pointer[FPMatch]
+	lease    atomic.Pointer[[]byte]
+}
+
+// Lookup returns the current state of the activation of install on the
+// license id, from the cache when it is current and from Pebble otherwise.
+// It returns ErrNotFound for an unknown license and ErrNotActivated when the
+// license has no activation for install.
+func (s *Store) Lookup(id LicenseID, install InstallID) (*Entry, error) {
+	ep := s.epochOf(id)
+	epoch := ep.Load()
+	k := cacheKey(id, install)
+	if e, ok := s.cache.Get(k); ok && e.epoch == epoch && e.License.ID == id && e.Activation.Install == install {
+		return e, nil
+	}
+	return s.load(id, install, epoch, k)
+}
+
+func (s *Store) load(id LicenseID, install InstallID, epoch uint64, k uint64) (*Entry, error) {
+	lic, err := s.LicenseByID(id)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.get(activationKey(pfxActivation, id, install))
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, ErrNotActivated
+	}
+	a, err := decodeActivation(v)
+	if err != nil {
+		return nil, err
+	}
+	e := &Entry{License: lic, Activation: a, Expiry: lic.Expiry(), epoch: epoch}
+	e.lastSeen.Store(a.LastSeen)
+	e.counter.Store(a.Counter)
+	if seen, err := s.get(activationKey(pfxSeen, id, install)); err == nil && len(seen) == 16 {
+		if t := int64(binary.BigEndian.Uint64(seen)); t > a.LastSeen {
+			e.lastSeen.Store(t)
+		}
+		if c := binary.BigEndian.Uint64(seen[8:]); c > a.Counter {
+			e.counter.Store(c)
+		}
+	}
+	s.dirtyMu.Lock()
+	if p := s.pending[k]; p != nil && p.License.ID == id && p.Activation.Install == install {
+		e.counter.Store(max(e.counter.Load(), p.counter.Load()))
+		e.lastSeen.Store(max(e.lastSeen.Load(), p.lastSeen.Load()))
+	}
+	s.dirtyMu.Unlock()
+	s.cache.Set(k, e, 1)
+	return e, nil
+}
+
+// Advance records that the activation was seen at now presenting counter,
+// and reports whether counter is above every counter it presented before.
+// When it is not (a copy of the install's state replaying an old counter),
+// nothing changes. The counter and time are written behind: no disk access,
+// no allocation once the entry is queued.
+func (s *Store) Advance(e *Entry, now int64, counter uint64) bool {
+	for {
+		c := e.counter.Load()
+		if counter <= c {
+			return false
+		}
+		if e.counter.CompareAndSwap(c, counter) {
+			break
+		}
+	}
+	if e.lastSeen.Load() < now {
+		e.lastSeen.Store(now)
+	}
+	if !e.dirty.Load() && !e.dirty.Swap(true) {
+		k := cacheKey(e.License.ID, e.Activation.Install)
+		s.dirtyMu.Lock()
+		s.dirty = append(s.dirty, e)
+		s.pending[k] = e
+		s.dirtyMu.Unlock()
+	}
+	return true
+}
+
+// FPMatch is a fingerprint as a client sent it and the outcome of matching
+// it against the activation's (the components that changed), kept with a
+// cache entry in memory only, so that a client that sends the same
+// fingerprint again is matched without hashing it again.
+type FPMatch struct {
+	Sent    wire.Fingerprint
+	Changed uint32
+}
+
+// Matched returns the fingerprint the activation was last matched with, or
+// nil.
+func (e *Entry) Matched() *FPMatch { return e.matched.Load() }
+
+// SetMatched keeps m as the last fingerprint matched (Matched).
+func (e *Entry) SetMatched(m *FPMatch) { e.matched.Store(m) }
+
+// OpenedLease returns the activation's lease as SetOpenedLease kept it
+// (opened from its sealed form, in memory only), or nil.
+func (e *Entry) OpenedLease() []byte {
+	if p := e.lease.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// SetOpenedLease keeps the activation's opened lease with the entry.
+func (e *Entry) SetOpenedLease(b []byte) { e.lease.Store(&b) }
+
+// LastSeen returns the latest time the activation was seen, Unix seconds.
+func (e *Entry) LastSeen() int64 { return e.lastSeen.Load() }
+
+// Counter returns the highest counter the activation presented.
+func (e *Entry) Counter() uint64 { return e.counter.Load() }
