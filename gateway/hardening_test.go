@@ -124,7 +124,7 @@ func TestClonedInstallRefused(t *testing.T) {
 
 	// Flagged off the validation path: wait for it, as long as the test may.
 	var l *gateway.AdminLicense
-	for deadline := testDeadline(t); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(hangTimeout(t)); ; time.Sleep(20 * time.Millisecond) {
 		l = adminDo(t, dir, gateway.AdminRequest{Cmd: "license.show", Key: keys[0].Display()}).License
 		if l.FlaggedAt != 0 || time.Now().After(deadline) {
 			break
