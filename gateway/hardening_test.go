@@ -145,16 +145,6 @@ func mustValidate(t *testing.T, c *clients.Client, id [16]byte, counter uint64) 
 	}
 }
 
-// testDeadline is when a test's wait should give up: shortly before the
-// test binary's own deadline, or in ten minutes without one. Only a hang
-// reaches it.
-func testDeadline(t *testing.T) time.Time {
-	if d, ok := t.Deadline(); ok {
-		return d.Add(-10 * time.Second)
-	}
-	return time.Now().Add(10 * time.Minute)
-}
-
 // TestStolenDatabaseHoldsNoFingerprint: the database does not hold the
 // fingerprint hashes a client sends (they are keyed by the product code,
 // which is public, so a low-entropy component could be found from them):
