@@ -20,8 +20,9 @@ type Config struct {
 	// Listen is the UDP address QUIC listens on. Zero means 127.0.0.1:7443.
 	Listen string `json:"listen"`
 	// Limits bound frames, handshakes, idle connections, streams and nonces.
-	// Zero fields take channel.Limits' defaults.
-	Limits channel.Limits `json:"limits"`
+	// Zero fields take channel.Limits' defaults. A config file spells them
+	// in snake_case with durations as "60s" (limitsFile).
+	Limits channel.Limits `json:"-"`
 	// CacheEntries bounds the hot cache, in activations. Zero means 1<<20.
 	CacheEntries int64 `json:"cache_entries"`
 	// LogFormat is "text" (the zero value) or "json".
@@ -64,6 +65,8 @@ type Config struct {
 	// Logger receives the gateway's logs. Nil means a text (or JSON, per
 	// LogFormat) logger on standard error.
 	Logger *slog.Logger `json:"-"`
+
+	warnings []string // what ParseConfig read in an old spelling; logged by New
 }
 
 func (c *Config) setDefaults() error {

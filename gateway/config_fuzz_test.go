@@ -14,6 +14,8 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(`{"listen":"nowhere"}`))
 	f.Add([]byte(`{"cache_entries":-1}`))
 	f.Add([]byte(`{"limits":{"IdleTimeout":-5}}`))
+	f.Add([]byte(`{"limits":{"idle_timeout":"30s","max_streams_per_conn":8}}`))
+	f.Add([]byte(`{"limits":{"idle_timeout":"30s","IdleTimeout":5}}`))
 	f.Add([]byte(`{} {}`))
 	f.Add([]byte(`{"lisen":"127.0.0.1:1"}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {

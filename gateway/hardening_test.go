@@ -191,3 +191,16 @@ func TestStolenDatabaseHoldsNoFingerprint(t *testing.T) {
 		}
 	}
 }
+
+// TestOldLimitsSpellingWarned: a config file with the limits' old Go field
+// names still configures the gateway, and the log says what to write.
+func TestOldLimitsSpellingWarned(t *testing.T) {
+	g := startGateway(t, func(c *gateway.Config) {
+		if err := gateway.ParseConfig([]byte(`{"limits":{"MaxStreamsPerConn":4}}`), c); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if !strings.Contains(g.logs.String(), `write \"max_streams_per_conn\"`) {
+		t.Fatalf("no warning naming the new spelling in the log:\n%s", g.logs.String())
+	}
+}

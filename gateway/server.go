@@ -50,6 +50,9 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
+	for _, w := range cfg.warnings {
+		cfg.Logger.Warn(w)
+	}
 	if err := checkDataDir(cfg.Dir); err != nil {
 		return nil, err
 	}
