@@ -54,25 +54,31 @@ func (s *Store) load(id LicenseID, install InstallID, epoch uint64, k uint64) (*
 	if err != nil {
 		return nil, err
 	}
+	s.latestSeen(&a)
 	e := &Entry{License: lic, Activation: a, Expiry: lic.Expiry(), epoch: epoch}
 	e.lastSeen.Store(a.LastSeen)
 	e.counter.Store(a.Counter)
-	if seen, err := s.get(activationKey(pfxSeen, id, install)); err == nil && len(seen) == 16 {
-		if t := int64(binary.BigEndian.Uint64(seen)); t > a.LastSeen {
-			e.lastSeen.Store(t)
-		}
-		if c := binary.BigEndian.Uint64(seen[8:]); c > a.Counter {
-			e.counter.Store(c)
-		}
-	}
-	s.dirtyMu.Lock()
-	if p := s.pending[k]; p != nil && p.License.ID == id && p.Activation.Install == install {
-		e.counter.Store(max(e.counter.Load(), p.counter.Load()))
-		e.lastSeen.Store(max(e.lastSeen.Load(), p.lastSeen.Load()))
-	}
-	s.dirtyMu.Unlock()
 	s.cache.Set(k, e, 1)
 	return e, nil
+}
+
+// latestSeen raises a's last-seen time and counter to the latest known:
+// the written-behind record, and an entry whose values are queued and not
+// yet written (pending). Every read of an activation goes through it, so a
+// counter never goes back, whether the activation is read for the cache
+// (Lookup) or for an Update (whose lease then carries the highest counter:
+// a client that lost its own resumes from it).
+func (s *Store) latestSeen(a *Activation) {
+	if seen, err := s.get(activationKey(pfxSeen, a.License, a.Install)); err == nil && len(seen) == 16 {
+		a.LastSeen = max(a.LastSeen, int64(binary.BigEndian.Uint64(seen)))
+		a.Counter = max(a.Counter, binary.BigEndian.Uint64(seen[8:]))
+	}
+	s.dirtyMu.Lock()
+	if p := s.pending[cacheKey(a.License, a.Install)]; p != nil && p.License.ID == a.License && p.Activation.Install == a.Install {
+		a.LastSeen = max(a.LastSeen, p.lastSeen.Load())
+		a.Counter = max(a.Counter, p.counter.Load())
+	}
+	s.dirtyMu.Unlock()
 }
 
 // Advance records that the activation was seen at now presenting counter,

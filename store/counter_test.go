@@ -2,8 +2,8 @@ package store
 
 import "testing"
 
-// TestCounterSurvivesReload: an entry loaded again before its counter is
-// written behind (an Update in between bumps the epoch) starts from the
+// TestCounterSurvivesReload: before its counter is written behind, an
+// Update and an entry loaded again (the Update bumped the epoch) read the
 // counter in memory, not the older one on disk, so a replayed counter is
 // still refused.
 func TestCounterSurvivesReload(t *testing.T) {
@@ -24,7 +24,14 @@ func TestCounterSurvivesReload(t *testing.T) {
 			t.Fatalf("counter %d refused", c)
 		}
 	}
-	if err := s.Update(l.ID, func(tx *Tx) error { return nil }); err != nil {
+	// An Update sees it too: an activation's lease carries the highest
+	// counter, from which a client that lost its own resumes.
+	if err := s.Update(l.ID, func(tx *Tx) error {
+		if a, _ := tx.Activation(install(1)); a.Counter != 7 {
+			t.Errorf("the update reads counter %d, want 7", a.Counter)
+		}
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	again, err := s.Lookup(l.ID, install(1))

@@ -224,14 +224,7 @@ func (s *Store) Activations(id LicenseID) ([]Activation, error) {
 		if err != nil {
 			return nil, err
 		}
-		if seen, err := s.get(activationKey(pfxSeen, a.License, a.Install)); err == nil && len(seen) == 16 {
-			if t := int64(binary.BigEndian.Uint64(seen)); t > a.LastSeen {
-				a.LastSeen = t
-			}
-			if c := binary.BigEndian.Uint64(seen[8:]); c > a.Counter {
-				a.Counter = c
-			}
-		}
+		s.latestSeen(&a)
 		out = append(out, a)
 	}
 	if err := it.Error(); err != nil {
