@@ -40,6 +40,8 @@ var rules = []rule{
 		forbidden: []string{pebble, ristr, gateway, store, clients, bench}},
 	{folder: "internal/atomicfile", internal: []string{"internal/atomicfile"},
 		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
+	{folder: "internal/hang", internal: []string{"internal/hang"},
+		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
 	{folder: "internal/quicinitial", internal: []string{"internal/quicinitial"},
 		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
 	{folder: "store", internal: []string{"store", "wire", "keygen", "internal/atomicfile"}, external: []string{pebble, ristr, circl, "golang.org/x/"},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/wire"
 )
 
@@ -135,15 +136,6 @@ func (ts *timeServer) serve(str *quic.Stream, lim channel.Limits) {
 	}
 }
 
-// hangOnly returns a wait that only a hang reaches.
-func hangOnly(t *testing.T) time.Duration {
-	d := time.Minute
-	if dl, ok := t.Deadline(); ok {
-		d = min(d, time.Until(dl)-5*time.Second)
-	}
-	return d
-}
-
 // TestLinkReopensIdleSession: the gateway ends a session idle for
 // SessionIdleTimeout while the client's keep-alives hold the connection;
 // the client's next request opens a new session, on the same connection,
@@ -152,7 +144,7 @@ func TestLinkReopensIdleSession(t *testing.T) {
 	// A second: long enough for the first request to come in time on a
 	// loaded machine.
 	ts := startTimeServer(t, channel.Limits{SessionIdleTimeout: time.Second}, nil)
-	c, err := New(Config{Card: ts.card, InstallKey: ts.client, Timeout: hangOnly(t)})
+	c, err := New(Config{Card: ts.card, InstallKey: ts.client, Timeout: hang.Timeout(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +158,7 @@ func TestLinkReopensIdleSession(t *testing.T) {
 		if !errors.Is(err, channel.ErrSessionIdle) {
 			t.Fatalf("the server session ended with %v, want ErrSessionIdle", err)
 		}
-	case <-time.After(hangOnly(t)):
+	case <-time.After(hang.Timeout(t)):
 		t.Fatal("the idle session was not ended")
 	}
 	if _, err := c.ServerTime(ctx); err != nil {
@@ -195,7 +187,7 @@ func TestLinkResendsUnreadRequest(t *testing.T) {
 		cut <- err
 		return true
 	})
-	c, err := New(Config{Card: ts.card, InstallKey: ts.client, Timeout: hangOnly(t)})
+	c, err := New(Config{Card: ts.card, InstallKey: ts.client, Timeout: hang.Timeout(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +216,7 @@ func TestLinkRedialsDeadConnection(t *testing.T) {
 		}
 		return n == 2
 	})
-	c, err := New(Config{Card: ts.card, InstallKey: ts.client, Timeout: hangOnly(t)})
+	c, err := New(Config{Card: ts.card, InstallKey: ts.client, Timeout: hang.Timeout(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +227,7 @@ func TestLinkRedialsDeadConnection(t *testing.T) {
 	}
 	select {
 	case <-ts.sessionsEnded:
-	case <-time.After(hangOnly(t)):
+	case <-time.After(hang.Timeout(t)):
 		t.Fatal("the idle session was not ended")
 	}
 	if _, err := c.ServerTime(ctx); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/wire"
 )
@@ -63,7 +64,7 @@ func startServe(t *testing.T, bin, data, addr string, card *wire.Card) *exec.Cmd
 	// wait twice as long as the one before (a slow gateway is still
 	// answered), and they go on until only a hang explains the silence.
 	k, _ := channel.GenerateKey(rand.Reader)
-	wait := hangTimeout(t)
+	wait := hang.Timeout(t)
 	deadline := time.Now().Add(wait)
 	for try := time.Second; ; try = min(2*try, max(time.Until(deadline), time.Second)) {
 		c, _ := clients.New(clients.Config{Card: card, InstallKey: k, Limits: slack(t), Timeout: try})
@@ -134,7 +135,7 @@ func TestCrashKeepsAcknowledgedActivations(t *testing.T) {
 			for i := 0; !stop.Load() && i < 10000; i++ {
 				m := w*100000 + i
 				k, _ := channel.GenerateKey(rand.Reader)
-				c, _ := clients.New(clients.Config{Card: card, InstallKey: k, Limits: slack(t), Timeout: hangTimeout(t)})
+				c, _ := clients.New(clients.Config{Card: card, InstallKey: k, Limits: slack(t), Timeout: hang.Timeout(t)})
 				res, err := c.Activate(ctx, key, machine(m), "crash", "1")
 				c.Close()
 				if err != nil {
@@ -147,7 +148,7 @@ func TestCrashKeepsAcknowledgedActivations(t *testing.T) {
 			}
 		}(w)
 	}
-	deadline := time.Now().Add(hangTimeout(t))
+	deadline := time.Now().Add(hang.Timeout(t))
 	for n.Load() < 40 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -167,7 +168,7 @@ func TestCrashKeepsAcknowledgedActivations(t *testing.T) {
 
 	startServe(t, bin, data, addr, card)
 	for i, a := range acks {
-		c, _ := clients.New(clients.Config{Card: card, InstallKey: a.key, Limits: slack(t), Timeout: hangTimeout(t)})
+		c, _ := clients.New(clients.Config{Card: card, InstallKey: a.key, Limits: slack(t), Timeout: hang.Timeout(t)})
 		_, err := c.Validate(context.Background(), a.license, machine(a.machine), 1, false)
 		c.Close()
 		if err != nil {

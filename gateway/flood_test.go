@@ -13,6 +13,7 @@ import (
 
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/internal/quicinitial"
 )
 
@@ -89,23 +90,13 @@ func (f *flooder) seen() (conns, retries int) {
 	return len(f.conns), f.retries
 }
 
-// hangDeadline is when a wait in these tests gives up: only a hang gets
-// there.
-func hangDeadline(t *testing.T) time.Time {
-	d := time.Now().Add(2 * time.Minute)
-	if td, ok := t.Deadline(); ok && td.Add(-10*time.Second).Before(d) {
-		d = td.Add(-10 * time.Second)
-	}
-	return d
-}
-
 // waitAccounted waits until the gateway has decided about n Initials
 // (made a connection, sent a Retry or refused), polling its counters, or
 // until fs saw it answer n of them with a connection or a Retry (a
 // gateway without admission control counts nothing).
 func waitAccounted(t *testing.T, srv *gateway.Server, n uint64, fs ...*flooder) gateway.AdmissionStats {
 	t.Helper()
-	deadline := hangDeadline(t)
+	deadline := time.Now().Add(hang.Timeout(t))
 	for {
 		s := srv.AdmissionStats()
 		if s.Admitted+s.Retries+s.Refused >= n {
@@ -216,7 +207,7 @@ func TestHandshakeFloodRetry(t *testing.T) {
 	if s := g.srv.AdmissionStats(); s.Handshakes < adm.HandshakeRetry {
 		t.Fatalf("the flood's handshakes ended early: %+v", s)
 	}
-	ctx, cancel := context.WithDeadline(context.Background(), hangDeadline(t))
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(hang.Timeout(t)))
 	defer cancel()
 	keys := g.mint(t, 1, gateway.Spec{Seats: 1})
 	c := g.client(t)

@@ -18,39 +18,18 @@ import (
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/gateway/gatewaytest"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/keygen/composite"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
 
-// hangTimeout is how long a test may wait for an answer before the wait
-// can only mean a hang: the time left before the test's deadline (go test
-// -timeout) less a margin to report the failure, or five minutes without a
-// deadline. Requests and waits in these tests get it, not a guess at how
-// fast a loaded machine answers.
-func hangTimeout(t testing.TB) time.Duration {
-	if tt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
-		if d, ok := tt.Deadline(); ok {
-			left := time.Until(d)
-			return max(left-30*time.Second, left/2)
-		}
-	}
-	return 5 * time.Minute
-}
-
-// hangContext is a context that ends after hangTimeout.
-func hangContext(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout(t))
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// slack is channel.Limits with the handshake limit raised to hangTimeout:
+// slack is channel.Limits with the handshake limit raised to hang.Timeout:
 // the 5 s default guards production gateways against slow peers, and is
 // not what these tests check.
 func slack(t testing.TB) channel.Limits {
-	return channel.Limits{HandshakeTimeout: hangTimeout(t)}
+	return channel.Limits{HandshakeTimeout: hang.Timeout(t)}
 }
 
 // testGateway is a real gateway on a loopback UDP port, in a temp dir.
@@ -62,7 +41,7 @@ type testGateway struct {
 	g    *gatewaytest.Gateway
 }
 
-// Its handshake limit is hangTimeout unless opts set another.
+// Its handshake limit is hang.Timeout unless opts set another.
 func startGateway(t testing.TB, opts ...func(*gateway.Config)) *testGateway {
 	t.Helper()
 	opts = append([]func(*gateway.Config){func(c *gateway.Config) { c.Limits = slack(t) }}, opts...)
@@ -81,7 +60,7 @@ func (g *testGateway) client(t testing.TB) *clients.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := clients.New(clients.Config{Card: g.card, InstallKey: k, Limits: slack(t), Timeout: hangTimeout(t)})
+	c, err := clients.New(clients.Config{Card: g.card, InstallKey: k, Limits: slack(t), Timeout: hang.Timeout(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +251,7 @@ func TestWrongServerKeyAndPin(t *testing.T) {
 	wrongKey := *g.card
 	wrongKey.NoiseKey = other.Public()
 	k, _ := channel.GenerateKey(rand.Reader)
-	c, _ := clients.New(clients.Config{Card: &wrongKey, InstallKey: k, Limits: slack(t), Timeout: hangTimeout(t)})
+	c, _ := clients.New(clients.Config{Card: &wrongKey, InstallKey: k, Limits: slack(t), Timeout: hang.Timeout(t)})
 	defer c.Close()
 	if _, err := c.Activate(ctx, keys[0], machine(1), "h", "1"); !errors.Is(err, clients.ErrHandshake) {
 		t.Fatalf("wrong server key: %v, want ErrHandshake", err)
@@ -280,7 +259,7 @@ func TestWrongServerKeyAndPin(t *testing.T) {
 
 	wrongPin := *g.card
 	wrongPin.TLSPin[0] ^= 1
-	c2, _ := clients.New(clients.Config{Card: &wrongPin, InstallKey: k, Limits: slack(t), Timeout: hangTimeout(t)})
+	c2, _ := clients.New(clients.Config{Card: &wrongPin, InstallKey: k, Limits: slack(t), Timeout: hang.Timeout(t)})
 	defer c2.Close()
 	if _, err := c2.Activate(ctx, keys[0], machine(1), "h", "1"); !errors.Is(err, clients.ErrHandshake) {
 		t.Fatalf("wrong TLS pin: %v, want ErrHandshake", err)
@@ -297,7 +276,7 @@ func TestWrongServerKeyAndPin(t *testing.T) {
 func TestTamperedAndOversizedFrames(t *testing.T) {
 	g := startGateway(t)
 	keys := g.mint(t, 1, gateway.Spec{})
-	ctx := hangContext(t)
+	ctx := hang.Context(t)
 	for _, tc := range []struct {
 		name  string
 		frame func() []byte
@@ -319,7 +298,7 @@ func TestTamperedAndOversizedFrames(t *testing.T) {
 			if err := sess.WriteFrame(tc.frame()); err != nil {
 				t.Fatal(err)
 			}
-			sess.SetReadDeadline(time.Now().Add(hangTimeout(t)))
+			sess.SetReadDeadline(time.Now().Add(hang.Timeout(t)))
 			// The gateway answers with an error frame and/or ends the session.
 			for {
 				f, err := sess.ReadFrame()
@@ -364,7 +343,7 @@ func TestTamperedAndOversizedFrames(t *testing.T) {
 		if err := sess.WriteFrame(wire.AppendFrame(nil, 1, req)); err != nil {
 			t.Fatal(err)
 		}
-		str.SetReadDeadline(time.Now().Add(hangTimeout(t)))
+		str.SetReadDeadline(time.Now().Add(hang.Timeout(t)))
 		if _, err := sess.ReadFrame(); err == nil {
 			t.Fatal("the gateway answered a tampered record")
 		}
@@ -509,7 +488,7 @@ func TestKeyGuessesRateLimited(t *testing.T) {
 // one answered, in its own time, on the same session.
 func TestPipelinedSlowRequestsAnswered(t *testing.T) {
 	g := startGateway(t)
-	ctx := hangContext(t)
+	ctx := hang.Context(t)
 	sess := g.session(t, ctx)
 	const n = 300
 	p, _ := keygen.ParseProductCode("1AJS2")
@@ -523,7 +502,7 @@ func TestPipelinedSlowRequestsAnswered(t *testing.T) {
 			}
 		}
 	}()
-	sess.SetReadDeadline(time.Now().Add(hangTimeout(t)))
+	sess.SetReadDeadline(time.Now().Add(hang.Timeout(t)))
 	seen := make(map[uint32]bool)
 	for len(seen) < n {
 		f, err := sess.ReadFrame()

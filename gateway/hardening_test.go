@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/wire"
 )
 
@@ -124,7 +125,7 @@ func TestClonedInstallRefused(t *testing.T) {
 
 	// Flagged off the validation path: wait for it, as long as the test may.
 	var l *gateway.AdminLicense
-	for deadline := time.Now().Add(hangTimeout(t)); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(hang.Timeout(t)); ; time.Sleep(20 * time.Millisecond) {
 		l = adminDo(t, dir, gateway.AdminRequest{Cmd: "license.show", Key: keys[0].Display()}).License
 		if l.FlaggedAt != 0 || time.Now().After(deadline) {
 			break

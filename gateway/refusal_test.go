@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -9,26 +8,13 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
-
-// testContext returns a context that ends only when the test is about to
-// run out of time (or after ten minutes): a deadline only a hang reaches.
-func testContext(t *testing.T) context.Context {
-	t.Helper()
-	end := time.Now().Add(10 * time.Minute)
-	if d, ok := t.Deadline(); ok && d.Add(-10*time.Second).Before(end) {
-		end = d.Add(-10 * time.Second)
-	}
-	ctx, cancel := context.WithDeadline(context.Background(), end)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // refusedLine matches a WARN line about shop "far"; a line without a
 // count (as the gateway wrote before refusals were counted) counts one.
@@ -43,7 +29,7 @@ func TestShopRefusalsSummarised(t *testing.T) {
 	const attempts, conns = 2000, 4
 	g := startShopGateway(t)
 	farKey := g.registerShop(t, "far", 0, "127.0.0.2/32") // the test connects from 127.0.0.1
-	ctx := testContext(t)
+	ctx := hang.Context(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
 	for c := range conns {

@@ -21,6 +21,7 @@ import (
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
@@ -30,7 +31,7 @@ import (
 // answer, which must be a MintResponse.
 func rawMint(t *testing.T, g *testGateway, k channel.PrivateKey, req wire.MintRequest) wire.MintResponse {
 	t.Helper()
-	ctx := testContext(t)
+	ctx := hang.Context(t)
 	conn, err := channel.Dial(ctx, g.card.Address, channel.ClientTLSConfig(g.card.TLSPin), channel.Limits{})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
@@ -55,7 +56,7 @@ func mintFrom(t *testing.T, g *testGateway, ip string, k channel.PrivateKey) {
 	}
 	tr := &quic.Transport{Conn: udp}
 	defer tr.Close()
-	ctx := hangContext(t)
+	ctx := hang.Context(t)
 	addr, _ := net.ResolveUDPAddr("udp", g.card.Address)
 	conn, err := tr.Dial(ctx, addr, channel.ClientTLSConfig(g.card.TLSPin), slack(t).QUICConfig())
 	if err != nil {
@@ -84,7 +85,7 @@ func mintFrom(t *testing.T, g *testGateway, ip string, k channel.PrivateKey) {
 
 func (g *testGateway) shopClient(t testing.TB, k channel.PrivateKey) *clients.ShopClient {
 	t.Helper()
-	c, err := clients.NewShop(clients.ShopConfig{Card: g.card, ShopKey: k, Limits: slack(t), Timeout: hangTimeout(t)})
+	c, err := clients.NewShop(clients.ShopConfig{Card: g.card, ShopKey: k, Limits: slack(t), Timeout: hang.Timeout(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +248,7 @@ func TestShopRefusals(t *testing.T) {
 
 	// The refusal from the wrong address is audited (written off the
 	// handshake path, so wait for it).
-	deadline := time.Now().Add(hangTimeout(t))
+	deadline := time.Now().Add(hang.Timeout(t))
 	for {
 		log, err := g.srv.Store().AuditLog(0)
 		if err != nil {

@@ -3,6 +3,8 @@ package gateway
 import (
 	"testing"
 	"time"
+
+	"github.com/tollgate/tollgate/internal/hang"
 )
 
 // TestSlowGroupBound: a session runs at most maxSlowPerSession requests off
@@ -28,13 +30,9 @@ func TestSlowGroupBound(t *testing.T) {
 	release <- struct{}{} // one ends
 	// Only a hang keeps the waiting start from going on now: wait until the
 	// test's own deadline is near.
-	wait := 5 * time.Minute
-	if d, ok := t.Deadline(); ok {
-		wait = max(time.Until(d)-30*time.Second, time.Until(d)/2)
-	}
 	select {
 	case <-started:
-	case <-time.After(wait):
+	case <-time.After(hang.Timeout(t)):
 		t.Fatal("a request did not start after one ended")
 	}
 	close(release)

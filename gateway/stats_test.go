@@ -10,6 +10,7 @@ import (
 
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/keygen/composite"
 	"github.com/tollgate/tollgate/wire"
 )
@@ -43,7 +44,7 @@ func TestStats(t *testing.T) {
 	// second late, or when it ends.
 	c.Close()
 	var st map[string]int64
-	for deadline := time.Now().Add(hangTimeout(t)); ; {
+	for deadline := time.Now().Add(hang.Timeout(t)); ; {
 		st = adminDo(t, dir, gateway.AdminRequest{Cmd: "stats"}).Stats
 		if st["answers_validate_OK"] >= valid || time.Now().After(deadline) {
 			break
@@ -80,7 +81,7 @@ func TestStats(t *testing.T) {
 	}
 	str.Write([]byte{0xff, 0xff, 0xff, 0xff})
 	str.Close()
-	for deadline := time.Now().Add(hangTimeout(t)); ; {
+	for deadline := time.Now().Add(hang.Timeout(t)); ; {
 		st = adminDo(t, dir, gateway.AdminRequest{Cmd: "stats"}).Stats
 		if st["handshakes_failed"] >= 1 || time.Now().After(deadline) {
 			break

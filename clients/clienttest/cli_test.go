@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/store"
 )
 
@@ -18,7 +19,7 @@ import (
 func TestClientCommand(t *testing.T) {
 	// The build alone can take minutes on a loaded machine with a cold
 	// cache: only a hang may reach this limit.
-	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout(t))
+	ctx, cancel := context.WithTimeout(context.Background(), hang.Timeout(t))
 	defer cancel()
 	tmp := t.TempDir()
 	exe := filepath.Join(tmp, "tollgate-client")

@@ -13,6 +13,7 @@ import (
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/gateway/gatewaytest"
+	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
@@ -21,7 +22,7 @@ import (
 const product = "1AJS2"
 
 // testGateway is a real gateway on a loopback UDP port, in a temp dir. Its
-// handshake limit is hangTimeout: its 5 s default guards production
+// handshake limit is hang.Timeout: its 5 s default guards production
 // gateways against slow peers, and is not what these tests check.
 type testGateway struct {
 	srv  *gateway.Server
@@ -34,7 +35,7 @@ func startGateway(t testing.TB, opts ...func(*gateway.Config)) *testGateway {
 	t.Helper()
 	opts = append([]func(*gateway.Config){func(c *gateway.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-		c.Limits.HandshakeTimeout = hangTimeout(t)
+		c.Limits.HandshakeTimeout = hang.Timeout(t)
 	}}, opts...)
 	g := gatewaytest.Start(t, opts...)
 	return &testGateway{srv: g.Server, card: g.Card, stop: g.Stop, g: g}
@@ -43,21 +44,6 @@ func startGateway(t testing.TB, opts ...func(*gateway.Config)) *testGateway {
 func (g *testGateway) mint(t testing.TB, n int, spec gateway.Spec) []keygen.Key {
 	t.Helper()
 	return g.g.Mint(t, product, n, spec)
-}
-
-// hangTimeout is how long a test may wait for an answer before the wait
-// can only mean a hang: the time left before the test's deadline (go test
-// -timeout) less a margin to report the failure, or five minutes without a
-// deadline. Requests to a running gateway get it, not a guess at how fast a
-// loaded machine answers.
-func hangTimeout(t testing.TB) time.Duration {
-	if tt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
-		if d, ok := tt.Deadline(); ok {
-			left := time.Until(d)
-			return max(left-30*time.Second, left/2)
-		}
-	}
-	return 5 * time.Minute
 }
 
 // stoppedTimeout bounds a request to a gateway the test has stopped. No
@@ -114,7 +100,7 @@ func open(t testing.TB, g *testGateway, dir string, comps func() []clients.RawCo
 	}
 	l, err := clients.OpenLicensee(clients.LicenseeConfig{
 		Card: g.card, Product: product, StateDir: dir, Components: comps, Now: clock.Now,
-		Timeout: hangTimeout(t), Hostname: "test-host", AppVersion: "1.0",
+		Timeout: hang.Timeout(t), Hostname: "test-host", AppVersion: "1.0",
 	})
 	if err != nil {
 		t.Fatalf("OpenLicensee: %v", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/store"
 )
 
@@ -50,7 +51,7 @@ func TestWindowsClientUnderWine(t *testing.T) {
 	}
 	// Building for Windows and a first wineboot take minutes on a loaded
 	// machine: only a hang may reach this limit.
-	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout(t))
+	ctx, cancel := context.WithTimeout(context.Background(), hang.Timeout(t))
 	defer cancel()
 	tmp := t.TempDir()
 
@@ -58,7 +59,7 @@ func TestWindowsClientUnderWine(t *testing.T) {
 	g := startGateway(t)
 	key := g.mint(t, 1, gateway.Spec{Entitlements: []string{"pro"}, Policy: store.Policy{Level: 2, LeaseSeconds: 10 * 86400}})[0]
 	state := filepath.Join(tmp, "state")
-	l, err := clients.OpenLicensee(clients.LicenseeConfig{Card: g.card, Product: product, StateDir: state, Explicit: "wine-vm-1", Timeout: hangTimeout(t)})
+	l, err := clients.OpenLicensee(clients.LicenseeConfig{Card: g.card, Product: product, StateDir: state, Explicit: "wine-vm-1", Timeout: hang.Timeout(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

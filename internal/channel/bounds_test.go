@@ -10,17 +10,8 @@ import (
 	"time"
 
 	"github.com/quic-go/quic-go"
+	"github.com/tollgate/tollgate/internal/hang"
 )
-
-// hangOnly returns a wait that only a hang reaches: a minute, or less if
-// the test's own deadline is nearer.
-func hangOnly(t *testing.T) <-chan time.Time {
-	d := time.Minute
-	if dl, ok := t.Deadline(); ok {
-		d = min(d, time.Until(dl)-5*time.Second)
-	}
-	return time.After(d)
-}
 
 // boundedEcho starts a server whose sessions echo frames until ReadFrame
 // fails, then report that error on the returned channel and close.
@@ -50,7 +41,7 @@ func waitEnded(t *testing.T, ended <-chan error) error {
 	select {
 	case err := <-ended:
 		return err
-	case <-hangOnly(t):
+	case <-time.After(hang.Timeout(t)):
 		t.Fatal("the server session is still open")
 		return nil
 	}
@@ -70,7 +61,7 @@ func waitEOF(t *testing.T, s *Session) {
 		if !errors.Is(err, io.EOF) {
 			t.Fatalf("client ReadFrame after the server ended the session: %v, want io.EOF", err)
 		}
-	case <-hangOnly(t):
+	case <-time.After(hang.Timeout(t)):
 		t.Fatal("the client still sees the session open")
 	}
 }

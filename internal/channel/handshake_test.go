@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flynn/noise"
+	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/wire"
 )
 
@@ -260,7 +261,7 @@ func TestHandshakeTimeoutStreams(t *testing.T) {
 func TestHandshakeDeadlineCleared(t *testing.T) {
 	a, b := net.Pipe()
 	ra, rb := &recorder{deadlineStream: a}, &recorder{deadlineStream: b}
-	lim := Limits{HandshakeTimeout: hangTimeout(t)}
+	lim := Limits{HandshakeTimeout: hang.Timeout(t)}
 	cli, srv := handshakePair(t, ra, rb, lim, lim)
 	defer cli.Close()
 	defer srv.Close()

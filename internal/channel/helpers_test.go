@@ -11,6 +11,7 @@ import (
 
 	"github.com/flynn/noise"
 	"github.com/quic-go/quic-go"
+	"github.com/tollgate/tollgate/internal/hang"
 )
 
 // memPipe is one direction of an in-memory stream with an unbounded
@@ -95,34 +96,12 @@ func (c *memConn) Close() error {
 	return nil
 }
 
-// hangTimeout is how long a test may wait for something that should come
-// before the wait can only mean a hang: the time left before the test's
-// deadline (go test -timeout) less a margin to report the failure, or five
-// minutes without a deadline. Waits in tests use it, not a guess at how
-// fast a loaded machine is.
-func hangTimeout(tb testing.TB) time.Duration {
-	if t, ok := tb.(interface{ Deadline() (time.Time, bool) }); ok {
-		if d, ok := t.Deadline(); ok {
-			left := time.Until(d)
-			return max(left-30*time.Second, left/2)
-		}
-	}
-	return 5 * time.Minute
-}
-
-// hangContext is a context that ends after hangTimeout.
-func hangContext(tb testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout(tb))
-	tb.Cleanup(cancel)
-	return ctx
-}
-
-// slack returns l with a zero HandshakeTimeout raised to hangTimeout, for
+// slack returns l with a zero HandshakeTimeout raised to hang.Timeout, for
 // tests whose subject is not the handshake's time limit: the default of 5 s
 // is a production setting, not one a test should race against.
 func slack(tb testing.TB, l Limits) Limits {
 	if l.HandshakeTimeout == 0 {
-		l.HandshakeTimeout = hangTimeout(tb)
+		l.HandshakeTimeout = hang.Timeout(tb)
 	}
 	return l
 }
@@ -213,7 +192,7 @@ var (
 )
 
 // handshakePair runs an IK handshake over rwc/rws and returns both ends. A
-// zero HandshakeTimeout in a limit means hangTimeout (see slack).
+// zero HandshakeTimeout in a limit means hang.Timeout (see slack).
 func handshakePair(tb testing.TB, rwc, rws io.ReadWriteCloser, cliLim, srvLim Limits) (cli, srv *Session) {
 	tb.Helper()
 	type result struct {
@@ -283,8 +262,8 @@ func (c *countingDH) DH(priv, pub []byte) ([]byte, error) {
 // testServer is a gateway stand-in on real loopback QUIC: it accepts
 // connections and streams, runs the handshake and hands each session to
 // handle (or each raw stream, if raw is set). A zero
-// cfg.Limits.HandshakeTimeout means hangTimeout for the Noise handshakes;
-// the QUIC handshake always has hangTimeout, so that a test of a short
+// cfg.Limits.HandshakeTimeout means hang.Timeout for the Noise handshakes;
+// the QUIC handshake always has hang.Timeout, so that a test of a short
 // Noise limit does not race the QUIC handshake against it.
 type testServer struct {
 	ln       *quic.Listener
@@ -303,7 +282,7 @@ func startServer(tb testing.TB, cfg ServerConfig, handle func(*Session), raw fun
 	}
 	cfg.Limits = slack(tb, cfg.Limits)
 	quicLim := cfg.Limits
-	quicLim.HandshakeTimeout = hangTimeout(tb)
+	quicLim.HandshakeTimeout = hang.Timeout(tb)
 	ln, err := Listen("127.0.0.1:0", cert, quicLim)
 	if err != nil {
 		tb.Fatal(err)
@@ -368,10 +347,10 @@ func startServer(tb testing.TB, cfg ServerConfig, handle func(*Session), raw fun
 func (ts *testServer) addr() string { return ts.ln.Addr().String() }
 
 // dial connects to ts with the right pin and closes the connection when
-// the test ends. A zero lim.HandshakeTimeout means hangTimeout.
+// the test ends. A zero lim.HandshakeTimeout means hang.Timeout.
 func (ts *testServer) dial(tb testing.TB, lim Limits) *quic.Conn {
 	tb.Helper()
-	conn, err := Dial(hangContext(tb), ts.addr(), ClientTLSConfig(ts.pin), slack(tb, lim))
+	conn, err := Dial(hang.Context(tb), ts.addr(), ClientTLSConfig(ts.pin), slack(tb, lim))
 	if err != nil {
 		tb.Fatalf("Dial: %v", err)
 	}
@@ -385,7 +364,7 @@ func (ts *testServer) serverErr(tb testing.TB) error {
 	select {
 	case err := <-ts.errs:
 		return err
-	case <-time.After(hangTimeout(tb)):
+	case <-time.After(hang.Timeout(tb)):
 		tb.Fatal("the server reported no handshake error")
 		return nil
 	}

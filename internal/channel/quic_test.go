@@ -14,13 +14,14 @@ import (
 
 	"github.com/flynn/noise"
 	"github.com/quic-go/quic-go"
+	"github.com/tollgate/tollgate/internal/hang"
 )
 
 // openIK opens an IK session on conn; a zero lim.HandshakeTimeout means
-// hangTimeout.
+// hang.Timeout.
 func openIK(tb testing.TB, conn *quic.Conn, lim Limits) *Session {
 	tb.Helper()
-	s, err := OpenSession(hangContext(tb), conn, Config{Static: clientKey, RemoteStatic: serverKey.Public(), Limits: slack(tb, lim)})
+	s, err := OpenSession(hang.Context(tb), conn, Config{Static: clientKey, RemoteStatic: serverKey.Public(), Limits: slack(tb, lim)})
 	if err != nil {
 		tb.Fatalf("OpenSession: %v", err)
 	}
@@ -137,7 +138,7 @@ func TestQUICConcurrentWriters(t *testing.T) {
 func TestQUICWrongServerKey(t *testing.T) {
 	ts := startServer(t, ServerConfig{Static: serverKey}, echo, nil)
 	conn := ts.dial(t, Limits{})
-	ctx := hangContext(t)
+	ctx := hang.Context(t)
 	_, err := OpenSession(ctx, conn, Config{Static: clientKey, RemoteStatic: otherKey.Public(), Limits: slack(t, Limits{})})
 	if !errors.Is(err, ErrHandshake) {
 		t.Fatalf("OpenSession with the wrong server key: %v, want ErrHandshake", err)
@@ -159,7 +160,7 @@ func TestQUICWrongPin(t *testing.T) {
 	ts := startServer(t, ServerConfig{Static: serverKey}, echo, nil)
 	pin := ts.pin
 	pin[0] ^= 1
-	ctx := hangContext(t)
+	ctx := hang.Context(t)
 	conn, err := Dial(ctx, ts.addr(), ClientTLSConfig(pin), slack(t, Limits{}))
 	if err == nil {
 		conn.CloseWithError(0, "")
@@ -187,7 +188,7 @@ func TestQUICKK(t *testing.T) {
 	}}
 	ts := startServer(t, cfg, echo, nil)
 	conn := ts.dial(t, Limits{})
-	ctx := hangContext(t)
+	ctx := hang.Context(t)
 	s, err := OpenSession(ctx, conn, Config{Pattern: PatternKK, Static: shopKey, RemoteStatic: serverKey.Public(), Limits: slack(t, Limits{})})
 	if err != nil {
 		t.Fatalf("OpenSession KK: %v", err)
@@ -229,7 +230,7 @@ func TestQUICKKRefused(t *testing.T) {
 	}}
 	ts := startServer(t, cfg, echo, nil)
 	conn := ts.dial(t, Limits{})
-	ctx := hangContext(t)
+	ctx := hang.Context(t)
 	_, err := OpenSession(ctx, conn, Config{Pattern: PatternKK, Static: shopKey, RemoteStatic: serverKey.Public(), Limits: slack(t, Limits{})})
 	var re *RefusedError
 	if !errors.As(err, &re) || re.Code != 12 || !errors.Is(err, ErrRefused) {
@@ -255,7 +256,7 @@ func TestQUICHandshakeTimeout(t *testing.T) {
 		_, _ = io.Copy(io.Discard, str) // reads, never answers
 	})
 	conn := ts.dial(t, Limits{})
-	ctx := hangContext(t) // without the limit, only this would end the wait
+	ctx := hang.Context(t) // without the limit, only this would end the wait
 	str, err := conn.OpenStreamSync(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flynn/noise"
+	"github.com/tollgate/tollgate/internal/hang"
 )
 
 // writePlain sends plaintext as one transport message, whatever it holds:
@@ -162,7 +163,7 @@ func TestFrameTooLarge(t *testing.T) {
 		if !errors.Is(err, ErrFrameTooLarge) {
 			t.Fatalf("ReadFrame of an oversized header: %v, want ErrFrameTooLarge", err)
 		}
-	case <-time.After(hangTimeout(t)):
+	case <-time.After(hang.Timeout(t)):
 		t.Fatal("ReadFrame waited for the body of an oversized frame")
 	}
 
@@ -269,7 +270,7 @@ func TestConcurrentRead(t *testing.T) {
 	cli, srv, _, _ := memPair(t, Limits{}, Limits{})
 	done := make(chan error, 1)
 	go func() { _, err := srv.ReadFrame(); done <- err }()
-	for deadline := time.Now().Add(hangTimeout(t)); !srv.reading.Load(); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(hang.Timeout(t)); !srv.reading.Load(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the first ReadFrame never started")
 		}
@@ -325,7 +326,7 @@ func TestCloseUnblocksWriter(t *testing.T) {
 	defer srv.Close()
 	done := make(chan error, 1)
 	go func() { done <- cli.WriteFrame(frame(1, nil)) }() // net.Pipe: blocks until read
-	for deadline := time.Now().Add(hangTimeout(t)); cli.wmu.TryLock(); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(hang.Timeout(t)); cli.wmu.TryLock(); time.Sleep(time.Millisecond) {
 		cli.wmu.Unlock()
 		if time.Now().After(deadline) {
 			t.Fatal("WriteFrame never started")
@@ -337,7 +338,7 @@ func TestCloseUnblocksWriter(t *testing.T) {
 		if !errors.Is(err, ErrClosed) {
 			t.Fatalf("blocked WriteFrame after Close: %v, want ErrClosed", err)
 		}
-	case <-time.After(hangTimeout(t)):
+	case <-time.After(hang.Timeout(t)):
 		t.Fatal("Close did not unblock WriteFrame")
 	}
 }
