@@ -71,7 +71,7 @@ func prepareEmbedded(ctx context.Context, cfg *Config, n need) (t *target, err e
 		return nil, fmt.Errorf("%w: %w", ErrSetup, err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(store.Config{Dir: filepath.Join(dir, gateway.DirDB), Logger: quiet})
+	st, err := gateway.OpenStore(dir, gateway.StoreOptions{Logger: quiet})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSetup, err)
 	}

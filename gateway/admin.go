@@ -26,14 +26,6 @@ import (
 // the socket at any moment, whatever the umask and the mode of DIR; and
 // every connection is checked to come from the gateway's own user or root
 // (SO_PEERCRED, on Linux).
-const (
-	DirRun          = "run"        // private directory of the admin socket (0700)
-	FileAdminSocket = "admin.sock" // the admin socket in DirRun (0600)
-)
-
-// AdminSocketPath returns the admin socket of the gateway whose data
-// directory is dir.
-func AdminSocketPath(dir string) string { return filepath.Join(dir, DirRun, FileAdminSocket) }
 
 // AdminRequest is one operator command. On the admin socket it is one JSON
 // line; the answer is one AdminResponse line.
@@ -440,7 +432,7 @@ func removeSocket(path string) {
 func AdminDo(dir string, req AdminRequest) (AdminResponse, error) {
 	// A small cache: a command touches a few records, and a large cache
 	// makes opening and closing slow.
-	st, err := store.Open(store.Config{Dir: filepath.Join(dir, DirDB), CacheEntries: 1024})
+	st, err := OpenStore(dir, StoreOptions{CacheEntries: 1024})
 	if err != nil && (errors.Is(err, store.ErrLocked) || isSocket(AdminSocketPath(dir))) {
 		// The gateway runs and holds Pebble's lock: ask it.
 		return adminDial(dir, req)

@@ -4,7 +4,6 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +63,7 @@ func flagHandler(t *testing.T, seats uint32, pol flagPolicy) (*handler, store.Li
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(store.Config{Dir: filepath.Join(dir, DirDB)})
+	st, err := OpenStore(dir, StoreOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +129,7 @@ func TestFlagByNetworks(t *testing.T) {
 func TestFlagDamagedRecord(t *testing.T) {
 	h, id, dir := flagHandler(t, 1, flagPolicy{machines: 3, networks: 4, windowDays: 30})
 	h.st.Close()
-	db, err := pebble.Open(filepath.Join(dir, DirDB), &pebble.Options{})
+	db, err := pebble.Open(StorePath(dir), &pebble.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +137,7 @@ func TestFlagDamagedRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	st, err := store.Open(store.Config{Dir: filepath.Join(dir, DirDB)})
+	st, err := OpenStore(dir, StoreOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

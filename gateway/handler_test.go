@@ -5,13 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/keygen/composite"
-	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
 
@@ -36,7 +34,7 @@ func BenchmarkValidateHot(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := store.Open(store.Config{Dir: filepath.Join(dir, DirDB)})
+	st, err := OpenStore(dir, StoreOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

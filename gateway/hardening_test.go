@@ -170,7 +170,7 @@ func TestStolenDatabaseHoldsNoFingerprint(t *testing.T) {
 	// Every byte of the database's files: the write-ahead log and older
 	// versions of records included (records are not compressed).
 	var all []byte
-	err = filepath.WalkDir(filepath.Join(dir, gateway.DirDB), func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(gateway.StorePath(dir), func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}

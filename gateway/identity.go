@@ -23,17 +23,8 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
-// Files of a gateway's data directory. Private ones are mode 0600.
-const (
-	FileNoiseKey   = "noise.key"      // Noise static private key (0600)
-	FileTLSCert    = "tls.crt"        // self-signed certificate for QUIC
-	FileTLSKey     = "tls.key"        // its private key (0600)
-	FileLeaseKey   = "lease.key"      // composite lease-signing private key (0600)
-	FileKeySecret  = "keyhash.secret" // secret of the keyed key hashes (0600)
-	FileCard       = "server.card"    // the server card apps embed (public)
-	DirDB          = "db"             // Pebble
-	DefaultAddress = "127.0.0.1:7443"
-)
+// DefaultAddress is where a new gateway listens unless told otherwise.
+const DefaultAddress = "127.0.0.1:7443"
 
 // Identity is everything that makes a gateway itself: its keys, its
 // certificate and its card.

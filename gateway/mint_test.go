@@ -1,14 +1,12 @@
 package gateway
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/keygen/composite"
-	"github.com/tollgate/tollgate/store"
 )
 
 // TestMintKeysAudited: keys minted by the operator are recorded in the
@@ -19,7 +17,7 @@ func TestMintKeysAudited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(store.Config{Dir: filepath.Join(dir, DirDB), CacheEntries: 1024})
+	st, err := OpenStore(dir, StoreOptions{CacheEntries: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}

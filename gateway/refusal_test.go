@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"sync"
@@ -12,7 +11,6 @@ import (
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/internal/hang"
-	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
 
@@ -74,7 +72,7 @@ func TestShopRefusalsSummarised(t *testing.T) {
 	if sum != attempts || lines < 1 || lines > 5 {
 		t.Errorf("%d WARN lines counting %d refusals; want a handful counting %d", lines, sum, attempts)
 	}
-	st, err := store.Open(store.Config{Dir: filepath.Join(dir, gateway.DirDB), CacheEntries: 1024})
+	st, err := gateway.OpenStore(dir, gateway.StoreOptions{CacheEntries: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}

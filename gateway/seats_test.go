@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"net/netip"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -104,7 +103,7 @@ func TestMintKeysSeatsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(store.Config{Dir: filepath.Join(dir, gateway.DirDB), CacheEntries: 1024})
+	st, err := gateway.OpenStore(dir, gateway.StoreOptions{CacheEntries: 1024})
 	if err != nil {
 		t.Fatal(err)
 	}

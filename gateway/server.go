@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -60,7 +59,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(store.Config{Dir: filepath.Join(cfg.Dir, DirDB), CacheEntries: cfg.CacheEntries, Now: cfg.Now, Logger: cfg.Logger})
+	st, err := OpenStore(cfg.Dir, StoreOptions{CacheEntries: cfg.CacheEntries, Now: cfg.Now, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -208,7 +208,7 @@ func initDemo(cfg gateway.Config, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		st, err := store.Open(store.Config{Dir: filepath.Join(cfg.Dir, gateway.DirDB)})
+		st, err := gateway.OpenStore(cfg.Dir, gateway.StoreOptions{})
 		if err != nil {
 			return err
 		}
@@ -278,7 +278,7 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(store.Config{Dir: filepath.Join(*data, gateway.DirDB), CacheEntries: 1024})
+	st, err := gateway.OpenStore(*data, gateway.StoreOptions{CacheEntries: 1024})
 	if err != nil {
 		return err
 	}
