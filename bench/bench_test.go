@@ -20,6 +20,7 @@ import (
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/keygen/composite"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
@@ -198,11 +199,11 @@ func runningGateway(t *testing.T, keys int) (addr string, card *wire.Card, ks []
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	if _, err := gateway.LoadDemoCatalogue(srv.Store()); err != nil {
+	if _, err := service.LoadDemoCatalogue(srv.Store()); err != nil {
 		t.Fatal(err)
 	}
 	p, _ := keygen.ParseProductCode("1AJS2")
-	if ks, err = gateway.MintKeys(srv.Store(), srv.Identity().Hasher, p, keys, gateway.Spec{Seats: 1}, time.Now()); err != nil {
+	if ks, err = service.MintKeys(srv.Store(), srv.Identity().Hasher, p, keys, service.Spec{Seats: 1}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if shop, err = channel.GenerateKey(rand.Reader); err != nil {

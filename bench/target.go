@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
@@ -112,7 +113,7 @@ func prepareEmbedded(ctx context.Context, cfg *Config, n need) (t *target, err e
 }
 
 func fillStore(st *store.Store, id *gateway.Identity, cfg *Config, n need, t *target) error {
-	if _, err := gateway.LoadDemoCatalogue(st); err != nil {
+	if _, err := service.LoadDemoCatalogue(st); err != nil {
 		return fmt.Errorf("%w: %w", ErrSetup, err)
 	}
 	p, err := keygen.ParseProductCode(cfg.Product)
@@ -122,7 +123,7 @@ func fillStore(st *store.Store, id *gateway.Identity, cfg *Config, n need, t *ta
 	t.keys = make([]keygen.Key, 0, n.keys)
 	for len(t.keys) < n.keys {
 		batch := min(n.keys-len(t.keys), wire.MaxMintCount)
-		keys, err := gateway.MintKeys(st, id.Hasher, p, batch, gateway.Spec{Seats: 1}, time.Now())
+		keys, err := service.MintKeys(st, id.Hasher, p, batch, service.Spec{Seats: 1}, time.Now())
 		if err != nil {
 			return fmt.Errorf("%w: minting: %w", ErrSetup, err)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 )
 
@@ -120,8 +121,7 @@ func (a *Admin) adminLicense(lic store.License, acts []store.Activation, sg stor
 	l := AdminLicense{License: lic, Expiry: lic.Expiry(), Activations: acts,
 		FlaggedAt: sg.FlaggedAt, FlagReason: sg.Reason, WindowDays: window,
 		Machines: sg.Count(store.SightMachine, since), Networks: sg.Count(store.SightNetwork, since)}
-	st, _ := licenseStatus(&lic, l.Expiry, now)
-	l.Status = st.String()
+	l.Status = service.LicenseStatus(&lic, now).String()
 	return l
 }
 
@@ -189,12 +189,12 @@ func (a *Admin) do(req AdminRequest) (AdminResponse, error) {
 		if err != nil {
 			return AdminResponse{}, fmt.Errorf("%w: not a valid license key", ErrConfig)
 		}
-		op := LicenseOp(req.Cmd[len("license."):])
+		op := service.LicenseOp(req.Cmd[len("license."):])
 		if op == "show" {
-			op = OpStatus
+			op = service.OpStatus
 		}
 		now := a.now()
-		res, err := ApplyLicenseOp(a.St, a.Hasher, k, op, req.Term, "", now)
+		res, err := service.ApplyLicenseOp(a.St, a.Hasher, k, op, req.Term, "", now)
 		if err != nil {
 			return AdminResponse{}, err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/keygen/composite"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
@@ -64,7 +65,7 @@ func RunDemo(ctx context.Context, w io.Writer) (err error) {
 	card.Address = srv.Addr().String()
 	step("gateway listening on %s (QUIC), server key %s", card.Address, channel.PublicKey(card.NoiseKey))
 
-	n, err := LoadDemoCatalogue(srv.Store())
+	n, err := service.LoadDemoCatalogue(srv.Store())
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/service"
 )
 
 // TestSharedKeyFlagged: a one-seat key moved from machine to machine
@@ -18,7 +19,7 @@ import (
 func TestSharedKeyFlagged(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.FlagMachinesPerSeat = 2 })
 	dir := g.srv.Identity().Dir
-	keys := g.mint(t, 2, gateway.Spec{Seats: 1})
+	keys := g.mint(t, 2, service.Spec{Seats: 1})
 	ctx := context.Background()
 	show := func(k keygen.Key) *gateway.AdminLicense {
 		t.Helper()
@@ -88,7 +89,7 @@ func TestSharedKeyFlagged(t *testing.T) {
 // TestFlaggingOff: a negative flag_window_days records nothing.
 func TestFlaggingOff(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.FlagWindowDays = -1; c.FlagMachinesPerSeat = 1 })
-	keys := g.mint(t, 1, gateway.Spec{Seats: 1})
+	keys := g.mint(t, 1, service.Spec{Seats: 1})
 	ctx := context.Background()
 	for m := 1; m <= 3; m++ {
 		c := g.client(t)

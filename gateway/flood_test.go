@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/internal/quicinitial"
+	"github.com/tollgate/tollgate/service"
 )
 
 // flooder sends Initial packets from one loopback address and never
@@ -209,7 +210,7 @@ func TestHandshakeFloodRetry(t *testing.T) {
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(hang.Timeout(t)))
 	defer cancel()
-	keys := g.mint(t, 1, gateway.Spec{Seats: 1})
+	keys := g.mint(t, 1, service.Spec{Seats: 1})
 	c := g.client(t)
 	res, err := c.Activate(ctx, keys[0], machine(1), "alpha", "1.0")
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/keygen/composite"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
@@ -49,7 +50,7 @@ func startGateway(t testing.TB, opts ...func(*gateway.Config)) *testGateway {
 	return &testGateway{srv: g.Server, card: g.Card, stop: g.Stop, logs: g.Logs, g: g}
 }
 
-func (g *testGateway) mint(t testing.TB, n int, spec gateway.Spec) []keygen.Key {
+func (g *testGateway) mint(t testing.TB, n int, spec service.Spec) []keygen.Key {
 	t.Helper()
 	return g.g.Mint(t, "1AJS2", n, spec)
 }
@@ -105,7 +106,7 @@ func wantStatus(t *testing.T, err error, want wire.Status) {
 
 func TestEndToEnd(t *testing.T) {
 	g := startGateway(t)
-	keys := g.mint(t, 3, gateway.Spec{Seats: 1, Entitlements: []string{"pro", "reports"}})
+	keys := g.mint(t, 3, service.Spec{Seats: 1, Entitlements: []string{"pro", "reports"}})
 	ctx := context.Background()
 
 	a := g.client(t)
@@ -211,7 +212,7 @@ func TestEndToEnd(t *testing.T) {
 	_, err = b.Activate(ctx, keys[0], machine(2), "beta", "1.0")
 	wantStatus(t, err, wire.StatusRevoked)
 
-	expired := g.mint(t, 1, gateway.Spec{AbsExpiry: time.Now().Add(-time.Hour).Unix()})
+	expired := g.mint(t, 1, service.Spec{AbsExpiry: time.Now().Add(-time.Hour).Unix()})
 	_, err = a.Activate(ctx, expired[0], machine(1), "alpha", "1.0")
 	wantStatus(t, err, wire.StatusExpired)
 
@@ -244,7 +245,7 @@ func mustValidateOK(t *testing.T, c *clients.Client, id [16]byte, counter uint64
 
 func TestWrongServerKeyAndPin(t *testing.T) {
 	g := startGateway(t)
-	keys := g.mint(t, 1, gateway.Spec{})
+	keys := g.mint(t, 1, service.Spec{})
 	ctx := context.Background()
 
 	other, _ := channel.GenerateKey(rand.Reader)
@@ -275,7 +276,7 @@ func TestWrongServerKeyAndPin(t *testing.T) {
 // maximum each end that session only.
 func TestTamperedAndOversizedFrames(t *testing.T) {
 	g := startGateway(t)
-	keys := g.mint(t, 1, gateway.Spec{})
+	keys := g.mint(t, 1, service.Spec{})
 	ctx := hang.Context(t)
 	for _, tc := range []struct {
 		name  string
@@ -372,7 +373,7 @@ func (w *tamper) Write(p []byte) (int, error) {
 // 10-seat license: exactly 10 succeed.
 func TestSeatRace(t *testing.T) {
 	g := startGateway(t)
-	keys := g.mint(t, 1, gateway.Spec{Seats: 10})
+	keys := g.mint(t, 1, service.Spec{Seats: 10})
 	ctx := context.Background()
 	const n = 500
 	cs := make([]*clients.Client, n)
@@ -446,7 +447,7 @@ func TestInitRefusesToOverwrite(t *testing.T) {
 // lock the office out) and the licenses it holds keep validating.
 func TestKeyGuessesRateLimited(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.KeyGuessBurst, c.KeyGuessRefillSeconds = 3, 3600 })
-	keys := g.mint(t, 2, gateway.Spec{Seats: 2})
+	keys := g.mint(t, 2, service.Spec{Seats: 2})
 	ctx := context.Background()
 	guesser := g.client(t)
 	res, err := guesser.Activate(ctx, keys[0], machine(1), "alpha", "1.0")

@@ -16,6 +16,7 @@ import (
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/internal/hang"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/wire"
 )
 
@@ -31,7 +32,7 @@ func withClock(c *clock) func(*gateway.Config) { return func(cfg *gateway.Config
 func activatedOnClock(t *testing.T, clk *clock) (*testGateway, *clients.Client, *clients.ActivateResult) {
 	t.Helper()
 	g := startGateway(t, withClock(clk))
-	key := g.mint(t, 1, gateway.Spec{Seats: 1})[0]
+	key := g.mint(t, 1, service.Spec{Seats: 1})[0]
 	c := g.client(t)
 	res, err := c.Activate(context.Background(), key, machine(1), "alpha", "1.0")
 	if err != nil {
@@ -92,7 +93,7 @@ func TestWantLeaseSignsOncePerInterval(t *testing.T) {
 func TestClonedInstallRefused(t *testing.T) {
 	g := startGateway(t)
 	dir := g.srv.Identity().Dir
-	keys := g.mint(t, 1, gateway.Spec{Seats: 1})
+	keys := g.mint(t, 1, service.Spec{Seats: 1})
 	ctx := context.Background()
 	k, err := channel.GenerateKey(rand.Reader)
 	if err != nil {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/rand"
@@ -19,6 +20,7 @@ import (
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/keygen/composite"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/wire"
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -39,6 +41,37 @@ type Identity struct {
 	// LeaseSeal seals the leases the store keeps (Activation.Private),
 	// with a key derived from the key hash secret.
 	LeaseSeal cipher.AEAD
+	// LegacyOrders opens the keys of orders older gateways sealed
+	// (legacyOrderOpener). Never used to seal.
+	LegacyOrders cipher.AEAD
+}
+
+// serviceKeys returns the keys the license service decides with.
+func (id *Identity) serviceKeys() service.Keys {
+	return service.Keys{Hasher: id.Hasher, LeaseKey: id.LeaseKey, LeaseSeal: id.LeaseSeal, LegacyOrders: id.LegacyOrders}
+}
+
+// legacySealInfo separated the order-sealing key of older gateways from
+// every other use of the key hash secret. Part of the on-disk format of
+// the orders they wrote, which are still read.
+const legacySealInfo = "tollgate order seal v1"
+
+// legacyOrderOpener derives the AEAD with which older gateways sealed the
+// keys kept in order records (AES-256-GCM, nonce first, shop and order id
+// as associated data) from the key hash secret. This gateway only opens
+// with it, to answer retries of those orders; it seals new orders' keys
+// to the shop (wire.SealKeys), which it cannot open.
+func legacyOrderOpener(secret []byte) (cipher.AEAD, error) {
+	key, err := hkdf.Key(sha256.New, secret, nil, legacySealInfo, 32)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: legacy seal key: %w", err)
+	}
+	blk, err := aes.NewCipher(key)
+	clear(key)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: legacy seal key: %w", err)
+	}
+	return cipher.NewGCM(blk)
 }
 
 // leaseSealInfo separates the lease-sealing key from every other use of
@@ -138,6 +171,11 @@ func LoadIdentity(dir string) (*Identity, error) {
 	}
 	if id.Hasher, err = keygen.NewHasher(secret); err != nil {
 		return nil, fmt.Errorf("gateway: %s: %w", FileKeySecret, err)
+	}
+	id.LegacyOrders, err = legacyOrderOpener(secret)
+	if err != nil {
+		clear(secret)
+		return nil, err
 	}
 	key, err := hkdf.Key(sha256.New, secret, nil, leaseSealInfo, chacha20poly1305.KeySize)
 	clear(secret)

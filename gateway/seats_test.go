@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/keygen/composite"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
@@ -109,8 +110,8 @@ func TestMintKeysSeatsBounded(t *testing.T) {
 	}
 	defer st.Close()
 	p, _ := keygen.ParseProductCode("1AJS2")
-	for _, spec := range []gateway.Spec{{Seats: 101}, {Seats: ^uint32(0)}, {Seats: 11, MaxSeats: 10}} {
-		_, err := gateway.MintKeys(st, id.Hasher, p, 2, spec, time.Now())
+	for _, spec := range []service.Spec{{Seats: 101}, {Seats: ^uint32(0)}, {Seats: 11, MaxSeats: 10}} {
+		_, err := service.MintKeys(st, id.Hasher, p, 2, spec, time.Now())
 		if wire.StatusOf(err) != wire.StatusBadRequest || !strings.Contains(err.Error(), "1..") {
 			t.Errorf("%d seats (max %d): %v, want BAD_REQUEST with the range", spec.Seats, spec.MaxSeats, err)
 		}
@@ -118,7 +119,7 @@ func TestMintKeysSeatsBounded(t *testing.T) {
 	if log, err := st.AuditLog(0); err != nil || len(log) != 0 {
 		t.Fatalf("audit log after refusals = %+v, %v; want empty (nothing minted)", log, err)
 	}
-	if _, err := gateway.MintKeys(st, id.Hasher, p, 1, gateway.Spec{Seats: 100}, time.Now()); err != nil {
+	if _, err := service.MintKeys(st, id.Hasher, p, 1, service.Spec{Seats: 100}, time.Now()); err != nil {
 		t.Fatalf("100 seats: %v", err)
 	}
 }

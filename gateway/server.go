@@ -1,9 +1,12 @@
-// Package gateway is the Tollgate server: it accepts QUIC connections,
-// runs Noise sessions on their streams, decides activations, validations
-// and deactivations, and keeps what it decided in the store.
+// Package gateway is the Tollgate server around the license service: it
+// accepts QUIC connections, runs Noise sessions on their streams, routes
+// each request to the service (routes.go) and writes its answer; it serves
+// the operator's admin socket and the metrics page, and knows the data
+// directory's layout (layout.go) and the gateway's identity.
 //
-// It must never log a license key, and never answer before what it
-// acknowledges is durable (see package store).
+// It decides nothing itself (package service does), must never log a
+// license key, and never answers before what it acknowledges is durable
+// (see package store).
 package gateway
 
 import (
@@ -17,8 +20,8 @@ import (
 
 	"github.com/quic-go/quic-go"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
-	"github.com/tollgate/tollgate/wire"
 )
 
 // Server is a running gateway.
@@ -26,7 +29,7 @@ type Server struct {
 	cfg   Config
 	id    *Identity
 	st    *store.Store
-	h     *handler
+	svc   *service.Service
 	ln    *quic.Listener
 	udp   net.PacketConn
 	tr    *quic.Transport
@@ -81,7 +84,7 @@ func New(cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("gateway: listen on %s: %w", cfg.Listen, err)
 	}
-	shops, err := newShops(cfg.Dir, st, cfg.Logger)
+	shops, err := newShops(st, cfg.Logger)
 	if err != nil {
 		ln.Close()
 		udp.Close()
@@ -101,12 +104,13 @@ func New(cfg Config) (*Server, error) {
 	stats := newStats(cfg.Now())
 	s := &Server{
 		cfg: cfg, id: id, st: st, ln: ln, udp: udp, tr: tr, adm: adm, shops: shops, stats: stats, metricsLn: metricsLn,
-		h: &handler{st: st, id: id, now: cfg.Now, log: cfg.Logger, defaultLease: cfg.DefaultLeaseSeconds, stats: stats,
-			guesses: newGuessLimiter(cfg.KeyGuessBurst, time.Duration(cfg.KeyGuessRefillSeconds)*time.Second),
-			flag:    flagPolicy{machines: cfg.FlagMachinesPerSeat, networks: cfg.FlagNetworksPerSeat, windowDays: cfg.FlagWindowDays}},
+		svc: service.New(service.Config{
+			Store: st, Keys: id.serviceKeys(), Now: cfg.Now, Log: cfg.Logger, DefaultLeaseSeconds: cfg.DefaultLeaseSeconds,
+			GuessBurst: cfg.KeyGuessBurst, GuessRefill: time.Duration(cfg.KeyGuessRefillSeconds) * time.Second,
+			Flag: service.FlagPolicy{MachinesPerSeat: cfg.FlagMachinesPerSeat, NetworksPerSeat: cfg.FlagNetworksPerSeat, WindowDays: cfg.FlagWindowDays},
+		}),
 		open: make(map[*quic.Conn]struct{}),
 	}
-	s.h.clones = newCloneFlagger(s.h)
 	return s, nil
 }
 
@@ -115,6 +119,9 @@ func (s *Server) Addr() net.Addr { return s.udp.LocalAddr() }
 
 // Store returns the gateway's store (for operator commands run in-process).
 func (s *Server) Store() *store.Store { return s.st }
+
+// Service returns the gateway's license service.
+func (s *Server) Service() *service.Service { return s.svc }
 
 // Identity returns the gateway's identity.
 func (s *Server) Identity() *Identity { return s.id }
@@ -165,7 +172,7 @@ func (s *Server) shutdown() error {
 	}
 	s.mu.Unlock()
 	s.conns.Wait()
-	s.h.clones.close()
+	s.svc.Close()
 	s.tr.Close()
 	s.udp.Close()
 	if s.admin != nil {
@@ -215,126 +222,6 @@ func (s *Server) serveConn(conn *quic.Conn) {
 	}
 }
 
-// serveStream runs one Noise session. Validations and time requests are
-// answered inline, in order; activations, deactivations and validations that
-// need a new lease wait on an fsync or a signature, so they run in their own
-// goroutine and answer when done (request ids tie answers to requests).
-//
-// A KK session is a shop's: the shop is looked up by its key id and its
-// source address checked against its networks before any Diffie-Hellman
-// (shops.lookup), and the session is served by serveShop.
-func (s *Server) serveStream(conn *quic.Conn, stream *quic.Stream) {
-	defer stream.Close()
-	sess, err := channel.ServerHandshake(stream, channel.ServerConfig{
-		Static: s.id.Noise, Lookup: s.shops.lookup(conn.RemoteAddr()), Limits: s.cfg.Limits,
-	})
-	if err != nil {
-		stream.CancelRead(0)
-		s.stats.failedHandshakes.Add(1)
-		s.cfg.Logger.Debug("handshake failed", "err", err)
-		return
-	}
-	s.stats.openSessions.Add(1)
-	defer s.stats.openSessions.Add(-1)
-	if sess.Pattern() == channel.PatternKK {
-		s.stats.shopSessions.Add(1)
-		s.serveShop(sess)
-		return
-	}
-	s.stats.appSessions.Add(1)
-	p := newPeer(sess.RemoteStatic(), guessAddr(conn.RemoteAddr()))
-	var slow slowGroup
-	defer slow.wg.Wait()
-	var valid validTally
-	defer func() { valid.flush(s.stats, 0) }()
-	var out []byte // grows to the largest answer; idle sessions hold none
-	for {
-		frame, err := sess.ReadFrame()
-		if err != nil {
-			if !isClosed(err) {
-				s.cfg.Logger.Debug("session ended", "err", err)
-			}
-			return
-		}
-		hdr, n, err := wire.ParseHeader(frame)
-		if err != nil {
-			// A frame we cannot parse leaves the stream out of step: answer
-			// what we can and end the session.
-			nonce, _ := wire.PeekNonce(frame[min(len(frame), wire.HeaderSize):])
-			st := wire.StatusOf(err)
-			out = appendError(out[:0], hdr.RequestID, nonce, st, "unreadable frame")
-			s.stats.answered(kindOther, out)
-			sess.WriteFrame(out)
-			return
-		}
-		body := frame[n:]
-		out = out[:0]
-		now := s.cfg.Now().Unix()
-		switch hdr.Type {
-		case wire.TypeValidateRequest:
-			req, _, err := wire.ParseValidateRequest(body)
-			if err != nil {
-				out = s.badRequest(out, hdr.RequestID, body, err)
-				break
-			}
-			var needSlow bool
-			if out, needSlow = s.h.validate(out, hdr.RequestID, &req, &p, now); needSlow {
-				// req's slices point into the frame buffer: copy the body.
-				b := append([]byte(nil), body...)
-				s.goSlow(&slow, sess, kindValidate, func(out []byte) []byte {
-					req, _, _ := wire.ParseValidateRequest(b)
-					return s.h.validateSlow(out, hdr.RequestID, &req, &p)
-				})
-				continue
-			}
-		case wire.TypeTimeRequest:
-			req, _, err := wire.ParseTimeRequest(body)
-			if err != nil {
-				out = s.badRequest(out, hdr.RequestID, body, err)
-				break
-			}
-			out = s.h.serverTime(out, hdr.RequestID, &req)
-		case wire.TypeActivateRequest:
-			if _, _, err := wire.ParseActivateRequest(body); err != nil {
-				out = s.badRequest(out, hdr.RequestID, body, err)
-				break
-			}
-			b := append([]byte(nil), body...)
-			s.goSlow(&slow, sess, kindActivate, func(out []byte) []byte {
-				req, _, _ := wire.ParseActivateRequest(b)
-				return s.h.activate(out, hdr.RequestID, &req, &p)
-			})
-			continue
-		case wire.TypeDeactivateRequest:
-			req, _, err := wire.ParseDeactivateRequest(body)
-			if err != nil {
-				out = s.badRequest(out, hdr.RequestID, body, err)
-				break
-			}
-			s.goSlow(&slow, sess, kindDeactivate, func(out []byte) []byte {
-				return s.h.deactivate(out, hdr.RequestID, &req, &p)
-			})
-			continue
-		default:
-			nonce, _ := wire.PeekNonce(body)
-			out = appendError(out, hdr.RequestID, nonce, wire.StatusBadRequest, "this request is not served on the app channel")
-		}
-		if hdr.Type == wire.TypeValidateRequest {
-			valid.count(s.stats, out, now)
-		} else {
-			s.stats.answered(kindOf(hdr.Type), out)
-		}
-		if err := sess.WriteFrame(out); err != nil {
-			return
-		}
-	}
-}
-
-func (s *Server) badRequest(out []byte, reqID uint32, body []byte, err error) []byte {
-	nonce, _ := wire.PeekNonce(body)
-	return appendError(out, reqID, nonce, wire.StatusOf(err), "malformed request")
-}
-
 // maxSlowPerSession bounds the requests of one session being answered off
 // its read loop (activations, leases, mints, key operations: each waits on
 // a signature or an fsync). Past it the read loop waits for one to finish,
@@ -364,14 +251,15 @@ func (g *slowGroup) start(fn func()) {
 	}()
 }
 
-// goSlow answers one request of sess off its read loop (slowGroup.start).
-func (s *Server) goSlow(g *slowGroup, sess *channel.Session, k reqKind, answer func(out []byte) []byte) {
+// goSlow answers one request of c off its session's read loop
+// (slowGroup.start).
+func (s *Server) goSlow(c *caller, k reqKind, answer func(out []byte) []byte) {
 	s.inflight.Add(1)
-	g.start(func() {
+	c.slow.start(func() {
 		defer s.inflight.Done()
 		out := answer(make([]byte, 0, 4096))
 		s.stats.answered(k, out)
-		sess.WriteFrame(out)
+		c.sess.WriteFrame(out)
 	})
 }
 

@@ -13,9 +13,9 @@ import (
 
 	"github.com/quic-go/quic-go"
 	"github.com/tollgate/tollgate/clients"
-	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/internal/hang"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
@@ -96,7 +96,7 @@ func (g *testGateway) shopClient(t testing.TB, k channel.PrivateKey) *clients.Sh
 func startShopGateway(t testing.TB) *testGateway {
 	t.Helper()
 	g := startGateway(t)
-	if _, err := gateway.LoadDemoCatalogue(g.srv.Store()); err != nil {
+	if _, err := service.LoadDemoCatalogue(g.srv.Store()); err != nil {
 		t.Fatalf("LoadDemoCatalogue: %v", err)
 	}
 	return g

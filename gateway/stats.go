@@ -59,7 +59,6 @@ type stats struct {
 	started time.Time
 	// Sessions by channel, those open now, and handshakes that failed.
 	appSessions, shopSessions, openSessions, failedHandshakes atomic.Int64
-	leasesSigned                                              atomic.Int64
 	answers                                                   [numKinds][numStatuses]atomic.Uint64
 }
 
@@ -153,7 +152,7 @@ func (s *Server) samples() []sample {
 		{"sessions_shop", "sessions_opened_total", `channel="shop"`, "counter", "", g.shopSessions.Load()},
 		{"sessions_open", "sessions_open", "", "gauge", "Sessions open now.", g.openSessions.Load()},
 		{"handshakes_failed", "handshakes_failed_total", "", "counter", "Noise handshakes that failed.", g.failedHandshakes.Load()},
-		{"leases_signed", "leases_signed_total", "", "counter", "Leases signed.", g.leasesSigned.Load()},
+		{"leases_signed", "leases_signed_total", "", "counter", "Leases signed.", s.svc.LeasesSigned()},
 	}
 	adm := s.AdmissionStats()
 	out = append(out,

@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/keygen/composite"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/wire"
 )
 
@@ -21,7 +22,7 @@ import (
 func TestStats(t *testing.T) {
 	g := startGateway(t)
 	dir := g.srv.Identity().Dir
-	keys := g.mint(t, 1, gateway.Spec{Seats: 1})
+	keys := g.mint(t, 1, service.Spec{Seats: 1})
 	ctx := context.Background()
 	c := g.client(t)
 	res, err := c.Activate(ctx, keys[0], machine(1), "host", "1.0")
@@ -107,7 +108,7 @@ func TestStatsOfStoppedGateway(t *testing.T) {
 // in Prometheus's text format; nothing else is served there.
 func TestMetricsPage(t *testing.T) {
 	g := startGateway(t, func(c *gateway.Config) { c.MetricsListen = "127.0.0.1:0" })
-	keys := g.mint(t, 1, gateway.Spec{Seats: 1})
+	keys := g.mint(t, 1, service.Spec{Seats: 1})
 	c := g.client(t)
 	if _, err := c.Activate(context.Background(), keys[0], machine(1), "host", "1.0"); err != nil {
 		t.Fatal(err)

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/hang"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 )
 
@@ -27,7 +27,7 @@ func TestClientCommand(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	g := startGateway(t)
-	key := g.mint(t, 1, gateway.Spec{Seats: 1, Entitlements: []string{"pro"}, Policy: store.Policy{Level: 3, OnlineDays: 7, WarnDays: 2, LeaseSeconds: 30 * 86400}})[0]
+	key := g.mint(t, 1, service.Spec{Seats: 1, Entitlements: []string{"pro"}, Policy: store.Policy{Level: 3, OnlineDays: 7, WarnDays: 2, LeaseSeconds: 30 * 86400}})[0]
 	card := filepath.Join(tmp, "server.card")
 	if err := os.WriteFile(card, g.card.Marshal(), 0o600); err != nil {
 		t.Fatal(err)

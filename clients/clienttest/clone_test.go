@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/tollgate/tollgate/clients"
-	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
@@ -43,7 +43,7 @@ func copyState(t *testing.T, from string) string {
 // sharing one state directory are not a clone.
 func TestClonedStateRefused(t *testing.T) {
 	g := startGateway(t)
-	key := g.mint(t, 1, gateway.Spec{Policy: store.Policy{Level: 2, LeaseSeconds: 30 * 86400}})[0]
+	key := g.mint(t, 1, service.Spec{Policy: store.Policy{Level: 2, LeaseSeconds: 30 * 86400}})[0]
 	ctx := context.Background()
 	comps := machine("a", "02:00:00:00:00:01")
 	real := open(t, g, "", comps, nil)

@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate/tollgate/gateway/gatewaytest"
 	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
@@ -41,7 +42,7 @@ func startGateway(t testing.TB, opts ...func(*gateway.Config)) *testGateway {
 	return &testGateway{srv: g.Server, card: g.Card, stop: g.Stop, g: g}
 }
 
-func (g *testGateway) mint(t testing.TB, n int, spec gateway.Spec) []keygen.Key {
+func (g *testGateway) mint(t testing.TB, n int, spec service.Spec) []keygen.Key {
 	t.Helper()
 	return g.g.Mint(t, product, n, spec)
 }
@@ -128,12 +129,12 @@ const day = 24 * time.Hour
 
 func TestLevelsOffline(t *testing.T) {
 	g := startGateway(t)
-	policy := func(level uint8) gateway.Spec {
+	policy := func(level uint8) service.Spec {
 		p := store.Policy{Level: level, LeaseSeconds: 30 * 86400}
 		if level == 3 {
 			p.OnlineDays, p.WarnDays = 7, 2
 		}
-		return gateway.Spec{Policy: p, Entitlements: []string{"pro"}}
+		return service.Spec{Policy: p, Entitlements: []string{"pro"}}
 	}
 	k1, k2, k3 := g.mint(t, 1, policy(1))[0], g.mint(t, 1, policy(2))[0], g.mint(t, 1, policy(3))[0]
 	ctx := context.Background()
@@ -207,7 +208,7 @@ func TestLevelsOffline(t *testing.T) {
 
 func TestClockSetBack(t *testing.T) {
 	g := startGateway(t)
-	key := g.mint(t, 1, gateway.Spec{})[0]
+	key := g.mint(t, 1, service.Spec{})[0]
 	in := open(t, g, "", machine("a", "02:00:00:00:00:01"), nil)
 	activate(t, in, key)
 	ctx := context.Background()
@@ -231,7 +232,7 @@ func TestClockSetBack(t *testing.T) {
 
 func TestCopiedAndTamperedLease(t *testing.T) {
 	g := startGateway(t)
-	key := g.mint(t, 1, gateway.Spec{Seats: 2})[0]
+	key := g.mint(t, 1, service.Spec{Seats: 2})[0]
 	in := open(t, g, "", machine("a", "02:00:00:00:00:01"), nil)
 	activate(t, in, key)
 	ctx := context.Background()
@@ -282,7 +283,7 @@ func TestCopiedAndTamperedLease(t *testing.T) {
 
 func TestDamagedStateRecovers(t *testing.T) {
 	g := startGateway(t)
-	key := g.mint(t, 1, gateway.Spec{})[0]
+	key := g.mint(t, 1, service.Spec{})[0]
 	in := open(t, g, "", machine("a", "02:00:00:00:00:01"), nil)
 	activate(t, in, key)
 	for _, f := range []string{clients.FileLease, clients.FileChecks, clients.FileClock} {
@@ -308,7 +309,7 @@ func TestDamagedStateRecovers(t *testing.T) {
 func TestNetworkCardChanged(t *testing.T) {
 	clock := &fakeClock{t: time.Now()} // the gateway's and the client's
 	g := startGateway(t, func(c *gateway.Config) { c.Now = clock.Now })
-	key := g.mint(t, 1, gateway.Spec{Policy: store.Policy{Level: 1, LeaseSeconds: 30 * 86400}})[0]
+	key := g.mint(t, 1, service.Spec{Policy: store.Policy{Level: 1, LeaseSeconds: 30 * 86400}})[0]
 	in := open(t, g, "", machine("a", "02:00:00:00:00:01"), clock)
 	activate(t, in, key)
 	ctx := context.Background()
@@ -334,7 +335,7 @@ func TestNetworkCardChanged(t *testing.T) {
 
 func TestDeactivateFreesSeat(t *testing.T) {
 	g := startGateway(t)
-	key := g.mint(t, 1, gateway.Spec{Seats: 1})[0]
+	key := g.mint(t, 1, service.Spec{Seats: 1})[0]
 	ctx := context.Background()
 	a := open(t, g, "", machine("a", "02:00:00:00:00:01"), nil)
 	b := open(t, g, "", machine("b", "02:00:00:00:00:02"), nil)
@@ -355,7 +356,7 @@ func TestDeactivateFreesSeat(t *testing.T) {
 // lease's composite signature verified, fingerprint and times compared.
 func BenchmarkCheckOffline(b *testing.B) {
 	g := startGateway(b)
-	key := g.mint(b, 1, gateway.Spec{})[0]
+	key := g.mint(b, 1, service.Spec{})[0]
 	in := open(b, g, "", machine("a", "02:00:00:00:00:01"), nil)
 	activate(b, in, key)
 	ctx := context.Background()

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/tollgate/tollgate/clients"
-	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/hang"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 )
 
@@ -57,7 +57,7 @@ func TestWindowsClientUnderWine(t *testing.T) {
 
 	// A lease from the Linux test gateway, for an explicit machine id.
 	g := startGateway(t)
-	key := g.mint(t, 1, gateway.Spec{Entitlements: []string{"pro"}, Policy: store.Policy{Level: 2, LeaseSeconds: 10 * 86400}})[0]
+	key := g.mint(t, 1, service.Spec{Entitlements: []string{"pro"}, Policy: store.Policy{Level: 2, LeaseSeconds: 10 * 86400}})[0]
 	state := filepath.Join(tmp, "state")
 	l, err := clients.OpenLicensee(clients.LicenseeConfig{Card: g.card, Product: product, StateDir: state, Explicit: "wine-vm-1", Timeout: hang.Timeout(t)})
 	if err != nil {

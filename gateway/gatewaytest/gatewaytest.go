@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/keygen/composite"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/wire"
 )
 
@@ -66,15 +67,15 @@ func Start(t testing.TB, opts ...func(*gateway.Config)) *Gateway {
 }
 
 // Mint mints n keys of product with spec straight into the gateway's store.
-func (g *Gateway) Mint(t testing.TB, product string, n int, spec gateway.Spec) []keygen.Key {
+func (g *Gateway) Mint(t testing.TB, product string, n int, spec service.Spec) []keygen.Key {
 	t.Helper()
 	p, err := keygen.ParseProductCode(product)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := gateway.MintKeys(g.Server.Store(), g.Server.Identity().Hasher, p, n, spec, time.Now())
+	keys, err := service.MintKeys(g.Server.Store(), g.Server.Identity().Hasher, p, n, spec, time.Now())
 	if err != nil {
-		t.Fatalf("gateway.MintKeys: %v", err)
+		t.Fatalf("service.MintKeys: %v", err)
 	}
 	return keys
 }

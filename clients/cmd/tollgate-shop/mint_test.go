@@ -8,10 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/gateway/gatewaytest"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 )
 
@@ -21,7 +21,7 @@ import (
 // product allows is refused with BAD_REQUEST and its range.
 func TestMintAgainstGateway(t *testing.T) {
 	g := gatewaytest.Start(t)
-	if _, err := gateway.LoadDemoCatalogue(g.Server.Store()); err != nil {
+	if _, err := service.LoadDemoCatalogue(g.Server.Store()); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()

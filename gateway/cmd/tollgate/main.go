@@ -20,6 +20,7 @@ import (
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/atomicfile"
 	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
@@ -212,7 +213,7 @@ func initDemo(cfg gateway.Config, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if _, err := gateway.LoadDemoCatalogue(st); err != nil {
+		if _, err := service.LoadDemoCatalogue(st); err != nil {
 			st.Close()
 			return err
 		}
@@ -284,9 +285,9 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 	// A catalogue product gives the defaults; the flags given override them.
-	spec := gateway.Spec{Seats: 1, Policy: store.Policy{Level: 1}}
+	spec := service.Spec{Seats: 1, Policy: store.Policy{Level: 1}}
 	if prod, err := st.ProductByCode(*product); err == nil {
-		spec = gateway.ProductSpec(&prod)
+		spec = service.ProductSpec(&prod)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
@@ -309,7 +310,7 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 	case *days > 0:
 		spec.Term = store.Term{Kind: store.TermDays, Value: uint16(*days)}
 	}
-	keys, err := gateway.MintKeys(st, id.Hasher, p, *count, spec, time.Now())
+	keys, err := service.MintKeys(st, id.Hasher, p, *count, spec, time.Now())
 	if err != nil {
 		return err
 	}
@@ -327,13 +328,13 @@ func mintDemoKeys(st *store.Store, id *gateway.Identity) ([]keygen.Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	spec := gateway.ProductSpec(&prod)
+	spec := service.ProductSpec(&prod)
 	spec.Seats = 2
 	p, err := keygen.ParseProductCode(prod.Code)
 	if err != nil {
 		return nil, err
 	}
-	return gateway.MintKeys(st, id.Hasher, p, 5, spec, time.Now())
+	return service.MintKeys(st, id.Hasher, p, 5, spec, time.Now())
 }
 
 type multi []string

@@ -1,4 +1,4 @@
-package gateway
+package service
 
 import (
 	"strings"
@@ -6,24 +6,15 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/keygen"
-	"github.com/tollgate/tollgate/keygen/composite"
 )
 
 // TestMintKeysAudited: keys minted by the operator are recorded in the
 // audit log, in the same commit, without the keys themselves.
 func TestMintKeysAudited(t *testing.T) {
-	dir := t.TempDir()
-	id, err := Init(dir, composite.MLDSA44Ed25519, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := OpenStore(dir, StoreOptions{CacheEntries: 1024})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	s, _ := newTestService(t, Config{})
+	st := s.st
 	p, _ := keygen.ParseProductCode("1AJS2")
-	keys, err := MintKeys(st, id.Hasher, p, 3, Spec{}, time.Now())
+	keys, err := MintKeys(st, s.keys.Hasher, p, 3, Spec{}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

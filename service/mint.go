@@ -1,4 +1,4 @@
-package gateway
+package service
 
 import (
 	"fmt"
@@ -6,7 +6,6 @@ import (
 
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/store"
-	"github.com/tollgate/tollgate/wire"
 )
 
 // Spec is what a minted license grants.
@@ -28,15 +27,15 @@ func ProductSpec(p *store.Product) Spec {
 	return Spec{Seats: p.Seats, MaxSeats: p.SeatLimit(), Term: p.DefaultTerm(), Entitlements: p.Entitlements, Bundle: p.Bundle, Policy: p.Policy}
 }
 
-// checkSeats refuses a seat count above the spec's maximum with
-// StatusBadRequest and the range allowed.
+// checkSeats refuses a seat count above the spec's maximum (KindBadRequest,
+// naming the range allowed).
 func (s *Spec) checkSeats(product string) error {
 	most := s.MaxSeats
 	if most == 0 {
 		most = store.DefaultMaxSeats
 	}
 	if s.Seats > most {
-		return statusErr(wire.StatusBadRequest, fmt.Sprintf("%d seats is outside 1..%d, the seats a key of product %s may carry", s.Seats, most, product))
+		return refusef(KindBadRequest, "%d seats is outside 1..%d, the seats a key of product %s may carry", s.Seats, most, product)
 	}
 	return nil
 }
@@ -45,10 +44,10 @@ func (s *Spec) checkSeats(product string) error {
 // licenses durably (by keyed hash only, one fsync for the batch) and returns
 // the keys, with a "mint" audit entry in the same commit. The keys exist
 // nowhere else: the caller hands them over once. More seats than
-// spec.MaxSeats is refused with StatusBadRequest, and nothing is written.
+// spec.MaxSeats is refused (KindBadRequest), and nothing is written.
 func MintKeys(st *store.Store, h *keygen.Hasher, p keygen.ProductCode, n int, spec Spec, now time.Time) ([]keygen.Key, error) {
 	if n < 1 || n > 10000 {
-		return nil, fmt.Errorf("%w: count %d is not between 1 and 10000", ErrConfig, n)
+		return nil, refusef(KindBadRequest, "count %d is not between 1 and 10000", n)
 	}
 	keys, ls, err := newLicenses(h, p, n, spec, now)
 	if err != nil {
@@ -80,7 +79,7 @@ func newLicenses(h *keygen.Hasher, p keygen.ProductCode, n int, spec Spec, now t
 	}
 	keys, err := keygen.MintBatch(p, n, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("gateway: mint: %w", err)
+		return nil, nil, fmt.Errorf("service: mint: %w", err)
 	}
 	ls := make([]store.License, n)
 	for i := range ls {

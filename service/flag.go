@@ -1,4 +1,4 @@
-package gateway
+package service
 
 import (
 	"errors"
@@ -9,28 +9,28 @@ import (
 	"github.com/tollgate/tollgate/store"
 )
 
-// flagPolicy says when a license is flagged as a key shared among people:
-// more than machines install keys, or more than networks networks, per
-// seat, activating it within windowDays (Config.FlagMachinesPerSeat and
-// the rest). A windowDays of zero or less turns it off.
-type flagPolicy struct {
-	machines, networks, windowDays int
+// FlagPolicy says when a license is flagged as a key shared among people:
+// more than MachinesPerSeat install keys, or more than NetworksPerSeat
+// networks, per seat, activating it within WindowDays. A WindowDays of
+// zero or less turns it off.
+type FlagPolicy struct {
+	MachinesPerSeat, NetworksPerSeat, WindowDays int
 }
 
 // sight records the machine and network of an activation in tx, and flags
 // the license if they are now too many. It returns why it flagged it, or
 // "" (not flagged now; a flagged license stays flagged until an operator
 // clears it). The record and the flag's audit entry land in tx's commit.
-func (h *handler) sight(tx *store.Tx, p *peer, now time.Time) (string, error) {
-	pol := h.flag
-	if pol.windowDays <= 0 {
+func (s *Service) sight(tx *store.Tx, p *Peer, now time.Time) (string, error) {
+	pol := s.flag
+	if pol.WindowDays <= 0 {
 		return "", nil
 	}
 	sg, err := tx.Sightings()
 	if errors.Is(err, store.ErrCorrupt) {
 		// Flagging never refuses an activation: the damaged record is
 		// started anew.
-		h.log.Error("license sightings damaged; starting them anew", "license", licenseRef(tx.License.ID), "err", err)
+		s.log.Error("license sightings damaged; starting them anew", "license", LicenseRef(tx.License.ID), "err", err)
 		tx.ResetSightings()
 		sg, err = tx.Sightings()
 	}
@@ -38,26 +38,26 @@ func (h *handler) sight(tx *store.Tx, p *peer, now time.Time) (string, error) {
 		return "", err
 	}
 	t := now.Unix()
-	since := t - int64(pol.windowDays)*86400
-	sg.Add(store.SightMachine, h.id.Hasher.Tag("machine", p.install[:]), t, since)
-	if net, ok := network(p.addr); ok {
-		sg.Add(store.SightNetwork, h.id.Hasher.Tag("network", net), t, since)
+	since := t - int64(pol.WindowDays)*86400
+	sg.Add(store.SightMachine, s.keys.Hasher.Tag("machine", p.Install[:]), t, since)
+	if net, ok := network(p.Addr); ok {
+		sg.Add(store.SightNetwork, s.keys.Hasher.Tag("network", net), t, since)
 	}
 	if sg.FlaggedAt != 0 {
 		return "", nil
 	}
 	seats := max(int64(tx.License.Seats), 1)
 	var why string
-	if m := sg.Count(store.SightMachine, since); over(m, seats, pol.machines) {
-		why = fmt.Sprintf("activated on %d machines in %d days, for %d seat(s)", m, pol.windowDays, seats)
-	} else if n := sg.Count(store.SightNetwork, since); over(n, seats, pol.networks) {
-		why = fmt.Sprintf("activated from %d networks in %d days, for %d seat(s)", n, pol.windowDays, seats)
+	if m := sg.Count(store.SightMachine, since); over(m, seats, pol.MachinesPerSeat) {
+		why = fmt.Sprintf("activated on %d machines in %d days, for %d seat(s)", m, pol.WindowDays, seats)
+	} else if n := sg.Count(store.SightNetwork, since); over(n, seats, pol.NetworksPerSeat) {
+		why = fmt.Sprintf("activated from %d networks in %d days, for %d seat(s)", n, pol.WindowDays, seats)
 	}
 	if why == "" {
 		return "", nil
 	}
 	sg.FlaggedAt, sg.Reason = t, why
-	tx.Audit = &store.AuditEntry{Time: t, Kind: "license.flag", Shop: tx.License.Shop, License: licenseRef(tx.License.ID), Detail: why}
+	tx.Audit = &store.AuditEntry{Time: t, Kind: "license.flag", Shop: tx.License.Shop, License: LicenseRef(tx.License.ID), Detail: why}
 	return why, nil
 }
 
@@ -95,15 +95,15 @@ func network(a netip.Addr) ([]byte, bool) {
 // an audit entry. Reports beyond what the queue holds are dropped: the
 // clone's next validation reports it again.
 type cloneFlagger struct {
-	h    *handler
+	s    *Service
 	ch   chan store.LicenseID
 	done chan struct{}
 }
 
 const cloneReason = "an installation's state is in use on two machines (its validation counter went back)"
 
-func newCloneFlagger(h *handler) *cloneFlagger {
-	c := &cloneFlagger{h: h, ch: make(chan store.LicenseID, 64), done: make(chan struct{})}
+func newCloneFlagger(s *Service) *cloneFlagger {
+	c := &cloneFlagger{s: s, ch: make(chan store.LicenseID, 64), done: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -137,16 +137,16 @@ func (c *cloneFlagger) run() {
 }
 
 func (c *cloneFlagger) flag(id store.LicenseID) {
-	h := c.h
-	h.log.Warn("install clone refused", "license", licenseRef(id))
-	if h.flag.windowDays <= 0 {
+	s := c.s
+	s.log.Warn("install clone refused", "license", LicenseRef(id))
+	if s.flag.WindowDays <= 0 {
 		return // flagging is off
 	}
-	if sg, err := h.st.Sightings(id); err == nil && sg.FlaggedAt != 0 {
+	if sg, err := s.st.Sightings(id); err == nil && sg.FlaggedAt != 0 {
 		return
 	}
 	var lic store.License
-	err := h.st.Update(id, func(tx *store.Tx) error {
+	err := s.st.Update(id, func(tx *store.Tx) error {
 		sg, err := tx.Sightings()
 		if errors.Is(err, store.ErrCorrupt) {
 			tx.ResetSightings()
@@ -161,16 +161,16 @@ func (c *cloneFlagger) flag(id store.LicenseID) {
 		t := tx.Now.Unix()
 		sg.FlaggedAt, sg.Reason = t, cloneReason
 		lic = tx.License
-		tx.Audit = &store.AuditEntry{Time: t, Kind: "license.flag", Shop: tx.License.Shop, License: licenseRef(id), Detail: cloneReason}
+		tx.Audit = &store.AuditEntry{Time: t, Kind: "license.flag", Shop: tx.License.Shop, License: LicenseRef(id), Detail: cloneReason}
 		return nil
 	})
 	switch {
 	case errors.Is(err, errFlagged):
 	case err != nil:
-		h.log.Error("flagging a cloned install failed", "license", licenseRef(id), "err", err)
+		s.log.Error("flagging a cloned install failed", "license", LicenseRef(id), "err", err)
 	default:
-		h.log.Warn("license flagged", "license", licenseRef(id), "product", lic.Product, "shop", lic.Shop, "order", lic.Order, "reason", cloneReason)
+		s.log.Warn("license flagged", "license", LicenseRef(id), "product", lic.Product, "shop", lic.Shop, "order", lic.Order, "reason", cloneReason)
 	}
 }
 
-var errFlagged = errors.New("gateway: already flagged")
+var errFlagged = errors.New("service: already flagged")

@@ -1,4 +1,4 @@
-package gateway
+package service
 
 import (
 	"crypto/rand"
@@ -15,10 +15,10 @@ import (
 // issued and expires. a must be private (setFingerprint). The lease never
 // outlives the license, and at level 3 it carries when the next server check
 // is due and when to start warning.
-func (h *handler) signLease(l *store.License, a *store.Activation, fp *wire.Fingerprint, nonce [wire.NonceSize]byte, counter uint64, now time.Time) ([]byte, error) {
+func (s *Service) signLease(l *store.License, a *store.Activation, fp *wire.Fingerprint, nonce [wire.NonceSize]byte, counter uint64, now time.Time) ([]byte, error) {
 	life := l.Policy.LeaseSeconds
 	if life == 0 {
-		life = h.defaultLease
+		life = s.defaultLease
 	}
 	issued := now.Unix()
 	lease := wire.Lease{
@@ -57,18 +57,18 @@ func (h *handler) signLease(l *store.License, a *store.Activation, fp *wire.Fing
 			copy(codes[i][:], c)
 		}
 		if lease.Bundle, err = wire.NewLeaseBundle(codes...); err != nil {
-			return nil, fmt.Errorf("gateway: lease bundle: %w", err)
+			return nil, fmt.Errorf("service: lease bundle: %w", err)
 		}
 	}
 	if lease.Entitlements, err = wire.NewEntitlements(l.Entitlements...); err != nil {
-		return nil, fmt.Errorf("gateway: lease entitlements: %w", err)
+		return nil, fmt.Errorf("service: lease entitlements: %w", err)
 	}
-	b, err := wire.SignLease(&lease, h.id.LeaseKey)
+	b, err := wire.SignLease(&lease, s.keys.LeaseKey)
 	if err != nil {
-		return nil, fmt.Errorf("gateway: sign lease: %w", err)
+		return nil, fmt.Errorf("service: sign lease: %w", err)
 	}
 	a.License = l.ID // as PutActivation will set it: the seal binds it
-	if a.Lease, err = h.sealLease(a, b); err != nil {
+	if a.Lease, err = s.sealLease(a, b); err != nil {
 		return nil, err
 	}
 	a.LeaseIssued, a.LeaseExpiry = lease.Issued, lease.LeaseExpiry
@@ -77,25 +77,25 @@ func (h *handler) signLease(l *store.License, a *store.Activation, fp *wire.Fing
 
 // sealLease seals lease b for the store: a random nonce, then the lease
 // encrypted under Identity.LeaseSeal, bound to the license and install.
-func (h *handler) sealLease(a *store.Activation, b []byte) ([]byte, error) {
+func (s *Service) sealLease(a *store.Activation, b []byte) ([]byte, error) {
 	if !a.Private {
-		return nil, fmt.Errorf("gateway: sealing the lease of an activation that is not private")
+		return nil, fmt.Errorf("service: sealing the lease of an activation that is not private")
 	}
-	aead := h.id.LeaseSeal
+	aead := s.keys.LeaseSeal
 	out := make([]byte, aead.NonceSize(), aead.NonceSize()+len(b)+aead.Overhead())
 	if _, err := rand.Read(out); err != nil {
-		return nil, fmt.Errorf("gateway: seal lease: %w", err)
+		return nil, fmt.Errorf("service: seal lease: %w", err)
 	}
 	return aead.Seal(out, out, b, leaseAD(a)), nil
 }
 
 // openLease returns a's lease as signed: opened if a is private, as stored
 // otherwise (records of earlier gateways).
-func (h *handler) openLease(a *store.Activation) ([]byte, error) {
+func (s *Service) openLease(a *store.Activation) ([]byte, error) {
 	if !a.Private {
 		return a.Lease, nil
 	}
-	aead := h.id.LeaseSeal
+	aead := s.keys.LeaseSeal
 	n := aead.NonceSize()
 	if len(a.Lease) < n {
 		return nil, fmt.Errorf("%w: sealed lease", store.ErrCorrupt)
@@ -109,12 +109,4 @@ func (h *handler) openLease(a *store.Activation) ([]byte, error) {
 
 func leaseAD(a *store.Activation) []byte {
 	return append(append(make([]byte, 0, len(a.License)+len(a.Install)), a.License[:]...), a.Install[:]...)
-}
-
-// leaseDelivered counts a signed lease whose commit succeeded (it goes out
-// in the answer).
-func (h *handler) leaseDelivered() {
-	if h.stats != nil {
-		h.stats.leasesSigned.Add(1)
-	}
 }

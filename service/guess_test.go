@@ -1,7 +1,6 @@
-package gateway
+package service
 
 import (
-	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -41,19 +40,5 @@ func TestGuessLimiterBounded(t *testing.T) {
 	}
 	if n := len(g.tat); n > maxGuessAddrs {
 		t.Fatalf("tracking %d addresses, want at most %d", n, maxGuessAddrs)
-	}
-}
-
-func TestGuessAddr(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"127.0.0.2:4000", "127.0.0.2"},
-		{"[::ffff:10.0.0.1]:4000", "10.0.0.1"},
-		{"[2001:db8:1:2:3:4:5:6]:4000", "2001:db8:1:2::"},
-	} {
-		ap := netip.MustParseAddrPort(c.in)
-		got := guessAddr(net.UDPAddrFromAddrPort(ap))
-		if got.String() != c.want {
-			t.Errorf("guessAddr(%s) = %s, want %s", c.in, got, c.want)
-		}
 	}
 }

@@ -1,16 +1,12 @@
-package gateway
+package service
 
 import (
-	"io"
-	"log/slog"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/tollgate/tollgate/keygen"
-	"github.com/tollgate/tollgate/keygen/composite"
 	"github.com/tollgate/tollgate/store"
 )
 
@@ -54,41 +50,23 @@ func TestOver(t *testing.T) {
 	}
 }
 
-// flagHandler is a handler on a store in a temporary directory, with one
-// license of seats seats.
-func flagHandler(t *testing.T, seats uint32, pol flagPolicy) (*handler, store.LicenseID, string) {
+// flagService is a service on a store in a temporary directory, with one
+// license of seats seats, and the directory.
+func flagService(t *testing.T, seats uint32, pol FlagPolicy) (*Service, store.LicenseID, string) {
 	t.Helper()
-	dir := t.TempDir()
-	id, err := Init(dir, composite.MLDSA44Ed25519, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := OpenStore(dir, StoreOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	p, _ := keygen.ParseProductCode("1AJS2")
-	keys, err := MintKeys(st, id.Hasher, p, 1, Spec{Seats: seats}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	lic, err := st.LicenseByKeyHash(id.Hasher.Hash(keys[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &handler{st: st, id: id, now: time.Now, log: slog.New(slog.NewTextHandler(io.Discard, nil)), flag: pol}
-	return h, lic.ID, dir
+	s, dir := newTestService(t, Config{Flag: pol})
+	_, id := mintOne(t, s, Spec{Seats: seats})
+	return s, id, dir
 }
 
-func sightOnce(t *testing.T, h *handler, id store.LicenseID, install byte, addr string) string {
+func sightOnce(t *testing.T, s *Service, id store.LicenseID, install byte, addr string) string {
 	t.Helper()
 	var why string
-	p := peer{addr: netip.MustParseAddr(addr)}
-	p.install[0] = install
-	err := h.st.Update(id, func(tx *store.Tx) error {
+	p := Peer{Addr: netip.MustParseAddr(addr)}
+	p.Install[0] = install
+	err := s.st.Update(id, func(tx *store.Tx) error {
 		var err error
-		why, err = h.sight(tx, &p, time.Now())
+		why, err = s.sight(tx, &p, time.Now())
 		return err
 	})
 	if err != nil {
@@ -101,25 +79,25 @@ func sightOnce(t *testing.T, h *handler, id store.LicenseID, install byte, addr 
 // ninth network in the window flags it (4 per seat allowed: 8); another
 // address of a network already seen is not a new network.
 func TestFlagByNetworks(t *testing.T) {
-	h, id, _ := flagHandler(t, 2, flagPolicy{machines: 3, networks: 4, windowDays: 30})
+	s, id, _ := flagService(t, 2, FlagPolicy{MachinesPerSeat: 3, NetworksPerSeat: 4, WindowDays: 30})
 	for i := range 8 {
-		if why := sightOnce(t, h, id, 1, netip.AddrFrom4([4]byte{198, 51, byte(i), 7}).String()); why != "" {
+		if why := sightOnce(t, s, id, 1, netip.AddrFrom4([4]byte{198, 51, byte(i), 7}).String()); why != "" {
 			t.Fatalf("network %d flagged: %s", i+1, why)
 		}
-		if why := sightOnce(t, h, id, 1, netip.AddrFrom4([4]byte{198, 51, byte(i), 200}).String()); why != "" {
+		if why := sightOnce(t, s, id, 1, netip.AddrFrom4([4]byte{198, 51, byte(i), 200}).String()); why != "" {
 			t.Fatalf("another address of network %d flagged: %s", i+1, why)
 		}
 	}
-	why := sightOnce(t, h, id, 1, "2001:db8:9::1")
+	why := sightOnce(t, s, id, 1, "2001:db8:9::1")
 	if !strings.Contains(why, "9 networks") || !strings.Contains(why, "2 seat(s)") {
 		t.Fatalf("the ninth network: %q", why)
 	}
-	sg, err := h.st.Sightings(id)
+	sg, err := s.st.Sightings(id)
 	if err != nil || sg.FlaggedAt == 0 || sg.Count(store.SightMachine, 0) != 1 {
 		t.Fatalf("sightings after the flag: %+v, %v", sg, err)
 	}
 	// Flagged once: the next sighting returns no new reason.
-	if why := sightOnce(t, h, id, 2, "203.0.113.1"); why != "" {
+	if why := sightOnce(t, s, id, 2, "203.0.113.1"); why != "" {
 		t.Fatalf("flagged again: %s", why)
 	}
 }
@@ -127,9 +105,9 @@ func TestFlagByNetworks(t *testing.T) {
 // TestFlagDamagedRecord: a sightings record that cannot be read does not
 // refuse the activation; it is started anew.
 func TestFlagDamagedRecord(t *testing.T) {
-	h, id, dir := flagHandler(t, 1, flagPolicy{machines: 3, networks: 4, windowDays: 30})
-	h.st.Close()
-	db, err := pebble.Open(StorePath(dir), &pebble.Options{})
+	s, id, dir := flagService(t, 1, FlagPolicy{MachinesPerSeat: 3, NetworksPerSeat: 4, WindowDays: 30})
+	s.st.Close()
+	db, err := pebble.Open(dir, &pebble.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,16 +115,13 @@ func TestFlagDamagedRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	st, err := OpenStore(dir, StoreOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openTestStore(t, dir)
 	t.Cleanup(func() { st.Close() })
-	h.st = st
+	s.st = st
 	if fl, err := st.FlaggedLicenses(0); err != nil || len(fl) != 1 || !strings.Contains(fl[0].Sightings.Reason, "damaged") {
 		t.Fatalf("FlaggedLicenses with a damaged record: %+v, %v", fl, err)
 	}
-	if why := sightOnce(t, h, id, 1, "198.51.100.1"); why != "" {
+	if why := sightOnce(t, s, id, 1, "198.51.100.1"); why != "" {
 		t.Fatalf("flagged: %s", why)
 	}
 	if sg, err := st.Sightings(id); err != nil || sg.Count(store.SightMachine, 0) != 1 {

@@ -1,0 +1,170 @@
+package gateway
+
+import (
+	"github.com/tollgate/tollgate/service"
+	"github.com/tollgate/tollgate/wire"
+)
+
+// A route answers one type of request: answer parses the body once into
+// the request the route owns, asks the service, and appends the answer
+// frame to out (inline). A request that waits on an fsync or a signature
+// is started off the read loop instead (Server.goSlow) and inline is
+// false: its answer goes out when it is done.
+type route struct {
+	kind   reqKind
+	answer func(s *Server, c *caller, out []byte, reqID uint32, body []byte) (_ []byte, inline bool)
+}
+
+// channelRoutes is what one channel serves: its routes by request type,
+// and admit, asked before each request (nil: every request is admitted).
+// A request admit refuses is answered with its refusal and ends the
+// session.
+type channelRoutes struct {
+	name   string // "app" or "shop", as refusals name it
+	routes [256]route
+	admit  func(s *Server, c *caller) error
+}
+
+// appChannel serves installed programs (Noise IK): activate, validate,
+// deactivate, and the server's time.
+var appChannel = channelRoutes{name: "app", routes: [256]route{
+	wire.TypeValidateRequest:   {kind: kindValidate, answer: validateRoute},
+	wire.TypeTimeRequest:       inline(kindTime, wire.ParseTimeRequest, answerTime),
+	wire.TypeActivateRequest:   slow(kindActivate, wire.ParseActivateRequest, answerActivate),
+	wire.TypeDeactivateRequest: slow(kindDeactivate, wire.ParseDeactivateRequest, answerDeactivate),
+}}
+
+// shopChannel serves shops (Noise KK, IP-locked): mint and key
+// operations. The shop is looked up again for each request, so a shop
+// removed meanwhile is refused.
+var shopChannel = channelRoutes{name: "shop", admit: admitShop, routes: [256]route{
+	wire.TypeMintRequest:  slow(kindMint, wire.ParseMintRequest, answerMint),
+	wire.TypeKeyOpRequest: slow(kindKeyOp, wire.ParseKeyOpRequest, answerKeyOp),
+}}
+
+// inline is the route of a request answered on the read loop.
+func inline[R any](k reqKind, parse func([]byte) (R, int, error), answer func(s *Server, c *caller, out []byte, reqID uint32, req *R) []byte) route {
+	return route{kind: k, answer: func(s *Server, c *caller, out []byte, reqID uint32, body []byte) ([]byte, bool) {
+		req, _, err := parse(body)
+		if err != nil {
+			return s.badRequest(out, reqID, body, err), true
+		}
+		return answer(s, c, out, reqID, &req), true
+	}}
+}
+
+// slow is the route of a request answered off the read loop. Its body is
+// copied first and parsed from the copy, so that the request's slices
+// (a hostname, an order id) outlive the session's read buffer.
+func slow[R any](k reqKind, parse func([]byte) (R, int, error), answer func(s *Server, c *caller, out []byte, reqID uint32, req *R) []byte) route {
+	return route{kind: k, answer: func(s *Server, c *caller, out []byte, reqID uint32, body []byte) ([]byte, bool) {
+		body = append([]byte(nil), body...)
+		req, _, err := parse(body)
+		if err != nil {
+			return s.badRequest(out, reqID, body, err), true
+		}
+		s.goSlow(c, k, func(out []byte) []byte { return answer(s, c, out, reqID, &req) })
+		return out, false
+	}}
+}
+
+// validateRoute answers on the read loop when it can (the hot path), and
+// off it when the answer needs a new lease. A ValidateRequest holds no
+// slices: the slow path takes a copy of it.
+func validateRoute(s *Server, c *caller, out []byte, reqID uint32, body []byte) ([]byte, bool) {
+	req, _, err := wire.ParseValidateRequest(body)
+	if err != nil {
+		return s.badRequest(out, reqID, body, err), true
+	}
+	out, needSlow := answerValidate(s.svc, out, reqID, &req, &c.peer, s.cfg.Now().Unix())
+	if !needSlow {
+		return out, true
+	}
+	s.goSlow(c, kindValidate, func(out []byte) []byte {
+		v, err := s.svc.ValidateSlow(&req, &c.peer)
+		return appendValidation(out, reqID, &req, v, err)
+	})
+	return out, false
+}
+
+// answerValidate appends the answer to a validation that needs no new
+// lease and returns slow=false, or appends nothing and returns slow=true.
+func answerValidate(svc *service.Service, out []byte, reqID uint32, req *wire.ValidateRequest, p *service.Peer, now int64) (_ []byte, slow bool) {
+	v, slow, err := svc.Validate(req, p, now)
+	if slow {
+		return out, true
+	}
+	return appendValidation(out, reqID, req, v, err), false
+}
+
+func appendValidation(out []byte, reqID uint32, req *wire.ValidateRequest, v service.Validation, err error) []byte {
+	if err != nil {
+		return refusal(out, reqID, req.Nonce, err)
+	}
+	return wire.AppendFrame(out, reqID, wire.ValidateResponse{
+		Nonce: req.Nonce, Status: wire.StatusOK, Counter: req.Counter, ServerTime: v.ServerTime, Changed: v.Changed, Lease: v.Lease,
+	})
+}
+
+func answerTime(s *Server, _ *caller, out []byte, reqID uint32, req *wire.TimeRequest) []byte {
+	return wire.AppendFrame(out, reqID, wire.TimeResponse{Nonce: req.Nonce, ServerTime: s.cfg.Now().UnixNano()})
+}
+
+func answerActivate(s *Server, c *caller, out []byte, reqID uint32, req *wire.ActivateRequest) []byte {
+	a, err := s.svc.Activate(req, &c.peer)
+	if err != nil {
+		return refusal(out, reqID, req.Nonce, err)
+	}
+	return wire.AppendFrame(out, reqID, wire.ActivateResponse{Nonce: req.Nonce, LicenseID: a.LicenseID, Changed: a.Changed, Lease: a.Lease})
+}
+
+func answerDeactivate(s *Server, c *caller, out []byte, reqID uint32, req *wire.DeactivateRequest) []byte {
+	if err := s.svc.Deactivate(req.LicenseID, &c.peer); err != nil {
+		return refusal(out, reqID, req.Nonce, err)
+	}
+	return wire.AppendFrame(out, reqID, wire.DeactivateResponse{Nonce: req.Nonce})
+}
+
+// admitShop admits a shop's request while the shop is registered.
+func admitShop(s *Server, c *caller) error {
+	if c.shop = s.shops.byKeyID(c.keyID); c.shop == nil {
+		return errShopGone
+	}
+	return nil
+}
+
+var errShopGone = &service.Error{Kind: service.KindShopNotAllowed, Msg: "this shop is no longer registered"}
+
+func answerMint(s *Server, c *caller, out []byte, reqID uint32, req *wire.MintRequest) []byte {
+	m, err := s.svc.Mint(req, c.shop)
+	if err != nil {
+		return refusal(out, reqID, req.Nonce, err)
+	}
+	return wire.AppendFrame(out, reqID, wire.MintResponse{Nonce: req.Nonce, OrderID: req.OrderID, Count: uint16(m.Count), Sealed: m.Sealed})
+}
+
+func answerKeyOp(s *Server, c *caller, out []byte, reqID uint32, req *wire.KeyOpRequest) []byte {
+	res, err := s.svc.KeyOp(req, c.shop)
+	if err != nil {
+		return refusal(out, reqID, req.Nonce, err)
+	}
+	return wire.AppendFrame(out, reqID, keyStatus(req.Nonce, &res, s.cfg.Now().Unix()))
+}
+
+// keyStatus is a license's state as a shop's key status answer shows it.
+func keyStatus(nonce [wire.NonceSize]byte, res *service.LicenseState, now int64) wire.KeyStatusResponse {
+	l := &res.License
+	resp := wire.KeyStatusResponse{Nonce: nonce, Seats: l.Seats, SeatsUsed: uint32(len(res.Activations)),
+		Activated: l.Activated, Expiry: l.Expiry(), Status: service.LicenseStatus(l, now)}
+	copy(resp.Product[:], l.Product)
+	for _, a := range res.Activations {
+		host := []byte(a.Hostname)
+		if len(host) > wire.MaxHostnameLen {
+			host = host[:wire.MaxHostnameLen]
+		}
+		if resp.Activations.Add(wire.Activation{Hostname: host, LastSeen: a.LastSeen}) != nil {
+			break
+		}
+	}
+	return resp
+}

@@ -1,0 +1,133 @@
+// Package service makes Tollgate's license decisions: activate, validate
+// (the hot path and the one that signs a lease), deactivate, mint, the
+// shops' and the operator's license operations, flagging of shared keys,
+// the limit on key guessing, and the catalogue.
+//
+// It takes parsed requests and the identity of their sender, reads and
+// changes the store through its contract (package store), and returns
+// results or refusals (Error, of a Kind). It knows nothing of QUIC, Noise,
+// HTTP or Pebble: transports (package gateway's QUIC listener, its admin
+// socket) parse, call it and encode; StatusOf is the one place a refusal
+// becomes a wire status.
+//
+// It never logs a license key, and returns only once what it acknowledges
+// is durable (store.Store.Update).
+package service
+
+import (
+	"crypto/cipher"
+	"crypto/sha256"
+	"log/slog"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/keygen/composite"
+	"github.com/tollgate/tollgate/store"
+)
+
+// Keys are the secrets the decisions need.
+type Keys struct {
+	Hasher   *keygen.Hasher        // keyed hashes of license keys, fingerprints and sightings
+	LeaseKey *composite.PrivateKey // signs leases
+	// LeaseSeal seals the leases the store keeps (store.Activation.Private).
+	LeaseSeal cipher.AEAD
+	// LegacyOrders opens the keys of orders older gateways sealed under a
+	// key of their own (read only; new orders are sealed to the shop). Nil:
+	// such orders are answered as damaged.
+	LegacyOrders cipher.AEAD
+}
+
+// Config configures a Service.
+type Config struct {
+	Store *store.Store
+	Keys  Keys
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+	// Log receives what the service decided (never a key). Nil means
+	// slog.Default().
+	Log *slog.Logger
+	// DefaultLeaseSeconds is the life of a lease whose product sets none.
+	DefaultLeaseSeconds uint32
+	// GuessBurst failed key lookups an address may make at once, then one
+	// each GuessRefill. A zero GuessRefill means no limit.
+	GuessBurst  int
+	GuessRefill time.Duration
+	// Flag says when a key is flagged as shared. Zero: never.
+	Flag FlagPolicy
+}
+
+// Service makes the decisions. Its methods are safe for concurrent use.
+type Service struct {
+	st           *store.Store
+	keys         Keys
+	now          func() time.Time
+	log          *slog.Logger
+	defaultLease uint32
+	guesses      *guessLimiter // nil: no limit
+	flag         FlagPolicy
+	clones       *cloneFlagger // nil: clones refused, not flagged
+	leasesSigned atomic.Int64
+}
+
+// New returns a Service over cfg.Store. Close stops what it runs in the
+// background; the store is the caller's to close, after.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	s := &Service{st: cfg.Store, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, defaultLease: cfg.DefaultLeaseSeconds, flag: cfg.Flag}
+	if cfg.GuessRefill > 0 {
+		s.guesses = newGuessLimiter(cfg.GuessBurst, cfg.GuessRefill)
+	}
+	s.clones = newCloneFlagger(s)
+	return s
+}
+
+// Close flags the clones reported so far and stops. Call it after the
+// transports that call the service have stopped, before the store closes.
+func (s *Service) Close() { s.clones.close() }
+
+// Store returns the store the service decides over.
+func (s *Service) Store() *store.Store { return s.st }
+
+// LeasesSigned returns how many signed leases went out (their commit
+// succeeded).
+func (s *Service) LeasesSigned() int64 { return s.leasesSigned.Load() }
+
+// Peer is what the transport established about an app that calls: its
+// install, and the address its failed key lookups count against.
+type Peer struct {
+	Install store.InstallID // SHA-256 of the caller's per-install static key
+	Addr    netip.Addr      // an IP, or an IPv6 /64; invalid: not limited
+}
+
+// NewPeer returns the peer whose per-install static key is static, calling
+// from addr.
+func NewPeer(static [32]byte, addr netip.Addr) Peer {
+	return Peer{Install: sha256.Sum256(static[:]), Addr: addr}
+}
+
+// LicenseRef names a license in logs and audit entries: a prefix of its
+// public id, never its key.
+func LicenseRef(id store.LicenseID) string {
+	const hex = "0123456789abcdef"
+	var b [8]byte
+	for i := 0; i < 4; i++ {
+		b[2*i], b[2*i+1] = hex[id[i]>>4], hex[id[i]&15]
+	}
+	return string(b[:])
+}
+
+// failed logs an error of the gateway's own (not a refusal) that a
+// request met, for the operator.
+func (s *Service) failed(err error, what string) error {
+	if KindOf(err) == KindInternal {
+		s.log.Error("request failed", "request", what, "err", err)
+	}
+	return err
+}
