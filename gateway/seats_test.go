@@ -112,7 +112,7 @@ func TestMintKeysSeatsBounded(t *testing.T) {
 	p, _ := keygen.ParseProductCode("1AJS2")
 	for _, spec := range []service.Spec{{Seats: 101}, {Seats: ^uint32(0)}, {Seats: 11, MaxSeats: 10}} {
 		_, err := service.MintKeys(st, id.Hasher, p, 2, spec, time.Now())
-		if wire.StatusOf(err) != wire.StatusBadRequest || !strings.Contains(err.Error(), "1..") {
+		if !errors.Is(err, service.ErrBadRequest) || !strings.Contains(err.Error(), "1..") {
 			t.Errorf("%d seats (max %d): %v, want BAD_REQUEST with the range", spec.Seats, spec.MaxSeats, err)
 		}
 	}
