@@ -29,6 +29,8 @@ var (
 	store   = module + "/store"
 	clients = module + "/clients"
 	bench   = module + "/bench"
+	service = module + "/service"
+	channel = module + "/internal/channel"
 )
 
 var rules = []rule{
@@ -37,7 +39,7 @@ var rules = []rule{
 	{folder: "keygen", internal: []string{"keygen"}, external: []string{circl},
 		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench, module + "/wire"}},
 	{folder: "internal/channel", internal: []string{"internal/channel", "wire", "keygen"}, external: []string{quic, noise, circl, "golang.org/x/"},
-		forbidden: []string{pebble, ristr, gateway, store, clients, bench}},
+		forbidden: []string{pebble, ristr, gateway, service, store, clients, bench}},
 	{folder: "internal/atomicfile", internal: []string{"internal/atomicfile"},
 		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
 	{folder: "internal/hang", internal: []string{"internal/hang"},
@@ -48,7 +50,9 @@ var rules = []rule{
 		forbidden: []string{quic, noise, gateway, clients, bench}},
 	{folder: "clients", internal: []string{"clients", "wire", "keygen", "internal/channel", "internal/atomicfile"}, external: []string{quic, noise, circl, "golang.org/x/"},
 		forbidden: []string{pebble, ristr, gateway, store, bench}},
-	{folder: "gateway", internal: []string{"gateway", "wire", "keygen", "store", "internal/channel", "internal/atomicfile"}, external: []string{quic, noise, pebble, ristr, circl, "golang.org/x/"},
+	{folder: "service", internal: []string{"service", "store", "wire", "keygen"}, external: []string{circl, "golang.org/x/"},
+		forbidden: []string{quic, pebble, noise, gateway, clients, bench, channel}},
+	{folder: "gateway", internal: []string{"gateway", "service", "wire", "keygen", "store", "internal/channel", "internal/atomicfile"}, external: []string{quic, noise, pebble, ristr, circl, "golang.org/x/"},
 		forbidden: []string{clients, bench}},
 }
 
@@ -71,13 +75,14 @@ func TestImportRules(t *testing.T) {
 		checked++
 		for _, imp := range imports {
 			if !allowed(r, imp) {
-				t.Errorf("%s imports %s, which DESIGN.md does not allow for %s/", pkg, imp, r.folder)
+				t.Errorf("%s imports %s, which docs/DESIGN.md does not allow for %s/", pkg, imp, r.folder)
 			}
 		}
-		for _, d := range deps {
-			for _, f := range r.forbidden {
+		for _, f := range r.forbidden {
+			for _, d := range deps {
 				if d == f || strings.HasPrefix(d, f+"/") {
-					t.Errorf("%s depends on %s (forbidden for %s/)", pkg, d, r.folder)
+					t.Errorf("%s depends on %s (forbidden for %s/; the first of its packages found)", pkg, d, r.folder)
+					break
 				}
 			}
 		}
