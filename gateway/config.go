@@ -27,17 +27,18 @@ type Config struct {
 	CacheEntries int64 `json:"cache_entries"`
 	// LogFormat is "text" (the zero value) or "json".
 	LogFormat string `json:"log_format"`
-	// DefaultLeaseSeconds is the lease lifetime of licenses whose policy
-	// sets none. Zero means 7 days.
-	DefaultLeaseSeconds uint32 `json:"default_lease_seconds"`
+	// DefaultLease is the lease lifetime of licenses whose policy sets
+	// none, whole seconds. Zero means 7 days. A config file spells it
+	// "default_lease": "168h" (durationsFile).
+	DefaultLease time.Duration `json:"-"`
 
 	// KeyGuessBurst is how many unknown or malformed keys one source
 	// address (an IPv6 /64) may try at once before its activations are
 	// answered RATE_LIMITED. Zero means 20.
 	KeyGuessBurst int `json:"key_guess_burst"`
-	// KeyGuessRefillSeconds is how often such an address earns one more
-	// try. Zero means 30.
-	KeyGuessRefillSeconds int `json:"key_guess_refill_seconds"`
+	// KeyGuessRefill is how often such an address earns one more try.
+	// Zero means 30 s. A config file spells it "key_guess_refill": "30s".
+	KeyGuessRefill time.Duration `json:"-"`
 
 	// A license is flagged for the operator when, within FlagWindowDays,
 	// it is activated from more than FlagMachinesPerSeat machines (install
@@ -79,14 +80,14 @@ func (c *Config) setDefaults() error {
 	if c.Listen == "" {
 		c.Listen = DefaultAddress
 	}
-	if c.DefaultLeaseSeconds == 0 {
-		c.DefaultLeaseSeconds = 7 * 24 * 3600
+	if c.DefaultLease == 0 {
+		c.DefaultLease = 7 * 24 * time.Hour
 	}
 	if c.KeyGuessBurst == 0 {
 		c.KeyGuessBurst = 20
 	}
-	if c.KeyGuessRefillSeconds == 0 {
-		c.KeyGuessRefillSeconds = 30
+	if c.KeyGuessRefill == 0 {
+		c.KeyGuessRefill = 30 * time.Second
 	}
 	if c.FlagMachinesPerSeat == 0 {
 		c.FlagMachinesPerSeat = 3
@@ -164,8 +165,11 @@ func (c *Config) validate() error {
 	if err := c.Admission.validate(); err != nil {
 		return err
 	}
-	if c.KeyGuessBurst < 0 || c.KeyGuessRefillSeconds < 0 {
-		return fmt.Errorf("%w: key_guess_burst and key_guess_refill_seconds may not be negative (0 means the default)", ErrConfig)
+	if c.KeyGuessBurst < 0 || c.KeyGuessRefill < 0 {
+		return fmt.Errorf("%w: key_guess_burst and key_guess_refill may not be negative (0 means the default)", ErrConfig)
+	}
+	if c.DefaultLease < 0 || c.DefaultLease > 10*365*24*time.Hour || c.DefaultLease%time.Second != 0 {
+		return fmt.Errorf("%w: default_lease %v must be whole seconds, up to ten years (0 means 7 days)", ErrConfig, c.DefaultLease)
 	}
 	if c.FlagMachinesPerSeat < 0 || c.FlagNetworksPerSeat < 0 || c.FlagMachinesPerSeat > 1000 || c.FlagNetworksPerSeat > 1000 {
 		return fmt.Errorf("%w: flag_machines_per_seat and flag_networks_per_seat must be between 0 (the default) and 1000; a negative flag_window_days turns flagging off", ErrConfig)

@@ -446,7 +446,7 @@ func TestInitRefusesToOverwrite(t *testing.T) {
 // activates from that address (one guesser behind a company's NAT must not
 // lock the office out) and the licenses it holds keep validating.
 func TestKeyGuessesRateLimited(t *testing.T) {
-	g := startGateway(t, func(c *gateway.Config) { c.KeyGuessBurst, c.KeyGuessRefillSeconds = 3, 3600 })
+	g := startGateway(t, func(c *gateway.Config) { c.KeyGuessBurst, c.KeyGuessRefill = 3, time.Hour })
 	keys := g.mint(t, 2, service.Spec{Seats: 2})
 	ctx := context.Background()
 	guesser := g.client(t)

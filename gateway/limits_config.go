@@ -11,16 +11,45 @@ import (
 )
 
 // UnmarshalJSON reads a config file's object strictly (unknown fields
-// are errors) and its "limits" in the file's spelling (limitsFile).
+// are errors), its durations as Go durations ("30s", "168h"; the old
+// whole-second fields are still read, with a warning naming the new one),
+// and its "limits" in the file's spelling (limitsFile).
 func (c *Config) UnmarshalJSON(b []byte) error {
 	type plain Config // the fields, without this method
 	var aux struct {
 		*plain
 		Limits json.RawMessage `json:"limits"`
+
+		DefaultLease      *duration `json:"default_lease"`
+		KeyGuessRefill    *duration `json:"key_guess_refill"`
+		OldDefaultLease   *int64    `json:"default_lease_seconds"`
+		OldKeyGuessRefill *int64    `json:"key_guess_refill_seconds"`
 	}
 	aux.plain = (*plain)(c)
 	if err := strictDecode(b, &aux); err != nil {
 		return err
+	}
+	for _, f := range []struct {
+		dst       *time.Duration
+		v         *duration
+		old       *int64
+		name, was string
+	}{
+		{&c.DefaultLease, aux.DefaultLease, aux.OldDefaultLease, "default_lease", "default_lease_seconds"},
+		{&c.KeyGuessRefill, aux.KeyGuessRefill, aux.OldKeyGuessRefill, "key_guess_refill", "key_guess_refill_seconds"},
+	} {
+		switch {
+		case f.v != nil && f.old != nil:
+			return fmt.Errorf("%s and %s are the same setting; give one", f.name, f.was)
+		case f.v != nil:
+			*f.dst = time.Duration(*f.v)
+		case f.old != nil:
+			if *f.old < 0 || *f.old > 1<<32 {
+				return fmt.Errorf("%s %d is out of range", f.was, *f.old)
+			}
+			*f.dst = time.Duration(*f.old) * time.Second
+			c.warnings = append(c.warnings, fmt.Sprintf("config: %q is the old spelling; write %q as a duration (\"%v\")", f.was, f.name, *f.dst))
+		}
 	}
 	if len(aux.Limits) == 0 || string(aux.Limits) == "null" {
 		return nil

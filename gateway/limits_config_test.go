@@ -47,3 +47,40 @@ func TestLimitsConfigSpellings(t *testing.T) {
 		}
 	}
 }
+
+// TestDurationConfigSpellings: default_lease and key_guess_refill are
+// durations ("168h", "30s"); the whole-second fields of earlier versions
+// still work, with a warning naming the new one; both spellings at once,
+// a number for a duration, a fraction of a second or a negative value is
+// refused and changes nothing.
+func TestDurationConfigSpellings(t *testing.T) {
+	var c Config
+	if err := ParseConfig([]byte(`{"default_lease":"48h","key_guess_refill":"1m"}`), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.DefaultLease != 48*time.Hour || c.KeyGuessRefill != time.Minute || len(c.warnings) != 0 {
+		t.Fatalf("new spelling: lease %v, refill %v, warnings %v", c.DefaultLease, c.KeyGuessRefill, c.warnings)
+	}
+	var old Config
+	if err := ParseConfig([]byte(`{"default_lease_seconds":86400,"key_guess_refill_seconds":30}`), &old); err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(old.warnings, " ")
+	if old.DefaultLease != 24*time.Hour || old.KeyGuessRefill != 30*time.Second || len(old.warnings) != 2 ||
+		!strings.Contains(w, `"default_lease"`) || !strings.Contains(w, `"key_guess_refill"`) {
+		t.Fatalf("old spelling: lease %v, refill %v, warnings %v", old.DefaultLease, old.KeyGuessRefill, old.warnings)
+	}
+	for name, raw := range map[string]string{
+		"both spellings":      `{"default_lease":"24h","default_lease_seconds":86400}`,
+		"number for duration": `{"key_guess_refill":30}`,
+		"fraction":            `{"default_lease":"1.5s"}`,
+		"negative":            `{"key_guess_refill":"-1s"}`,
+		"old negative":        `{"default_lease_seconds":-1}`,
+	} {
+		c := Config{Listen: "127.0.0.1:1"}
+		err := ParseConfig([]byte(raw), &c)
+		if !errors.Is(err, ErrConfig) || c.Listen != "127.0.0.1:1" || c.DefaultLease != 0 || c.KeyGuessRefill != 0 {
+			t.Errorf("%s: %v, lease %v, refill %v", name, err, c.DefaultLease, c.KeyGuessRefill)
+		}
+	}
+}

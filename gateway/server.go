@@ -105,8 +105,8 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg: cfg, id: id, st: st, ln: ln, udp: udp, tr: tr, adm: adm, shops: shops, stats: stats, metricsLn: metricsLn,
 		svc: service.New(service.Config{
-			Store: st, Keys: id.serviceKeys(), Now: cfg.Now, Log: cfg.Logger, DefaultLeaseSeconds: cfg.DefaultLeaseSeconds,
-			GuessBurst: cfg.KeyGuessBurst, GuessRefill: time.Duration(cfg.KeyGuessRefillSeconds) * time.Second,
+			Store: st, Keys: id.serviceKeys(), Now: cfg.Now, Log: cfg.Logger, DefaultLeaseSeconds: uint32(cfg.DefaultLease / time.Second),
+			GuessBurst: cfg.KeyGuessBurst, GuessRefill: cfg.KeyGuessRefill,
 			Flag: service.FlagPolicy{MachinesPerSeat: cfg.FlagMachinesPerSeat, NetworksPerSeat: cfg.FlagNetworksPerSeat, WindowDays: cfg.FlagWindowDays},
 		}),
 		open: make(map[*quic.Conn]struct{}),
