@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
-	"net/netip"
 	"testing"
 	"time"
 
@@ -90,39 +89,4 @@ func testFingerprint() wire.Fingerprint {
 		rand.Read(f.C[i].Hash[:])
 	}
 	return f
-}
-
-// BenchmarkValidateHot measures the validation decision on a cache hit,
-// from the parsed request to the decision: no signature, no synchronous
-// write. The gateway's BenchmarkValidateHot adds the encoding of the
-// answer.
-//
-//	go test -run '^$' -bench ValidateHot -benchmem ./service/
-func BenchmarkValidateHot(b *testing.B) {
-	s, _ := newTestService(b, Config{})
-	key, _ := mintOne(b, s, Spec{})
-	var static [32]byte
-	rand.Read(static[:])
-	p := NewPeer(static, netip.Addr{})
-	fp := testFingerprint()
-	a, err := s.Activate(&wire.ActivateRequest{Key: key, Fingerprint: fp, Hostname: []byte("bench")}, &p)
-	if err != nil {
-		b.Fatal(err)
-	}
-	req := wire.ValidateRequest{LicenseID: a.LicenseID, Fingerprint: fp, Counter: 1}
-	// Warm the cache (ristretto admits asynchronously). Each validation
-	// presents a higher counter, as a client does.
-	for i := 0; i < 1000; i++ {
-		req.Counter++
-		s.Validate(&req, &p, time.Now().Unix())
-	}
-	now := time.Now().Unix()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		req.Counter++
-		if _, slow, err := s.Validate(&req, &p, now); slow || err != nil {
-			b.Fatalf("validation did not take the hot path: slow %v, %v", slow, err)
-		}
-	}
 }
