@@ -6,13 +6,14 @@ import (
 )
 
 // A route answers one type of request: answer parses the body once into
-// the request the route owns, asks the service, and appends the answer
-// frame to out (inline). A request that waits on an fsync or a signature
+// the request the route owns, asks the service (at now, Unix seconds, read
+// once per request by the session loop), and appends the answer frame to
+// out (inline). A request that waits on an fsync or a signature
 // is started off the read loop instead (Server.goSlow) and inline is
 // false: its answer goes out when it is done.
 type route struct {
 	kind   reqKind
-	answer func(s *Server, c *caller, out []byte, reqID uint32, body []byte) (_ []byte, inline bool)
+	answer func(s *Server, c *caller, out []byte, reqID uint32, body []byte, now int64) (_ []byte, inline bool)
 }
 
 // channelRoutes is what one channel serves: its routes by request type,
@@ -44,7 +45,7 @@ var shopChannel = channelRoutes{name: "shop", admit: admitShop, routes: [256]rou
 
 // inline is the route of a request answered on the read loop.
 func inline[R any](k reqKind, parse func([]byte) (R, int, error), answer func(s *Server, c *caller, out []byte, reqID uint32, req *R) []byte) route {
-	return route{kind: k, answer: func(s *Server, c *caller, out []byte, reqID uint32, body []byte) ([]byte, bool) {
+	return route{kind: k, answer: func(s *Server, c *caller, out []byte, reqID uint32, body []byte, _ int64) ([]byte, bool) {
 		req, _, err := parse(body)
 		if err != nil {
 			return s.badRequest(out, reqID, body, err), true
@@ -57,7 +58,7 @@ func inline[R any](k reqKind, parse func([]byte) (R, int, error), answer func(s 
 // copied first and parsed from the copy, so that the request's slices
 // (a hostname, an order id) outlive the session's read buffer.
 func slow[R any](k reqKind, parse func([]byte) (R, int, error), answer func(s *Server, c *caller, out []byte, reqID uint32, req *R) []byte) route {
-	return route{kind: k, answer: func(s *Server, c *caller, out []byte, reqID uint32, body []byte) ([]byte, bool) {
+	return route{kind: k, answer: func(s *Server, c *caller, out []byte, reqID uint32, body []byte, _ int64) ([]byte, bool) {
 		body = append([]byte(nil), body...)
 		req, _, err := parse(body)
 		if err != nil {
@@ -71,12 +72,12 @@ func slow[R any](k reqKind, parse func([]byte) (R, int, error), answer func(s *S
 // validateRoute answers on the read loop when it can (the hot path), and
 // off it when the answer needs a new lease. A ValidateRequest holds no
 // slices: the slow path takes a copy of it.
-func validateRoute(s *Server, c *caller, out []byte, reqID uint32, body []byte) ([]byte, bool) {
+func validateRoute(s *Server, c *caller, out []byte, reqID uint32, body []byte, now int64) ([]byte, bool) {
 	req, _, err := wire.ParseValidateRequest(body)
 	if err != nil {
 		return s.badRequest(out, reqID, body, err), true
 	}
-	out, needSlow := answerValidate(s.svc, out, reqID, &req, &c.peer, s.cfg.Now().Unix())
+	out, needSlow := answerValidate(s.svc, out, reqID, &req, &c.peer, now)
 	if !needSlow {
 		return out, true
 	}

@@ -78,6 +78,7 @@ func (s *Server) serveSession(c *caller, ch *channelRoutes) {
 			return
 		}
 		body := frame[n:]
+		now := s.cfg.Now().Unix()
 		if ch.admit != nil {
 			if err := ch.admit(s, c); err != nil {
 				// The caller may no longer use this channel: say why, and end.
@@ -95,11 +96,11 @@ func (s *Server) serveSession(c *caller, ch *channelRoutes) {
 			s.stats.answered(kindOf(hdr.Type), out)
 		} else {
 			var inline bool
-			if out, inline = r.answer(s, c, out[:0], hdr.RequestID, body); !inline {
+			if out, inline = r.answer(s, c, out[:0], hdr.RequestID, body, now); !inline {
 				continue
 			}
 			if r.kind == kindValidate {
-				c.valid.count(s.stats, out, s.cfg.Now().Unix())
+				c.valid.count(s.stats, out, now)
 			} else {
 				s.stats.answered(r.kind, out)
 			}
