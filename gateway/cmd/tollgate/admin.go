@@ -30,20 +30,20 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(strings.TrimSpace(group+" "+sub)+" --data DIR [flags]", "An operator command; see 'tollgate help'.", stderr)
 	data := fs.String("data", "", "data directory (required)")
 	// finish checks the arguments once parsed and returns the command.
-	var finish func() (func(c *adminapi.Client) error, error)
+	var finish func() (command, error)
 	switch group + " " + sub {
 	case "stats ":
 		asJSON := fs.Bool("json", false, "print one JSON object instead of a line a counter")
-		finish = func() (func(*adminapi.Client) error, error) {
+		finish = func() (command, error) {
 			if fs.NArg() != 0 {
 				return nil, errors.New("usage: tollgate stats --data DIR [--json]")
 			}
 			return func(c *adminapi.Client) error {
 				counters, err := c.Stats()
-				if err != nil {
+				switch {
+				case err != nil:
 					return err
-				}
-				if *asJSON {
+				case *asJSON:
 					enc := json.NewEncoder(stdout)
 					enc.SetIndent("", "  ")
 					return enc.Encode(counters)
@@ -71,7 +71,7 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 		var features, bundle multi
 		fs.Var(&features, "feature", "default entitlement (repeatable)")
 		fs.Var(&bundle, "bundle", "further product code a key licenses (repeatable)")
-		finish = func() (func(*adminapi.Client) error, error) {
+		finish = func() (command, error) {
 			p.Code = strings.ToUpper(*code)
 			p.Seats, p.MaxSeats = clampSeats(*seats), clampSeats(*maxSeats)
 			p.Entitlements, p.Bundle = features, bundle
@@ -90,49 +90,24 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 			if *level < 1 || *level > 3 {
 				return nil, errors.New("--level must be 1, 2 or 3")
 			}
-			return func(c *adminapi.Client) error {
-				if err := c.AddProduct(p); err != nil {
-					return err
-				}
-				fmt.Fprintf(stdout, "product %s saved\n", p.Code)
-				return nil
-			}, nil
+			return saying(stdout, func(c *adminapi.Client) error { return c.AddProduct(p) }, "product %s saved", p.Code), nil
 		}
 	case "product list":
-		finish = func() (func(*adminapi.Client) error, error) {
-			return func(c *adminapi.Client) error {
-				ps, err := c.Products()
-				if err != nil {
-					return err
-				}
-				printProducts(stdout, ps...)
-				return nil
-			}, nil
+		finish = func() (command, error) {
+			return printing((*adminapi.Client).Products, func(ps []store.Product) { printProducts(stdout, ps...) }), nil
 		}
 	case "shop list":
-		finish = func() (func(*adminapi.Client) error, error) {
-			return func(c *adminapi.Client) error {
-				shops, err := c.Shops()
-				if err != nil {
-					return err
-				}
-				printShops(stdout, shops)
-				return nil
-			}, nil
+		finish = func() (command, error) {
+			return printing((*adminapi.Client).Shops, func(shops []adminapi.Shop) { printShops(stdout, shops) }), nil
 		}
 	case "audit ":
 		since := fs.String("since", "", "only entries from this time (RFC 3339) or this long ago (a duration such as 24h)")
 		verify := fs.Bool("verify", false, "check the hash chain instead of listing")
-		finish = func() (func(*adminapi.Client) error, error) {
+		finish = func() (command, error) {
 			if *verify {
-				return func(c *adminapi.Client) error {
-					n, err := c.VerifyAudit()
-					if err != nil {
-						return err
-					}
+				return printing((*adminapi.Client).VerifyAudit, func(n int) {
 					fmt.Fprintf(stdout, "audit log intact: %d entries, hash chain verified\n", n)
-					return nil
-				}, nil
+				}), nil
 			}
 			var from int64
 			if *since != "" {
@@ -144,38 +119,20 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 					return nil, errors.New("--since: want an RFC 3339 time or a duration")
 				}
 			}
-			return func(c *adminapi.Client) error {
-				log, err := c.Audit(from)
-				if err != nil {
-					return err
-				}
-				printAudit(stdout, log)
-				return nil
-			}, nil
+			audit := func(c *adminapi.Client) ([]store.AuditEntry, error) { return c.Audit(from) }
+			return printing(audit, func(log []store.AuditEntry) { printAudit(stdout, log) }), nil
 		}
 	case "product show", "shop remove":
-		finish = func() (func(*adminapi.Client) error, error) {
+		finish = func() (command, error) {
 			if fs.NArg() != 1 {
 				return nil, fmt.Errorf("usage: tollgate %s %s --data DIR NAME", group, sub)
 			}
 			name := fs.Arg(0)
 			if group == "shop" {
-				return func(c *adminapi.Client) error {
-					if err := c.RemoveShop(name); err != nil {
-						return err
-					}
-					fmt.Fprintf(stdout, "shop %s removed\n", name)
-					return nil
-				}, nil
+				return saying(stdout, func(c *adminapi.Client) error { return c.RemoveShop(name) }, "shop %s removed", name), nil
 			}
-			return func(c *adminapi.Client) error {
-				p, err := c.Product(strings.ToUpper(name))
-				if err != nil {
-					return err
-				}
-				printProducts(stdout, p)
-				return nil
-			}, nil
+			show := func(c *adminapi.Client) (store.Product, error) { return c.Product(strings.ToUpper(name)) }
+			return printing(show, func(p store.Product) { printProducts(stdout, p) }), nil
 		}
 	case "shop add":
 		sh := adminapi.Shop{}
@@ -185,7 +142,7 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 		var networks, products multi
 		fs.Var(&networks, "network", "CIDR prefix or address the shop connects from (repeatable, required)")
 		fs.Var(&products, "product", "product code the shop may mint (repeatable, required)")
-		finish = func() (func(*adminapi.Client) error, error) {
+		finish = func() (command, error) {
 			sh.PublicKey = *key
 			if !strings.HasPrefix(*key, "noisepub:") {
 				b, err := os.ReadFile(*key)
@@ -199,32 +156,19 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 				sh.Products = append(sh.Products, strings.ToUpper(p))
 			}
 			sh.DailyQuota = uint32(*quota)
-			return func(c *adminapi.Client) error {
-				if err := c.AddShop(sh); err != nil {
-					return err
-				}
-				fmt.Fprintf(stdout, "shop %s registered\n", sh.Name)
-				return nil
-			}, nil
+			return saying(stdout, func(c *adminapi.Client) error { return c.AddShop(sh) }, "shop %s registered", sh.Name), nil
 		}
 	case "license flagged":
-		finish = func() (func(*adminapi.Client) error, error) {
+		finish = func() (command, error) {
 			if fs.NArg() != 0 {
 				return nil, errors.New("usage: tollgate license flagged --data DIR")
 			}
-			return func(c *adminapi.Client) error {
-				fl, err := c.FlaggedLicenses()
-				if err != nil {
-					return err
-				}
-				printFlagged(stdout, fl)
-				return nil
-			}, nil
+			return printing((*adminapi.Client).FlaggedLicenses, func(fl []adminapi.License) { printFlagged(stdout, fl) }), nil
 		}
 	case "license show", "license suspend", "license resume", "license revoke", "license renew", "license reset", "license unflag":
 		years := fs.Uint("years", 0, "renew: extend by this many years (default: the product's term)")
 		months := fs.Uint("months", 0, "renew: extend by this many months")
-		finish = func() (func(*adminapi.Client) error, error) {
+		finish = func() (command, error) {
 			if fs.NArg() != 1 {
 				return nil, fmt.Errorf("usage: tollgate license %s --data DIR KEY", sub)
 			}
@@ -237,14 +181,11 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 				term = store.Term{Kind: store.TermYears, Value: uint16(*years)}
 			}
 			op := licenseOps[sub]
-			return func(c *adminapi.Client) error {
+			run := func(c *adminapi.Client) (adminapi.License, error) {
 				l, err := op(c, key, term)
-				if err != nil {
-					return licenseError(err)
-				}
-				printLicense(stdout, l)
-				return nil
-			}, nil
+				return l, licenseError(err)
+			}
+			return printing(run, func(l adminapi.License) { printLicense(stdout, l) }), nil
 		}
 	default:
 		return fmt.Errorf("unknown command %q; run 'tollgate help'", strings.TrimSpace(group+" "+sub))
@@ -270,6 +211,33 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
+// command is an operator command, ready to run with the admin client.
+type command = func(c *adminapi.Client) error
+
+// printing returns the command that calls get and, once it succeeded,
+// prints its answer with print.
+func printing[T any](get func(*adminapi.Client) (T, error), print func(T)) command {
+	return func(c *adminapi.Client) error {
+		v, err := get(c)
+		if err == nil {
+			print(v)
+		}
+		return err
+	}
+}
+
+// saying returns the command that runs do and, once it succeeded, says so
+// on w: the line format with args.
+func saying(w io.Writer, do func(*adminapi.Client) error, format string, args ...any) command {
+	return func(c *adminapi.Client) error {
+		err := do(c)
+		if err == nil {
+			fmt.Fprintf(w, format+"\n", args...)
+		}
+		return err
+	}
+}
+
 // licenseOps are the license commands: each calls its method of the admin
 // client (term: renew only).
 var licenseOps = map[string]licenseCommand{
@@ -292,7 +260,7 @@ func keyOnly(f func(*adminapi.Client, string) (adminapi.License, error)) license
 // licenseError says what an operator can do about a license command's
 // error, where its kind tells.
 func licenseError(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
+	if err != nil && errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w; check it", err)
 	}
 	return err

@@ -2,14 +2,22 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/gateway/adminapi"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/internal/hang"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 )
 
@@ -114,5 +122,74 @@ func TestLicenseNotFound(t *testing.T) {
 	}
 	if strings.Contains(err.Error()+o.String()+e.String(), key) {
 		t.Fatalf("the refusal shows the key")
+	}
+}
+
+// TestOperatorCommandsOnRunningGateway: through a running gateway's admin
+// socket the commands print what they print on a stopped one, and their
+// errors are still of their kind: a service refusal, not found, a config
+// error.
+func TestOperatorCommandsOnRunningGateway(t *testing.T) {
+	dir, other := t.TempDir(), t.TempDir()
+	tollgate(t, "init", "--data", dir)
+	tollgate(t, "init", "--data", other)
+	key := strings.TrimSpace(tollgate(t, "keys", "mint", "--data", dir, "--product", "1AJS2"))
+	otherKey := strings.TrimSpace(tollgate(t, "keys", "mint", "--data", other, "--product", "1AJS2"))
+	srv, err := gateway.New(gateway.Config{Dir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	// Wait for the socket, as long as the test may: only a hang takes long.
+	for deadline := time.Now().Add(hang.Timeout(t)); ; time.Sleep(5 * time.Millisecond) {
+		c, err := gateway.DialAdmin(dir)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no admin socket: %v", err)
+		}
+	}
+
+	var counters map[string]int64
+	if err := json.Unmarshal([]byte(tollgate(t, "stats", "--data", dir, "--json")), &counters); err != nil || len(counters) == 0 {
+		t.Fatalf("stats --json of a running gateway: %v, %v", counters, err)
+	}
+	tollgate(t, "license", "revoke", "--data", dir, key)
+	out := tollgate(t, "license", "show", "--data", dir, key)
+	if strings.Contains(out, key) {
+		t.Fatal("license show printed the key")
+	}
+	if !strings.Contains(out, "REVOKED") {
+		t.Fatalf("license show: %q, want the state REVOKED", out)
+	}
+	var o, e bytes.Buffer
+	err = run([]string{"license", "renew", "--data", dir, key}, &o, &e)
+	if !errors.Is(err, service.ErrRevoked) || err.Error() != service.ErrRevoked.Msg {
+		t.Errorf("license renew of a revoked license: %v; want service.ErrRevoked", err)
+	}
+	err = run([]string{"license", "show", "--data", dir, otherKey}, &o, &e)
+	if !errors.Is(err, store.ErrNotFound) || err.Error() != "no license has this key; check it" {
+		t.Errorf("license show of another gateway's key: %v; want store.ErrNotFound saying to check it", err)
+	}
+	k, _ := channel.GenerateKey(rand.Reader)
+	err = run([]string{"shop", "add", "--data", dir, "--name", "acme", "--key", k.Public().String(), "--network", "nowhere", "--product", "1AJS2"}, &o, &e)
+	if !errors.Is(err, gateway.ErrConfig) || !strings.Contains(err.Error(), `network "nowhere"`) {
+		t.Errorf("shop add with a bad network: %v; want gateway.ErrConfig", err)
+	}
+	if out := tollgate(t, "shop", "list", "--data", dir); out != "" {
+		t.Errorf("shop list after a refused shop add: %q", out)
+	}
+	if strings.Contains(o.String()+e.String(), key) || strings.Contains(o.String()+e.String(), otherKey) {
+		t.Errorf("a command printed a license key")
 	}
 }
