@@ -78,11 +78,13 @@ var adminOps = adminTable(
 	handle(adminapi.OpStats, (*Admin).stats),
 )
 
+// namedHandler is a handler and the name of its operation.
 type namedHandler struct {
 	name string
 	h    adminHandler
 }
 
+// adminTable indexes handlers by name.
 func adminTable(hs ...namedHandler) map[string]adminHandler {
 	m := make(map[string]adminHandler, len(hs))
 	for _, h := range hs {
