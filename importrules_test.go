@@ -31,13 +31,14 @@ var (
 	bench   = module + "/bench"
 	service = module + "/service"
 	channel = module + "/internal/channel"
+	demo    = module + "/demo"
 )
 
 var rules = []rule{
 	{folder: "wire", internal: []string{"wire", "keygen/composite"}, external: []string{circl},
-		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
+		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench, demo}},
 	{folder: "keygen", internal: []string{"keygen"}, external: []string{circl},
-		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench, module + "/wire"}},
+		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench, demo, module + "/wire"}},
 	{folder: "internal/channel", internal: []string{"internal/channel", "wire", "keygen"}, external: []string{quic, noise, circl, "golang.org/x/"},
 		forbidden: []string{pebble, ristr, gateway, service, store, clients, bench}},
 	{folder: "internal/atomicfile", internal: []string{"internal/atomicfile"},
@@ -47,13 +48,19 @@ var rules = []rule{
 	{folder: "internal/quicinitial", internal: []string{"internal/quicinitial"},
 		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
 	{folder: "store", internal: []string{"store", "wire", "keygen", "internal/atomicfile"}, external: []string{pebble, ristr, circl, "golang.org/x/"},
-		forbidden: []string{quic, noise, gateway, clients, bench}},
+		forbidden: []string{quic, noise, gateway, clients, bench, demo}},
 	{folder: "clients", internal: []string{"clients", "wire", "keygen", "internal/channel", "internal/atomicfile"}, external: []string{quic, noise, circl, "golang.org/x/"},
-		forbidden: []string{pebble, ristr, gateway, store, bench}},
+		forbidden: []string{pebble, ristr, gateway, service, store, bench, demo}},
 	{folder: "service", internal: []string{"service", "store", "wire", "keygen"}, external: []string{circl, "golang.org/x/"},
-		forbidden: []string{quic, pebble, noise, gateway, clients, bench, channel}},
+		forbidden: []string{quic, pebble, noise, gateway, clients, bench, demo, channel}},
 	{folder: "gateway", internal: []string{"gateway", "service", "wire", "keygen", "store", "internal/channel", "internal/atomicfile"}, external: []string{quic, noise, pebble, ristr, circl, "golang.org/x/"},
-		forbidden: []string{clients, bench}},
+		forbidden: []string{clients, bench, demo}},
+	// The operator's CLI runs the demo, and through it the client library.
+	{folder: "gateway/cmd", internal: []string{"gateway", "demo", "service", "wire", "keygen", "store", "internal"}, external: []string{"golang.org/x/"},
+		forbidden: []string{bench}},
+	// The demo uses the gateway and the client library as a program does.
+	{folder: "demo", internal: []string{"demo", "gateway", "service", "store", "clients", "wire", "keygen", "internal"},
+		forbidden: []string{bench}},
 }
 
 func TestImportRules(t *testing.T) {
@@ -146,6 +153,18 @@ func TestImportRulesCatch(t *testing.T) {
 		{module + "/clients", quic, true},
 		{module + "/gateway", module + "/clients", false},
 		{module + "/gateway/cmd/tollgate", module + "/store", true},
+		{module + "/gateway/cmd/tollgate", module + "/demo", true},
+		{module + "/gateway/cmd/tollgate", module + "/bench", false},
+		{module + "/gateway/cmd/tollgate", module + "/clients", false},
+		{module + "/gateway", module + "/demo", false},
+		{module + "/gateway/adminapi", module + "/demo", false},
+		{module + "/gateway", module + "/service", true},
+		{module + "/service", module + "/demo", false},
+		{module + "/service", module + "/gateway", false},
+		{module + "/store", module + "/demo", false},
+		{module + "/demo", module + "/clients", true},
+		{module + "/demo", module + "/gateway", true},
+		{module + "/demo", module + "/bench", false},
 	}
 	for _, c := range cases {
 		r, found := ruleFor(c.pkg)

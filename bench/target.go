@@ -12,6 +12,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/gateway/adminapi"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/service"
@@ -129,18 +130,18 @@ func fillStore(st *store.Store, id *gateway.Identity, cfg *Config, n need, t *ta
 		}
 		t.keys = append(t.keys, keys...)
 	}
-	admin := &gateway.Admin{St: st, Hasher: id.Hasher}
+	admin := (&gateway.Admin{St: st, Hasher: id.Hasher}).Client()
 	for i := range n.shops {
 		k, err := channel.GenerateKey(rand.Reader)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrSetup, err)
 		}
-		resp := admin.Do(gateway.AdminRequest{Cmd: "shop.add", Shop: &gateway.AdminShop{
+		err = admin.AddShop(adminapi.Shop{
 			Name: fmt.Sprintf("bench-shop-%d", i+1), PublicKey: k.Public().String(),
 			Networks: []string{"127.0.0.1/32"}, Products: []string{cfg.Product},
-		}})
-		if resp.Error != "" {
-			return fmt.Errorf("%w: registering a shop: %s", ErrSetup, resp.Error)
+		})
+		if err != nil {
+			return fmt.Errorf("%w: registering a shop: %w", ErrSetup, err)
 		}
 		t.shopKeys = append(t.shopKeys, k)
 	}

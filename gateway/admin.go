@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tollgate/tollgate/gateway/adminapi"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/service"
@@ -28,64 +30,9 @@ import (
 // every connection is checked to come from the gateway's own user or root
 // (SO_PEERCRED, on Linux).
 
-// AdminRequest is one operator command. On the admin socket it is one JSON
-// line; the answer is one AdminResponse line.
-type AdminRequest struct {
-	// Cmd is one of product.add, product.list, product.show, shop.add,
-	// shop.list, shop.remove, license.show, license.suspend,
-	// license.resume, license.revoke, license.renew, license.reset,
-	// license.unflag, license.flagged, audit, audit.verify, stats.
-	Cmd     string         `json:"cmd"`
-	Product *store.Product `json:"product,omitempty"`
-	Shop    *AdminShop     `json:"shop,omitempty"`
-	Name    string         `json:"name,omitempty"` // product code or shop name
-	// Key is a license key in any accepted spelling. It is a secret: it
-	// travels only over the private admin socket and is never logged.
-	Key   string     `json:"key,omitempty"`
-	Term  store.Term `json:"term,omitempty"` // license.renew; zero: the product's default
-	Since int64      `json:"since,omitempty"`
-}
-
-// AdminShop is a shop as an operator registers it.
-type AdminShop struct {
-	Name       string   `json:"name"`
-	PublicKey  string   `json:"public_key"` // noisepub:...
-	Networks   []string `json:"networks"`
-	Products   []string `json:"products"`
-	DailyQuota uint32   `json:"daily_quota,omitempty"`
-}
-
-// AdminResponse answers an AdminRequest.
-type AdminResponse struct {
-	Error    string             `json:"error,omitempty"`
-	Products []store.Product    `json:"products,omitempty"`
-	Shops    []AdminShop        `json:"shops,omitempty"`
-	License  *AdminLicense      `json:"license,omitempty"`
-	Flagged  []AdminLicense     `json:"flagged,omitempty"` // license.flagged, oldest flag first
-	Stats    map[string]int64   `json:"stats,omitempty"`   // stats: counters since the gateway started (Server.Stats)
-	Audit    []store.AuditEntry `json:"audit,omitempty"`
-	Verified int                `json:"verified,omitempty"` // audit.verify: entries checked
-}
-
-// AdminLicense is what an operator sees of a license: never its key.
-type AdminLicense struct {
-	License     store.License      `json:"license"`
-	Status      string             `json:"status"`
-	Expiry      int64              `json:"expiry,omitempty"`
-	Activations []store.Activation `json:"activations,omitempty"`
-	// FlaggedAt (Unix seconds) and FlagReason say when and why the license
-	// was flagged as a key shared among people (Config.FlagWindowDays).
-	FlaggedAt  int64  `json:"flagged_at,omitempty"`
-	FlagReason string `json:"flag_reason,omitempty"`
-	// Machines and Networks are how many distinct ones activated it within
-	// the last WindowDays days.
-	Machines   int `json:"machines"`
-	Networks   int `json:"networks"`
-	WindowDays int `json:"window_days"`
-}
-
 // Admin carries out operator commands on a store: in the running gateway
-// (behind the admin socket) or on a stopped gateway's data directory.
+// (behind the admin socket) or on a stopped gateway's data directory. It
+// is an adminapi.Caller: Client returns the typed client of it.
 type Admin struct {
 	St     *store.Store
 	Hasher *keygen.Hasher
@@ -101,24 +48,233 @@ type Admin struct {
 	Stats func() map[string]int64
 }
 
-// Do runs one command. Errors are reported in the response.
-func (a *Admin) Do(req AdminRequest) AdminResponse {
-	resp, err := a.do(req)
-	if err != nil {
-		resp = AdminResponse{Error: err.Error()}
+// adminHandler is one operation of the admin API, typed by handle.
+type adminHandler struct {
+	// serve decodes a request body off the socket and carries it out.
+	serve func(a *Admin, body json.RawMessage) (any, error)
+	// call carries out a typed request in process.
+	call func(a *Admin, req, resp any) error
+}
+
+// adminOps is the table of operations: each operation's name, its types
+// (adminapi.Op) and the method of Admin that carries it out.
+var adminOps = adminTable(
+	handle(adminapi.OpProductAdd, (*Admin).addProduct),
+	handle(adminapi.OpProductList, (*Admin).products),
+	handle(adminapi.OpProductShow, (*Admin).product),
+	handle(adminapi.OpShopAdd, (*Admin).addShop),
+	handle(adminapi.OpShopList, (*Admin).shops),
+	handle(adminapi.OpShopRemove, (*Admin).removeShop),
+	handle(adminapi.OpLicenseShow, licenseOp(service.OpStatus)),
+	handle(adminapi.OpLicenseSuspend, licenseOp(service.OpSuspend)),
+	handle(adminapi.OpLicenseResume, licenseOp(service.OpResume)),
+	handle(adminapi.OpLicenseRevoke, licenseOp(service.OpRevoke)),
+	handle(adminapi.OpLicenseRenew, (*Admin).renew),
+	handle(adminapi.OpLicenseReset, licenseOp(service.OpReset)),
+	handle(adminapi.OpLicenseUnflag, licenseOp(service.OpUnflag)),
+	handle(adminapi.OpLicenseFlagged, (*Admin).flagged),
+	handle(adminapi.OpAudit, (*Admin).audit),
+	handle(adminapi.OpAuditVerify, (*Admin).verifyAudit),
+	handle(adminapi.OpStats, (*Admin).stats),
+)
+
+// namedHandler is a handler and the name of its operation.
+type namedHandler struct {
+	name string
+	h    adminHandler
+}
+
+// adminTable indexes handlers by name.
+func adminTable(hs ...namedHandler) map[string]adminHandler {
+	m := make(map[string]adminHandler, len(hs))
+	for _, h := range hs {
+		m[h.name] = h.h
 	}
-	return resp
+	return m
+}
+
+// handle types the operation op, carried out by f.
+func handle[Req, Resp any](op adminapi.Op[Req, Resp], f func(*Admin, Req) (Resp, error)) namedHandler {
+	return namedHandler{name: op.Name, h: adminHandler{
+		serve: func(a *Admin, body json.RawMessage) (any, error) {
+			var req Req
+			if len(body) == 0 {
+				if _, none := any(req).(adminapi.None); !none {
+					return nil, fmt.Errorf("%w: %s has no body", adminapi.ErrMalformed, op.Name)
+				}
+				return f(a, req)
+			}
+			dec := json.NewDecoder(bytes.NewReader(body))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&req); err != nil {
+				return nil, fmt.Errorf("%w: the body of %s: %v", adminapi.ErrMalformed, op.Name, err)
+			}
+			return f(a, req)
+		},
+		call: func(a *Admin, req, resp any) error {
+			r, ok := req.(Req)
+			out, ok2 := resp.(*Resp)
+			if !ok || !ok2 {
+				return fmt.Errorf("%w: %s takes a %T and answers a %T, not %T and %T", adminapi.ErrMalformed, op.Name, r, out, req, resp)
+			}
+			v, err := f(a, r)
+			if err == nil {
+				*out = v
+			}
+			return err
+		},
+	}}
+}
+
+// Call carries out the operation op in process (adminapi.Caller): req is
+// a value of its request type, resp a pointer to its response type. Its
+// errors match what the socket client's errors match (admin_codes.go),
+// and the error met itself.
+func (a *Admin) Call(op string, req, resp any) error {
+	h, ok := adminOps[op]
+	if !ok {
+		return adminErrorIn(fmt.Errorf("%w %q", adminapi.ErrUnknownOp, op))
+	}
+	if err := h.call(a, req, resp); err != nil {
+		return adminErrorIn(err)
+	}
+	return nil
+}
+
+// Client returns the typed client of a.
+func (a *Admin) Client() *adminapi.Client { return adminapi.NewClient(a, nil) }
+
+// answer answers one request line of the admin socket.
+func (a *Admin) answer(line []byte) adminapi.Answer {
+	var req adminapi.Request
+	if err := json.Unmarshal(line, &req); err != nil {
+		return adminAnswerError(fmt.Errorf("%w: not a JSON request line: %v", adminapi.ErrMalformed, err))
+	}
+	h, ok := adminOps[req.Op]
+	if !ok {
+		return adminAnswerError(fmt.Errorf("%w %q", adminapi.ErrUnknownOp, req.Op))
+	}
+	resp, err := h.serve(a, req.Body)
+	if err != nil {
+		return adminAnswerError(err)
+	}
+	body, err := json.Marshal(resp)
+	if err != nil {
+		return adminAnswerError(fmt.Errorf("gateway: admin socket: encoding the answer: %w", err))
+	}
+	return adminapi.Answer{Body: body}
+}
+
+func (a *Admin) addProduct(p store.Product) (adminapi.None, error) {
+	return adminapi.None{}, a.St.PutProduct(p)
+}
+
+func (a *Admin) products(adminapi.None) (adminapi.Products, error) {
+	ps, err := a.St.Products()
+	return adminapi.Products{Products: ps}, err
+}
+
+func (a *Admin) product(req adminapi.ProductCode) (store.Product, error) {
+	return a.St.ProductByCode(req.Code)
+}
+
+func (a *Admin) addShop(s adminapi.Shop) (adminapi.None, error) {
+	sh, err := parseShop(s, a.now())
+	if err != nil {
+		return adminapi.None{}, err
+	}
+	if err := a.St.PutShop(sh); err != nil {
+		return adminapi.None{}, err
+	}
+	return adminapi.None{}, a.reload()
+}
+
+func (a *Admin) shops(adminapi.None) (adminapi.Shops, error) {
+	list, err := a.St.Shops()
+	out := make([]adminapi.Shop, len(list))
+	for i, sh := range list {
+		out[i] = adminShop(sh)
+	}
+	return adminapi.Shops{Shops: out}, err
+}
+
+func (a *Admin) removeShop(req adminapi.ShopName) (adminapi.None, error) {
+	if err := a.St.DeleteShop(req.Name); err != nil {
+		return adminapi.None{}, err
+	}
+	return adminapi.None{}, a.reload()
+}
+
+func (a *Admin) stats(adminapi.None) (adminapi.Stats, error) {
+	if a.Stats == nil {
+		return adminapi.Stats{}, fmt.Errorf("%w: statistics come from a running gateway, and this one is stopped", ErrConfig)
+	}
+	return adminapi.Stats{Counters: a.Stats()}, nil
+}
+
+func (a *Admin) flagged(adminapi.None) (adminapi.Flagged, error) {
+	fl, err := a.St.FlaggedLicenses(0)
+	if err != nil {
+		return adminapi.Flagged{}, err
+	}
+	out := adminapi.Flagged{Licenses: make([]adminapi.License, 0, len(fl))}
+	for _, f := range fl {
+		out.Licenses = append(out.Licenses, a.adminLicense(f.License, nil, f.Sightings))
+	}
+	return out, nil
+}
+
+// licenseOp returns the handler of the license operation op.
+func licenseOp(op service.LicenseOp) func(*Admin, adminapi.LicenseKey) (adminapi.License, error) {
+	return func(a *Admin, req adminapi.LicenseKey) (adminapi.License, error) {
+		return a.applyLicenseOp(req.Key, op, store.Term{})
+	}
+}
+
+func (a *Admin) renew(req adminapi.Renewal) (adminapi.License, error) {
+	return a.applyLicenseOp(req.Key, service.OpRenew, req.Term)
+}
+
+// applyLicenseOp performs op on the license of key (term: renewals) and
+// returns the license afterwards.
+func (a *Admin) applyLicenseOp(key string, op service.LicenseOp, term store.Term) (adminapi.License, error) {
+	k, err := keygen.ParseKey(key)
+	if err != nil {
+		return adminapi.License{}, fmt.Errorf("%w: not a valid license key", ErrConfig)
+	}
+	res, err := service.ApplyLicenseOp(a.St, a.Hasher, k, op, term, "", a.now())
+	if err != nil {
+		return adminapi.License{}, err
+	}
+	sg, err := a.St.Sightings(res.License.ID)
+	if errors.Is(err, store.ErrCorrupt) {
+		sg, err = store.Sightings{Reason: store.DamagedSightings(err)}, nil
+	}
+	if err != nil {
+		return adminapi.License{}, err
+	}
+	return a.adminLicense(res.License, res.Activations, sg), nil
+}
+
+func (a *Admin) audit(req adminapi.AuditQuery) (adminapi.AuditLog, error) {
+	log, err := a.St.AuditLog(req.Since)
+	return adminapi.AuditLog{Entries: log}, err
+}
+
+func (a *Admin) verifyAudit(adminapi.None) (adminapi.AuditVerified, error) {
+	n, err := a.St.VerifyAudit()
+	return adminapi.AuditVerified{Entries: n}, err
 }
 
 // adminLicense is what license.show and license.flagged answer of lic.
-func (a *Admin) adminLicense(lic store.License, acts []store.Activation, sg store.Sightings) AdminLicense {
+func (a *Admin) adminLicense(lic store.License, acts []store.Activation, sg store.Sightings) adminapi.License {
 	now := a.now().Unix()
 	window := a.FlagWindowDays
 	if window <= 0 {
 		window = 30
 	}
 	since := now - int64(window)*86400
-	l := AdminLicense{License: lic, Expiry: lic.Expiry(), Activations: acts,
+	l := adminapi.License{License: lic, Expiry: lic.Expiry(), Activations: acts,
 		FlaggedAt: sg.FlaggedAt, FlagReason: sg.Reason, WindowDays: window,
 		Machines: sg.Count(store.SightMachine, since), Networks: sg.Count(store.SightNetwork, since)}
 	l.Status = service.LicenseStatus(&lic, now).String()
@@ -132,91 +288,6 @@ func (a *Admin) now() time.Time {
 	return a.Now()
 }
 
-func (a *Admin) do(req AdminRequest) (AdminResponse, error) {
-	switch req.Cmd {
-	case "product.add":
-		if req.Product == nil {
-			return AdminResponse{}, fmt.Errorf("%w: no product", ErrConfig)
-		}
-		return AdminResponse{}, a.St.PutProduct(*req.Product)
-	case "product.list":
-		ps, err := a.St.Products()
-		return AdminResponse{Products: ps}, err
-	case "product.show":
-		p, err := a.St.ProductByCode(req.Name)
-		return AdminResponse{Products: []store.Product{p}}, err
-	case "shop.add":
-		if req.Shop == nil {
-			return AdminResponse{}, fmt.Errorf("%w: no shop", ErrConfig)
-		}
-		sh, err := req.Shop.parse(a.now())
-		if err != nil {
-			return AdminResponse{}, err
-		}
-		if err := a.St.PutShop(sh); err != nil {
-			return AdminResponse{}, err
-		}
-		return AdminResponse{}, a.reload()
-	case "shop.list":
-		list, err := a.St.Shops()
-		out := make([]AdminShop, len(list))
-		for i, sh := range list {
-			out[i] = adminShop(sh)
-		}
-		return AdminResponse{Shops: out}, err
-	case "shop.remove":
-		if err := a.St.DeleteShop(req.Name); err != nil {
-			return AdminResponse{}, err
-		}
-		return AdminResponse{}, a.reload()
-	case "stats":
-		if a.Stats == nil {
-			return AdminResponse{}, fmt.Errorf("%w: statistics come from a running gateway, and this one is stopped", ErrConfig)
-		}
-		return AdminResponse{Stats: a.Stats()}, nil
-	case "license.flagged":
-		fl, err := a.St.FlaggedLicenses(0)
-		if err != nil {
-			return AdminResponse{}, err
-		}
-		resp := AdminResponse{Flagged: make([]AdminLicense, 0, len(fl))}
-		for _, f := range fl {
-			resp.Flagged = append(resp.Flagged, a.adminLicense(f.License, nil, f.Sightings))
-		}
-		return resp, nil
-	case "license.show", "license.suspend", "license.resume", "license.revoke", "license.renew", "license.reset", "license.unflag":
-		k, err := keygen.ParseKey(req.Key)
-		if err != nil {
-			return AdminResponse{}, fmt.Errorf("%w: not a valid license key", ErrConfig)
-		}
-		op := service.LicenseOp(req.Cmd[len("license."):])
-		if op == "show" {
-			op = service.OpStatus
-		}
-		now := a.now()
-		res, err := service.ApplyLicenseOp(a.St, a.Hasher, k, op, req.Term, "", now)
-		if err != nil {
-			return AdminResponse{}, err
-		}
-		sg, err := a.St.Sightings(res.License.ID)
-		if errors.Is(err, store.ErrCorrupt) {
-			sg, err = store.Sightings{Reason: store.DamagedSightings(err)}, nil
-		}
-		if err != nil {
-			return AdminResponse{}, err
-		}
-		l := a.adminLicense(res.License, res.Activations, sg)
-		return AdminResponse{License: &l}, nil
-	case "audit":
-		log, err := a.St.AuditLog(req.Since)
-		return AdminResponse{Audit: log}, err
-	case "audit.verify":
-		n, err := a.St.VerifyAudit()
-		return AdminResponse{Verified: n}, err
-	}
-	return AdminResponse{}, fmt.Errorf("%w: unknown admin command %q", ErrConfig, req.Cmd)
-}
-
 func (a *Admin) reload() error {
 	if a.Reload == nil {
 		return nil
@@ -224,7 +295,8 @@ func (a *Admin) reload() error {
 	return a.Reload()
 }
 
-func (s AdminShop) parse(now time.Time) (store.Shop, error) {
+// parseShop checks the shop an operator registers.
+func parseShop(s adminapi.Shop, now time.Time) (store.Shop, error) {
 	k, err := channel.ParsePublicKey(s.PublicKey)
 	if err != nil {
 		return store.Shop{}, fmt.Errorf("%w: shop key: %w", ErrConfig, err)
@@ -249,8 +321,8 @@ func (s AdminShop) parse(now time.Time) (store.Shop, error) {
 	return sh, nil
 }
 
-func adminShop(sh store.Shop) AdminShop {
-	out := AdminShop{Name: sh.Name, PublicKey: channel.PublicKey(sh.PublicKey).String(), Products: sh.Products, DailyQuota: sh.DailyQuota}
+func adminShop(sh store.Shop) adminapi.Shop {
+	out := adminapi.Shop{Name: sh.Name, PublicKey: channel.PublicKey(sh.PublicKey).String(), Products: sh.Products, DailyQuota: sh.DailyQuota}
 	for _, n := range sh.Networks {
 		out.Networks = append(out.Networks, n.String())
 	}
@@ -300,12 +372,7 @@ func (as *adminServer) serve() {
 			sc.Buffer(make([]byte, 0, 4096), 1<<20)
 			enc := json.NewEncoder(c)
 			for sc.Scan() {
-				var req AdminRequest
-				resp := AdminResponse{Error: "malformed request"}
-				if json.Unmarshal(sc.Bytes(), &req) == nil {
-					resp = as.a.Do(req)
-				}
-				if enc.Encode(resp) != nil {
+				if enc.Encode(as.a.answer(sc.Bytes())) != nil {
 					return
 				}
 			}
@@ -333,7 +400,7 @@ func (as *adminServer) allowed(c net.Conn) bool {
 		as.log.Warn("admin socket: refused a connection from another user", "uid", uid, "gateway_uid", euid)
 	}
 	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	json.NewEncoder(c).Encode(AdminResponse{Error: msg})
+	json.NewEncoder(c).Encode(adminapi.Answer{Error: msg})
 	return false
 }
 
@@ -426,56 +493,79 @@ func removeSocket(path string) {
 	}
 }
 
-// AdminDo runs one operator command on the gateway whose data directory is
-// dir: directly on the store when the gateway is stopped, else through the
-// running gateway's admin socket, so there is never a second writer.
-func AdminDo(dir string, req AdminRequest) (AdminResponse, error) {
+// OpenAdmin returns the typed admin client of the gateway whose data
+// directory is dir: on the store directly when the gateway is stopped (the
+// client then holds the store until closed), else through the running
+// gateway's admin socket (DialAdmin), so there is never a second writer.
+func OpenAdmin(dir string) (*adminapi.Client, error) {
 	// A small cache: a command touches a few records, and a large cache
 	// makes opening and closing slow.
 	st, err := OpenStore(dir, StoreOptions{CacheEntries: 1024})
 	if err != nil && (errors.Is(err, store.ErrLocked) || isSocket(AdminSocketPath(dir))) {
 		// The gateway runs and holds Pebble's lock: ask it.
-		return adminDial(dir, req)
+		return DialAdmin(dir)
 	}
 	if err != nil {
-		return AdminResponse{}, err
+		return nil, err
 	}
-	defer st.Close()
 	id, err := LoadIdentity(dir)
 	if err != nil {
-		return AdminResponse{}, err
+		st.Close()
+		return nil, err
 	}
-	resp := (&Admin{St: st, Hasher: id.Hasher}).Do(req)
-	if resp.Error != "" {
-		return resp, errors.New(resp.Error)
-	}
-	return resp, nil
+	return adminapi.NewClient(&Admin{St: st, Hasher: id.Hasher}, st.Close), nil
 }
 
-func adminDial(dir string, req AdminRequest) (AdminResponse, error) {
+// DialAdmin connects to the admin socket of the running gateway whose
+// data directory is dir and returns its typed client. The client sends
+// one request at a time; errors keep their identity across the socket
+// (admin_codes.go).
+func DialAdmin(dir string) (*adminapi.Client, error) {
 	c, err := net.DialTimeout("unix", AdminSocketPath(dir), 5*time.Second)
 	if errors.Is(err, fs.ErrPermission) {
-		return AdminResponse{}, fmt.Errorf("gateway: the store is in use and its admin socket %s is not yours: run this command as the gateway's user or as root", AdminSocketPath(dir))
+		return nil, fmt.Errorf("gateway: the store is in use and its admin socket %s is not yours: run this command as the gateway's user or as root", AdminSocketPath(dir))
 	}
 	if err != nil {
-		return AdminResponse{}, fmt.Errorf("gateway: the store is in use but the admin socket does not answer: %w", err)
+		return nil, fmt.Errorf("gateway: the store is in use but the admin socket does not answer: %w", err)
 	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(time.Minute))
-	werr := json.NewEncoder(c).Encode(req)
+	ac := &adminConn{c: c, enc: json.NewEncoder(c), dec: json.NewDecoder(c)}
+	return adminapi.NewClient(ac, c.Close), nil
+}
+
+// adminConn is the client end of an admin socket connection.
+type adminConn struct {
+	mu  sync.Mutex
+	c   net.Conn
+	enc *json.Encoder
+	dec *json.Decoder
+}
+
+// Call sends one request line and reads its answer (adminapi.Caller).
+func (ac *adminConn) Call(op string, req, resp any) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", adminapi.ErrMalformed, op, err)
+	}
+	ac.mu.Lock()
+	defer ac.mu.Unlock()
+	ac.c.SetDeadline(time.Now().Add(time.Minute))
+	werr := ac.enc.Encode(adminapi.Request{Op: op, Body: body})
 	// A refusal is sent before the request is read: read it even when
 	// sending failed.
-	var resp AdminResponse
-	if err := json.NewDecoder(c).Decode(&resp); err != nil {
-		return AdminResponse{}, fmt.Errorf("gateway: admin socket: %w", errors.Join(werr, err))
+	var ans adminapi.Answer
+	if err := ac.dec.Decode(&ans); err != nil {
+		return fmt.Errorf("gateway: admin socket: %w", errors.Join(werr, err))
 	}
-	if werr != nil && resp.Error == "" {
-		return AdminResponse{}, fmt.Errorf("gateway: admin socket: %w", werr)
+	if ans.Error != "" {
+		return adminErrorOf(ans.Code, ans.Error)
 	}
-	if resp.Error != "" {
-		return resp, errors.New(resp.Error)
+	if werr != nil {
+		return fmt.Errorf("gateway: admin socket: %w", werr)
 	}
-	return resp, nil
+	if err := json.Unmarshal(ans.Body, resp); err != nil {
+		return fmt.Errorf("gateway: admin socket: the answer to %s: %w", op, err)
+	}
+	return nil
 }
 
 func isSocket(path string) bool {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/gateway/adminapi"
 	"github.com/tollgate/tollgate/internal/channel"
 )
 
@@ -79,8 +80,9 @@ func helperAttack(paths []string, hammer bool) int {
 		fmt.Println("error", err)
 		return 1
 	}
-	req, _ := json.Marshal(gateway.AdminRequest{Cmd: "shop.add", Shop: &gateway.AdminShop{
-		Name: "attacker", PublicKey: k.Public().String(), Networks: []string{"0.0.0.0/0", "::/0"}, Products: []string{"1AJS2"}}})
+	body, _ := json.Marshal(adminapi.Shop{
+		Name: "attacker", PublicKey: k.Public().String(), Networks: []string{"0.0.0.0/0", "::/0"}, Products: []string{"1AJS2"}})
+	req, _ := json.Marshal(adminapi.Request{Op: adminapi.OpShopAdd.Name, Body: body})
 	req = append(req, '\n')
 	var stop atomic.Bool
 	var tries atomic.Int64
@@ -303,7 +305,7 @@ func TestAdminSocketRaceAttack(t *testing.T) {
 			// socket's file exists from its bind); and the attacker has
 			// time to send what it sent while the socket was bound.
 			for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
-				if _, err = gateway.AdminDo(dir, gateway.AdminRequest{Cmd: "stats"}); err == nil || time.Now().After(deadline) {
+				if _, err = adminCall(dir, adminapi.OpStats, adminapi.None{}); err == nil || time.Now().After(deadline) {
 					break
 				}
 			}
@@ -322,8 +324,7 @@ func TestAdminSocketRaceAttack(t *testing.T) {
 	if bad := notRefused(out); len(bad) > 0 {
 		t.Errorf("uid %d got %d answers other than a refusal from the admin socket, such as %s", nobody, len(bad), bad[0])
 	}
-	r := adminDo(t, dir, gateway.AdminRequest{Cmd: "shop.list"})
-	if len(r.Shops) > 0 {
+	if r := adminDo(t, dir, adminapi.OpShopList, adminapi.None{}); len(r.Shops) > 0 {
 		t.Fatalf("uid %d registered shop %q allowed from %v through the admin socket", nobody, r.Shops[0].Name, r.Shops[0].Networks)
 	}
 	t.Logf("%d gateway starts under umask 000; the attacker (uid %d): %s", starts, nobody, lastLine(out))
@@ -356,7 +357,7 @@ func TestAdminSocketRefusesOtherUsers(t *testing.T) {
 	if bad := notRefused(out); len(bad) > 0 {
 		t.Errorf("uid %d got an answer other than a refusal: %s", nobody, bad[0])
 	}
-	if r := adminDo(t, dir, gateway.AdminRequest{Cmd: "shop.list"}); len(r.Shops) > 0 {
+	if r := adminDo(t, dir, adminapi.OpShopList, adminapi.None{}); len(r.Shops) > 0 {
 		t.Fatalf("uid %d registered shop %q through a world-writable admin socket", nobody, r.Shops[0].Name)
 	}
 	if logs := g.logs.String(); !strings.Contains(logs, "admin socket: refused a connection from another user") || !strings.Contains(logs, fmt.Sprintf("uid=%d", nobody)) {

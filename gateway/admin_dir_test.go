@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/gateway/adminapi"
 	"github.com/tollgate/tollgate/gateway/gatewaytest"
 	"github.com/tollgate/tollgate/keygen/composite"
 )
@@ -113,7 +114,7 @@ func TestAdminSocketDirectory(t *testing.T) {
 	if socketAt(filepath.Join(dir, gateway.FileAdminSocket)) {
 		t.Fatalf("the socket of an older gateway is left in DIR")
 	}
-	if r := adminDo(t, dir, gateway.AdminRequest{Cmd: "stats"}); r.Stats == nil {
+	if r := adminDo(t, dir, adminapi.OpStats, adminapi.None{}); r.Counters == nil {
 		t.Fatalf("the running gateway's admin socket does not answer stats: %+v", r)
 	}
 	stop()

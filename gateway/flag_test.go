@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/gateway/adminapi"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/service"
 )
@@ -21,9 +22,9 @@ func TestSharedKeyFlagged(t *testing.T) {
 	dir := g.srv.Identity().Dir
 	keys := g.mint(t, 2, service.Spec{Seats: 1})
 	ctx := context.Background()
-	show := func(k keygen.Key) *gateway.AdminLicense {
+	show := func(k keygen.Key) adminapi.License {
 		t.Helper()
-		return adminDo(t, dir, gateway.AdminRequest{Cmd: "license.show", Key: k.Display()}).License
+		return adminDo(t, dir, adminapi.OpLicenseShow, adminapi.LicenseKey{Key: k.Display()})
 	}
 	move := func(k keygen.Key, m int) {
 		t.Helper()
@@ -51,12 +52,12 @@ func TestSharedKeyFlagged(t *testing.T) {
 		}
 	}
 	move(keys[1], 9)
-	fl := adminDo(t, dir, gateway.AdminRequest{Cmd: "license.flagged"}).Flagged
+	fl := adminDo(t, dir, adminapi.OpLicenseFlagged, adminapi.None{}).Licenses
 	if len(fl) != 1 || fl[0].License.ID != show(keys[0]).License.ID || !strings.Contains(fl[0].FlagReason, "3 machines") {
 		t.Fatalf("license.flagged = %+v, want the first key's license, on 3 machines", fl)
 	}
 	var audited bool
-	for _, e := range adminDo(t, dir, gateway.AdminRequest{Cmd: "audit"}).Audit {
+	for _, e := range adminDo(t, dir, adminapi.OpAudit, adminapi.AuditQuery{}).Entries {
 		audited = audited || e.Kind == "license.flag" && strings.Contains(e.Detail, "3 machines")
 	}
 	if !audited {
@@ -72,11 +73,11 @@ func TestSharedKeyFlagged(t *testing.T) {
 		}
 	}
 
-	adminDo(t, dir, gateway.AdminRequest{Cmd: "license.unflag", Key: keys[0].Display()})
+	adminDo(t, dir, adminapi.OpLicenseUnflag, adminapi.LicenseKey{Key: keys[0].Display()})
 	if l := show(keys[0]); l.FlaggedAt != 0 || l.Machines != 0 {
 		t.Fatalf("after unflag: flagged at %d, %d machines", l.FlaggedAt, l.Machines)
 	}
-	if fl := adminDo(t, dir, gateway.AdminRequest{Cmd: "license.flagged"}).Flagged; len(fl) != 0 {
+	if fl := adminDo(t, dir, adminapi.OpLicenseFlagged, adminapi.None{}).Licenses; len(fl) != 0 {
 		t.Fatalf("license.flagged after unflag: %d", len(fl))
 	}
 	// Counting starts anew: one more machine is not three.
@@ -101,7 +102,7 @@ func TestFlaggingOff(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	l := adminDo(t, g.srv.Identity().Dir, gateway.AdminRequest{Cmd: "license.show", Key: keys[0].Display()}).License
+	l := adminDo(t, g.srv.Identity().Dir, adminapi.OpLicenseShow, adminapi.LicenseKey{Key: keys[0].Display()})
 	if l.FlaggedAt != 0 || l.Machines != 0 {
 		t.Fatalf("flagging off: flagged at %d, %d machines recorded", l.FlaggedAt, l.Machines)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/gateway/adminapi"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/service"
@@ -125,9 +126,9 @@ func TestClonedInstallRefused(t *testing.T) {
 	mustValidate(t, real, res.LicenseID, 5)
 
 	// Flagged off the validation path: wait for it, as long as the test may.
-	var l *gateway.AdminLicense
+	var l adminapi.License
 	for deadline := time.Now().Add(hang.Timeout(t)); ; time.Sleep(20 * time.Millisecond) {
-		l = adminDo(t, dir, gateway.AdminRequest{Cmd: "license.show", Key: keys[0].Display()}).License
+		l = adminDo(t, dir, adminapi.OpLicenseShow, adminapi.LicenseKey{Key: keys[0].Display()})
 		if l.FlaggedAt != 0 || time.Now().After(deadline) {
 			break
 		}

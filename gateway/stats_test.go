@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/gateway/adminapi"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/keygen/composite"
@@ -46,7 +47,7 @@ func TestStats(t *testing.T) {
 	c.Close()
 	var st map[string]int64
 	for deadline := time.Now().Add(hang.Timeout(t)); ; {
-		st = adminDo(t, dir, gateway.AdminRequest{Cmd: "stats"}).Stats
+		st = adminDo(t, dir, adminapi.OpStats, adminapi.None{}).Counters
 		if st["answers_validate_OK"] >= valid || time.Now().After(deadline) {
 			break
 		}
@@ -83,7 +84,7 @@ func TestStats(t *testing.T) {
 	str.Write([]byte{0xff, 0xff, 0xff, 0xff})
 	str.Close()
 	for deadline := time.Now().Add(hang.Timeout(t)); ; {
-		st = adminDo(t, dir, gateway.AdminRequest{Cmd: "stats"}).Stats
+		st = adminDo(t, dir, adminapi.OpStats, adminapi.None{}).Counters
 		if st["handshakes_failed"] >= 1 || time.Now().After(deadline) {
 			break
 		}
@@ -99,7 +100,7 @@ func TestStatsOfStoppedGateway(t *testing.T) {
 	if _, err := gateway.Init(dir, composite.MLDSA44Ed25519, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := gateway.AdminDo(dir, gateway.AdminRequest{Cmd: "stats"}); err == nil || !strings.Contains(err.Error(), "stopped") {
+	if _, err := adminCall(dir, adminapi.OpStats, adminapi.None{}); err == nil || !strings.Contains(err.Error(), "stopped") {
 		t.Fatalf("stats of a stopped gateway: %v", err)
 	}
 }

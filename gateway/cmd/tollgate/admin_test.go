@@ -2,13 +2,23 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/gateway/adminapi"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/internal/hang"
+	"github.com/tollgate/tollgate/service"
+	"github.com/tollgate/tollgate/store"
 )
 
 func tollgate(t *testing.T, args ...string) string {
@@ -65,22 +75,18 @@ func TestOperatorCommandsOnStoppedGateway(t *testing.T) {
 // TestPrintFlagged: a flagged license says so, why, and how to clear it;
 // the list names the shop and order a publisher finds the customer by.
 func TestPrintFlagged(t *testing.T) {
-	l := gateway.AdminLicense{Status: "OK", FlaggedAt: 1764000000, FlagReason: "activated on 4 machines in 30 days, for 1 seat(s)",
+	l := adminapi.License{Status: "OK", FlaggedAt: 1764000000, FlagReason: "activated on 4 machines in 30 days, for 1 seat(s)",
 		Machines: 4, Networks: 2, WindowDays: 30}
 	l.License.Shop, l.License.Order, l.License.Product = "acme", "A-1001", "1AJS2"
 	var b bytes.Buffer
-	if err := printAdmin(&b, gateway.AdminRequest{Cmd: "license.show"}, gateway.AdminResponse{License: &l}); err != nil {
-		t.Fatal(err)
-	}
+	printLicense(&b, l)
 	for _, want := range []string{"FLAGGED     2025-11-24T16:00:00Z: activated on 4 machines", "tollgate license unflag", "seen on     4 machine(s), from 2 network(s), in the last 30 days"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("license show lacks %q:\n%s", want, b.String())
 		}
 	}
 	b.Reset()
-	if err := printAdmin(&b, gateway.AdminRequest{Cmd: "license.flagged"}, gateway.AdminResponse{Flagged: []gateway.AdminLicense{l}}); err != nil {
-		t.Fatal(err)
-	}
+	printFlagged(&b, []adminapi.License{l})
 	if want := `1AJS2  flagged 2025-11-24T16:00:00Z: activated on 4 machines in 30 days, for 1 seat(s)  (shop acme, order "A-1001")`; !strings.Contains(b.String(), want) {
 		t.Errorf("license flagged: %q, want %q", b.String(), want)
 	}
@@ -88,10 +94,7 @@ func TestPrintFlagged(t *testing.T) {
 
 func TestPrintStats(t *testing.T) {
 	var b bytes.Buffer
-	resp := gateway.AdminResponse{Stats: map[string]int64{"sessions_open": 3, "answers_validate_OK": 120}}
-	if err := printAdmin(&b, gateway.AdminRequest{Cmd: "stats"}, resp); err != nil {
-		t.Fatal(err)
-	}
+	printStats(&b, map[string]int64{"sessions_open": 3, "answers_validate_OK": 120})
 	want := fmt.Sprintf("%-44s %d\n%-44s %d\n", "answers_validate_OK", 120, "sessions_open", 3)
 	if b.String() != want {
 		t.Fatalf("stats printed %q, want %q", b.String(), want)
@@ -101,5 +104,92 @@ func TestPrintStats(t *testing.T) {
 	var o, e bytes.Buffer
 	if err := run([]string{"stats", "--data", dir}, &o, &e); err == nil || !strings.Contains(err.Error(), "stopped") {
 		t.Fatalf("stats of a stopped gateway: %v", err)
+	}
+}
+
+// TestLicenseNotFound: a key no license of this gateway has is refused
+// with an error that is store.ErrNotFound and says to check the key,
+// without showing it.
+func TestLicenseNotFound(t *testing.T) {
+	dir, other := t.TempDir(), t.TempDir()
+	tollgate(t, "init", "--data", dir)
+	tollgate(t, "init", "--data", other)
+	key := strings.TrimSpace(tollgate(t, "keys", "mint", "--data", other, "--product", "1AJS2"))
+	var o, e bytes.Buffer
+	err := run([]string{"license", "suspend", "--data", dir, key}, &o, &e)
+	if !errors.Is(err, store.ErrNotFound) || err.Error() != "no license has this key; check it" {
+		t.Fatalf("license suspend of another gateway's key: %v; want store.ErrNotFound saying to check it", err)
+	}
+	if strings.Contains(err.Error()+o.String()+e.String(), key) {
+		t.Fatalf("the refusal shows the key")
+	}
+}
+
+// TestOperatorCommandsOnRunningGateway: through a running gateway's admin
+// socket the commands print what they print on a stopped one, and their
+// errors are still of their kind: a service refusal, not found, a config
+// error.
+func TestOperatorCommandsOnRunningGateway(t *testing.T) {
+	dir, other := t.TempDir(), t.TempDir()
+	tollgate(t, "init", "--data", dir)
+	tollgate(t, "init", "--data", other)
+	key := strings.TrimSpace(tollgate(t, "keys", "mint", "--data", dir, "--product", "1AJS2"))
+	otherKey := strings.TrimSpace(tollgate(t, "keys", "mint", "--data", other, "--product", "1AJS2"))
+	srv, err := gateway.New(gateway.Config{Dir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	// Wait for the socket, as long as the test may: only a hang takes long.
+	for deadline := time.Now().Add(hang.Timeout(t)); ; time.Sleep(5 * time.Millisecond) {
+		c, err := gateway.DialAdmin(dir)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no admin socket: %v", err)
+		}
+	}
+
+	var counters map[string]int64
+	if err := json.Unmarshal([]byte(tollgate(t, "stats", "--data", dir, "--json")), &counters); err != nil || len(counters) == 0 {
+		t.Fatalf("stats --json of a running gateway: %v, %v", counters, err)
+	}
+	tollgate(t, "license", "revoke", "--data", dir, key)
+	out := tollgate(t, "license", "show", "--data", dir, key)
+	if strings.Contains(out, key) {
+		t.Fatal("license show printed the key")
+	}
+	if !strings.Contains(out, "REVOKED") {
+		t.Fatalf("license show: %q, want the state REVOKED", out)
+	}
+	var o, e bytes.Buffer
+	err = run([]string{"license", "renew", "--data", dir, key}, &o, &e)
+	if !errors.Is(err, service.ErrRevoked) || err.Error() != service.ErrRevoked.Msg {
+		t.Errorf("license renew of a revoked license: %v; want service.ErrRevoked", err)
+	}
+	err = run([]string{"license", "show", "--data", dir, otherKey}, &o, &e)
+	if !errors.Is(err, store.ErrNotFound) || err.Error() != "no license has this key; check it" {
+		t.Errorf("license show of another gateway's key: %v; want store.ErrNotFound saying to check it", err)
+	}
+	k, _ := channel.GenerateKey(rand.Reader)
+	err = run([]string{"shop", "add", "--data", dir, "--name", "acme", "--key", k.Public().String(), "--network", "nowhere", "--product", "1AJS2"}, &o, &e)
+	if !errors.Is(err, gateway.ErrConfig) || !strings.Contains(err.Error(), `network "nowhere"`) {
+		t.Errorf("shop add with a bad network: %v; want gateway.ErrConfig", err)
+	}
+	if out := tollgate(t, "shop", "list", "--data", dir); out != "" {
+		t.Errorf("shop list after a refused shop add: %q", out)
+	}
+	if strings.Contains(o.String()+e.String(), key) || strings.Contains(o.String()+e.String(), otherKey) {
+		t.Errorf("a command printed a license key")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tollgate/tollgate/demo"
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/atomicfile"
 	"github.com/tollgate/tollgate/keygen"
@@ -81,7 +82,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "product", "shop", "license", "audit", "stats":
 		return cmdAdmin(cmd, rest, stdout, stderr)
 	case "demo":
-		return gateway.RunDemo(context.Background(), stdout)
+		return demo.Run(context.Background(), stdout)
 	case "keys":
 		if len(rest) == 0 || rest[0] != "mint" {
 			return errors.New("usage: tollgate keys mint --data DIR --product CODE [--count N] [flags]")
@@ -311,6 +312,11 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 		spec.Term = store.Term{Kind: store.TermDays, Value: uint16(*days)}
 	}
 	keys, err := service.MintKeys(st, id.Hasher, p, *count, spec, time.Now())
+	var refusal *service.Error
+	if errors.As(err, &refusal) {
+		// A refusal says its status, as a shop's mint is told it.
+		return fmt.Errorf("%v: %w", refusal.Kind.Status(), err)
+	}
 	if err != nil {
 		return err
 	}
