@@ -44,27 +44,30 @@ var shopChannel = channelRoutes{name: "shop", admit: admitShop, routes: [256]rou
 }}
 
 // inline is the route of a request answered on the read loop.
-func inline[R any](k reqKind, parse func([]byte) (R, int, error), answer func(s *Server, c *caller, out []byte, reqID uint32, req *R) []byte) route {
+func inline[R any](k reqKind, parse func([]byte) (R, int, error), answer func(s *Server, f *from, out []byte, reqID uint32, req *R) []byte) route {
 	return route{kind: k, answer: func(s *Server, c *caller, out []byte, reqID uint32, body []byte, _ int64) ([]byte, bool) {
 		req, _, err := parse(body)
 		if err != nil {
 			return s.badRequest(out, reqID, body, err), true
 		}
-		return answer(s, c, out, reqID, &req), true
+		return answer(s, &c.from, out, reqID, &req), true
 	}}
 }
 
 // slow is the route of a request answered off the read loop. Its body is
 // copied first and parsed from the copy, so that the request's slices
-// (a hostname, an order id) outlive the session's read buffer.
-func slow[R any](k reqKind, parse func([]byte) (R, int, error), answer func(s *Server, c *caller, out []byte, reqID uint32, req *R) []byte) route {
+// (a hostname, an order id) outlive the session's read buffer, and it
+// keeps its own copy of who sent it (the read loop looks the shop up
+// again for the next request).
+func slow[R any](k reqKind, parse func([]byte) (R, int, error), answer func(s *Server, f *from, out []byte, reqID uint32, req *R) []byte) route {
 	return route{kind: k, answer: func(s *Server, c *caller, out []byte, reqID uint32, body []byte, _ int64) ([]byte, bool) {
 		body = append([]byte(nil), body...)
 		req, _, err := parse(body)
 		if err != nil {
 			return s.badRequest(out, reqID, body, err), true
 		}
-		s.goSlow(c, k, func(out []byte) []byte { return answer(s, c, out, reqID, &req) })
+		f := c.from
+		s.goSlow(c, k, func(out []byte) []byte { return answer(s, &f, out, reqID, &req) })
 		return out, false
 	}}
 }
@@ -77,12 +80,12 @@ func validateRoute(s *Server, c *caller, out []byte, reqID uint32, body []byte, 
 	if err != nil {
 		return s.badRequest(out, reqID, body, err), true
 	}
-	out, needSlow := answerValidate(s.svc, out, reqID, &req, &c.peer, now)
+	out, needSlow := answerValidate(s.svc, out, reqID, &req, &c.from.peer, now)
 	if !needSlow {
 		return out, true
 	}
 	s.goSlow(c, kindValidate, func(out []byte) []byte {
-		v, err := s.svc.ValidateSlow(&req, &c.peer)
+		v, err := s.svc.ValidateSlow(&req, &c.from.peer)
 		return appendValidation(out, reqID, &req, v, err)
 	})
 	return out, false
@@ -107,20 +110,20 @@ func appendValidation(out []byte, reqID uint32, req *wire.ValidateRequest, v ser
 	})
 }
 
-func answerTime(s *Server, _ *caller, out []byte, reqID uint32, req *wire.TimeRequest) []byte {
+func answerTime(s *Server, _ *from, out []byte, reqID uint32, req *wire.TimeRequest) []byte {
 	return wire.AppendFrame(out, reqID, wire.TimeResponse{Nonce: req.Nonce, ServerTime: s.cfg.Now().UnixNano()})
 }
 
-func answerActivate(s *Server, c *caller, out []byte, reqID uint32, req *wire.ActivateRequest) []byte {
-	a, err := s.svc.Activate(req, &c.peer)
+func answerActivate(s *Server, f *from, out []byte, reqID uint32, req *wire.ActivateRequest) []byte {
+	a, err := s.svc.Activate(req, &f.peer)
 	if err != nil {
 		return refusal(out, reqID, req.Nonce, err)
 	}
 	return wire.AppendFrame(out, reqID, wire.ActivateResponse{Nonce: req.Nonce, LicenseID: a.LicenseID, Changed: a.Changed, Lease: a.Lease})
 }
 
-func answerDeactivate(s *Server, c *caller, out []byte, reqID uint32, req *wire.DeactivateRequest) []byte {
-	if err := s.svc.Deactivate(req.LicenseID, &c.peer); err != nil {
+func answerDeactivate(s *Server, f *from, out []byte, reqID uint32, req *wire.DeactivateRequest) []byte {
+	if err := s.svc.Deactivate(req.LicenseID, &f.peer); err != nil {
 		return refusal(out, reqID, req.Nonce, err)
 	}
 	return wire.AppendFrame(out, reqID, wire.DeactivateResponse{Nonce: req.Nonce})
@@ -128,7 +131,7 @@ func answerDeactivate(s *Server, c *caller, out []byte, reqID uint32, req *wire.
 
 // admitShop admits a shop's request while the shop is registered.
 func admitShop(s *Server, c *caller) error {
-	if c.shop = s.shops.byKeyID(c.keyID); c.shop == nil {
+	if c.from.shop = s.shops.byKeyID(c.keyID); c.from.shop == nil {
 		return errShopGone
 	}
 	return nil
@@ -136,16 +139,16 @@ func admitShop(s *Server, c *caller) error {
 
 var errShopGone = &service.Error{Kind: service.KindShopNotAllowed, Msg: "this shop is no longer registered"}
 
-func answerMint(s *Server, c *caller, out []byte, reqID uint32, req *wire.MintRequest) []byte {
-	m, err := s.svc.Mint(req, c.shop)
+func answerMint(s *Server, f *from, out []byte, reqID uint32, req *wire.MintRequest) []byte {
+	m, err := s.svc.Mint(req, f.shop)
 	if err != nil {
 		return refusal(out, reqID, req.Nonce, err)
 	}
 	return wire.AppendFrame(out, reqID, wire.MintResponse{Nonce: req.Nonce, OrderID: req.OrderID, Count: uint16(m.Count), Sealed: m.Sealed})
 }
 
-func answerKeyOp(s *Server, c *caller, out []byte, reqID uint32, req *wire.KeyOpRequest) []byte {
-	res, err := s.svc.KeyOp(req, c.shop)
+func answerKeyOp(s *Server, f *from, out []byte, reqID uint32, req *wire.KeyOpRequest) []byte {
+	res, err := s.svc.KeyOp(req, f.shop)
 	if err != nil {
 		return refusal(out, reqID, req.Nonce, err)
 	}

@@ -8,15 +8,22 @@ import (
 	"github.com/tollgate/tollgate/wire"
 )
 
-// caller is one Noise session as its routes see it: who calls, and its
-// requests being answered off the read loop.
+// caller is one Noise session as its routes see it: who sends its
+// requests, and those being answered off the read loop.
 type caller struct {
 	sess  *channel.Session
-	peer  service.Peer            // an app session's install and address
+	from  from                    // who sends the request being read
 	keyID [channel.KeyIDSize]byte // a shop session's key id
-	shop  *store.Shop             // the shop, looked up again for each request
 	slow  slowGroup               // requests answered off the read loop
 	valid validTally              // OK validations not yet counted
+}
+
+// from is who sent a request: an app's install, or the shop as it was
+// looked up for this request (channelRoutes.admit). A request answered
+// off the read loop keeps a copy.
+type from struct {
+	peer service.Peer // an app session's install and address
+	shop *store.Shop  // a shop session's shop
 }
 
 // serveStream runs one Noise session on stream. A KK session is a shop's:
@@ -45,7 +52,7 @@ func (s *Server) serveStream(conn *quic.Conn, stream *quic.Stream) {
 		return
 	}
 	s.stats.appSessions.Add(1)
-	c.peer = service.NewPeer(sess.RemoteStatic(), guessAddr(conn.RemoteAddr()))
+	c.from.peer = service.NewPeer(sess.RemoteStatic(), guessAddr(conn.RemoteAddr()))
 	s.serveSession(c, &appChannel)
 }
 
