@@ -44,8 +44,12 @@ var rules = []rule{
 		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
 	{folder: "internal/quicinitial", internal: []string{"internal/quicinitial"},
 		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
-	{folder: "store", internal: []string{"store", "wire", "keygen", "internal/atomicfile"}, external: []string{pebble, ristr, circl, "golang.org/x/"},
+	{folder: "store", internal: []string{"store", "wire", "keygen", "internal/atomicfile"}, external: []string{ristr, circl},
+		forbidden: []string{quic, pebble, noise, gateway, clients, bench}},
+	{folder: "store/pebblestore", internal: []string{"store", "wire", "keygen", "internal/atomicfile"}, external: []string{pebble, "golang.org/x/"},
 		forbidden: []string{quic, noise, gateway, clients, bench}},
+	{folder: "store/storetest", internal: []string{"store", "wire", "keygen"},
+		forbidden: []string{quic, pebble, noise, gateway, clients, bench}},
 	{folder: "clients", internal: []string{"clients", "wire", "keygen", "internal/channel", "internal/atomicfile"}, external: []string{quic, noise, circl, "golang.org/x/"},
 		forbidden: []string{pebble, ristr, gateway, store, bench}},
 	{folder: "gateway", internal: []string{"gateway", "wire", "keygen", "store", "internal/channel", "internal/atomicfile"}, external: []string{quic, noise, pebble, ristr, circl, "golang.org/x/"},
@@ -141,6 +145,10 @@ func TestImportRulesCatch(t *testing.T) {
 		{module + "/clients", quic, true},
 		{module + "/gateway", module + "/clients", false},
 		{module + "/gateway/cmd/tollgate", module + "/store", true},
+		{module + "/store", pebble + "/v2", false},
+		{module + "/store/pebblestore", pebble + "/v2", true},
+		{module + "/store/pebblestore", module + "/store", true},
+		{module + "/store/storetest", pebble + "/v2", false},
 	}
 	for _, c := range cases {
 		r, found := ruleFor(c.pkg)
