@@ -309,3 +309,25 @@ func BenchmarkLicenseByID(b *testing.B) {
 		})
 	}
 }
+
+// TestStats: the backend reports its size and Pebble's figures under the
+// metric names the gateway has always exported.
+func TestStats(t *testing.T) {
+	b := openBackend(t, t.TempDir())
+	defer b.Close()
+	if err := b.CreateLicenses([]store.License{storetest.NewLicense(t, 1)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	st := b.Stats()
+	var names []string
+	for _, x := range st.Extra {
+		names = append(names, x.Name)
+		if x.Help == "" {
+			t.Errorf("%s has no help", x.Name)
+		}
+	}
+	want := []string{"store_memtable_bytes", "store_l0_sublevels", "store_l0_tables", "store_compaction_debt_bytes"}
+	if st.Bytes == 0 || st.PendingWrites != 0 || !reflect.DeepEqual(names, want) {
+		t.Fatalf("Stats = %+v; want bytes on disk and the extras %v", st, want)
+	}
+}
