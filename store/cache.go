@@ -24,9 +24,9 @@ type Entry struct {
 }
 
 // Lookup returns the current state of the activation of install on the
-// license id, from the cache when it is current and from the backend otherwise.
-// It returns ErrNotFound for an unknown license and ErrNotActivated when the
-// license has no activation for install.
+// license id, from the cache when it is current and from the backend
+// otherwise. It returns ErrNotFound for an unknown license and
+// ErrNotActivated when the license has no activation for install.
 func (s *Store) Lookup(id LicenseID, install InstallID) (*Entry, error) {
 	ep := s.epochOf(id)
 	epoch := ep.Load()

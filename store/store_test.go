@@ -71,56 +71,6 @@ func TestSeatsExactUnderConcurrency(t *testing.T) {
 	}
 }
 
-// TestStatusChangeSeenAtOnce suspends and resumes a license 200 times while
-// readers look it up in a loop (so cache Sets of the old state race every
-// update), and checks that each lookup after an Update returns sees it.
-func TestStatusChangeSeenAtOnce(t *testing.T) {
-	s := openTest(t, t.TempDir())
-	defer s.Close()
-	l := newLicense(t, 1)
-	if err := s.CreateLicenses([]store.License{l}); err != nil {
-		t.Fatal(err)
-	}
-	if err := activate(s, l.ID, install(1), 1); err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for r := 0; r < 4; r++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if _, err := s.Lookup(l.ID, install(1)); err != nil {
-					t.Errorf("Lookup: %v", err)
-					return
-				}
-			}
-		}()
-	}
-	for i := 0; i < 200; i++ {
-		next := store.StateSuspended
-		if i%2 == 1 {
-			next = store.StateActive
-		}
-		if err := s.Update(l.ID, func(tx *store.Tx) error { tx.License.State = next; return nil }); err != nil {
-			t.Fatal(err)
-		}
-		for j := 0; j < 5; j++ {
-			if e, err := s.Lookup(l.ID, install(1)); err != nil || e.License.State != next {
-				t.Fatalf("lookup %d after update %d: state %v, %v; want %v", j, i, e.License.State, err, next)
-			}
-		}
-	}
-	close(stop)
-	wg.Wait()
-}
-
 // failingSeen is a backend whose write-behind fails while fail is set.
 type failingSeen struct {
 	store.Backend

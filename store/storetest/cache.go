@@ -40,7 +40,7 @@ func activated(t *testing.T, s *store.Store, seats uint32) store.License {
 	return l
 }
 
-// testCacheUpdateSeen suspends and resumes a license 100 times while
+// testCacheUpdateSeen suspends and resumes a license 200 times while
 // readers look it up in a loop (so cache Sets of the old state race every
 // update), and checks that each lookup after an Update returns sees it.
 func testCacheUpdateSeen(t *testing.T, b store.Backend) {
@@ -55,7 +55,7 @@ func testCacheUpdateSeen(t *testing.T, b store.Backend) {
 	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for range 2 {
+	for range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -73,7 +73,7 @@ func testCacheUpdateSeen(t *testing.T, b store.Backend) {
 		}()
 	}
 	defer func() { close(stop); wg.Wait() }()
-	for i := range 100 {
+	for i := range 200 {
 		next := store.StateSuspended
 		if i%2 == 1 {
 			next = store.StateActive
