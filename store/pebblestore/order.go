@@ -126,6 +126,7 @@ func (b *Backend) MintOrder(o store.Order, quota uint32, mint func() ([]store.Li
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
+// shopLock returns the lock under which the shop's orders are placed.
 func (b *Backend) shopLock(name string) *sync.Mutex {
 	mu, _ := b.shopLocks.LoadOrStore(name, new(sync.Mutex))
 	return mu.(*sync.Mutex)

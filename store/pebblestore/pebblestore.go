@@ -40,9 +40,7 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-const (
-	lockStripes = 1 << 10 // per-license update locks
-)
+const lockStripes = 1 << 10 // per-license update locks
 
 // Backend is the store's state in Pebble. All methods are safe for
 // concurrent use.
@@ -53,9 +51,10 @@ type Backend struct {
 	once   sync.Once
 	err    error
 
-	locks     [lockStripes]sync.Mutex
-	shopLocks sync.Map // shop name -> *sync.Mutex
+	locks     [lockStripes]sync.Mutex // per-license update locks (tx.go)
+	shopLocks sync.Map                // shop name -> *sync.Mutex, a shop's mint lock (order.go)
 
+	// The audit chain's head, read once (audit.go).
 	auditMu   sync.Mutex
 	auditInit bool
 	auditSeq  uint64
