@@ -47,8 +47,12 @@ var rules = []rule{
 		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
 	{folder: "internal/quicinitial", internal: []string{"internal/quicinitial"},
 		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
-	{folder: "store", internal: []string{"store", "wire", "keygen", "internal/atomicfile"}, external: []string{pebble, ristr, circl, "golang.org/x/"},
-		forbidden: []string{quic, noise, gateway, clients, bench, demo}},
+	{folder: "store", internal: []string{"store", "wire", "keygen", "internal/atomicfile"}, external: []string{ristr, circl},
+		forbidden: []string{quic, pebble, noise, gateway, service, clients, bench, demo}},
+	{folder: "store/pebblestore", internal: []string{"store", "wire", "keygen", "internal/atomicfile"}, external: []string{pebble, "golang.org/x/"},
+		forbidden: []string{quic, noise, gateway, service, clients, bench, demo}},
+	{folder: "store/storetest", internal: []string{"store", "wire", "keygen"},
+		forbidden: []string{quic, pebble, noise, gateway, service, clients, bench, demo}},
 	{folder: "clients", internal: []string{"clients", "wire", "keygen", "internal/channel", "internal/atomicfile"}, external: []string{quic, noise, circl, "golang.org/x/"},
 		forbidden: []string{pebble, ristr, gateway, service, store, bench, demo}},
 	{folder: "service", internal: []string{"service", "store", "wire", "keygen"}, external: []string{circl, "golang.org/x/"},
@@ -165,6 +169,10 @@ func TestImportRulesCatch(t *testing.T) {
 		{module + "/demo", module + "/clients", true},
 		{module + "/demo", module + "/gateway", true},
 		{module + "/demo", module + "/bench", false},
+		{module + "/store", pebble + "/v2", false},
+		{module + "/store/pebblestore", pebble + "/v2", true},
+		{module + "/store/pebblestore", module + "/store", true},
+		{module + "/store/storetest", pebble + "/v2", false},
 	}
 	for _, c := range cases {
 		r, found := ruleFor(c.pkg)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/store/pebblestore"
 )
 
 // The layout of a gateway's data directory: this file is the one place
@@ -41,5 +42,14 @@ type StoreOptions struct {
 // OpenStore opens the store of the gateway whose data directory is dir.
 // Only one process may hold it open (store.ErrLocked).
 func OpenStore(dir string, o StoreOptions) (*store.Store, error) {
-	return store.Open(store.Config{Dir: StorePath(dir), CacheEntries: o.CacheEntries, Now: o.Now, Logger: o.Logger})
+	b, err := pebblestore.Open(pebblestore.Config{Dir: StorePath(dir), Now: o.Now, Logger: o.Logger})
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.New(b, store.Options{CacheEntries: o.CacheEntries, Now: o.Now, Logger: o.Logger})
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return st, nil
 }

@@ -174,13 +174,12 @@ func (s *Server) samples() []sample {
 		}
 	}
 	st := s.st.Stats()
+	out = append(out, sample{"store_disk_bytes", "store_disk_bytes", "", "gauge", "Bytes of the store's files on disk.", int64(st.Bytes)})
+	for _, x := range st.Extra { // the backend's own (Pebble: memtables, level 0, compaction debt)
+		out = append(out, sample{x.Name, x.Name, "", "gauge", x.Help, x.Value})
+	}
 	return append(out,
-		sample{"store_disk_bytes", "store_disk_bytes", "", "gauge", "Bytes of the store's files on disk.", int64(st.DiskBytes)},
-		sample{"store_memtable_bytes", "store_memtable_bytes", "", "gauge", "Bytes in the store's memtables.", int64(st.MemtableBytes)},
-		sample{"store_l0_sublevels", "store_l0_sublevels", "", "gauge", "Sublevels of the store's level 0 (writes slow down past 20).", int64(st.L0Sublevels)},
-		sample{"store_l0_tables", "store_l0_tables", "", "gauge", "Tables in the store's level 0.", st.L0Tables},
-		sample{"store_compaction_debt_bytes", "store_compaction_debt_bytes", "", "gauge", "Bytes the store estimates it must still compact.", int64(st.CompactionDebt)},
-		sample{"store_write_behind", "store_write_behind", "", "gauge", "Activations whose last-seen time is not yet written.", int64(st.WriteBehind)},
+		sample{"store_write_behind", "store_write_behind", "", "gauge", "Activations whose last-seen time is not yet written.", int64(st.PendingWrites)},
 	)
 }
 

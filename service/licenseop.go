@@ -17,7 +17,7 @@ func (s *Service) KeyOp(req *wire.KeyOpRequest, sh *store.Shop) (LicenseState, e
 		return LicenseState{}, errShopMalformedKey
 	}
 	op := LicenseOp(req.Op.String())
-	res, err := ApplyLicenseOp(s.st, s.keys.Hasher, key, op, store.Term{Kind: store.TermKind(req.Term.Kind), Value: req.Term.Value}, sh.Name, s.now())
+	res, err := ApplyLicenseOp(s.st, s.keys.Hasher, key, op, store.Term{Kind: req.Term.Kind, Value: req.Term.Value}, sh.Name, s.now())
 	if err != nil {
 		return LicenseState{}, s.failed(err, "key "+string(op))
 	}

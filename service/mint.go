@@ -46,8 +46,8 @@ func (s *Spec) checkSeats(product string) error {
 // nowhere else: the caller hands them over once. More seats than
 // spec.MaxSeats is refused (KindBadRequest), and nothing is written.
 func MintKeys(st *store.Store, h *keygen.Hasher, p keygen.ProductCode, n int, spec Spec, now time.Time) ([]keygen.Key, error) {
-	if n < 1 || n > 10000 {
-		return nil, refusef(KindBadRequest, "count %d is not between 1 and 10000", n)
+	if n < 1 || n > store.MaxMintKeys {
+		return nil, refusef(KindBadRequest, "count %d is not between 1 and %d", n, store.MaxMintKeys)
 	}
 	keys, ls, err := newLicenses(h, p, n, spec, now)
 	if err != nil {

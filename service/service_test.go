@@ -10,6 +10,7 @@ import (
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/keygen/composite"
 	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/store/pebblestore"
 	"github.com/tollgate/tollgate/wire"
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -39,8 +40,13 @@ func testKeys(t testing.TB) Keys {
 // openTestStore opens a store in dir (real Pebble).
 func openTestStore(t testing.TB, dir string) *store.Store {
 	t.Helper()
-	st, err := store.Open(store.Config{Dir: dir})
+	b, err := pebblestore.Open(pebblestore.Config{Dir: dir})
 	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.New(b, store.Options{})
+	if err != nil {
+		b.Close()
 		t.Fatal(err)
 	}
 	return st

@@ -50,7 +50,7 @@ func (s *Service) Mint(req *wire.MintRequest, sh *store.Shop) (Minted, error) {
 		return Minted{}, err
 	}
 	if req.Spec.Term.Kind != wire.TermDefault {
-		spec.Term = store.Term{Kind: store.TermKind(req.Spec.Term.Kind), Value: req.Spec.Term.Value}
+		spec.Term = store.Term{Kind: req.Spec.Term.Kind, Value: req.Spec.Term.Value}
 	}
 	if len(ents) > 0 {
 		spec.Entitlements = ents

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/binary"
 	"sync/atomic"
 
 	"github.com/tollgate/tollgate/wire"
@@ -25,9 +24,9 @@ type Entry struct {
 }
 
 // Lookup returns the current state of the activation of install on the
-// license id, from the cache when it is current and from Pebble otherwise.
-// It returns ErrNotFound for an unknown license and ErrNotActivated when the
-// license has no activation for install.
+// license id, from the cache when it is current and from the backend
+// otherwise. It returns ErrNotFound for an unknown license and
+// ErrNotActivated when the license has no activation for install.
 func (s *Store) Lookup(id LicenseID, install InstallID) (*Entry, error) {
 	ep := s.epochOf(id)
 	epoch := ep.Load()
@@ -39,18 +38,11 @@ func (s *Store) Lookup(id LicenseID, install InstallID) (*Entry, error) {
 }
 
 func (s *Store) load(id LicenseID, install InstallID, epoch uint64, k uint64) (*Entry, error) {
-	lic, err := s.LicenseByID(id)
+	lic, err := s.b.LicenseByID(id)
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.get(activationKey(pfxActivation, id, install))
-	if err != nil {
-		return nil, err
-	}
-	if v == nil {
-		return nil, ErrNotActivated
-	}
-	a, err := decodeActivation(v)
+	a, err := s.b.Activation(id, install)
 	if err != nil {
 		return nil, err
 	}
@@ -62,17 +54,14 @@ func (s *Store) load(id LicenseID, install InstallID, epoch uint64, k uint64) (*
 	return e, nil
 }
 
-// latestSeen raises a's last-seen time and counter to the latest known:
-// the written-behind record, and an entry whose values are queued and not
-// yet written (pending). Every read of an activation goes through it, so a
-// counter never goes back, whether the activation is read for the cache
-// (Lookup) or for an Update (whose lease then carries the highest counter:
-// a client that lost its own resumes from it).
+// latestSeen raises a's last-seen time and counter to those of an entry
+// whose values are queued and not yet written (pending); the backend has
+// already raised them to the written-behind ones. Every read of an
+// activation goes through it, so a counter never goes back, whether the
+// activation is read for the cache (Lookup) or for an Update (whose lease
+// then carries the highest counter: a client that lost its own resumes
+// from it).
 func (s *Store) latestSeen(a *Activation) {
-	if seen, err := s.get(activationKey(pfxSeen, a.License, a.Install)); err == nil && len(seen) == 16 {
-		a.LastSeen = max(a.LastSeen, int64(binary.BigEndian.Uint64(seen)))
-		a.Counter = max(a.Counter, binary.BigEndian.Uint64(seen[8:]))
-	}
 	s.dirtyMu.Lock()
 	if p := s.pending[cacheKey(a.License, a.Install)]; p != nil && p.License.ID == a.License && p.Activation.Install == a.Install {
 		a.LastSeen = max(a.LastSeen, p.lastSeen.Load())

@@ -1,234 +1,167 @@
 package store
 
 import (
-	"bytes"
-	"cmp"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"slices"
+	"time"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/wire"
 )
 
-// CreateLicenses writes new licenses durably in one batch (one fsync). A key
-// hash or license id that already exists is refused with ErrExists and
-// nothing is written.
-func (s *Store) CreateLicenses(ls []License) error { return s.createLicenses(ls, nil) }
+// LicenseID is a license's random public identifier: what leases and
+// validations name instead of the key.
+type LicenseID = [16]byte
 
-// CreateLicensesAudited is CreateLicenses with the audit entry e written in
-// the same commit.
-func (s *Store) CreateLicensesAudited(ls []License, e AuditEntry) error {
-	return s.createLicenses(ls, &e)
+// InstallID identifies one installation: the SHA-256 of its per-install
+// Noise static public key.
+type InstallID = [32]byte
+
+// State is a license's administrative state.
+type State uint8
+
+// License states. Part of the on-disk format.
+const (
+	StateActive    State = 0
+	StateSuspended State = 1
+	StateRevoked   State = 2
+)
+
+func (s State) String() string {
+	switch s {
+	case StateActive:
+		return "active"
+	case StateSuspended:
+		return "suspended"
+	case StateRevoked:
+		return "revoked"
+	}
+	return fmt.Sprintf("state-%d", s)
 }
 
-func (s *Store) createLicenses(ls []License, audit *AuditEntry) error {
-	if len(ls) == 0 {
-		return nil
-	}
-	fill := func(b *pebble.Batch) error {
-		for i := range ls {
-			l := &ls[i]
-			if v, err := s.get(licenseKey(l.KeyHash)); err != nil {
-				return err
-			} else if v != nil {
-				return fmt.Errorf("%w: license %s", ErrExists, l.KeyHash)
-			}
-			if _, _, _, err := s.licenseByID(l.ID); err == nil {
-				return fmt.Errorf("%w: license id %x", ErrExists, l.ID[:4])
-			} else if !errors.Is(err, ErrNotFound) {
-				return err
-			}
-		}
-		return putLicenses(b, ls)
-	}
-	if audit != nil {
-		return s.commitAudited(*audit, fill)
-	}
-	b := s.db.NewBatch()
-	defer b.Close()
-	if err := fill(b); err != nil {
-		return err
-	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
-	}
-	return nil
+// TermKind says how a license's term is counted: the wire format's term
+// kinds (wire.TermKind), so that a term passes between a request and a
+// record without conversion. Part of the on-disk format.
+type TermKind = wire.TermKind
+
+// Term kinds, as the wire format numbers them.
+const (
+	TermDefault   = wire.TermDefault // the product's default (resolved at mint time; never stored)
+	TermYears     = wire.TermYears
+	TermMonths    = wire.TermMonths
+	TermPerpetual = wire.TermPerpetual
+	TermDays      = wire.TermDays // trials
+)
+
+// Term is a license's period of use, counted from its first activation.
+type Term struct {
+	Kind  TermKind `json:"kind"`
+	Value uint16   `json:"value,omitempty"`
 }
 
-// putLicenses puts new licenses in b: their records, in the order of their
-// key hashes, then their id index entries, in the order of their ids.
-// Pebble inserts a batch into its memtable (a skiplist) in the batch's
-// order, and an insert next to the previous one starts from where that one
-// ended instead of from the top: in key order, a 10,000-key mint spends
-// far less of its time in the memtable (BENCHMARKS.md, mint).
-func putLicenses(b *pebble.Batch, ls []License) error {
-	// Ids and key hashes are random: sorting by their first 8 bytes is
-	// sorting them (a tie would only cost a longer insert).
-	type ref struct {
-		first uint64
-		i     int
+// End returns when a term that started at start ends, or the zero time for
+// a perpetual term.
+func (t Term) End(start time.Time) time.Time {
+	switch t.Kind {
+	case TermYears:
+		return start.AddDate(int(t.Value), 0, 0)
+	case TermMonths:
+		return start.AddDate(0, int(t.Value), 0)
+	case TermDays:
+		return start.AddDate(0, 0, int(t.Value))
 	}
-	order := make([]ref, len(ls))
-	byFirst := func(x, y ref) int { return cmp.Compare(x.first, y.first) }
-	for i := range ls {
-		order[i] = ref{binary.BigEndian.Uint64(ls[i].ID[:8]), i}
-	}
-	slices.SortFunc(order, byFirst)
-	for _, r := range order {
-		if ls[r.i].ID == IDFor(ls[r.i].KeyHash) {
-			continue // found by its record's key: no index entry
-		}
-		if err := b.Set(licenseIDKey(ls[r.i].ID), ls[r.i].KeyHash[:], nil); err != nil {
-			return fmt.Errorf("store: batch: %w", err)
-		}
-	}
-	for i := range ls {
-		order[i] = ref{binary.BigEndian.Uint64(ls[i].KeyHash[:8]), i}
-	}
-	slices.SortFunc(order, byFirst)
-	rec := make([]byte, 0, 256)
-	for _, r := range order {
-		var err error
-		if rec, err = appendLicenseV2(rec[:0], &ls[r.i], 0); err != nil {
-			return err
-		}
-		if err := b.Set(licenseKey(ls[r.i].KeyHash), rec, nil); err != nil {
-			return fmt.Errorf("store: batch: %w", err)
-		}
-	}
-	return nil
+	return time.Time{}
 }
 
-// LicenseByKeyHash returns the license whose key has hash h, or ErrNotFound.
-func (s *Store) LicenseByKeyHash(h keygen.KeyHash) (License, error) {
-	l, _, err := s.licenseAt(h)
-	return l, err
+func (t Term) String() string {
+	switch t.Kind {
+	case TermYears:
+		return fmt.Sprintf("%d year(s)", t.Value)
+	case TermMonths:
+		return fmt.Sprintf("%d month(s)", t.Value)
+	case TermDays:
+		return fmt.Sprintf("%d day(s)", t.Value)
+	case TermPerpetual:
+		return "perpetual"
+	}
+	return "default"
 }
 
-// licenseAt reads the license whose key has hash h, with the number of
-// activations its record keeps (unknownActs for an old record).
-func (s *Store) licenseAt(h keygen.KeyHash) (License, int, error) {
-	v, err := s.get(licenseKey(h))
-	if err != nil {
-		return License{}, 0, err
+// Policy is how a license may be used offline; it is copied from the product
+// when the license is minted, so validation needs no catalogue lookup.
+type Policy struct {
+	Level        uint8  `json:"level"`         // validation level 1, 2 or 3
+	OnlineDays   uint16 `json:"online_days"`   // level 3: a server check is required within this many days
+	WarnDays     uint16 `json:"warn_days"`     // level 3: warn this many days before
+	LeaseSeconds uint32 `json:"lease_seconds"` // lifetime of a signed lease
+}
+
+// License is one license key's record. The key itself is not in it: only
+// its keyed hash.
+type License struct {
+	ID           LicenseID      `json:"id"`
+	KeyHash      keygen.KeyHash `json:"key_hash"`
+	Product      string         `json:"product"`
+	Bundle       []string       `json:"bundle,omitempty"` // further product codes of a suite
+	Entitlements []string       `json:"entitlements,omitempty"`
+	Seats        uint32         `json:"seats"`
+	Term         Term           `json:"term"`
+	AbsExpiry    int64          `json:"abs_expiry,omitempty"` // Unix seconds; 0: none
+	Activated    int64          `json:"activated,omitempty"`  // first activation, Unix seconds; 0: never
+	State        State          `json:"state"`
+	Policy       Policy         `json:"policy"`
+	Created      int64          `json:"created"`
+	Shop         string         `json:"shop,omitempty"`
+	Order        string         `json:"order,omitempty"`
+}
+
+// Expiry returns when the license ends, Unix seconds, or 0 when it does not
+// (perpetual and no absolute expiry, or a term not yet started).
+func (l *License) Expiry() int64 {
+	var end int64
+	if l.Activated != 0 {
+		if t := l.Term.End(time.Unix(l.Activated, 0)); !t.IsZero() {
+			end = t.Unix()
+		}
 	}
-	if v == nil {
-		return License{}, 0, ErrNotFound
+	if l.AbsExpiry != 0 && (end == 0 || l.AbsExpiry < end) {
+		end = l.AbsExpiry
 	}
-	return decodeLicenseActs(v)
+	return end
+}
+
+// Expired reports whether the license is over at now (Unix seconds).
+func (l *License) Expired(now int64) bool {
+	e := l.Expiry()
+	return e != 0 && now >= e
+}
+
+// Activation is one install's binding to a license: a seat.
+type Activation struct {
+	License LicenseID `json:"license"`
+	Install InstallID `json:"install"`
+	// Fingerprint is the machine's fingerprint and Lease the latest lease
+	// signed for it. With Private, the gateway keeps them under its secret:
+	// each component hash hashed again, the lease sealed, so that a stolen
+	// database holds none of the client's hashes (whose key, the product
+	// code, is public). Without it (records of earlier gateways), both are
+	// as the client sent and received them.
+	Fingerprint wire.Fingerprint `json:"-"`
+	Private     bool             `json:"-"`
+	Hostname    string           `json:"hostname"`
+	AppVersion  string           `json:"app_version,omitempty"`
+	Created     int64            `json:"created"`
+	LastSeen    int64            `json:"last_seen"`
+	Counter     uint64           `json:"counter"`
+	Lease       []byte           `json:"lease,omitempty"`
+	LeaseIssued int64            `json:"lease_issued,omitempty"`
+	LeaseExpiry int64            `json:"lease_expiry,omitempty"`
 }
 
 // IDFor returns the id a new license with key hash h gets: the first 16
-// bytes of h. The record's own key (pfxLicense | h) then finds the license
-// by its id as well, so a mint writes one record per key and no index entry
-// (half the gateway's CPU per minted key, BENCHMARKS.md). The id says
-// nothing of the key: h is a hash keyed with the server's secret. Licenses
-// minted before ids were derived keep their random ids and their index
-// entries (pfxLicenseID).
+// bytes of h. A backend can then find a license by its id through its key
+// hash (the Pebble backend: the record's own key, so that a mint writes one
+// record per key and no index entry: half the gateway's CPU per minted key,
+// BENCHMARKS.md). The id says nothing of the key: h is a hash keyed with
+// the server's secret. Licenses minted before ids were derived keep their
+// random ids (and, in Pebble, their index entries).
 func IDFor(h keygen.KeyHash) LicenseID { return LicenseID(h[:16]) }
-
-// LicenseByID returns the license with this id, or ErrNotFound.
-func (s *Store) LicenseByID(id LicenseID) (License, error) {
-	l, _, _, err := s.licenseByID(id)
-	return l, err
-}
-
-// licenseByID finds the license with this id: first as the record whose
-// key hash begins with the id (IDFor), then through the index entry of an
-// id that was not derived. It returns the license, its key hash and its
-// number of activations (as licenseAt). New licenses, all derived, take
-// the shorter way (BenchmarkLicenseByID on the development machine: about
-// 6 µs, and 15 for an older license; the index first took about 9 and 10).
-func (s *Store) licenseByID(id LicenseID) (License, keygen.KeyHash, int, error) {
-	if l, h, acts, err := s.licenseByPrefix(id); err == nil || !errors.Is(err, ErrNotFound) {
-		return l, h, acts, err
-	}
-	v, err := s.get(licenseIDKey(id))
-	if err != nil {
-		return License{}, keygen.KeyHash{}, 0, err
-	}
-	if v == nil {
-		return License{}, keygen.KeyHash{}, 0, ErrNotFound
-	}
-	if len(v) != len(keygen.KeyHash{}) {
-		return License{}, keygen.KeyHash{}, 0, fmt.Errorf("%w: index entry of license %x", ErrCorrupt, id[:4])
-	}
-	h := keygen.KeyHash(v)
-	l, acts, err := s.licenseAt(h)
-	if err == nil && l.ID != id {
-		return License{}, keygen.KeyHash{}, 0, fmt.Errorf("%w: index entry of license %x names another license", ErrCorrupt, id[:4])
-	}
-	return l, h, acts, err
-}
-
-// licenseByPrefix reads the license whose id was derived from its key hash
-// (IDFor), or ErrNotFound.
-func (s *Store) licenseByPrefix(id LicenseID) (License, keygen.KeyHash, int, error) {
-	lower := append([]byte{pfxLicense}, id[:]...)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
-	if err != nil {
-		return License{}, keygen.KeyHash{}, 0, fmt.Errorf("store: read: %w", err)
-	}
-	defer it.Close()
-	for ok := it.First(); ok; ok = it.Next() {
-		k := it.Key()
-		if len(k) != 1+len(keygen.KeyHash{}) {
-			continue
-		}
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return License{}, keygen.KeyHash{}, 0, fmt.Errorf("store: read: %w", err)
-		}
-		l, acts, err := decodeLicenseActs(v)
-		if err != nil {
-			return License{}, keygen.KeyHash{}, 0, err
-		}
-		// An older license's random id is not its key hash's first bytes,
-		// whatever else begins with them.
-		if l.ID == id {
-			return l, keygen.KeyHash(k[1:]), acts, nil
-		}
-	}
-	if err := it.Error(); err != nil {
-		return License{}, keygen.KeyHash{}, 0, fmt.Errorf("store: read: %w", err)
-	}
-	return License{}, keygen.KeyHash{}, 0, ErrNotFound
-}
-
-// prefixEnd returns the smallest key above every key that begins with p.
-func prefixEnd(p []byte) []byte {
-	end := bytes.Clone(p)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i]++; end[i] != 0 {
-			return end[:i+1]
-		}
-	}
-	return nil // p is all 0xff: no upper bound
-}
-
-// Activations returns the license's activations, ordered by install id.
-func (s *Store) Activations(id LicenseID) ([]Activation, error) {
-	lo := append([]byte{pfxActivation}, id[:]...)
-	hi := append([]byte{pfxActivation}, id[:]...)
-	hi = append(hi, bytes.Repeat([]byte{0xff}, len(InstallID{})+1)...)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
-	if err != nil {
-		return nil, fmt.Errorf("store: iterate: %w", err)
-	}
-	defer it.Close()
-	var out []Activation
-	for it.First(); it.Valid(); it.Next() {
-		a, err := decodeActivation(it.Value())
-		if err != nil {
-			return nil, err
-		}
-		s.latestSeen(&a)
-		out = append(out, a)
-	}
-	if err := it.Error(); err != nil {
-		return nil, fmt.Errorf("store: iterate: %w", err)
-	}
-	return out, nil
-}

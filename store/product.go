@@ -1,10 +1,8 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/tollgate/tollgate/wire"
 )
 
@@ -119,53 +117,4 @@ func (p *Product) DefaultTerm() Term {
 		return p.Term
 	}
 	return Term{Kind: TermYears, Value: 1}
-}
-
-func productKey(code string) []byte { return append([]byte{pfxProduct}, code...) }
-
-// PutProduct adds or replaces a catalogue entry, durably.
-func (s *Store) PutProduct(p Product) error {
-	if err := p.Check(); err != nil {
-		return err
-	}
-	if p.Policy.Level == 0 {
-		p.Policy.Level = 1
-	}
-	v, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("store: encode product: %w", err)
-	}
-	return s.commitAudited(AuditEntry{Kind: "product.put", Detail: p.Code}, func(b *pebble.Batch) error {
-		return b.Set(productKey(p.Code), v, nil)
-	})
-}
-
-// ProductByCode returns the catalogue entry of code, or ErrNotFound.
-func (s *Store) ProductByCode(code string) (Product, error) {
-	v, err := s.get(productKey(code))
-	if err != nil {
-		return Product{}, err
-	}
-	if v == nil {
-		return Product{}, fmt.Errorf("%w: product %q", ErrNotFound, code)
-	}
-	var p Product
-	if err := json.Unmarshal(v, &p); err != nil {
-		return Product{}, fmt.Errorf("%w: product: %w", ErrCorrupt, err)
-	}
-	return p, nil
-}
-
-// Products returns the catalogue, ordered by code.
-func (s *Store) Products() ([]Product, error) {
-	var out []Product
-	err := s.scan([]byte{pfxProduct}, func(_, v []byte) error {
-		var p Product
-		if err := json.Unmarshal(v, &p); err != nil {
-			return fmt.Errorf("%w: product: %w", ErrCorrupt, err)
-		}
-		out = append(out, p)
-		return nil
-	})
-	return out, err
 }

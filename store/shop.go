@@ -1,30 +1,10 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"slices"
-	"sync"
-
-	"github.com/cockroachdb/pebble/v2"
 )
-
-// ext is the state of the shop side of the store: per-shop mint locks and
-// the audit chain's head.
-type ext struct {
-	shopLocks sync.Map // shop name -> *sync.Mutex
-
-	auditMu   sync.Mutex
-	auditInit bool
-	auditSeq  uint64
-	auditHead [32]byte
-}
-
-func (s *Store) shopLock(name string) *sync.Mutex {
-	mu, _ := s.ext.shopLocks.LoadOrStore(name, new(sync.Mutex))
-	return mu.(*sync.Mutex)
-}
 
 // Shop is a web shop allowed to mint keys over the shop channel.
 type Shop struct {
@@ -76,89 +56,6 @@ func (sh *Shop) Check() error {
 		if !n.IsValid() {
 			return fmt.Errorf("%w: shop %q has an invalid network", ErrInvalid, sh.Name)
 		}
-	}
-	return nil
-}
-
-func shopKey(name string) []byte { return append([]byte{pfxShop}, name...) }
-
-// PutShop registers or replaces a shop, durably, and audits it.
-func (s *Store) PutShop(sh Shop) error {
-	if err := sh.Check(); err != nil {
-		return err
-	}
-	for i, n := range sh.Networks {
-		sh.Networks[i] = n.Masked()
-	}
-	v, err := json.Marshal(sh)
-	if err != nil {
-		return fmt.Errorf("store: encode shop: %w", err)
-	}
-	return s.commitAudited(AuditEntry{Kind: "shop.put", Shop: sh.Name}, func(b *pebble.Batch) error {
-		return b.Set(shopKey(sh.Name), v, nil)
-	})
-}
-
-// DeleteShop removes a shop, durably; its licenses and orders stay.
-func (s *Store) DeleteShop(name string) error {
-	v, err := s.get(shopKey(name))
-	if err != nil {
-		return err
-	}
-	if v == nil {
-		return fmt.Errorf("%w: shop %q", ErrNotFound, name)
-	}
-	return s.commitAudited(AuditEntry{Kind: "shop.remove", Shop: name}, func(b *pebble.Batch) error {
-		return b.Delete(shopKey(name), nil)
-	})
-}
-
-// ShopByName returns the shop called name, or ErrNotFound.
-func (s *Store) ShopByName(name string) (Shop, error) {
-	v, err := s.get(shopKey(name))
-	if err != nil {
-		return Shop{}, err
-	}
-	if v == nil {
-		return Shop{}, fmt.Errorf("%w: shop %q", ErrNotFound, name)
-	}
-	var sh Shop
-	if err := json.Unmarshal(v, &sh); err != nil {
-		return Shop{}, fmt.Errorf("%w: shop: %w", ErrCorrupt, err)
-	}
-	return sh, nil
-}
-
-// Shops returns every shop, ordered by name.
-func (s *Store) Shops() ([]Shop, error) {
-	var out []Shop
-	err := s.scan([]byte{pfxShop}, func(_, v []byte) error {
-		var sh Shop
-		if err := json.Unmarshal(v, &sh); err != nil {
-			return fmt.Errorf("%w: shop: %w", ErrCorrupt, err)
-		}
-		out = append(out, sh)
-		return nil
-	})
-	return out, err
-}
-
-// scan calls fn on every key with prefix pfx, in order.
-func (s *Store) scan(pfx []byte, fn func(k, v []byte) error) error {
-	hi := append([]byte(nil), pfx...)
-	hi[len(hi)-1]++
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: pfx, UpperBound: hi})
-	if err != nil {
-		return fmt.Errorf("store: iterate: %w", err)
-	}
-	defer it.Close()
-	for it.First(); it.Valid(); it.Next() {
-		if err := fn(it.Key(), it.Value()); err != nil {
-			return err
-		}
-	}
-	if err := it.Error(); err != nil {
-		return fmt.Errorf("store: iterate: %w", err)
 	}
 	return nil
 }

@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/tollgate/tollgate/keygen"
 )
 
 // Tx is the state of one license inside Update: the license and its
 // activations, read under the license's lock. The function given to Update
 // changes them through its methods; nothing is written if it returns an error.
+//
+// A backend makes a Tx with NewTx, runs the caller's function on it, and
+// writes what Changes reports.
 type Tx struct {
 	License     License
 	Activations []Activation
@@ -20,10 +22,18 @@ type Tx struct {
 	// not at all.
 	Audit *AuditEntry
 
-	puts  []Activation
-	dels  []InstallID
-	st    *Store
-	sight *Sightings // read by Sightings, written by fill
+	puts      []Activation
+	dels      []InstallID
+	sight     *Sightings // read by Sightings, written with the change
+	readSight func() (Sightings, error)
+}
+
+// NewTx returns the transaction of license l with its activations acts
+// (read under the license's lock) at now. readSightings reads the
+// license's sightings; it is called at most once, and only when the
+// caller's function asks for them (Tx.Sightings).
+func NewTx(l License, acts []Activation, now time.Time, readSightings func() (Sightings, error)) *Tx {
+	return &Tx{License: l, Activations: acts, Now: now, readSight: readSightings}
 }
 
 // Activation returns the activation of install, if there is one.
@@ -60,113 +70,66 @@ func (tx *Tx) DeleteActivation(install InstallID) {
 	}
 }
 
-// Update runs fn on the license with this id under the license's lock and
-// commits what it changed durably before returning. It returns fn's error
-// unchanged (and writes nothing) when fn fails, and ErrNotFound when there is
-// no such license.
-func (s *Store) Update(id LicenseID, fn func(tx *Tx) error) error {
-	return s.update(id, nil, fn)
+// Sightings returns the license's sightings, read on the first call and
+// written with the transaction (the caller changes them in place).
+func (tx *Tx) Sightings() (*Sightings, error) {
+	if tx.sight != nil {
+		return tx.sight, nil
+	}
+	var s Sightings
+	if tx.readSight != nil {
+		var err error
+		if s, err = tx.readSight(); err != nil {
+			return nil, err
+		}
+	}
+	tx.sight = &s
+	return tx.sight, nil
 }
 
-// UpdateLicense is Update of l, a license read before (LicenseByKeyHash):
-// under the lock it reads l's record again by its key hash, which spares
-// the read of the id index.
-func (s *Store) UpdateLicense(l *License, fn func(tx *Tx) error) error {
-	return s.update(l.ID, &l.KeyHash, fn)
+// ResetSightings sets the license's sightings to none, without reading
+// them (a damaged record is replaced).
+func (tx *Tx) ResetSightings() { tx.sight = &Sightings{} }
+
+// TxChanges is what a transaction changed, for its backend to write in one
+// commit, in this order: the license record (License, with Activations as
+// its number of activations), the deletions, the puts, the sightings and
+// the audit entry.
+type TxChanges struct {
+	License     License
+	Activations int // the license's activations after the change
+	// Deletes are the installs whose activations (and last-seen records)
+	// are deleted.
+	Deletes []InstallID
+	// Puts are the activations to write (new or replaced), after the
+	// deletions. A put of an install deleted later in the transaction is
+	// left out; the same install may be put more than once, the last put
+	// winning.
+	Puts []Activation
+	// Sightings are the license's sightings to write when not nil: an
+	// empty one (Sightings.Empty) deletes the record. Nil: the transaction
+	// did not read them, and they stay as they are.
+	Sightings *Sightings
+	// Audit, when not nil, is appended to the audit log in the same commit.
+	Audit *AuditEntry
 }
 
-func (s *Store) update(id LicenseID, hash *keygen.KeyHash, fn func(tx *Tx) error) error {
-	if s.closed.Load() {
-		return ErrClosed
+// Changes returns what the transaction changed. It refuses (ErrConfig) a
+// change of the license's identity, id or key hash, which are id and
+// keyHash, those of the license as read.
+func (tx *Tx) Changes(id LicenseID, keyHash keygen.KeyHash) (TxChanges, error) {
+	if tx.License.ID != id || tx.License.KeyHash != keyHash {
+		return TxChanges{}, fmt.Errorf("%w: an update may not change a license's identity", ErrConfig)
 	}
-	mu := s.lockOf(id)
-	mu.Lock()
-	defer mu.Unlock()
-	var (
-		lic   License
-		h     keygen.KeyHash
-		nacts int
-		err   error
-	)
-	if hash != nil {
-		h = *hash
-		lic, nacts, err = s.licenseAt(h)
-	} else {
-		lic, h, nacts, err = s.licenseByID(id)
-	}
-	if err != nil {
-		return err
-	}
-	if lic.ID != id {
-		return ErrNotFound
-	}
-	var acts []Activation
-	if nacts != 0 {
-		// A license record keeps its number of activations, so one that
-		// never had any (a fresh key's first activation) is not looked up.
-		if acts, err = s.Activations(id); err != nil {
-			return err
-		}
-	}
-	tx := &Tx{License: lic, Activations: acts, Now: s.cfg.Now(), st: s}
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if tx.License.ID != id || tx.License.KeyHash != lic.KeyHash {
-		return fmt.Errorf("%w: an update may not change a license's identity", ErrConfig)
-	}
-	fill := func(b *pebble.Batch) error { return tx.fill(b, id, lic.KeyHash) }
-	if tx.Audit != nil {
-		if err := s.commitAudited(*tx.Audit, fill); err != nil {
-			return err
-		}
-	} else {
-		b := s.db.NewBatch()
-		defer b.Close()
-		if err := fill(b); err != nil {
-			return err
-		}
-		if err := b.Commit(pebble.Sync); err != nil {
-			return fmt.Errorf("store: commit: %w", err)
-		}
-	}
-	// After the commit: a Lookup that loaded the old state before this point
-	// holds the old epoch and will reload.
-	s.epochOf(id).Add(1)
-	return nil
-}
-
-// fill puts the transaction's license and activation changes in b.
-func (tx *Tx) fill(b *pebble.Batch, id LicenseID, keyHash keygen.KeyHash) error {
-	rec, err := encodeLicense(&tx.License, len(tx.Activations))
-	if err != nil {
-		return err
-	}
-	if err := b.Set(licenseKey(keyHash), rec, nil); err != nil {
-		return fmt.Errorf("store: batch: %w", err)
-	}
-	for _, in := range tx.dels {
-		if err := b.Delete(activationKey(pfxActivation, id, in), nil); err != nil {
-			return fmt.Errorf("store: batch: %w", err)
-		}
-		if err := b.Delete(activationKey(pfxSeen, id, in), nil); err != nil {
-			return fmt.Errorf("store: batch: %w", err)
-		}
-	}
+	c := TxChanges{License: tx.License, Activations: len(tx.Activations), Deletes: tx.dels, Sightings: tx.sight, Audit: tx.Audit}
 	for i := range tx.puts {
 		a := &tx.puts[i]
 		if containsInstall(tx.dels, a.Install) && !hasInstall(tx.Activations, a.Install) {
 			continue
 		}
-		rec, err := encodeActivation(a)
-		if err != nil {
-			return err
-		}
-		if err := b.Set(activationKey(pfxActivation, id, a.Install), rec, nil); err != nil {
-			return fmt.Errorf("store: batch: %w", err)
-		}
+		c.Puts = append(c.Puts, *a)
 	}
-	return tx.fillSightings(b, id)
+	return c, nil
 }
 
 func containsInstall(list []InstallID, in InstallID) bool {

@@ -1,35 +1,32 @@
 package store
 
 import (
-	"cmp"
-	"encoding/binary"
 	"fmt"
-	"slices"
 	"time"
-
-	"github.com/cockroachdb/pebble/v2"
 )
 
 func (s *Store) flushLoop() {
 	defer close(s.flushed)
-	t := time.NewTicker(s.cfg.WriteBehind)
+	t := time.NewTicker(s.opts.WriteBehind)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
 			if err := s.Flush(); err != nil {
-				s.cfg.Logger.Warn("store: write-behind flush failed; will retry", "err", err)
+				s.opts.Logger.Warn("store: write-behind flush failed; will retry", "err", err)
 			}
 		case <-s.stop:
 			if err := s.Flush(); err != nil {
-				s.cfg.Logger.Error("store: final write-behind flush failed", "err", err)
+				s.opts.Logger.Error("store: final write-behind flush failed", "err", err)
 			}
 			return
 		}
 	}
 }
 
-// Flush writes the queued last-seen times and counters now, with one fsync.
+// Flush writes the queued last-seen times and counters now, in one durable
+// commit of the backend (Backend.WriteSeen). When that fails they stay
+// queued, and the next flush retries.
 func (s *Store) Flush() error {
 	s.dirtyMu.Lock()
 	batch := s.dirty
@@ -38,23 +35,12 @@ func (s *Store) Flush() error {
 	if len(batch) == 0 {
 		return nil
 	}
-	// In key order, as putLicenses does: the memtable inserts each next to
-	// the previous one.
-	slices.SortFunc(batch, func(x, y *Entry) int {
-		return cmp.Compare(binary.BigEndian.Uint64(x.License.ID[:8]), binary.BigEndian.Uint64(y.License.ID[:8]))
-	})
-	b := s.db.NewBatch()
-	defer b.Close()
-	var v [16]byte
-	for _, e := range batch {
+	seen := make([]Seen, len(batch))
+	for i, e := range batch {
 		e.dirty.Store(false)
-		binary.BigEndian.PutUint64(v[:8], uint64(e.lastSeen.Load()))
-		binary.BigEndian.PutUint64(v[8:], e.counter.Load())
-		if err := b.Set(activationKey(pfxSeen, e.License.ID, e.Activation.Install), v[:], nil); err != nil {
-			return fmt.Errorf("store: batch: %w", err)
-		}
+		seen[i] = Seen{License: e.License.ID, Install: e.Activation.Install, LastSeen: e.lastSeen.Load(), Counter: e.counter.Load()}
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := s.b.WriteSeen(seen); err != nil {
 		// Put them back so the next flush retries.
 		s.dirtyMu.Lock()
 		for _, e := range batch {
@@ -63,10 +49,10 @@ func (s *Store) Flush() error {
 			}
 		}
 		s.dirtyMu.Unlock()
-		return fmt.Errorf("store: write-behind commit: %w", err)
+		return fmt.Errorf("store: write-behind: %w", err)
 	}
-	// Written: a later load reads them from disk. An entry queued again
-	// meanwhile stays pending.
+	// Written: a later load reads them from the backend. An entry queued
+	// again meanwhile stays pending.
 	s.dirtyMu.Lock()
 	for _, e := range batch {
 		if k := cacheKey(e.License.ID, e.Activation.Install); s.pending[k] == e && !e.dirty.Load() {

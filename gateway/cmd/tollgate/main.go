@@ -247,7 +247,7 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 		"Mints license keys straight into a stopped gateway's store and prints them, one a line.\nShops mint through the shop channel instead; this is for operators and tests.", stderr)
 	data := fs.String("data", "", "data directory (required)")
 	product := fs.String("product", "", "5-character product code, such as 1AJS2 (required)")
-	count := fs.Int("count", 1, "how many keys (1 to 10000)")
+	count := fs.Int("count", 1, fmt.Sprintf("how many keys (1 to %d)", store.MaxMintKeys))
 	seats := fs.Uint("seats", 1, fmt.Sprintf("machines per key, at most the catalogue product's maximum (%d if it states none or is not in the catalogue) (default: the catalogue product's, else 1)", store.DefaultMaxSeats))
 	years := fs.Uint("years", 0, "term in years (default 1 year)")
 	months := fs.Uint("months", 0, "term in months")

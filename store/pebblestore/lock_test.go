@@ -1,4 +1,4 @@
-package store
+package pebblestore
 
 import (
 	"bufio"
@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/tollgate/tollgate/store"
 )
 
 // holdEnv makes the test binary, run as a child, open the store in the
@@ -30,7 +32,7 @@ func TestMain(m *testing.M) {
 }
 
 // TestOpenLockedByAnotherProcess: a data directory held by another process
-// (a running gateway) is refused with ErrLocked, which is what tells the
+// (a running gateway) is refused with store.ErrLocked, which is what tells the
 // operator commands to use the admin socket instead.
 func TestOpenLockedByAnotherProcess(t *testing.T) {
 	dir := t.TempDir()
@@ -63,7 +65,7 @@ func TestOpenLockedByAnotherProcess(t *testing.T) {
 		t.Fatalf("child did not open the store: %q, %v", line, err)
 	}
 	_, err = Open(Config{Dir: dir})
-	if !errors.Is(err, ErrLocked) {
+	if !errors.Is(err, store.ErrLocked) {
 		t.Fatalf("Open of a directory another process holds = %v, want ErrLocked", err)
 	}
 }

@@ -1,4 +1,4 @@
-package store
+package pebblestore
 
 import (
 	"encoding/binary"
@@ -7,11 +7,13 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/store/storetest"
 	"github.com/tollgate/tollgate/wire"
 )
 
 // jsonLicenseV1 is a license record as version 1 wrote it (JSON).
-func jsonLicenseV1(t testing.TB, l *License) []byte {
+func jsonLicenseV1(t testing.TB, l *store.License) []byte {
 	b, err := json.Marshal(licenseRecord{V: recordVersion, License: l})
 	if err != nil {
 		t.Fatal(err)
@@ -20,7 +22,7 @@ func jsonLicenseV1(t testing.TB, l *License) []byte {
 }
 
 // jsonActivationV1 is an activation record as version 1 wrote it (JSON).
-func jsonActivationV1(t testing.TB, a *Activation) []byte {
+func jsonActivationV1(t testing.TB, a *store.Activation) []byte {
 	b, err := json.Marshal(activationRecord{V: recordVersion, FP: a.Fingerprint.Append(nil), Activation: a})
 	if err != nil {
 		t.Fatal(err)
@@ -29,10 +31,10 @@ func jsonActivationV1(t testing.TB, a *Activation) []byte {
 }
 
 // FuzzDecodeLicense: a license record read from disk (binary, or JSON as
-// version 1 wrote it) either decodes or is ErrCorrupt, never a panic; what
+// version 1 wrote it) either decodes or is store.ErrCorrupt, never a panic; what
 // decodes encodes back to the same license and activation count.
 func FuzzDecodeLicense(f *testing.F) {
-	l := newLicense(f, 3)
+	l := storetest.NewLicense(f, 3)
 	l.Entitlements = []string{"reports", "cloud"}
 	l.Bundle = []string{"2BKT3"}
 	l.AbsExpiry = 1900000000
@@ -73,7 +75,7 @@ func FuzzDecodeLicense(f *testing.F) {
 
 // FuzzDecodeActivation: the same for activation records.
 func FuzzDecodeActivation(f *testing.F) {
-	a := Activation{Install: install(1), Fingerprint: fingerprint(1), Hostname: "desk-7", Created: 1700000000, LastSeen: 1700000100,
+	a := store.Activation{Install: storetest.Install(1), Fingerprint: storetest.Fingerprint(1), Hostname: "desk-7", Created: 1700000000, LastSeen: 1700000100,
 		Lease: []byte("signed lease bytes"), LeaseIssued: 1700000000, LeaseExpiry: 1700600000, Counter: 9}
 	good, err := encodeActivation(&a)
 	if err != nil {
@@ -106,7 +108,7 @@ func FuzzDecodeActivation(f *testing.F) {
 
 // FuzzDecodeOrder: the same for order records.
 func FuzzDecodeOrder(f *testing.F) {
-	o := Order{Shop: "shop-1", ID: "order-77", Request: []byte("canonical order"), Sealed: []byte("sealed keys"), Count: 2, Product: "1AJS2", Created: 1700000000}
+	o := store.Order{Shop: "shop-1", ID: "order-77", Request: []byte("canonical order"), Sealed: []byte("sealed keys"), Count: 2, Product: "1AJS2", Created: 1700000000}
 	good, err := appendOrderV2(nil, &o)
 	if err != nil {
 		f.Fatal(err)
@@ -137,7 +139,7 @@ func FuzzDecodeOrder(f *testing.F) {
 }
 
 func FuzzDecodeSightings(f *testing.F) {
-	s := Sightings{FlaggedAt: 1700000000, Reason: "shared", List: []Sighting{{SightMachine, 1, 2}, {SightNetwork, 3, 4}}}
+	s := store.Sightings{FlaggedAt: 1700000000, Reason: "shared", List: []store.Sighting{{Kind: store.SightMachine, Hash: 1, Last: 2}, {Kind: store.SightNetwork, Hash: 3, Last: 4}}}
 	good, err := appendSightings(nil, &s)
 	if err != nil {
 		f.Fatal(err)
@@ -147,8 +149,8 @@ func FuzzDecodeSightings(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := parseSightings(b)
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("refusal not ErrCorrupt: %v", err)
+			if !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("refusal not store.ErrCorrupt: %v", err)
 			}
 			return
 		}
@@ -165,7 +167,7 @@ func FuzzDecodeSightings(f *testing.F) {
 
 // activationV2 encodes a as gateways before version 3 did (with its lease,
 // without flags).
-func activationV2(a *Activation) []byte {
+func activationV2(a *store.Activation) []byte {
 	b := []byte{recordVersionV2}
 	b = append(b, a.License[:]...)
 	b = append(b, a.Install[:]...)
@@ -183,7 +185,7 @@ func activationV2(a *Activation) []byte {
 // TestActivationVersions: a version 2 record reads as not private;
 // version 3 keeps the flag and refuses unknown ones.
 func TestActivationVersions(t *testing.T) {
-	var a Activation
+	var a store.Activation
 	a.Install[0] = 7
 	a.Fingerprint.N = 2
 	a.Fingerprint.C[0] = wire.FPComponent{Kind: wire.KindMachineID, Hash: [8]byte{1}}
@@ -206,7 +208,7 @@ func TestActivationVersions(t *testing.T) {
 		t.Fatalf("version 3: %+v, %v", back, err)
 	}
 	rec[1] |= 0x80
-	if _, err := decodeActivation(rec); !errors.Is(err, ErrCorrupt) {
+	if _, err := decodeActivation(rec); !errors.Is(err, store.ErrCorrupt) {
 		t.Fatalf("unknown flag: %v, want ErrCorrupt", err)
 	}
 }

@@ -1,10 +1,11 @@
-package store
+package pebblestore
 
 import (
 	"encoding/binary"
 	"fmt"
 	"math"
 
+	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
 
@@ -62,7 +63,7 @@ type recReader struct {
 
 func (r *recReader) fail(field string) {
 	if r.err == nil {
-		r.err = fmt.Errorf("%w: %s record: %s", ErrCorrupt, r.what, field)
+		r.err = fmt.Errorf("%w: %s record: %s", store.ErrCorrupt, r.what, field)
 	}
 	r.b = nil
 }
@@ -161,10 +162,10 @@ func (r *recReader) end() error {
 	return r.err
 }
 
-func appendLicenseV2(b []byte, l *License, acts int) ([]byte, error) {
+func appendLicenseV2(b []byte, l *store.License, acts int) ([]byte, error) {
 	if acts < 0 || acts > maxRecActs || len(l.Product) > maxRecString || len(l.Shop) > maxRecString ||
 		len(l.Order) > maxRecString || !fitList(l.Bundle) || !fitList(l.Entitlements) {
-		return nil, fmt.Errorf("%w: license record out of bounds", ErrInvalid)
+		return nil, fmt.Errorf("%w: license record out of bounds", store.ErrInvalid)
 	}
 	b = append(b, recordVersionV2)
 	b = append(b, l.ID[:]...)
@@ -187,9 +188,9 @@ func appendLicenseV2(b []byte, l *License, acts int) ([]byte, error) {
 	return binary.AppendUvarint(b, uint64(acts)), nil
 }
 
-func parseLicenseV2(b []byte) (License, int, error) {
+func parseLicenseV2(b []byte) (store.License, int, error) {
 	r := recReader{b: b, what: "license"}
-	var l License
+	var l store.License
 	r.start()
 	r.fixed(l.ID[:], "id")
 	r.fixed(l.KeyHash[:], "key hash")
@@ -197,11 +198,11 @@ func parseLicenseV2(b []byte) (License, int, error) {
 	l.Bundle = r.list("bundle")
 	l.Entitlements = r.list("entitlements")
 	l.Seats = uint32(r.uvarint(math.MaxUint32, "seats"))
-	l.Term.Kind = TermKind(r.byte("term"))
+	l.Term.Kind = store.TermKind(r.byte("term"))
 	l.Term.Value = uint16(r.uvarint(math.MaxUint16, "term"))
 	l.AbsExpiry = r.varint("expiry")
 	l.Activated = r.varint("activated")
-	l.State = State(r.byte("state"))
+	l.State = store.State(r.byte("state"))
 	l.Policy.Level = r.byte("policy")
 	l.Policy.OnlineDays = uint16(r.uvarint(math.MaxUint16, "policy"))
 	l.Policy.WarnDays = uint16(r.uvarint(math.MaxUint16, "policy"))
@@ -211,7 +212,7 @@ func parseLicenseV2(b []byte) (License, int, error) {
 	l.Order = r.str("order")
 	acts := int(r.uvarint(maxRecActs, "activations"))
 	if err := r.end(); err != nil {
-		return License{}, 0, err
+		return store.License{}, 0, err
 	}
 	return l, acts, nil
 }
@@ -224,12 +225,12 @@ const (
 
 // appendActivationV3 encodes a as version 2 does, with a flags byte after
 // the version.
-func appendActivationV3(b []byte, a *Activation) ([]byte, error) {
+func appendActivationV3(b []byte, a *store.Activation) ([]byte, error) {
 	if a.Fingerprint.N == 0 || int(a.Fingerprint.N) > wire.MaxComponents {
-		return nil, fmt.Errorf("%w: activation without a fingerprint", ErrInvalid)
+		return nil, fmt.Errorf("%w: activation without a fingerprint", store.ErrInvalid)
 	}
 	if len(a.Hostname) > maxRecString || len(a.AppVersion) > maxRecString || len(a.Lease) > maxRecBytes {
-		return nil, fmt.Errorf("%w: activation record out of bounds", ErrInvalid)
+		return nil, fmt.Errorf("%w: activation record out of bounds", store.ErrInvalid)
 	}
 	var flags byte
 	if a.Private {
@@ -250,9 +251,9 @@ func appendActivationV3(b []byte, a *Activation) ([]byte, error) {
 }
 
 // parseActivationBin decodes a version 2 or version 3 activation record.
-func parseActivationBin(b []byte) (Activation, error) {
+func parseActivationBin(b []byte) (store.Activation, error) {
 	r := recReader{b: b, what: "activation"}
-	var a Activation
+	var a store.Activation
 	v := r.byte("version")
 	switch v {
 	case recordVersionV2:
@@ -284,15 +285,15 @@ func parseActivationBin(b []byte) (Activation, error) {
 	a.LeaseIssued = r.varint("lease issued")
 	a.LeaseExpiry = r.varint("lease expiry")
 	if err := r.end(); err != nil {
-		return Activation{}, err
+		return store.Activation{}, err
 	}
 	return a, nil
 }
 
-func appendOrderV2(b []byte, o *Order) ([]byte, error) {
+func appendOrderV2(b []byte, o *store.Order) ([]byte, error) {
 	if len(o.Shop) > maxRecString || len(o.ID) > maxRecString || len(o.Product) > maxRecString ||
-		len(o.Request) > maxRecBytes || len(o.Sealed) > maxRecSealed || o.Count < 0 || o.Count > maxBatchKeys {
-		return nil, fmt.Errorf("%w: order record out of bounds", ErrInvalid)
+		len(o.Request) > maxRecBytes || len(o.Sealed) > maxRecSealed || o.Count < 0 || o.Count > store.MaxMintKeys {
+		return nil, fmt.Errorf("%w: order record out of bounds", store.ErrInvalid)
 	}
 	b = append(b, recordVersionV2)
 	b = appendStr(b, o.Shop)
@@ -304,19 +305,19 @@ func appendOrderV2(b []byte, o *Order) ([]byte, error) {
 	return binary.AppendVarint(b, o.Created), nil
 }
 
-func parseOrderV2(b []byte) (Order, error) {
+func parseOrderV2(b []byte) (store.Order, error) {
 	r := recReader{b: b, what: "order"}
-	var o Order
+	var o store.Order
 	r.start()
 	o.Shop = r.str("shop")
 	o.ID = r.str("id")
 	o.Request = r.bytes(maxRecBytes, "request")
 	o.Sealed = r.bytes(maxRecSealed, "sealed keys")
-	o.Count = int(r.uvarint(maxBatchKeys, "count"))
+	o.Count = int(r.uvarint(store.MaxMintKeys, "count"))
 	o.Product = r.str("product")
 	o.Created = r.varint("created")
 	if err := r.end(); err != nil {
-		return Order{}, err
+		return store.Order{}, err
 	}
 	return o, nil
 }

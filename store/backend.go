@@ -1,0 +1,162 @@
+package store
+
+import "github.com/tollgate/tollgate/keygen"
+
+// Backend is what a storage backend provides to the Store in front of it:
+// the durable state of licenses, activations, orders, shops, products,
+// sightings and the audit log, in the store's terms. The embedded backend
+// is Pebble (store/pebblestore); a backend shared by several gateways (a
+// SQL database) implements the same contract, which is why it asks
+// nothing a SQL backend cannot do: keyed reads, ordered lists, and
+// transactions of one license or one shop.
+//
+// Contracts, for every method:
+//   - Durability: a method that writes returns only once what it wrote is
+//     on disk (committed, fsynced); when it returns an error, nothing of
+//     its change is written.
+//   - Secrets: a license is found by the keyed hash of its key or by its
+//     license id; a license key is never given to a backend, and no error
+//     carries one.
+//   - After Close, every method returns ErrClosed (or, for a method that
+//     cannot fail, a zero value).
+//
+// All methods are safe for concurrent use.
+type Backend interface {
+	// LicenseByKeyHash returns the license whose key has hash h, or
+	// ErrNotFound.
+	LicenseByKeyHash(h keygen.KeyHash) (License, error)
+	// LicenseByID returns the license with this id, or ErrNotFound.
+	LicenseByID(id LicenseID) (License, error)
+	// Activation returns the activation of install on the license id, with
+	// the newest last-seen time and counter written by WriteSeen merged in
+	// (each the higher of the activation's own and the written one), or
+	// ErrNotActivated when there is none. It does not look for the license
+	// itself.
+	Activation(id LicenseID, install InstallID) (Activation, error)
+	// Activations returns the license's activations, ordered by install id,
+	// merged with WriteSeen's values as Activation is.
+	Activations(id LicenseID) ([]Activation, error)
+	// CreateLicenses writes new licenses, and audit (when not nil) with
+	// them in the same commit. A key hash or license id that already
+	// exists is refused with ErrExists and nothing is written.
+	CreateLicenses(ls []License, audit *AuditEntry) error
+	// Update runs fn on the license with this id and commits what it
+	// changed (Tx.Changes, with Tx.Audit in the same commit) durably
+	// before returning. Updates of one license are serialised (a lock, a
+	// row lock, a serialisable transaction), so that seat accounting is
+	// exact: fn sees the activations as the previous Update left them.
+	// hash, when not nil, is the key hash of the license as read before
+	// (LicenseByKeyHash), which a backend may use to find it faster; a
+	// license found through hash whose id is not id is ErrNotFound. Update
+	// returns ErrNotFound when there is no such license, fn's error
+	// unchanged (writing nothing) when fn fails, and an error wrapping
+	// ErrConfig (writing nothing) when fn changed the license's identity
+	// (its id or key hash). The Tx's Activations are read with WriteSeen's
+	// values merged (Activations).
+	Update(id LicenseID, hash *keygen.KeyHash, fn func(tx *Tx) error) error
+	// WriteSeen writes the last-seen times and counters of activations,
+	// all durably in one commit: what the Store's write-behind flusher
+	// writes. A value of an activation that no longer exists may be
+	// written or dropped; reads never bring back a deleted activation.
+	WriteSeen(seen []Seen) error
+
+	// MintOrder places order o (Shop, ID, Request, Count, Product set) under
+	// the shop's lock, so that two concurrent attempts of one order cannot
+	// both mint (and, with several gateways on one database, two gateways
+	// cannot either):
+	//
+	//   - an order with this id and the same request bytes exists: it is
+	//     returned with existed true, and mint is not called;
+	//   - it exists with other request bytes: ErrOrderConflict;
+	//   - the shop's quota (keys per UTC day, 0 for none) would be
+	//     exceeded: ErrQuotaExceeded;
+	//   - otherwise mint makes the licenses and the sealed keys, and the
+	//     licenses, the order, the quota count and an audit entry are
+	//     written in one durable commit before MintOrder returns.
+	//
+	// An order of no keys or of more than MaxMintKeys, or without a shop
+	// or an id, is ErrInvalid. New licenses are not checked for collisions
+	// with existing ones: their ids and key hashes come from 128 and 124
+	// random bits.
+	MintOrder(o Order, quota uint32, mint func() ([]License, []byte, error)) (_ Order, existed bool, _ error)
+	// OrderByID returns a shop's order, or ErrNotFound.
+	OrderByID(shop, id string) (Order, error)
+	// MintedToday returns how many keys the shop minted on the current UTC
+	// day.
+	MintedToday(shop string) (uint32, error)
+
+	// PutShop registers or replaces a shop (refused with ErrInvalid unless
+	// Shop.Check passes; networks are stored masked), and audits it.
+	PutShop(sh Shop) error
+	// DeleteShop removes a shop, and audits it; its licenses and orders
+	// stay. An unknown shop is ErrNotFound.
+	DeleteShop(name string) error
+	// ShopByName returns the shop called name, or ErrNotFound.
+	ShopByName(name string) (Shop, error)
+	// Shops returns every shop, ordered by name.
+	Shops() ([]Shop, error)
+
+	// PutProduct adds or replaces a catalogue entry (refused with
+	// ErrInvalid unless Product.Check passes; a validation level of 0 is
+	// stored as 1), and audits it.
+	PutProduct(p Product) error
+	// ProductByCode returns the catalogue entry of code, or ErrNotFound.
+	ProductByCode(code string) (Product, error)
+	// Products returns the catalogue, ordered by code.
+	Products() ([]Product, error)
+
+	// Sightings returns the sightings of the license with this id (none
+	// yet: the zero value). They are written by Update (Tx.Sightings).
+	Sightings(id LicenseID) (Sightings, error)
+	// FlaggedLicenses returns the flagged licenses, oldest flag first, at
+	// most limit of them (0: all). A license whose sightings record is
+	// damaged is listed first, with FlaggedAt 0 and DamagedSightings as
+	// its reason.
+	FlaggedLicenses(limit int) ([]Flagged, error)
+
+	// Audit appends e to the audit log, durably. Seq, Prev and (when zero)
+	// Time are filled in: the log is one hash chain, with no gaps, in the
+	// order of the commits.
+	Audit(e AuditEntry) error
+	// AuditLog returns the entries at or after since (Unix seconds), in
+	// order.
+	AuditLog(since int64) ([]AuditEntry, error)
+	// VerifyAudit walks the whole audit log and checks its hash chain: the
+	// sequence numbers run from 1 without gaps, each entry names the hash
+	// of the one before, and the last matches the recorded head (so that
+	// deleting entries at the end is caught too). It returns the number of
+	// entries checked, and an error wrapping ErrAuditBroken naming the
+	// first bad entry.
+	VerifyAudit() (int, error)
+
+	// Stats returns the backend's figures now (PendingWrites is the
+	// Store's, and left zero).
+	Stats() Stats
+	// Close closes the backend. It is safe to call more than once.
+	Close() error
+}
+
+// Seen is the last-seen time and counter of one activation, as the
+// write-behind flusher writes them (Backend.WriteSeen).
+type Seen struct {
+	License  LicenseID
+	Install  InstallID
+	LastSeen int64 // Unix seconds
+	Counter  uint64
+}
+
+// Stats is what the store holds and owes, for the operator.
+type Stats struct {
+	Bytes         uint64 // bytes of the backend's data on disk
+	PendingWrites int    // activations whose last-seen time is not yet written
+	// Extra are the backend's own figures, such as Pebble's compaction
+	// debt, each under its metric name.
+	Extra []Stat
+}
+
+// Stat is one figure of a backend.
+type Stat struct {
+	Name  string // metric name, such as "store_l0_tables"
+	Help  string // one sentence for the operator
+	Value int64
+}

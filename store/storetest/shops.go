@@ -1,0 +1,264 @@
+package storetest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/wire"
+)
+
+var shopCases = []testCase{
+	{"Orders", testOrders},
+	{"Shops", testShops},
+	{"Products", testProducts},
+	{"ProductSeatBounds", testProductSeatBounds},
+	{"Audit", testAudit},
+}
+
+// Shop returns a complete shop called name with a random key.
+func Shop(name string, quota uint32) store.Shop {
+	sh := store.Shop{Name: name, Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("2001:db8::/32")},
+		Products: []string{"1AJS2"}, DailyQuota: quota}
+	rand.Read(sh.PublicKey[:])
+	return sh
+}
+
+func mintFn(t testing.TB, n int, calls *atomic.Int32, made *[]store.License) func() ([]store.License, []byte, error) {
+	return func() ([]store.License, []byte, error) {
+		calls.Add(1)
+		ls := make([]store.License, n)
+		for i := range ls {
+			ls[i] = NewLicense(t, 1)
+		}
+		if made != nil {
+			*made = ls
+		}
+		return ls, []byte("sealed"), nil
+	}
+}
+
+// testOrders: concurrent attempts of one order mint once; the same id
+// with another request is a conflict; the daily quota holds.
+func testOrders(t *testing.T, b store.Backend) {
+	var calls atomic.Int32
+	var made []store.License
+	o := store.Order{Shop: "acme", ID: "ORD-1", Request: []byte("req-1"), Count: 3, Product: "1AJS2"}
+	var wg sync.WaitGroup
+	var existed atomic.Int32
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, ex, err := b.MintOrder(o, 10, mintFn(t, 3, &calls, &made))
+			if err != nil {
+				t.Errorf("MintOrder: %v", err)
+				return
+			}
+			if ex {
+				existed.Add(1)
+			}
+			if !bytes.Equal(got.Sealed, []byte("sealed")) || got.Created == 0 {
+				t.Errorf("order returned without its sealed keys or time: %+v", got)
+			}
+		}()
+	}
+	wg.Wait()
+	if calls.Load() != 1 || existed.Load() != 7 {
+		t.Fatalf("mint called %d times, %d retries; want 1 and 7", calls.Load(), existed.Load())
+	}
+	for _, l := range made {
+		if _, err := b.LicenseByKeyHash(l.KeyHash); err != nil {
+			t.Fatalf("a minted license: %v", err)
+		}
+	}
+	if got, err := b.OrderByID("acme", "ORD-1"); err != nil || got.Count != 3 || !bytes.Equal(got.Request, o.Request) {
+		t.Fatalf("OrderByID = %+v, %v", got, err)
+	}
+	if _, err := b.OrderByID("acme", "ORD-9"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("OrderByID of an unknown order: %v, want ErrNotFound", err)
+	}
+	o2 := o
+	o2.Request = []byte("req-2")
+	if _, _, err := b.MintOrder(o2, 10, mintFn(t, 3, &calls, nil)); !errors.Is(err, store.ErrOrderConflict) {
+		t.Fatalf("changed order: %v, want ErrOrderConflict", err)
+	}
+	o3 := store.Order{Shop: "acme", ID: "ORD-2", Request: []byte("x"), Count: 8, Product: "1AJS2"}
+	if _, _, err := b.MintOrder(o3, 10, mintFn(t, 8, &calls, nil)); !errors.Is(err, store.ErrQuotaExceeded) {
+		t.Fatalf("over quota: %v, want ErrQuotaExceeded", err)
+	}
+	o3.Count = 7
+	if _, _, err := b.MintOrder(o3, 10, mintFn(t, 7, &calls, nil)); err != nil {
+		t.Fatalf("up to the quota: %v", err)
+	}
+	if n, err := b.MintedToday("acme"); err != nil || n != 10 {
+		t.Fatalf("MintedToday = %d, %v; want 10", n, err)
+	}
+	if n, err := b.MintedToday("other"); err != nil || n != 0 {
+		t.Fatalf("MintedToday of a shop that minted nothing = %d, %v", n, err)
+	}
+	for _, bad := range []store.Order{
+		{Shop: "acme", ID: "ORD-3", Count: 0},
+		{Shop: "acme", ID: "ORD-3", Count: store.MaxMintKeys + 1},
+		{Shop: "", ID: "ORD-3", Count: 1},
+		{Shop: "acme", ID: "", Count: 1},
+	} {
+		if _, _, err := b.MintOrder(bad, 0, mintFn(t, 1, &calls, nil)); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("MintOrder(%+v): %v, want ErrInvalid", bad, err)
+		}
+	}
+	if n, err := b.VerifyAudit(); err != nil || n != 2 {
+		t.Fatalf("VerifyAudit = %d, %v; want 2 mint entries", n, err)
+	}
+}
+
+func testShops(t *testing.T, b store.Backend) {
+	if err := b.PutShop(Shop("acme", 0)); err != nil {
+		t.Fatalf("PutShop: %v", err)
+	}
+	if err := b.PutShop(store.Shop{Name: "bad"}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("PutShop of an incomplete shop: %v, want ErrInvalid", err)
+	}
+	wide := Shop("beta", 5)
+	wide.Networks = []netip.Prefix{netip.MustParsePrefix("10.1.2.3/8")}
+	if err := b.PutShop(wide); err != nil {
+		t.Fatal(err)
+	}
+	sh, err := b.ShopByName("acme")
+	if err != nil {
+		t.Fatalf("ShopByName: %v", err)
+	}
+	for _, c := range []struct {
+		addr string
+		want bool
+	}{{"127.0.0.1", true}, {"127.0.0.2", false}, {"::ffff:127.0.0.1", true}, {"2001:db8::1", true}, {"2001:db9::1", false}} {
+		if got := sh.Allows(netip.MustParseAddr(c.addr)); got != c.want {
+			t.Errorf("Allows(%s) = %v, want %v", c.addr, got, c.want)
+		}
+	}
+	if !sh.MayMint("1AJS2") || sh.MayMint("1BJS2") {
+		t.Errorf("MayMint wrong")
+	}
+	if got, err := b.ShopByName("beta"); err != nil || got.Networks[0].String() != "10.0.0.0/8" || got.DailyQuota != 5 {
+		t.Errorf("ShopByName(beta) = %+v, %v; want its network masked", got, err)
+	}
+	if shops, err := b.Shops(); err != nil || len(shops) != 2 || shops[0].Name != "acme" || shops[1].Name != "beta" {
+		t.Fatalf("Shops = %+v, %v", shops, err)
+	}
+	if err := b.DeleteShop("acme"); err != nil {
+		t.Fatalf("DeleteShop: %v", err)
+	}
+	if _, err := b.ShopByName("acme"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ShopByName after delete: %v", err)
+	}
+	if err := b.DeleteShop("acme"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("DeleteShop of an unknown shop: %v", err)
+	}
+	if n, err := b.VerifyAudit(); err != nil || n != 3 {
+		t.Fatalf("VerifyAudit = %d, %v; want 3 entries", n, err)
+	}
+}
+
+func testProducts(t *testing.T, b store.Backend) {
+	p := store.Product{Code: "1AJS2", Name: "VSE 2.1 Lite", Platform: "windows", Term: store.Term{Kind: store.TermYears, Value: 1}, Seats: 1}
+	if err := b.PutProduct(p); err != nil {
+		t.Fatalf("PutProduct: %v", err)
+	}
+	for _, bad := range []store.Product{
+		{Code: "1aj", Name: "x"},
+		{Code: "1AJS2"},
+		{Code: "1AJS2", Name: "x", Entitlements: []string{"Upper Case"}},
+		{Code: "1AJS2", Name: "x", Entitlements: []string{"a", "a"}},
+		{Code: "1AJS2", Name: "x", Bundle: []string{"1AJS2"}},
+		{Code: "1AJS2", Name: "x", Bundle: []string{"1ajs3"}},
+		{Code: "1AJS2", Name: "x", Policy: store.Policy{Level: 4}},
+	} {
+		if err := b.PutProduct(bad); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("PutProduct(%+v): %v, want ErrInvalid", bad, err)
+		}
+	}
+	got, err := b.ProductByCode("1AJS2")
+	if err != nil || got.Name != p.Name || got.Policy.Level != 1 {
+		t.Fatalf("ProductByCode = %+v, %v", got, err)
+	}
+	if _, err := b.ProductByCode("9ZZZZ"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ProductByCode of an unknown code: %v", err)
+	}
+	if err := b.PutProduct(store.Product{Code: "0AAAA", Name: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	if ps, err := b.Products(); err != nil || len(ps) != 2 || ps[0].Code != "0AAAA" {
+		t.Fatalf("Products = %+v, %v", ps, err)
+	}
+}
+
+// testProductSeatBounds: a catalogue entry is refused, with
+// StatusBadRequest and the allowed range in its message, when its default
+// seats exceed its maximum, when its maximum exceeds DefaultMaxSeats
+// without being a site license, or SiteSeatCeiling at all; a refused entry
+// is not stored.
+func testProductSeatBounds(t *testing.T, b store.Backend) {
+	base := store.Product{Code: "1AJS9", Name: "test", Term: store.Term{Kind: store.TermYears, Value: 1}}
+	for _, c := range []struct {
+		name string
+		edit func(p *store.Product)
+		want string // what the message must name; "" when accepted
+	}{
+		{"no maximum: 100 seats", func(p *store.Product) { p.Seats = 100 }, ""},
+		{"no maximum: 101 seats", func(p *store.Product) { p.Seats = 101 }, "1..100"},
+		{"seats above the maximum", func(p *store.Product) { p.Seats, p.MaxSeats = 11, 10 }, "1..10"},
+		{"4,294,967,295 seats", func(p *store.Product) { p.Seats = ^uint32(0) }, "1..100"},
+		{"maximum 101 without a site license", func(p *store.Product) { p.MaxSeats = 101 }, "1 to 100"},
+		{"site license without a maximum", func(p *store.Product) { p.SiteLicense = true }, "1 to 100000"},
+		{"site license above the ceiling", func(p *store.Product) { p.SiteLicense, p.MaxSeats = true, store.SiteSeatCeiling+1 }, "100000"},
+		{"site license at the ceiling", func(p *store.Product) { p.SiteLicense, p.MaxSeats, p.Seats = true, store.SiteSeatCeiling, 500 }, ""},
+		{"site license, seats above its maximum", func(p *store.Product) { p.SiteLicense, p.MaxSeats, p.Seats = true, 5000, 5001 }, "1..5000"},
+	} {
+		p := base
+		c.edit(&p)
+		err := b.PutProduct(p)
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v, want it accepted", c.name, err)
+			}
+			continue
+		}
+		if !errors.Is(err, store.ErrInvalid) || wire.StatusOf(err) != wire.StatusBadRequest || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want ErrInvalid, BAD_REQUEST and the range %s", c.name, err, c.want)
+		}
+	}
+	// Only the accepted entries were written, the last one last.
+	got, err := b.ProductByCode("1AJS9")
+	if err != nil || got.MaxSeats != store.SiteSeatCeiling || !got.SiteLicense || got.Seats != 500 {
+		t.Fatalf("ProductByCode = %+v, %v; want the site license at the ceiling", got, err)
+	}
+}
+
+func testAudit(t *testing.T, b store.Backend) {
+	for i := range 5 {
+		if err := b.Audit(store.AuditEntry{Kind: "test", Time: int64(100 * (i + 1)), Detail: string(rune('a' + i))}); err != nil {
+			t.Fatalf("Audit: %v", err)
+		}
+	}
+	if n, err := b.VerifyAudit(); err != nil || n != 5 {
+		t.Fatalf("VerifyAudit = %d, %v", n, err)
+	}
+	es, err := b.AuditLog(0)
+	if err != nil || len(es) != 5 {
+		t.Fatalf("AuditLog = %v, %v", es, err)
+	}
+	for i, e := range es {
+		if e.Seq != uint64(i+1) || e.Detail != string(rune('a'+i)) || len(e.Prev) != 64 || (i == 0) != (e.Prev == strings.Repeat("0", 64)) {
+			t.Errorf("entry %d: %+v", i, e)
+		}
+	}
+	if es, err := b.AuditLog(300); err != nil || len(es) != 3 || es[0].Seq != 3 {
+		t.Fatalf("AuditLog(300) = %+v, %v; want entries 3 to 5", es, err)
+	}
+}
