@@ -1,5 +1,7 @@
 package store
 
+import "github.com/tollgate/tollgate/wire"
+
 // Order is a shop's minting order as recorded: the canonical bytes of the
 // request (wire.MintRequest.AppendOrder) and the keys it produced, sealed
 // by the gateway, so that a retry of the same order gets the same keys and
@@ -16,5 +18,6 @@ type Order struct {
 }
 
 // MaxMintKeys is the most keys one order (or one operator's mint) may
-// make: a mint of that many is a few megabytes written in one commit.
-const MaxMintKeys = 10000
+// make, as the wire bounds a mint request: a mint of that many is a few
+// megabytes written in one commit.
+const MaxMintKeys = wire.MaxMintCount

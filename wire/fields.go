@@ -14,7 +14,7 @@ const (
 	MaxAppVersionLen   = 32  // bytes of an application version string
 	MaxOrderIDLen      = 64  // bytes of a shop's order id
 	MaxErrorMessageLen = 255 // bytes of an ErrorResponse message
-	MaxMintCount       = 10000
+	MaxMintCount       = 10000 // keys of one order
 	MaxTermYears       = 10
 	MaxTermMonths      = 120
 	MaxTermDays        = 365

@@ -153,7 +153,7 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	cf := addConnFlags(fs)
 	product := fs.String("product", "", "5-character product code (required)")
-	count := fs.Int("count", 1, "number of keys, 1 to 10000")
+	count := fs.Int("count", 1, fmt.Sprintf("number of keys, 1 to %d", wire.MaxMintCount))
 	order := fs.String("order", "", "the shop's order id; a retry with the same id returns the same keys (required)")
 	years := fs.Uint("years", 0, "term in years")
 	months := fs.Uint("months", 0, "term in months (subscriptions)")
