@@ -10,10 +10,10 @@ import (
 
 // Field bounds. Part of the wire format.
 const (
-	MaxHostnameLen     = 64  // bytes of a machine's hostname
-	MaxAppVersionLen   = 32  // bytes of an application version string
-	MaxOrderIDLen      = 64  // bytes of a shop's order id
-	MaxErrorMessageLen = 255 // bytes of an ErrorResponse message
+	MaxHostnameLen     = 64    // bytes of a machine's hostname
+	MaxAppVersionLen   = 32    // bytes of an application version string
+	MaxOrderIDLen      = 64    // bytes of a shop's order id
+	MaxErrorMessageLen = 255   // bytes of an ErrorResponse message
 	MaxMintCount       = 10000 // keys of one order
 	MaxTermYears       = 10
 	MaxTermMonths      = 120
