@@ -98,7 +98,7 @@ func licenseRefusal(l *store.License, expiry, now int64) error {
 	case store.StateRevoked:
 		return ErrRevoked
 	}
-	if expiry != 0 && now >= expiry {
+	if store.Ended(expiry, now) {
 		return ErrExpired
 	}
 	return nil

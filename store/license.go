@@ -130,10 +130,12 @@ func (l *License) Expiry() int64 {
 }
 
 // Expired reports whether the license is over at now (Unix seconds).
-func (l *License) Expired(now int64) bool {
-	e := l.Expiry()
-	return e != 0 && now >= e
-}
+func (l *License) Expired(now int64) bool { return Ended(l.Expiry(), now) }
+
+// Ended reports whether a term that ends at expiry (License.Expiry: Unix
+// seconds, 0 for never) is over at now. The hot path keeps a license's
+// expiry with its cache entry and asks this, not Expired.
+func Ended(expiry, now int64) bool { return expiry != 0 && now >= expiry }
 
 // Activation is one install's binding to a license: a seat.
 type Activation struct {
