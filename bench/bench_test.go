@@ -88,12 +88,14 @@ func checkSane(t *testing.T, r *bench.Result) map[string]any {
 }
 
 func TestScenariosEmbedded(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts gateways")
 	}
 	ctx := context.Background()
 	for _, s := range []bench.Scenario{bench.Validate, bench.Activate, bench.Handshake, bench.Mint, bench.Mixed, bench.Ceiling, bench.IdleMemory} {
 		t.Run(string(s), func(t *testing.T) {
+			t.Parallel()
 			cfg := small(s)
 			cfg.Ceiling = s == bench.Validate || s == bench.Handshake
 			r, err := bench.Run(ctx, cfg)
@@ -144,6 +146,7 @@ func TestScenariosEmbedded(t *testing.T) {
 }
 
 func TestOpenLoop(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a gateway")
 	}
@@ -224,6 +227,7 @@ func runningGateway(t *testing.T, keys int) (addr string, card *wire.Card, ks []
 // TestAgainstRunningGateway runs scenarios with --addr and --card against
 // a gateway the benchmark did not start, over real loopback.
 func TestAgainstRunningGateway(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a gateway")
 	}
@@ -276,6 +280,7 @@ func TestAgainstRunningGateway(t *testing.T) {
 // and the gateway's memory reported, both targets judged. Whether they are
 // met is the machine's business, not this test's.
 func TestFlood(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a gateway")
 	}
@@ -305,6 +310,7 @@ func TestFlood(t *testing.T) {
 }
 
 func TestReport(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts an echo server")
 	}

@@ -49,6 +49,7 @@ func tollgate(t *testing.T) string {
 // tollgate binary built from the tree (as Run builds it by default), SIGKILLed under load three times,
 // and the store checked after each restart and at the end.
 func TestHarness(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the tollgate binary")
 	}
@@ -114,6 +115,7 @@ func TestHarness(t *testing.T) {
 var keyLike = regexp.MustCompile(`[0-9A-Z]{30}|[0-9A-Z]{5}(-[0-9A-Z*]{5}){5}`)
 
 func TestBadConfig(t *testing.T) {
+	t.Parallel()
 	for _, c := range []Config{
 		{Cycles: -1},
 		{Concurrency: 100, Licenses: 2, Installs: 3},
@@ -131,6 +133,7 @@ func TestBadConfig(t *testing.T) {
 // the model lost track of as reconciled, and a license holding more
 // machines than the model's seats as over-seat.
 func TestCheckDetects(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the tollgate binary")
 	}

@@ -17,6 +17,7 @@ import (
 // TestClientCommand runs the Linux tollgate-client binary against the test
 // gateway: each command, its sentences and its exit code.
 func TestClientCommand(t *testing.T) {
+	t.Parallel()
 	// The build alone can take minutes on a loaded machine with a cold
 	// cache: only a hang may reach this limit.
 	ctx, cancel := context.WithTimeout(context.Background(), hang.Timeout(t))

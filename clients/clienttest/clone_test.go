@@ -42,6 +42,7 @@ func copyState(t *testing.T, from string) string {
 // did, forgets the license, and the original keeps working. Two programs
 // sharing one state directory are not a clone.
 func TestClonedStateRefused(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t)
 	key := g.mint(t, 1, service.Spec{Policy: store.Policy{Level: 2, LeaseSeconds: 30 * 86400}})[0]
 	ctx := context.Background()

@@ -128,6 +128,7 @@ func activate(t testing.TB, in install, key keygen.Key) {
 const day = 24 * time.Hour
 
 func TestLevelsOffline(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t)
 	policy := func(level uint8) service.Spec {
 		p := store.Policy{Level: level, LeaseSeconds: 30 * 86400}
@@ -207,6 +208,7 @@ func TestLevelsOffline(t *testing.T) {
 }
 
 func TestClockSetBack(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t)
 	key := g.mint(t, 1, service.Spec{})[0]
 	in := open(t, g, "", machine("a", "02:00:00:00:00:01"), nil)
@@ -231,6 +233,7 @@ func TestClockSetBack(t *testing.T) {
 }
 
 func TestCopiedAndTamperedLease(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t)
 	key := g.mint(t, 1, service.Spec{Seats: 2})[0]
 	in := open(t, g, "", machine("a", "02:00:00:00:00:01"), nil)
@@ -282,6 +285,7 @@ func TestCopiedAndTamperedLease(t *testing.T) {
 }
 
 func TestDamagedStateRecovers(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t)
 	key := g.mint(t, 1, service.Spec{})[0]
 	in := open(t, g, "", machine("a", "02:00:00:00:00:01"), nil)
@@ -307,6 +311,7 @@ func TestDamagedStateRecovers(t *testing.T) {
 }
 
 func TestNetworkCardChanged(t *testing.T) {
+	t.Parallel()
 	clock := &fakeClock{t: time.Now()} // the gateway's and the client's
 	g := startGateway(t, func(c *gateway.Config) { c.Now = clock.Now })
 	key := g.mint(t, 1, service.Spec{Policy: store.Policy{Level: 1, LeaseSeconds: 30 * 86400}})[0]
@@ -334,6 +339,7 @@ func TestNetworkCardChanged(t *testing.T) {
 }
 
 func TestDeactivateFreesSeat(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t)
 	key := g.mint(t, 1, service.Spec{Seats: 1})[0]
 	ctx := context.Background()

@@ -41,6 +41,7 @@ func winPath(p string) string { return "Z:" + strings.ReplaceAll(p, "/", `\`) }
 // The networked path is not run under Wine: Wine 8 refuses the UDP socket
 // options quic-go sets, and the Linux build of the same code covers it.
 func TestWindowsClientUnderWine(t *testing.T) {
+	t.Parallel()
 	wine := findWine()
 	gcc, gccErr := exec.LookPath("x86_64-w64-mingw32-gcc")
 	if wine == "" || gccErr != nil {

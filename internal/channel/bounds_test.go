@@ -86,6 +86,7 @@ func roundTrip(t *testing.T, s *Session, id uint32) {
 // connection stays up and the stream's slot is freed (one stream per
 // connection, and a second session opens).
 func TestQUICFrameTimeout(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		send func(t *testing.T, s *Session)
@@ -111,6 +112,7 @@ func TestQUICFrameTimeout(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			lim := Limits{FrameTimeout: 200 * time.Millisecond, MaxStreamsPerConn: 1}
 			ts, ended := boundedEcho(t, lim)
 			conn := ts.dial(t, Limits{})

@@ -21,6 +21,7 @@ import (
 var defaultSuite = noise.NewCipherSuite(noise.DH25519, noise.CipherChaChaPoly, noise.HashBLAKE2s)
 
 func TestProtocolNames(t *testing.T) {
+	t.Parallel()
 	suite := string(defaultSuite.Name())
 	if got := string(newSuite(staticOf(PrivateKey{1})).Name()); got != suite {
 		t.Errorf("handshake suite %q, want %q", got, suite)
@@ -35,6 +36,7 @@ func TestProtocolNames(t *testing.T) {
 
 // TestWireConstants keeps this package's copies of wire's numbers true.
 func TestWireConstants(t *testing.T) {
+	t.Parallel()
 	if HeaderSize != wire.HeaderSize || MaxFrameSize != wire.MaxFrameSize {
 		t.Errorf("HeaderSize %d, MaxFrameSize %d; wire has %d, %d", HeaderSize, MaxFrameSize, wire.HeaderSize, wire.MaxFrameSize)
 	}
@@ -83,6 +85,7 @@ func rawRefusal(t *testing.T, preamble []byte, handshake func(io.ReadWriteCloser
 }
 
 func TestRefusals(t *testing.T) {
+	t.Parallel()
 	lookupShop := func([KeyIDSize]byte) (PublicKey, error) { return shopKey.Public(), nil }
 	lim := slack(t, Limits{})
 	ik := func(rw io.ReadWriteCloser) error { _, err := ServerHandshakeIK(rw, serverKey, lim); return err }
@@ -130,6 +133,7 @@ func TestRefusals(t *testing.T) {
 
 // TestClientSeesRefusal: the initiator turns a refusal into a RefusedError.
 func TestClientSeesRefusal(t *testing.T) {
+	t.Parallel()
 	a, b := memConnPair()
 	lim := slack(t, Limits{})
 	go func() { _, _ = ServerHandshakeIK(b, serverKey, lim) }()
@@ -143,6 +147,7 @@ func TestClientSeesRefusal(t *testing.T) {
 // TestHandshakeMessageLength: a message 1 of the wrong length is refused
 // unread, whatever it holds.
 func TestHandshakeMessageLength(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{0, 95, 97, 65535} {
 		a, b := memConnPair()
 		done := make(chan error, 1)
@@ -159,6 +164,7 @@ func TestHandshakeMessageLength(t *testing.T) {
 // id swapped for another registered shop's) fails the handshake even when
 // the responder knows the key.
 func TestPrologueBindsPreamble(t *testing.T) {
+	t.Parallel()
 	a, b := memConnPair()
 	other := otherKey.Public()
 	lookup := func(id [KeyIDSize]byte) (PublicKey, error) {
@@ -203,6 +209,7 @@ func (r *rewriter) Write(p []byte) (int, error) {
 }
 
 func TestConfigErrors(t *testing.T) {
+	t.Parallel()
 	for _, cfg := range []Config{
 		{RemoteStatic: serverKey.Public()},
 		{Static: clientKey},
@@ -230,6 +237,7 @@ func TestConfigErrors(t *testing.T) {
 // with deadlines (net.Pipe: the deadline set is HandshakeTimeout from the
 // start) and on one without (memConn, closed by a timer).
 func TestHandshakeTimeoutStreams(t *testing.T) {
+	t.Parallel()
 	const timeout = 100 * time.Millisecond
 	lim := Limits{HandshakeTimeout: timeout}
 	a, b := net.Pipe()
@@ -259,6 +267,7 @@ func TestHandshakeTimeoutStreams(t *testing.T) {
 // deadlines, the session is not left with the handshake's deadline: each
 // side set one for the handshake and has none in force afterwards.
 func TestHandshakeDeadlineCleared(t *testing.T) {
+	t.Parallel()
 	a, b := net.Pipe()
 	ra, rb := &recorder{deadlineStream: a}, &recorder{deadlineStream: b}
 	lim := Limits{HandshakeTimeout: hang.Timeout(t)}
@@ -288,6 +297,7 @@ func TestHandshakeDeadlineCleared(t *testing.T) {
 // even claims its public key, but holds another private key gets no
 // session: the server cannot authenticate message 1 and says nothing more.
 func TestKKImpostor(t *testing.T) {
+	t.Parallel()
 	impostor, err := GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -338,6 +348,7 @@ func TestKKImpostor(t *testing.T) {
 // secrets for static and ephemeral keys, and the same refusal of a
 // low-order point.
 func TestX25519MatchesNoise(t *testing.T) {
+	t.Parallel()
 	for i := range 20 {
 		seed := bytes.Repeat([]byte{byte(i + 1)}, 64)
 		want, err := noise.DH25519.GenerateKeypair(bytes.NewReader(seed))

@@ -19,6 +19,7 @@ import (
 )
 
 func TestGenerateKey(t *testing.T) {
+	t.Parallel()
 	seed := bytes.Repeat([]byte{7}, KeySize)
 	k, err := GenerateKey(bytes.NewReader(seed))
 	if err != nil {
@@ -46,6 +47,7 @@ func TestGenerateKey(t *testing.T) {
 }
 
 func TestKeyPrinting(t *testing.T) {
+	t.Parallel()
 	k := testKey(9)
 	secret := fmt.Sprintf("%x", k[:])
 	for _, s := range []string{
@@ -85,6 +87,7 @@ func TestKeyPrinting(t *testing.T) {
 }
 
 func TestKeyEqualAndID(t *testing.T) {
+	t.Parallel()
 	a, b := testKey(1), testKey(1)
 	if !a.Equal(b) || a.Equal(testKey(2)) {
 		t.Fatalf("PrivateKey.Equal is wrong")
@@ -100,6 +103,7 @@ func TestKeyEqualAndID(t *testing.T) {
 }
 
 func TestPrivateKeyFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "noise.key")
 	k := testKey(5)
@@ -164,6 +168,7 @@ func TestPrivateKeyFile(t *testing.T) {
 }
 
 func TestPin(t *testing.T) {
+	t.Parallel()
 	cert, certPEM, keyPEM, err := GenerateCertificate()
 	if err != nil {
 		t.Fatal(err)
@@ -216,6 +221,7 @@ func TestPin(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
+	t.Parallel()
 	d := Limits{}.WithDefaults()
 	want := Limits{5 * time.Second, 60 * time.Second, 16, 1 << 20, 1 << 40, 10 * time.Second, 5 * time.Minute}
 	if d != want {

@@ -32,6 +32,7 @@ func openIK(tb testing.TB, conn *quic.Conn, lim Limits) *Session {
 // TestQUICRoundTrip runs two IK sessions on one connection and sends many
 // frames of assorted sizes each way (the server echoes them).
 func TestQUICRoundTrip(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, ServerConfig{Static: serverKey}, echo, nil)
 	conn := ts.dial(t, Limits{})
 	var wg sync.WaitGroup
@@ -74,6 +75,7 @@ func TestQUICRoundTrip(t *testing.T) {
 // TestQUICLargeFrame sends a 300 KB frame, which spans five Noise
 // messages, and gets it back whole.
 func TestQUICLargeFrame(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, ServerConfig{Static: serverKey}, echo, nil)
 	s := openIK(t, ts.dial(t, Limits{}), Limits{})
 	want := frame(7, pattern(3, 300_000))
@@ -94,6 +96,7 @@ func TestQUICLargeFrame(t *testing.T) {
 // TestQUICConcurrentWriters has eight goroutines write on one session; the
 // echoes must come back whole, each writer's frames in its order.
 func TestQUICConcurrentWriters(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, ServerConfig{Static: serverKey}, echo, nil)
 	s := openIK(t, ts.dial(t, Limits{}), Limits{})
 	const writers, each = 8, 100
@@ -136,6 +139,7 @@ func TestQUICConcurrentWriters(t *testing.T) {
 }
 
 func TestQUICWrongServerKey(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, ServerConfig{Static: serverKey}, echo, nil)
 	conn := ts.dial(t, Limits{})
 	ctx := hang.Context(t)
@@ -157,6 +161,7 @@ func TestQUICWrongServerKey(t *testing.T) {
 }
 
 func TestQUICWrongPin(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, ServerConfig{Static: serverKey}, echo, nil)
 	pin := ts.pin
 	pin[0] ^= 1
@@ -174,6 +179,7 @@ func TestQUICWrongPin(t *testing.T) {
 // TestQUICKK runs a shop session: the server finds the shop's key by the id
 // in the preamble.
 func TestQUICKK(t *testing.T) {
+	t.Parallel()
 	dh := &countingDH{DHFunc: noise.DH25519}
 	var lookups []([KeyIDSize]byte)
 	var mu sync.Mutex
@@ -221,6 +227,7 @@ func TestQUICKK(t *testing.T) {
 // TestQUICKKRefused checks the refusal path: the lookup refuses, the client
 // gets the code, and the server did no Diffie-Hellman at all.
 func TestQUICKKRefused(t *testing.T) {
+	t.Parallel()
 	dh := &countingDH{DHFunc: noise.DH25519}
 	lookupErr := &RefusedError{Code: 12}
 	called := make(chan [KeyIDSize]byte, 1)
@@ -252,6 +259,7 @@ func TestQUICKKRefused(t *testing.T) {
 // answers costs the client HandshakeTimeout, not forever: the stream's
 // deadline is set HandshakeTimeout ahead and ends the handshake.
 func TestQUICHandshakeTimeout(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, ServerConfig{Static: serverKey}, nil, func(str *quic.Stream) {
 		_, _ = io.Copy(io.Discard, str) // reads, never answers
 	})
@@ -287,6 +295,7 @@ func TestQUICHandshakeTimeout(t *testing.T) {
 // TestQUICServerHandshakeTimeout: a client that opens a stream, sends a
 // byte and stops costs the server HandshakeTimeout.
 func TestQUICServerHandshakeTimeout(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, ServerConfig{Static: serverKey, Limits: Limits{HandshakeTimeout: 300 * time.Millisecond}}, nil, nil)
 	conn := ts.dial(t, Limits{})
 	str, err := conn.OpenStreamSync(context.Background())

@@ -32,6 +32,7 @@ func (s *Session) writePlain(tb testing.TB, plain []byte) {
 // TestFrameSizes sends frames around the Noise message boundary and up to
 // the largest allowed, each way.
 func TestFrameSizes(t *testing.T) {
+	t.Parallel()
 	cli, srv, _, _ := memPair(t, Limits{}, Limits{})
 	one := maxChunk - HeaderSize // the largest body that fits one message
 	for _, n := range []int{0, 1, 86, one - 1, one, one + 1, 2*maxChunk - HeaderSize, 2*maxChunk - HeaderSize + 1, 300_000, MaxFrameSize} {
@@ -53,6 +54,7 @@ func TestFrameSizes(t *testing.T) {
 
 // TestMessagesPerFrame checks how many Noise messages a frame takes.
 func TestMessagesPerFrame(t *testing.T) {
+	t.Parallel()
 	cli, _, up, _ := memPair(t, Limits{}, Limits{})
 	for _, tc := range []struct{ body, msgs int }{
 		{0, 1}, {maxChunk - HeaderSize, 1}, {maxChunk - HeaderSize + 1, 2}, {300_000, 5},
@@ -71,6 +73,7 @@ func TestMessagesPerFrame(t *testing.T) {
 // header split across messages, two frames in one message, a frame ending
 // mid-message.
 func TestReassembly(t *testing.T) {
+	t.Parallel()
 	cli, srv, _, _ := memPair(t, Limits{}, Limits{})
 	f1, f2, f3 := frame(1, pattern(1, 40)), frame(2, nil), frame(3, pattern(3, 70_000))
 	stream := append(append(append([]byte{}, f1...), f2...), f3...)
@@ -92,6 +95,7 @@ func TestReassembly(t *testing.T) {
 }
 
 func TestTampered(t *testing.T) {
+	t.Parallel()
 	for _, where := range []struct {
 		name string
 		at   int // offset into the message, after the 2-byte length
@@ -135,6 +139,7 @@ func TestTampered(t *testing.T) {
 }
 
 func TestFrameTooLarge(t *testing.T) {
+	t.Parallel()
 	// Writing: refused before anything is sent; the session goes on.
 	cli, srv, up, _ := memPair(t, Limits{MaxFrameSize: 1000}, Limits{})
 	if err := cli.WriteFrame(frame(1, make([]byte, 1001))); !errors.Is(err, ErrFrameTooLarge) {
@@ -178,6 +183,7 @@ func TestFrameTooLarge(t *testing.T) {
 }
 
 func TestBadFrame(t *testing.T) {
+	t.Parallel()
 	cli, srv, _, _ := memPair(t, Limits{}, Limits{})
 	long := frame(1, make([]byte, 10))
 	for _, f := range [][]byte{nil, make([]byte, HeaderSize-1), long[:HeaderSize+9], append(long, 0)} {
@@ -194,6 +200,7 @@ func TestBadFrame(t *testing.T) {
 }
 
 func TestNonceCeiling(t *testing.T) {
+	t.Parallel()
 	cli, srv, _, _ := memPair(t, Limits{MaxMessages: 3}, Limits{MaxMessages: 3})
 	for i := range 2 {
 		if err := cli.WriteFrame(frame(uint32(i), nil)); err != nil {
@@ -232,6 +239,7 @@ func TestNonceCeiling(t *testing.T) {
 }
 
 func TestEOF(t *testing.T) {
+	t.Parallel()
 	cli, srv, _, _ := memPair(t, Limits{}, Limits{})
 	if err := cli.WriteFrame(frame(1, nil)); err != nil {
 		t.Fatal(err)
@@ -267,6 +275,7 @@ func TestEOF(t *testing.T) {
 }
 
 func TestConcurrentRead(t *testing.T) {
+	t.Parallel()
 	cli, srv, _, _ := memPair(t, Limits{}, Limits{})
 	done := make(chan error, 1)
 	go func() { _, err := srv.ReadFrame(); done <- err }()
@@ -289,6 +298,7 @@ func TestConcurrentRead(t *testing.T) {
 // TestReadDeadline: a read that times out, even in the middle of a
 // message, can be retried.
 func TestReadDeadline(t *testing.T) {
+	t.Parallel()
 	a, b := net.Pipe()
 	cli, srv := handshakePair(t, a, b, Limits{}, Limits{})
 	defer cli.Close()
@@ -321,6 +331,7 @@ func TestReadDeadline(t *testing.T) {
 // TestCloseUnblocksWriter: Close during a WriteFrame blocked on a peer that
 // does not read makes the write return.
 func TestCloseUnblocksWriter(t *testing.T) {
+	t.Parallel()
 	a, b := net.Pipe()
 	cli, srv := handshakePair(t, a, b, Limits{}, Limits{})
 	defer srv.Close()
@@ -346,6 +357,7 @@ func TestCloseUnblocksWriter(t *testing.T) {
 // TestNoiseCompatible checks the session's transport against flynn/noise's
 // CipherState with the same key: same nonces, same encryption.
 func TestNoiseCompatible(t *testing.T) {
+	t.Parallel()
 	suite := noise.NewCipherSuite(noise.DH25519, noise.CipherChaChaPoly, noise.HashBLAKE2s)
 	k1, k2 := [32]byte{1, 2, 3}, [32]byte{4, 5, 6}
 	a, b := memConnPair()
