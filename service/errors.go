@@ -70,9 +70,9 @@ type Error struct {
 	Msg  string
 }
 
-// Error reads as the wire's refusals do (wire.StatusError): the status a
-// caller is told, then the sentence.
-func (e *Error) Error() string { return "tollgate: " + e.Kind.Status().String() + ": " + e.Msg }
+// Error is the sentence. Where the status matters to a reader (an
+// operator's command), the caller says it: e.Kind.Status().
+func (e *Error) Error() string { return e.Msg }
 
 // Is makes every refusal of a kind match that kind's sentinel:
 // errors.Is(err, service.ErrNoSeats) whatever the sentence.

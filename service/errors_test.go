@@ -42,7 +42,7 @@ func TestStatusOf(t *testing.T) {
 	if st, msg, internal := StatusOf(errors.New("disk on fire")); st != wire.StatusServerError || !internal || msg == "disk on fire" {
 		t.Errorf("internal failure: %v %q %v", st, msg, internal)
 	}
-	if got := ErrRevoked.Error(); got != "tollgate: REVOKED: this license was revoked" {
+	if got := ErrRevoked.Error(); got != "this license was revoked" {
 		t.Errorf("a refusal reads %q", got)
 	}
 }

@@ -312,7 +312,12 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 		spec.Term = store.Term{Kind: store.TermDays, Value: uint16(*days)}
 	}
 	keys, err := service.MintKeys(st, id.Hasher, p, *count, spec, time.Now())
-	if err != nil { // a refusal reads "tollgate: STATUS: ...", as a shop's mint is told it
+	var refusal *service.Error
+	if errors.As(err, &refusal) {
+		// A refusal says its status, as a shop's mint is told it.
+		return fmt.Errorf("%v: %w", refusal.Kind.Status(), err)
+	}
+	if err != nil {
 		return err
 	}
 	for _, k := range keys {
