@@ -104,10 +104,24 @@ func (c *Client) Activate(ctx context.Context, key keygen.Key, fp wire.Fingerpri
 		return nil, fmt.Errorf("%w: the answer does not echo the request's nonce", ErrProtocol)
 	}
 	if _, err := c.checkLease(resp.Lease, &req.Nonce, resp.LicenseID); err != nil {
-		return nil, err
+		// The gateway has bound the key to this install: the seat is taken.
+		return nil, &UnverifiedActivationError{LicenseID: resp.LicenseID, Err: err}
 	}
 	return &ActivateResult{LicenseID: resp.LicenseID, Changed: resp.Changed, Lease: resp.Lease}, nil
 }
+
+// UnverifiedActivationError is Client.Activate's error when the gateway
+// activated the key but its lease does not verify (ErrLease; ErrWrongCard
+// when no lease key of the card signed it). The gateway holds a seat for
+// this install all the same: LicenseID lets the caller free it with
+// Deactivate, as Licensee.Activate does.
+type UnverifiedActivationError struct {
+	LicenseID [wire.LicenseIDSize]byte
+	Err       error
+}
+
+func (e *UnverifiedActivationError) Error() string { return e.Err.Error() }
+func (e *UnverifiedActivationError) Unwrap() error { return e.Err }
 
 // ValidateResult is what a successful validation returns.
 type ValidateResult struct {
@@ -203,6 +217,9 @@ func classifyDial(err error) error {
 // this nonce (nil: any request).
 func (c *Client) checkLease(b []byte, nonce *[wire.NonceSize]byte, license [wire.LicenseIDSize]byte) (wire.Lease, error) {
 	l, err := wire.VerifyLease(b, c.cfg.Card.LeaseKeys)
+	if errors.Is(err, wire.ErrLeaseKey) || errors.Is(err, wire.ErrLeaseSignature) {
+		return wire.Lease{}, fmt.Errorf("%w: %w: %w", ErrLease, ErrWrongCard, err)
+	}
 	if err != nil {
 		return wire.Lease{}, fmt.Errorf("%w: %w", ErrLease, err)
 	}

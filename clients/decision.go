@@ -28,6 +28,10 @@ const (
 	ReasonOnlineOverdue Reason = "online-overdue"  // level 3: the required server check is overdue
 	ReasonClockBack     Reason = "clock-set-back"  // the clock is behind a time already seen
 	ReasonRefused       Reason = "refused"         // the server refused (revoked, suspended, seat reset, ...); see Status
+	// ReasonOtherLicense: Activate refused to replace the license of
+	// another product that this state directory holds (its seat would stay
+	// held); deactivate it first, or give this product its own directory.
+	ReasonOtherLicense Reason = "other-license-held"
 )
 
 // Reasons nothing could be decided: no usable lease, and no answer from
@@ -38,13 +42,18 @@ const (
 	ReasonServerError Reason = "server-error" // the server answered that it failed, or asked to retry later
 	ReasonConnection  Reason = "connection"   // the connection broke or the answer was malformed
 	ReasonWrongServer Reason = "wrong-server" // the server is not the one the card names
+	// ReasonWrongCard: the server answered, but its lease is not signed by
+	// a lease key of the server card: the card is wrong (another gateway's,
+	// an old one) or was tampered with. Nothing can be licensed with this
+	// card; Activate frees the seat the refused activation took.
+	ReasonWrongCard Reason = "wrong-card"
 )
 
 // Decided reports whether r is an answer (licensed or not) rather than a
 // failure to reach one.
 func (r Reason) Decided() bool {
 	switch r {
-	case ReasonUnreachable, ReasonTimeout, ReasonServerError, ReasonConnection, ReasonWrongServer:
+	case ReasonUnreachable, ReasonTimeout, ReasonServerError, ReasonConnection, ReasonWrongServer, ReasonWrongCard:
 		return false
 	}
 	return true
@@ -52,20 +61,22 @@ func (r Reason) Decided() bool {
 
 // Decision is the answer of Check and Activate: whether the program may
 // run, and if not why and what the user can do. Message, Action and
-// Warning are plain sentences a program may show as they are.
+// Warning are plain sentences a program may show as they are. Its JSON
+// keys are snake_case; Status is the server's status as a number
+// (tollgate-client prints its name as server_status).
 type Decision struct {
-	Allowed      bool
-	Reason       Reason
-	Status       wire.Status `json:",omitempty"` // the server's status, for ReasonRefused
-	Message      string      // what happened
-	Action       string      `json:",omitempty"` // what the user can do; empty when nothing is needed
-	Warning      string      `json:",omitempty"` // set when allowed but something needs attention soon
-	Entitlements []string    // the features granted; empty when not allowed
-	Level        wire.LeaseLevel
+	Allowed      bool            `json:"allowed"`
+	Reason       Reason          `json:"reason"`
+	Status       wire.Status     `json:"server_status,omitempty"` // the server's status, for ReasonRefused
+	Message      string          `json:"message"`                 // what happened
+	Action       string          `json:"action,omitempty"`        // what the user can do; empty when nothing is needed
+	Warning      string          `json:"warning,omitempty"`       // set when allowed but something needs attention soon
+	Entitlements []string        `json:"entitlements"`            // the features granted; empty when not allowed
+	Level        wire.LeaseLevel `json:"level,omitempty"`
 	// Contact is the outcome of the server check this decision tried: ""
 	// when it made none, ReasonOK when the server answered, or why it
 	// could not be reached.
-	Contact Reason `json:",omitempty"`
+	Contact Reason `json:"contact,omitempty"`
 	// Err is the underlying error, for logs; nil when allowed.
 	Err error `json:"-"`
 }
@@ -92,6 +103,8 @@ func contactReason(err error) Reason {
 		return ReasonTimeout
 	case errors.Is(err, ErrHandshake):
 		return ReasonWrongServer
+	case errors.Is(err, ErrWrongCard):
+		return ReasonWrongCard
 	}
 	return ReasonConnection
 }
@@ -115,6 +128,8 @@ var messages = map[Reason][2]string{
 	ReasonServerError:   {"The license server has a problem and there is no valid offline license.", "Try again later."},
 	ReasonConnection:    {"The connection to the license server failed and there is no valid offline license.", "Check the internet connection and try again."},
 	ReasonWrongServer:   {"The server that answered is not the vendor's license server.", "Check for a proxy or firewall that intercepts connections, or contact the vendor."},
+	ReasonWrongCard:     {"The license server's lease is not signed by the key in this program's server card: the card is wrong (another server's, or out of date) or has been tampered with.", "Get the server card again from the vendor (reinstall the program), then activate again."},
+	ReasonOtherLicense:  {"This license folder already holds the license of another product; activating here would replace it and leave its seat taken on the license server.", "Deactivate that license first, or keep this product's license in a folder of its own."},
 }
 
 // refuse returns a refusal for reason r.

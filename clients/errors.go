@@ -15,4 +15,15 @@ var (
 	ErrProtocol    = errors.New("clients: the license server's answer is malformed")
 	ErrLease       = errors.New("clients: the lease is not valid")
 	ErrState       = errors.New("clients: the saved license state is damaged")
+	// ErrWrongCard: the gateway sent a lease that no lease key of the
+	// server card verifies. The channel is authenticated by the card's
+	// Noise key and TLS pin, so the lease came from that gateway: the
+	// card's lease keys are wrong (another gateway's, out of date) or were
+	// tampered with.
+	ErrWrongCard = errors.New("clients: the lease is not signed by a key of the server card (a wrong or tampered card)")
+	// ErrInstallKeyDamaged: install.key is damaged while a license is
+	// activated in the state directory. It is left as it is: a new key
+	// would be a new installation to the server, and the seat the old key
+	// holds could then never be freed from this machine.
+	ErrInstallKeyDamaged = errors.New("clients: the install key is damaged while a license is activated")
 )

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -157,15 +158,27 @@ func (l *Licensee) Activate(ctx context.Context, key keygen.Key) Decision {
 	if key.Product().String() != l.cfg.Product {
 		return refuse(ReasonWrongProduct, nil)
 	}
+	st := l.st
+	if st.HasLicense && st.Product != l.cfg.Product {
+		// Replacing it would leave its seat taken on the server, with
+		// nothing left here to free it.
+		d := refuse(ReasonOtherLicense, nil)
+		d.Message = fmt.Sprintf("This license folder already holds the license of product %s; activating %s here would replace it and leave its seat taken on the license server.", st.Product, l.cfg.Product)
+		return d
+	}
 	now := l.cfg.Now()
 	if d, back := l.ratchet(now); back {
 		return d
 	}
 	res, err := l.client.Activate(ctx, key, l.Fingerprint(), l.cfg.Hostname, l.cfg.AppVersion)
-	if err != nil {
-		return l.serverRefusal(err)
+	var unverified *UnverifiedActivationError
+	if errors.As(err, &unverified) {
+		return l.undoActivation(ctx, unverified)
 	}
-	st := l.st
+	if err != nil {
+		return l.refusal(err, false)
+	}
+	old, had := st.LicenseID, st.HasLicense
 	st.LicenseID, st.HasLicense, st.Product, st.Lease = res.LicenseID, true, l.cfg.Product, res.Lease
 	st.LastContact = now.Unix()
 	if lease, err := l.lease(); err == nil {
@@ -184,6 +197,44 @@ func (l *Licensee) Activate(ctx context.Context, key keygen.Key) Decision {
 		d.Warning = "The license is active, but it could not be saved on this computer; it will be fetched again next time."
 		d.Err = err
 	}
+	if had && old != res.LicenseID {
+		// Another key of the same product replaced the license held
+		// here: free the seat the old one holds, as nothing else can.
+		err := l.client.Deactivate(ctx, old)
+		var se *wire.StatusError
+		if err != nil && !(errors.As(err, &se) && (se.Status == wire.StatusNotActivated || se.Status == wire.StatusNotFound)) {
+			d.Warning = strings.TrimSpace(d.Warning + " The license this one replaced still holds a seat on the license server (it could not be freed); ask the vendor to free it.")
+			if d.Err == nil {
+				d.Err = err
+			}
+		}
+	}
+	return d
+}
+
+// undoActivation answers an activation the gateway made but whose lease
+// does not verify: the seat it took is freed at once (the state never
+// saw the license), and the Decision names the problem, a wrong card
+// (ReasonWrongCard) or a malformed answer.
+func (l *Licensee) undoActivation(ctx context.Context, ue *UnverifiedActivationError) Decision {
+	cr := contactReason(ue)
+	d := refuse(cr, ue)
+	d.Contact = cr
+	if cr != ReasonWrongCard {
+		d.Message = "The license server's answer to the activation was not valid."
+	}
+	err := l.client.Deactivate(ctx, ue.LicenseID)
+	var se *wire.StatusError
+	if err == nil || errors.As(err, &se) && se.Status == wire.StatusNotActivated {
+		d.Action += " The seat this activation took has been freed again."
+		if l.st.HasLicense && l.st.LicenseID == ue.LicenseID {
+			// It was this license's own seat: it is gone.
+			l.st.HasLicense, l.st.Lease = false, nil
+			l.save(&d)
+		}
+		return d
+	}
+	d.Warning = "The activation took a seat on the license server that could not be freed; ask the vendor to free it."
 	return d
 }
 
@@ -204,6 +255,37 @@ func (l *Licensee) Deactivate(ctx context.Context) error {
 	return l.st.Save()
 }
 
+// checkMode says when a check asks the server.
+type checkMode int
+
+const (
+	checkPolicy  checkMode = iota // when the lease's level and age call for it (Check)
+	checkNow                      // always, when it can be reached (CheckNow)
+	checkOffline                  // never (CheckOffline)
+)
+
+// CheckNow is Check asking the server now, whatever the level and however
+// recently it was asked: an explicit "check now" in a program, or
+// tollgate-client validate. A suspension, revocation or seat reset done
+// on the server is seen at once, and a refusal is final as with Check.
+// When the server cannot be reached the saved lease decides as Check's
+// would: Contact says why the server was not asked (unreachable,
+// timeout, ...) and an allowed Message says the check was offline.
+func (l *Licensee) CheckNow(ctx context.Context) Decision { return l.check(ctx, checkNow) }
+
+// CheckOffline decides from the saved lease and the clock ratchet alone,
+// without asking the server, whatever the level: what Check does when no
+// server check is due. A lease past half its life is not renewed, and a
+// level 3 deadline is not met by it.
+func (l *Licensee) CheckOffline() Decision {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.st.HasLicense {
+		return refuse(ReasonNotActivated, nil)
+	}
+	return l.decideLocal(l.cfg.Now())
+}
+
 // Check decides whether the program may run now, according to the
 // lease's validation level:
 //
@@ -217,8 +299,11 @@ func (l *Licensee) Deactivate(ctx context.Context) error {
 //     time; refused after.
 //
 // At every level the clock ratchet refuses a clock set back further than
-// ClockTolerance behind the latest trusted time.
-func (l *Licensee) Check(ctx context.Context) Decision {
+// ClockTolerance behind the latest trusted time. CheckNow asks the server
+// at once; CheckOffline never does.
+func (l *Licensee) Check(ctx context.Context) Decision { return l.check(ctx, checkPolicy) }
+
+func (l *Licensee) check(ctx context.Context, mode checkMode) Decision {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.cfg.Now()
@@ -242,7 +327,10 @@ func (l *Licensee) Check(ctx context.Context) Decision {
 			contact, want = true, true
 		}
 	}
-	optional := local.Allowed && !back
+	if mode == checkNow {
+		contact = true
+	}
+	optional := local.Allowed && !back && mode != checkNow
 	if optional && !l.failed.IsZero() && now.Sub(l.failed) < l.cfg.RetryEvery && now.After(l.failed) {
 		contact = false
 	}
@@ -277,7 +365,7 @@ func (l *Licensee) Check(ctx context.Context) Decision {
 		}
 		cr := contactReason(err)
 		if cr == ReasonRefused {
-			return l.serverRefusal(err)
+			return l.refusal(err, true)
 		}
 		l.failed = now
 		// The server could not be asked: the lease decides, or nothing.
@@ -294,6 +382,9 @@ func (l *Licensee) Check(ctx context.Context) Decision {
 				return d
 			}
 			return local
+		}
+		if local.Reason == ReasonOffline {
+			local.Message = offlineFallback
 		}
 		l.save(&local)
 		return local
@@ -318,11 +409,16 @@ func (l *Licensee) save(d *Decision) {
 	}
 }
 
-// serverRefusal turns an error from the server into a Decision. A final
-// refusal (revoked, suspended, expired, seat reset, another machine) drops
-// the lease, so the program stays refused offline; a seat reset or an
-// unknown license forgets the license too.
-func (l *Licensee) serverRefusal(err error) Decision {
+// offlineFallback is the message of a license allowed by its lease when
+// the server check tried could not be made.
+const offlineFallback = "The license is valid, checked offline against the saved lease: the license server could not be asked just now."
+
+// refusal turns an error from the server into a Decision. When held (the
+// refusal is of the license held here, not of a key being activated), a
+// final refusal (revoked, suspended, expired, seat reset, another
+// machine) drops the lease, so the program stays refused offline; a seat
+// reset or an unknown license forgets the license too.
+func (l *Licensee) refusal(err error, held bool) Decision {
 	cr := contactReason(err)
 	d := refuse(cr, err)
 	d.Contact = cr
@@ -352,7 +448,7 @@ func (l *Licensee) serverRefusal(err error) Decision {
 		d.Message = "This program's license data is also in use on another computer (it was copied, or restored from a backup), so the license server refused it here."
 		d.Action = "Activate the program again with your license key. A copy of the program's data on another computer stops working then."
 	}
-	if l.st.HasLicense && se.Status != wire.StatusNoSeats && se.Status != wire.StatusMalformedKey {
+	if held && l.st.HasLicense && se.Status != wire.StatusNoSeats && se.Status != wire.StatusMalformedKey {
 		l.st.Lease = nil
 		// A copy refused stops asking: it would otherwise leapfrog the
 		// original's counter and get it refused in turn.

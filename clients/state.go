@@ -56,8 +56,11 @@ type State struct {
 // install key on first use. Damaged files are not errors: each reads as
 // absent, and damaged says which (ErrState), so the program reports it and
 // recovers by validating again. A damaged install key is set aside as
-// install.key.damaged and replaced, since nothing can be done with it.
-// err is for a directory that cannot be used at all.
+// install.key.damaged and replaced when no license is activated; with a
+// license activated it is left in place and err wraps
+// ErrInstallKeyDamaged, saying what to do (a new key would leave the
+// license's seat held for good). err is for a directory that cannot be
+// used at all.
 func LoadState(dir string) (st *State, damaged error, err error) {
 	_, serr := os.Stat(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -82,6 +85,13 @@ func LoadState(dir string) (st *State, damaged error, err error) {
 			return nil, nil, err
 		}
 	case errors.Is(err, channel.ErrKeyFile):
+		if id, product, ok := savedLicense(dir); ok {
+			// A new key would be a new installation to the gateway: the
+			// seat the old one holds could not be freed from here.
+			return nil, nil, fmt.Errorf("%w: %s in %s cannot be read, and license %s (product %s) is activated with it. "+
+				"Restore %s from a backup of that folder; or ask the vendor to free this machine's seat of that license, "+
+				"then move the folder away and activate again", ErrInstallKeyDamaged, FileInstallKey, dir, id, product, FileInstallKey)
+		}
 		bad = append(bad, fmt.Errorf("%w: the install key file was damaged and has been replaced", ErrState))
 		if err := os.Rename(keyPath, keyPath+".damaged"); err != nil {
 			return nil, nil, fmt.Errorf("clients: install key: %w", err)
@@ -283,9 +293,20 @@ func productCode(s string) bool {
 // when there is none. It lets a tool open a state directory without being
 // told the product.
 func SavedProduct(dir string) string {
+	_, p, _ := savedLicense(dir)
+	return p
+}
+
+// savedLicense reads the license file in dir: the license id (hex) and
+// the product code; ok is false when there is none or it is damaged.
+func savedLicense(dir string) (id, product string, ok bool) {
 	b, _ := readState(dir, FileLicense)
-	if f := strings.Fields(string(b)); len(f) == 2 && productCode(f[1]) {
-		return f[1]
+	f := strings.Fields(string(b))
+	if len(f) != 2 || !productCode(f[1]) {
+		return "", "", false
 	}
-	return ""
+	if raw, err := hex.DecodeString(f[0]); err != nil || len(raw) != wire.LicenseIDSize {
+		return "", "", false
+	}
+	return f[0], f[1], true
 }

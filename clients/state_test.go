@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -82,5 +83,35 @@ func TestReasonsHaveSentences(t *testing.T) {
 	}
 	if ReasonUnreachable.Decided() || !ReasonClockBack.Decided() {
 		t.Errorf("Decided is wrong")
+	}
+}
+
+// TestDamagedInstallKeyWithLicense: with a license activated, a damaged
+// install key is neither replaced nor set aside (a new key would leave the
+// license's seat held for good): LoadState fails with
+// ErrInstallKeyDamaged, saying what to do.
+func TestDamagedInstallKeyWithLicense(t *testing.T) {
+	dir := t.TempDir()
+	st, _, err := LoadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.HasLicense, st.Product, st.LicenseID = true, "1AJS2", [16]byte{1, 2, 3}
+	if err := st.Save(); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, FileInstallKey)
+	if err := os.WriteFile(p, []byte("damaged\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = LoadState(dir)
+	if !errors.Is(err, ErrInstallKeyDamaged) || !strings.Contains(err.Error(), "Restore install.key from a backup") || !strings.Contains(err.Error(), "01020300") {
+		t.Fatalf("LoadState with a damaged install key and a license: %v", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "damaged\n" {
+		t.Fatalf("the damaged install key was replaced")
+	}
+	if _, err := os.Stat(p + ".damaged"); !os.IsNotExist(err) {
+		t.Fatalf("the damaged install key was set aside")
 	}
 }

@@ -8,24 +8,25 @@ import (
 )
 
 // Status describes the saved license, for a status display or support
-// desk. It reads only local state.
+// desk. It reads only local state. Its JSON keys are snake_case, part of
+// tollgate-client's stable JSON.
 type Status struct {
-	Activated     bool
-	License       string    `json:",omitempty"` // license id, hex (not the key)
-	Product       string    `json:",omitempty"`
-	Entitlements  []string  `json:",omitempty"`
-	Level         int       `json:",omitempty"`
-	LicenseExpiry time.Time `json:",omitzero"` // zero for perpetual
-	LeaseExpiry   time.Time `json:",omitzero"`
-	OnlineBy      time.Time `json:",omitzero"` // level 3
+	Activated     bool      `json:"activated"`
+	License       string    `json:"license,omitempty"` // license id, hex (not the key)
+	Product       string    `json:"product,omitempty"`
+	Entitlements  []string  `json:"entitlements,omitempty"`
+	Level         int       `json:"level,omitempty"`
+	LicenseExpiry time.Time `json:"license_expiry,omitzero"` // zero for perpetual
+	LeaseExpiry   time.Time `json:"lease_expiry,omitzero"`
+	OnlineBy      time.Time `json:"online_by,omitzero"` // level 3
 	// DaysOffline is how many more whole days the program may run without
 	// reaching the server: to the lease's expiry, or at level 3 its
 	// online-by time.
-	DaysOffline int
-	LastContact time.Time `json:",omitzero"`
-	TrustedTime time.Time `json:",omitzero"`
+	DaysOffline int       `json:"days_offline"`
+	LastContact time.Time `json:"last_contact,omitzero"`
+	TrustedTime time.Time `json:"trusted_time,omitzero"`
 	// Lease is the lease's problem, "" when it is good offline.
-	Lease string `json:",omitempty"`
+	Lease string `json:"lease_problem,omitempty"`
 }
 
 // Status returns what the saved state says, judged offline at Now.
@@ -79,20 +80,20 @@ func (l *Licensee) Status() Status {
 // FingerprintReport lists this machine's fingerprint components, hashed,
 // and which of them changed since the saved lease was issued.
 type FingerprintReport struct {
-	Components []ComponentHash
+	Components []ComponentHash `json:"components"`
 	// Changed lists the kinds of the lease's fingerprint that differ now;
 	// empty without a lease.
-	Changed []string `json:",omitempty"`
+	Changed []string `json:"changed,omitempty"`
 	// SameMachine reports whether the lease's fingerprint still matches (a
 	// majority of components kept); false without a lease.
-	SameMachine bool
-	HasLease    bool
+	SameMachine bool `json:"same_machine"`
+	HasLease    bool `json:"has_lease"`
 }
 
 // ComponentHash is one salted component hash, as sent to the gateway.
 type ComponentHash struct {
-	Kind string
-	Hash string // hex
+	Kind string `json:"kind"`
+	Hash string `json:"hash"` // hex
 }
 
 // FingerprintReport returns the fingerprint and its changes.

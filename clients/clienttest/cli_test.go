@@ -2,7 +2,6 @@ package clienttest
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,15 +17,9 @@ import (
 // gateway: each command, its sentences and its exit code.
 func TestClientCommand(t *testing.T) {
 	t.Parallel()
-	// The build alone can take minutes on a loaded machine with a cold
-	// cache: only a hang may reach this limit.
-	ctx, cancel := context.WithTimeout(context.Background(), hang.Timeout(t))
-	defer cancel()
+	ctx := hang.Context(t)
 	tmp := t.TempDir()
-	exe := filepath.Join(tmp, "tollgate-client")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", exe, "../cmd/tollgate-client").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	exe := binary(t, "tollgate-client")
 	g := startGateway(t)
 	key := g.mint(t, 1, service.Spec{Seats: 1, Entitlements: []string{"pro"}, Policy: store.Policy{Level: 3, OnlineDays: 7, WarnDays: 2, LeaseSeconds: 30 * 86400}})[0]
 	card := filepath.Join(tmp, "server.card")
@@ -64,12 +57,15 @@ func TestClientCommand(t *testing.T) {
 	o, e, code := run("activate", key.Display())
 	expect("activate", code, 0, o+e, "activated on this machine")
 	o, _, code = run("validate")
+	expect("validate", code, 0, o, "the license server confirmed it")
 	expect("validate", code, 0, o, "Features: pro.")
 	o, _, code = run("status")
 	expect("status", code, 0, o, "Validation level:    3 (check-required)")
 	expect("status", code, 0, o, "Server check due by: ")
 	o, _, code = run("--json", "status")
-	expect("status --json", code, 0, o, `"Product": "1AJS2"`)
+	expect("status --json", code, 0, o, `"product": "1AJS2"`)
+	o, _, code = run("status", "--json") // a flag after the command
+	expect("status --json after the command", code, 0, o, `"status": "ok"`)
 	o, _, code = run("fingerprint")
 	expect("fingerprint", code, 0, o, "Nothing changed since the license was activated.")
 	if strings.Contains(o, "machine-id") {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -372,4 +373,53 @@ func BenchmarkCheckOffline(b *testing.B) {
 			b.Fatalf("Check: %s, contact %q", d.Reason, d.Contact)
 		}
 	}
+}
+
+// TestCheckNowAndOffline: Check asks the server only when the level and
+// the lease's age call for it; CheckNow always does, and sees an
+// operator's suspension at once; CheckOffline never does.
+func TestCheckNowAndOffline(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t)
+	key := g.mint(t, 1, service.Spec{Policy: store.Policy{Level: 1, LeaseSeconds: 30 * 86400}})[0]
+	in := open(t, g, "", machine("a", "02:00:00:00:00:01"), nil)
+	activate(t, in, key)
+	ctx := context.Background()
+	want(t, "CheckNow", in.CheckNow(ctx), true, clients.ReasonOK)
+	if _, err := service.ApplyLicenseOp(g.srv.Store(), g.srv.Identity().Hasher, key, service.OpSuspend, store.Term{}, "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	want(t, "Check, nothing due", in.Check(ctx), true, clients.ReasonOffline)
+	want(t, "CheckOffline", in.CheckOffline(), true, clients.ReasonOffline)
+	d := in.CheckNow(ctx)
+	want(t, "CheckNow, suspended", d, false, clients.ReasonRefused)
+	if d.Status != wire.StatusSuspended {
+		t.Fatalf("CheckNow, suspended: status %v", d.Status)
+	}
+	want(t, "CheckOffline after the refusal", in.CheckOffline(), false, clients.ReasonLeaseExpired)
+	if _, err := service.ApplyLicenseOp(g.srv.Store(), g.srv.Identity().Hasher, key, service.OpResume, store.Term{}, "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	want(t, "CheckNow, resumed", in.CheckNow(ctx), true, clients.ReasonOK)
+	g.stop()
+	d = in.CheckNow(stopped(t))
+	want(t, "CheckNow, server gone", d, true, clients.ReasonOffline)
+	if d.Contact.Decided() || !strings.Contains(d.Message, "could not be asked") {
+		t.Fatalf("CheckNow, server gone: contact %q, message %q", d.Contact, d.Message)
+	}
+}
+
+// TestActivateAnotherKeyFreesOldSeat: a second key of the same product
+// activated into a state directory replaces the first license there and
+// frees the seat the first held, which nothing else could free.
+func TestActivateAnotherKeyFreesOldSeat(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t)
+	keys := g.mint(t, 2, service.Spec{Seats: 1})
+	a := open(t, g, "", machine("a", "02:00:00:00:00:01"), nil)
+	activate(t, a, keys[0])
+	activate(t, a, keys[1])
+	b := open(t, g, "", machine("b", "02:00:00:00:00:02"), nil)
+	activate(t, b, keys[0])
+	want(t, "the replacing license", a.CheckNow(context.Background()), true, clients.ReasonOK)
 }

@@ -3,13 +3,17 @@
 // a support desk what the saved license and the machine fingerprint say.
 // It is a thin wrapper over clients.Licensee.
 //
+// Flags may come before or after the command. With --json every answer,
+// errors included, is one JSON object on stdout with at least "status" and
+// "message" (README: "JSON output").
+//
 // Exit codes: 0 licensed (or done), 1 not licensed, 2 could not decide
-// (network, server, usage).
+// (network, server, usage), 3 the server card does not match the server's
+// leases (a wrong or tampered card).
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,6 +23,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/clients"
+	"github.com/tollgate/tollgate/clients/internal/cli"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/wire"
 )
@@ -27,19 +32,56 @@ const (
 	exitLicensed    = 0
 	exitNotLicensed = 1
 	exitUndecided   = 2
+	exitWrongCard   = 3
 )
 
-const usage = `tollgate-client activates and checks a license on this machine.
+// command is one subcommand: its arguments and its help.
+type command struct {
+	name, args, summary string
+	nargs               int
+	help                string // what it does, and an example
+}
 
-Usage:
-  tollgate-client [flags] activate KEY   activate the license key on this machine
-  tollgate-client [flags] validate       check the license (with the server when due)
-  tollgate-client [flags] status         show the saved license, offline
-  tollgate-client [flags] deactivate     free this machine's seat
-  tollgate-client [flags] fingerprint    show this machine's fingerprint and what changed
-  tollgate-client [flags] time           compare this machine's clock with the server's
+var commands = []command{
+	{name: "activate", args: "KEY", summary: "activate the license key on this machine", nargs: 1, help: `Binds the license key to this installation on this machine (taking one of the
+license's seats) and saves the signed lease, so the program also runs offline.
+A folder that holds the license of another product is not overwritten:
+deactivate that one first, or use another --state.
 
-Flags:
+Example:
+  tollgate-client --card server.card activate 1AJS2-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`},
+	{name: "validate", summary: "check the license with the server (--offline: from the saved lease)", help: `Asks the license server whether the license is still good, now: a suspension,
+revocation or seat reset is seen at once. When the server cannot be reached,
+the saved lease decides, and the answer says the check was offline.
+With --offline the server is not asked at all: the saved lease and the
+clock decide.
+
+Examples:
+  tollgate-client --card server.card --product 1AJS2 validate
+  tollgate-client --card server.card --product 1AJS2 validate --offline`},
+	{name: "status", summary: "show the saved license, offline", help: `Shows what the saved license says (product, features, expiry, days left
+offline, last server contact), without asking the server.
+
+Example:
+  tollgate-client --product 1AJS2 status --json`},
+	{name: "deactivate", summary: "free this machine's seat", help: `Frees this machine's seat on the license server and forgets the license here,
+so the key can be activated on another machine. It needs the server.
+
+Example:
+  tollgate-client --card server.card --product 1AJS2 deactivate`},
+	{name: "fingerprint", summary: "show this machine's fingerprint and what changed", help: `Shows this machine's fingerprint (salted hashes: no hardware identifier leaves
+the machine) and which components changed since the license was activated.
+
+Example:
+  tollgate-client --product 1AJS2 fingerprint`},
+	{name: "time", summary: "compare this machine's clock with the server's", help: `Asks the license server for its time and shows how far this machine's clock
+is off; a server answer also moves the clock ratchet forward.
+
+Example:
+  tollgate-client --card server.card --product 1AJS2 time`},
+}
+
+const flagsHelp = `Flags (before or after the command):
   --card FILE      the server card (default: server.card)
   --product CODE   the product (default: from the key, or the saved license)
   --state DIR      where this installation keeps its key and lease (default:
@@ -48,10 +90,38 @@ Flags:
   --system         use the system-wide state directory (/var/lib/tollgate/<product>)
   --explicit ID    use this publisher-chosen machine identifier as the fingerprint
                    (containers and VMs whose hardware changes at every start)
-  --json           print the answer as JSON
+  --offline        validate only: do not ask the server
+  --json           print the answer, errors included, as one JSON object on stdout
+  -h, --help       show help (tollgate-client COMMAND --help: the command's)
 
-Exit status: 0 licensed, 1 not licensed, 2 could not decide.
+Exit status: 0 licensed (or done), 1 not licensed, 2 could not decide
+(network, server, usage), 3 the server card does not match the server
+(a wrong or tampered card).
 `
+
+func usage() string {
+	var b strings.Builder
+	b.WriteString("tollgate-client activates and checks a license on this machine.\n\nUsage:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  tollgate-client [flags] %-16s %s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
+	}
+	fmt.Fprintf(&b, "  tollgate-client [flags] %-16s %s\n\n", "help [COMMAND]", "show this help, or a command's")
+	b.WriteString(flagsHelp)
+	return b.String()
+}
+
+func (c command) usage() string {
+	return fmt.Sprintf("Usage: tollgate-client [flags] %s\n\n%s\n\n%s", strings.TrimSpace(c.name+" "+c.args), c.help, flagsHelp)
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -59,58 +129,61 @@ func main() {
 
 type options struct {
 	card, product, state, explicit string
-	system, json                   bool
+	system, json, offline          bool
 	stdout, stderr                 io.Writer
+}
+
+// fail reports an error in the style asked for (JSON on stdout, or a
+// sentence on stderr) and returns code.
+func (o *options) fail(code int, a cli.Answer) int {
+	cli.Fail(o.stdout, o.stderr, o.json, "tollgate-client", a)
+	return code
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tollgate-client", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
-	o := options{stdout: stdout, stderr: stderr}
+	fs.SetOutput(io.Discard)
+	o := options{stdout: stdout, stderr: stderr, json: cli.WantsJSON(args)}
 	fs.StringVar(&o.card, "card", "server.card", "server card")
 	fs.StringVar(&o.product, "product", "", "product code")
 	fs.StringVar(&o.state, "state", "", "state directory")
 	fs.StringVar(&o.explicit, "explicit", "", "explicit machine identifier")
 	fs.BoolVar(&o.system, "system", false, "system-wide state directory")
-	fs.BoolVar(&o.json, "json", false, "JSON output")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitLicensed
-		}
-		return exitUndecided
+	fs.BoolVar(&o.json, "json", o.json, "JSON output")
+	fs.BoolVar(&o.offline, "offline", false, "validate without the server")
+	pos, err := cli.Parse(fs, args)
+	if cli.IsHelp(err) || len(pos) > 0 && pos[0] == "help" {
+		return help(pos, args, stdout, stderr)
 	}
-	if fs.NArg() == 0 {
-		fmt.Fprint(stderr, usage)
-		return exitUndecided
+	if err != nil {
+		return o.fail(exitUndecided, cli.Usage("tollgate-client help", "%v.", err))
 	}
-	cmd, rest := fs.Arg(0), fs.Args()[1:]
-	wantArgs := 0
-	if cmd == "activate" {
-		wantArgs = 1
+	if len(pos) == 0 {
+		fmt.Fprint(stderr, usage())
+		return o.fail(exitUndecided, cli.Usage("tollgate-client help", "Give a command."))
 	}
-	if len(rest) != wantArgs {
-		fmt.Fprintf(stderr, "Wrong number of arguments for %q.\n\n%s", cmd, usage)
-		return exitUndecided
+	cmd, ok := lookup(pos[0])
+	if !ok {
+		return o.fail(exitUndecided, cli.Usage("tollgate-client help", "Unknown command %q.", pos[0]))
+	}
+	rest := pos[1:]
+	helpOf := "tollgate-client " + cmd.name + " --help"
+	if len(rest) != cmd.nargs {
+		return o.fail(exitUndecided, cli.Usage(helpOf, "%s takes %d argument(s), not %d.", cmd.name, cmd.nargs, len(rest)))
+	}
+	if o.offline && cmd.name != "validate" {
+		return o.fail(exitUndecided, cli.Usage(helpOf, "--offline is a flag of validate only."))
 	}
 	var key keygen.Key
-	if cmd == "activate" {
-		var err error
+	if cmd.name == "activate" {
 		if key, err = keygen.ParseKey(rest[0]); err != nil {
-			fmt.Fprintln(stderr, "That is not a valid license key. Check it for typos.")
-			return exitNotLicensed
+			return o.fail(exitNotLicensed, cli.Answer{Status: "malformed-key", Message: "That is not a valid license key.", Action: "Check it for typos."})
 		}
 		if o.product == "" {
 			o.product = key.Product().String()
 		}
 	}
-	switch cmd {
-	case "activate", "validate", "status", "deactivate", "fingerprint", "time":
-	default:
-		fmt.Fprintf(stderr, "Unknown command %q.\n\n%s", cmd, usage)
-		return exitUndecided
-	}
-	l, code := o.open(cmd)
+	l, code := o.open(cmd.name)
 	if l == nil {
 		return code
 	}
@@ -120,11 +193,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	switch cmd {
+	switch cmd.name {
 	case "activate":
 		return o.decision(l.Activate(ctx, key))
 	case "validate":
-		return o.decision(l.Check(ctx))
+		if o.offline {
+			return o.decision(l.CheckOffline())
+		}
+		return o.decision(l.CheckNow(ctx))
 	case "status":
 		return o.status(l.Status())
 	case "deactivate":
@@ -136,57 +212,98 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
+// help prints the help asked for: a command's when one is named (before
+// or after --help, or after "help"), else the whole usage.
+func help(pos, args []string, stdout, stderr io.Writer) int {
+	names := pos
+	if len(pos) > 0 && pos[0] == "help" {
+		names = pos[1:]
+	} else {
+		names = append(names, args...)
+	}
+	for _, n := range names {
+		if c, ok := lookup(n); ok {
+			fmt.Fprint(stdout, c.usage())
+			return exitLicensed
+		}
+	}
+	if len(pos) > 1 && pos[0] == "help" {
+		fmt.Fprintf(stderr, "tollgate-client: unknown command %q.\n\n%s", pos[1], usage())
+		return exitUndecided
+	}
+	fmt.Fprint(stdout, usage())
+	return exitLicensed
+}
+
 // open finds the product and state directory and opens the Licensee; on
 // failure it has said why and returns the exit code.
 func (o *options) open(cmd string) (*clients.Licensee, int) {
 	card, err := wire.LoadCard(o.card)
 	if err != nil {
-		fmt.Fprintf(o.stderr, "Cannot read the server card %s: %v\n", o.card, err)
-		return nil, exitUndecided
+		return nil, o.fail(exitUndecided, cli.Answer{Status: "bad-card", Message: fmt.Sprintf("Cannot read the server card %s: %v.", o.card, err),
+			Action: "Give the program's server card with --card FILE."})
 	}
 	if o.product == "" && o.state != "" {
 		o.product = clients.SavedProduct(o.state)
 	}
 	if o.product == "" && o.state != "" && cmd != "fingerprint" && cmd != "time" {
 		// Nothing saved names the product: nothing is activated there.
-		if o.json {
-			o.emit(clients.Status{})
-		} else {
-			fmt.Fprintln(o.stderr, "No license is activated on this machine.")
+		if cmd == "status" {
+			return nil, o.status(clients.Status{})
 		}
-		return nil, exitNotLicensed
+		return nil, o.decision(clients.Decision{Reason: clients.ReasonNotActivated, Message: "No license is activated on this machine.",
+			Action: "Activate the program with your license key."})
 	}
 	if o.product == "" {
-		fmt.Fprintln(o.stderr, "Say which product with --product CODE (or point --state at an activated installation).")
-		return nil, exitUndecided
+		return nil, o.fail(exitUndecided, cli.Usage("tollgate-client "+cmd+" --help", "Say which product with --product CODE (or point --state at an activated installation)."))
 	}
 	l, err := clients.OpenLicensee(clients.LicenseeConfig{
 		Card: card, Product: strings.ToUpper(o.product), StateDir: o.state, System: o.system,
 		Explicit: o.explicit, AppVersion: "tollgate-client",
 	})
-	if err != nil {
-		fmt.Fprintf(o.stderr, "Cannot open the license state: %v\n", err)
-		return nil, exitUndecided
+	switch {
+	case errors.Is(err, clients.ErrInstallKeyDamaged):
+		msg := strings.TrimPrefix(err.Error(), "clients: ")
+		return nil, o.fail(exitNotLicensed, cli.Answer{Status: "install-key-damaged", Message: msg + "."})
+	case errors.Is(err, clients.ErrConfig):
+		return nil, o.fail(exitUndecided, cli.Usage("tollgate-client "+cmd+" --help", "%s.", strings.TrimPrefix(err.Error(), "clients: ")))
+	case err != nil:
+		return nil, o.fail(exitUndecided, cli.Answer{Status: "error", Message: fmt.Sprintf("Cannot open the license state: %v.", err)})
 	}
 	return l, exitLicensed
 }
 
-func (o *options) emit(v any) {
-	e := json.NewEncoder(o.stdout)
-	e.SetIndent("", "  ")
-	e.Encode(v)
+// decisionJSON is a Decision as tollgate-client prints it: status is its
+// reason.
+type decisionJSON struct {
+	cli.Answer
+	Allowed      bool     `json:"allowed"`
+	Warning      string   `json:"warning,omitempty"`
+	Entitlements []string `json:"entitlements"`
+	Level        int      `json:"level,omitempty"`
+	Contact      string   `json:"contact,omitempty"`
 }
 
 func (o *options) decision(d clients.Decision) int {
 	code := exitLicensed
 	switch {
+	case d.Reason == clients.ReasonWrongCard:
+		code = exitWrongCard
 	case !d.Decided():
 		code = exitUndecided
 	case !d.Allowed:
 		code = exitNotLicensed
 	}
 	if o.json {
-		o.emit(d)
+		out := decisionJSON{Answer: cli.Answer{Status: string(d.Reason), Message: d.Message, Action: d.Action}, Allowed: d.Allowed,
+			Warning: d.Warning, Entitlements: d.Entitlements, Level: int(d.Level), Contact: string(d.Contact)}
+		if out.Entitlements == nil {
+			out.Entitlements = []string{}
+		}
+		if d.Status != wire.StatusOK {
+			out.Answer.ServerStatus = d.Status.String()
+		}
+		cli.Emit(o.stdout, out)
 		return code
 	}
 	w := o.stdout
@@ -206,18 +323,29 @@ func (o *options) decision(d clients.Decision) int {
 	return code
 }
 
+// libStatus names clients.Status for embedding beside cli.Answer's
+// Status field.
+type libStatus = clients.Status
+
 func (o *options) status(s clients.Status) int {
-	code := exitLicensed
-	if !s.Activated || s.Lease != "" {
-		code = exitNotLicensed
+	code, a := exitLicensed, cli.Answer{Status: "ok", Message: "The saved license is valid on this machine."}
+	switch {
+	case !s.Activated:
+		code, a = exitNotLicensed, cli.Answer{Status: string(clients.ReasonNotActivated), Message: "No license is activated on this machine."}
+	case s.Lease != "":
+		code, a = exitNotLicensed, cli.Answer{Status: s.Lease, Message: fmt.Sprintf("The saved license cannot be used offline (%s).", s.Lease),
+			Action: "Run 'tollgate-client validate' while connected."}
 	}
 	if o.json {
-		o.emit(s)
+		cli.Emit(o.stdout, struct {
+			cli.Answer
+			libStatus
+		}{a, s})
 		return code
 	}
 	w := o.stdout
 	if !s.Activated {
-		fmt.Fprintln(w, "No license is activated on this machine.")
+		fmt.Fprintln(w, a.Message)
 		return code
 	}
 	date := func(t time.Time, zero string) string {
@@ -239,11 +367,7 @@ func (o *options) status(s clients.Status) int {
 	}
 	fmt.Fprintf(w, "Days left offline:   %d\n", s.DaysOffline)
 	fmt.Fprintf(w, "Last server contact: %s\n", date(s.LastContact, "never"))
-	if s.Lease != "" {
-		fmt.Fprintf(w, "The saved license cannot be used offline (%s). Run 'tollgate-client validate' while connected.\n", s.Lease)
-	} else {
-		fmt.Fprintln(w, "The saved license is valid on this machine.")
-	}
+	fmt.Fprintln(w, strings.TrimSpace(a.Message+" "+a.Action))
 	return code
 }
 
@@ -256,29 +380,34 @@ func orNone(s string) string {
 
 func (o *options) deactivate(err error) int {
 	if err == nil {
+		a := cli.Answer{Status: "ok", Message: "Deactivated: the seat is free for another machine."}
 		if o.json {
-			o.emit(map[string]bool{"Deactivated": true})
+			cli.Emit(o.stdout, struct {
+				cli.Answer
+				Deactivated bool `json:"deactivated"`
+			}{a, true})
 		} else {
-			fmt.Fprintln(o.stdout, "Deactivated: the seat is free for another machine.")
+			fmt.Fprintln(o.stdout, a.Message)
 		}
 		return exitLicensed
 	}
 	var se *wire.StatusError
 	switch {
 	case errors.Is(err, clients.ErrConfig):
-		fmt.Fprintln(o.stderr, "No license is activated on this machine.")
-		return exitNotLicensed
+		return o.fail(exitNotLicensed, cli.Answer{Status: string(clients.ReasonNotActivated), Message: "No license is activated on this machine."})
 	case errors.As(err, &se) && !se.Retryable():
-		fmt.Fprintf(o.stderr, "The license server refused: %s.\n", se.Message)
-		return exitNotLicensed
+		return o.fail(exitNotLicensed, cli.Answer{Status: string(clients.ReasonRefused), Message: fmt.Sprintf("The license server refused: %s.", se.Message)})
 	}
-	fmt.Fprintln(o.stderr, "The license server could not be reached, so the seat was not freed. Try again when connected.")
-	return exitUndecided
+	return o.fail(exitUndecided, cli.Answer{Status: contact(err),
+		Message: "The license server could not be reached, so the seat was not freed.", Action: "Try again when connected."})
 }
 
 func (o *options) fingerprint(r clients.FingerprintReport) int {
 	if o.json {
-		o.emit(r)
+		cli.Emit(o.stdout, struct {
+			cli.Answer
+			clients.FingerprintReport
+		}{cli.Answer{Status: "ok", Message: "This machine's fingerprint."}, r})
 		return exitLicensed
 	}
 	w := o.stdout
@@ -302,14 +431,33 @@ func (o *options) fingerprint(r clients.FingerprintReport) int {
 func (o *options) time(ctx context.Context, l *clients.Licensee) int {
 	t, err := l.ServerTime(ctx)
 	if err != nil {
-		fmt.Fprintf(o.stderr, "The license server could not be asked for its time: %v\n", err)
-		return exitUndecided
+		return o.fail(exitUndecided, cli.Answer{Status: contact(err), Message: fmt.Sprintf("The license server could not be asked for its time: %v.", err)})
 	}
 	local := time.Now()
+	off := local.Sub(t).Round(time.Second)
 	if o.json {
-		o.emit(map[string]time.Time{"Server": t.UTC(), "Local": local.UTC()})
+		cli.Emit(o.stdout, struct {
+			cli.Answer
+			ServerTime    time.Time `json:"server_time"`
+			LocalTime     time.Time `json:"local_time"`
+			OffsetSeconds float64   `json:"offset_seconds"`
+		}{cli.Answer{Status: "ok", Message: fmt.Sprintf("This machine's clock is %s off the server's.", off)}, t.UTC(), local.UTC(), off.Seconds()})
 		return exitLicensed
 	}
-	fmt.Fprintf(o.stdout, "Server time: %s\nThis machine: %s (%s off)\n", t.UTC().Format(time.RFC3339), local.UTC().Format(time.RFC3339), local.Sub(t).Round(time.Second))
+	fmt.Fprintf(o.stdout, "Server time: %s\nThis machine: %s (%s off)\n", t.UTC().Format(time.RFC3339), local.UTC().Format(time.RFC3339), off)
 	return exitLicensed
+}
+
+// contact names why the server could not be asked, as Decision.Contact
+// does.
+func contact(err error) string {
+	switch {
+	case errors.Is(err, clients.ErrHandshake):
+		return string(clients.ReasonWrongServer)
+	case errors.Is(err, clients.ErrTimeout):
+		return string(clients.ReasonTimeout)
+	case errors.Is(err, clients.ErrUnreachable):
+		return string(clients.ReasonUnreachable)
+	}
+	return string(clients.ReasonConnection)
 }

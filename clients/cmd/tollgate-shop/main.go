@@ -3,13 +3,17 @@
 // suspends, resumes, revokes, renews or queries the shop's keys.
 //
 // It prints license keys only where that is its job (mint); errors never
-// carry a key or the private key.
+// carry a key or the private key. Flags may come before or after the
+// arguments. With --json every answer, errors included, is one JSON object
+// on stdout with at least "status" and "message" (README: "JSON output").
+//
+// Exit codes: 0 done, 1 failed (refused, unreachable, a key not done),
+// 2 usage.
 package main
 
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,84 +24,227 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/clients"
+	"github.com/tollgate/tollgate/clients/internal/cli"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/wire"
 )
 
-const usage = `tollgate-shop mints and manages license keys over the Tollgate shop channel.
+// command is one subcommand: its synopsis and its help.
+type command struct {
+	name, synopsis, summary string
+	help                    string // what it does, and an example
+}
 
-Usage:
-  tollgate-shop keygen --out shop.key
-  tollgate-shop mint --card server.card --key shop.key --product CODE --count N --order ID
-                     [--years N | --months N | --days N | --perpetual] [--seats N]
-                     [--expiry YYYY-MM-DD] [--feature NAME]... [--json]
-  tollgate-shop suspend|resume|revoke|status --card server.card --key shop.key KEY...
-  tollgate-shop renew --card server.card --key shop.key [--years N | --months N] KEY...
+const connSynopsis = "[--card server.card] [--key shop.key] [--addr HOST:PORT]"
 
-keygen writes the private key (mode 0600, never overwriting) and FILE.pub,
-and prints the public key to register with the gateway's operator.
+var commands = []command{
+	{"keygen", "keygen [--out shop.key]", "create the shop's key pair", `Writes the shop's private key (mode 0600, never overwriting) and FILE.pub, and
+prints the public key to register with the gateway's operator.
+
+Example:
+  tollgate-shop keygen --out shop.key`},
+	{"mint", "mint " + connSynopsis + " --product CODE --order ID [--count N]\n       [--years N | --months N | --days N | --perpetual] [--seats N] [--expiry YYYY-MM-DD] [--feature NAME]...",
+		"mint license keys for an order", `Mints --count new keys of the product for the shop's order and prints them, one
+a line. A retry with the same order id and request prints the same keys; the
+same order id with another request is refused (ORDER_CONFLICT).
+
+Example:
+  tollgate-shop mint --card server.card --key shop.key --product 1AJS2 --count 2 --order WEB-1042 --years 1`},
+	{"suspend", "suspend " + connSynopsis + " KEY...", "suspend keys (reversible)", `Suspends each key: its machines are refused at their next validation, until
+resumed.
+
+Example:
+  tollgate-shop suspend --card server.card --key shop.key 1AJS2-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`},
+	{"resume", "resume " + connSynopsis + " KEY...", "resume suspended keys", `Resumes each suspended key. A revoked key stays revoked: revocation is final.
+
+Example:
+  tollgate-shop resume --card server.card --key shop.key 1AJS2-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`},
+	{"revoke", "revoke " + connSynopsis + " KEY...", "revoke keys (final)", `Revokes each key for good (a refund, a chargeback): its machines are refused at
+their next validation, and it cannot be resumed.
+
+Example:
+  tollgate-shop revoke --card server.card --key shop.key 1AJS2-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`},
+	{"renew", "renew " + connSynopsis + " [--years N | --months N] KEY...", "extend keys' terms", `Extends each key's term by --years or --months (default: the key's own term).
+
+Example:
+  tollgate-shop renew --card server.card --key shop.key --years 1 1AJS2-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`},
+	{"status", "status " + connSynopsis + " KEY...", "show keys' state and machines", `Shows each key's state, seats, term and the machines it is activated on. A key
+this shop did not sell is answered like an unknown one: no license of this
+shop has it.
+
+Example:
+  tollgate-shop status --card server.card --key shop.key --json 1AJS2-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`},
+}
+
+const commonHelp = `Every command takes --json: the answer, errors included, as one JSON object on
+stdout. Flags may come before or after the arguments. -h, --help shows help.
+
+Exit status: 0 done, 1 failed (refused, unreachable, a key not done), 2 usage.
 `
 
-func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
+func usage() string {
+	var b strings.Builder
+	b.WriteString("tollgate-shop mints and manages license keys over the Tollgate shop channel.\n\nUsage:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  tollgate-shop %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(&b, "  tollgate-shop %-8s %s\n", "help", "show this help (help COMMAND: a command's)")
+	b.WriteString("\nRun 'tollgate-shop COMMAND --help' for a command's flags and an example.\n\n")
+	b.WriteString(commonHelp)
+	return b.String()
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
 		}
-		fmt.Fprintln(os.Stderr, "tollgate-shop:", err)
-		os.Exit(1)
 	}
+	return command{}, false
 }
 
-func run(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stdout, usage)
-		return nil
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// shop is one run: its output and whether it speaks JSON.
+type shop struct {
+	stdout, stderr io.Writer
+	json           bool
+}
+
+func (s *shop) fail(code int, a cli.Answer) int {
+	cli.Fail(s.stdout, s.stderr, s.json, "tollgate-shop", a)
+	return code
+}
+
+// failErr reports err from the gateway or the local files.
+func (s *shop) failErr(err error) int {
+	a := answerOf(err)
+	return s.fail(cli.ExitFail, cli.Answer{Status: a.status, ServerStatus: a.serverStatus, Message: a.message})
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	s := &shop{stdout: stdout, stderr: stderr, json: cli.WantsJSON(args)}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage())
+		return s.fail(cli.ExitUsage, cli.Usage("tollgate-shop help", "Give a command."))
 	}
-	switch cmd, rest := args[0], args[1:]; cmd {
+	// The command is the first argument naming one: flags may come before
+	// it as well as after.
+	at := -1
+	for i, a := range args {
+		if _, ok := lookup(a); ok || a == "help" {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		for _, a := range args {
+			switch {
+			case a == "-h" || a == "--help" || a == "-help":
+				fmt.Fprint(stdout, usage())
+				return cli.ExitOK
+			case !strings.HasPrefix(a, "-"):
+				return s.fail(cli.ExitUsage, cli.Usage("tollgate-shop help", "Unknown command %q.", a))
+			}
+		}
+		return s.fail(cli.ExitUsage, cli.Usage("tollgate-shop help", "Give a command."))
+	}
+	cmd, rest := args[at], append(append([]string(nil), args[:at]...), args[at+1:]...)
+	switch cmd {
+	case "help":
+		for _, a := range rest {
+			if c, ok := lookup(a); ok {
+				return s.help(c, nil)
+			}
+		}
+		fmt.Fprint(stdout, usage())
+		return cli.ExitOK
 	case "keygen":
-		return cmdKeygen(rest, stdout, stderr)
+		return s.keygen(rest)
 	case "mint":
-		return cmdMint(rest, stdout, stderr)
-	case "suspend", "resume", "revoke", "renew", "status":
-		return cmdKeyOp(cmd, rest, stdout, stderr)
-	default:
-		return fmt.Errorf("unknown command %q; run 'tollgate-shop help'", cmd)
+		return s.mint(rest)
+	default: // suspend, resume, revoke, renew, status
+		return s.keyOp(cmd, rest)
 	}
 }
 
-func cmdKeygen(args []string, stdout, stderr io.Writer) error {
+// help prints c's help, with the flags of fs when it is not nil.
+func (s *shop) help(c command, fs *flag.FlagSet) int {
+	fmt.Fprintf(s.stdout, "Usage: tollgate-shop %s\n\n%s\n\n", c.synopsis, c.help)
+	if fs != nil {
+		fmt.Fprintln(s.stdout, "Flags:")
+		fs.SetOutput(s.stdout)
+		fs.PrintDefaults()
+		fmt.Fprintln(s.stdout)
+	}
+	fmt.Fprint(s.stdout, commonHelp)
+	return cli.ExitOK
+}
+
+// parse parses the flags of command name; done is set when it answered
+// (help, or a usage error) with code.
+func (s *shop) parse(name string, fs *flag.FlagSet, args []string) (pos []string, code int, done bool) {
+	fs.SetOutput(io.Discard)
+	fs.BoolVar(&s.json, "json", s.json, "print the answer as JSON")
+	pos, err := cli.Parse(fs, args)
+	c, _ := lookup(name)
+	switch {
+	case cli.IsHelp(err):
+		return nil, s.help(c, fs), true
+	case err != nil:
+		return nil, s.fail(cli.ExitUsage, cli.Usage("tollgate-shop "+name+" --help", "%v.", err)), true
+	}
+	return pos, 0, false
+}
+
+func (s *shop) keygen(args []string) int {
 	fs := flag.NewFlagSet("tollgate-shop keygen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	out := fs.String("out", "shop.key", "private key file to create (never overwritten)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	pos, code, done := s.parse("keygen", fs, args)
+	if done {
+		return code
+	}
+	if len(pos) > 0 {
+		return s.fail(cli.ExitUsage, cli.Usage("tollgate-shop keygen --help", "keygen takes no arguments; name the file with --out FILE."))
 	}
 	if _, err := os.Stat(*out + ".pub"); err == nil {
-		return fmt.Errorf("%s.pub already exists; not overwriting", *out)
+		return s.fail(cli.ExitFail, cli.Answer{Status: "exists", Message: fmt.Sprintf("%s.pub already exists; not overwriting.", *out)})
 	}
 	k, err := channel.GenerateKey(rand.Reader)
 	if err != nil {
-		return err
+		return s.failErr(err)
 	}
 	if err := channel.WritePrivateKeyFile(*out, k); err != nil {
-		return err
+		return s.failErr(err)
 	}
 	pub := k.Public().String()
 	f, err := os.OpenFile(*out+".pub", os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return err
+		return s.failErr(err)
 	}
 	_, err = fmt.Fprintln(f, pub)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return err
+		return s.failErr(err)
 	}
-	fmt.Fprintln(stdout, pub)
-	fmt.Fprintf(stderr, "wrote %s (private, 0600) and %s.pub; register the public key with the gateway operator\n", *out, *out)
-	return nil
+	msg := fmt.Sprintf("Wrote %s (private, 0600) and %s.pub; register the public key with the gateway operator.", *out, *out)
+	if s.json {
+		cli.Emit(s.stdout, struct {
+			cli.Answer
+			PublicKey      string `json:"public_key"`
+			PrivateKeyFile string `json:"private_key_file"`
+			PublicKeyFile  string `json:"public_key_file"`
+		}{cli.Answer{Status: "ok", Message: msg}, pub, *out, *out + ".pub"})
+		return cli.ExitOK
+	}
+	fmt.Fprintln(s.stdout, pub)
+	fmt.Fprintln(s.stderr, msg)
+	return cli.ExitOK
 }
 
 type connFlags struct{ card, key, addr *string }
@@ -113,13 +260,55 @@ func addConnFlags(fs *flag.FlagSet) connFlags {
 func (c connFlags) dial() (*clients.ShopClient, error) {
 	card, err := wire.LoadCard(*c.card)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot read the server card %s: %w", *c.card, err)
 	}
 	k, err := channel.ReadPrivateKeyFile(*c.key)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot read the shop key %s: %w", *c.key, err)
 	}
 	return clients.NewShop(clients.ShopConfig{Card: card, ShopKey: k, Address: *c.addr})
+}
+
+// outcome is an error as the command reports it: a stable status word, the
+// server's status name when it refused, and a sentence.
+type outcome struct {
+	status, serverStatus, message string
+}
+
+// answerOf names err. A refusal keeps the server's sentence; NOT_FOUND
+// says that no license of this shop has the key, since the gateway
+// answers another shop's key as it answers an unknown one.
+func answerOf(err error) outcome {
+	var se *wire.StatusError
+	switch {
+	case errors.As(err, &se) && se.Status == wire.StatusNotFound:
+		return outcome{"refused", se.Status.String(), "No license of this shop has this key (a key another shop sold is answered as unknown)."}
+	case errors.As(err, &se) && se.Retryable():
+		return outcome{"server-error", se.Status.String(), fmt.Sprintf("The gateway could not do it now (%s): %s. Try again later.", se.Status, se.Message)}
+	case errors.As(err, &se):
+		return outcome{"refused", se.Status.String(), fmt.Sprintf("The gateway refused (%s): %s.", se.Status, orStatus(se))}
+	case errors.Is(err, clients.ErrHandshake):
+		return outcome{"wrong-server", "", "The server that answered is not the gateway the card names: " + trim(err) + "."}
+	case errors.Is(err, clients.ErrTimeout):
+		return outcome{"timeout", "", "The gateway did not answer in time: " + trim(err) + "."}
+	case errors.Is(err, clients.ErrUnreachable), errors.Is(err, clients.ErrConnection):
+		return outcome{"unreachable", "", "The gateway cannot be reached: " + trim(err) + "."}
+	case errors.Is(err, clients.ErrConfig):
+		return outcome{"usage-error", "", trim(err) + "."}
+	}
+	return outcome{"error", "", strings.ToUpper(trim(err)[:1]) + trim(err)[1:] + "."}
+}
+
+func orStatus(se *wire.StatusError) string {
+	if se.Message == "" {
+		return strings.ToLower(strings.ReplaceAll(se.Status.String(), "_", " "))
+	}
+	return se.Message
+}
+
+func trim(err error) string {
+	s := strings.TrimPrefix(err.Error(), "clients: ")
+	return strings.TrimSuffix(s, ".")
 }
 
 type multi []string
@@ -148,9 +337,8 @@ func termOf(years, months, days uint, perpetual bool) (wire.Term, error) {
 	return t, t.Check()
 }
 
-func cmdMint(args []string, stdout, stderr io.Writer) error {
+func (s *shop) mint(args []string) int {
 	fs := flag.NewFlagSet("tollgate-shop mint", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	cf := addConnFlags(fs)
 	product := fs.String("product", "", "5-character product code (required)")
 	count := fs.Int("count", 1, fmt.Sprintf("number of keys, 1 to %d", wire.MaxMintCount))
@@ -161,67 +349,98 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 	perpetual := fs.Bool("perpetual", false, "no term")
 	seats := fs.Uint("seats", 0, "machines per key (default: the product's)")
 	expiry := fs.String("expiry", "", "absolute expiry date, YYYY-MM-DD (UTC)")
-	asJSON := fs.Bool("json", false, "print JSON instead of one key a line")
 	var features multi
 	fs.Var(&features, "feature", "entitlement the keys carry instead of the product's (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	pos, code, done := s.parse("mint", fs, args)
+	if done {
+		return code
 	}
-	if *product == "" || *order == "" {
-		return errors.New("--product and --order are required")
+	usageErr := func(format string, a ...any) int {
+		return s.fail(cli.ExitUsage, cli.Usage("tollgate-shop mint --help", format, a...))
 	}
-	if *seats > math.MaxUint32 {
-		return fmt.Errorf("--seats %d is more than any product allows", *seats)
+	switch {
+	case len(pos) > 0:
+		return usageErr("mint takes no arguments (%d given); everything is a flag.", len(pos))
+	case *product == "" || *order == "":
+		return usageErr("--product and --order are required.")
+	case *seats > math.MaxUint32:
+		return usageErr("--seats %d is more than any product allows.", *seats)
 	}
 	spec := clients.MintSpec{Seats: uint32(*seats), Entitlements: features}
 	var err error
 	if spec.Term, err = termOf(*years, *months, *days, *perpetual); err != nil {
-		return err
+		return usageErr("%v.", err)
 	}
 	if *expiry != "" {
 		if spec.Expiry, err = time.Parse("2006-01-02", *expiry); err != nil {
-			return fmt.Errorf("--expiry: want YYYY-MM-DD")
+			return usageErr("--expiry: want YYYY-MM-DD.")
 		}
 	}
 	c, err := cf.dial()
 	if err != nil {
-		return err
+		return s.failErr(err)
 	}
 	defer c.Close()
-	keys, err := c.Mint(context.Background(), *order, strings.ToUpper(*product), *count, spec)
+	p := strings.ToUpper(*product)
+	keys, err := c.Mint(context.Background(), *order, p, *count, spec)
 	if err != nil {
-		return err
+		return s.failErr(err)
 	}
-	if *asJSON {
+	if s.json {
 		out := struct {
+			cli.Answer
 			Order   string   `json:"order"`
 			Product string   `json:"product"`
 			Keys    []string `json:"keys"`
-		}{Order: *order, Product: strings.ToUpper(*product)}
+		}{Answer: cli.Answer{Status: "ok", Message: fmt.Sprintf("Minted %d key(s) of %s for order %s.", len(keys), p, *order)}, Order: *order, Product: p}
 		for _, k := range keys {
 			out.Keys = append(out.Keys, k.Display())
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		cli.Emit(s.stdout, out)
+		return cli.ExitOK
 	}
 	for _, k := range keys {
-		fmt.Fprintln(stdout, k.Display())
+		fmt.Fprintln(s.stdout, k.Display())
 	}
-	return nil
+	return cli.ExitOK
 }
 
-func cmdKeyOp(name string, args []string, stdout, stderr io.Writer) error {
+// keyResult is one key's answer in a key operation's JSON. Key is the
+// key masked, as in logs: the full key is the shop's to know already.
+type keyResult struct {
+	Argument      int              `json:"argument"`
+	Key           string           `json:"key,omitempty"`
+	Status        string           `json:"status"`
+	ServerStatus  string           `json:"server_status,omitempty"`
+	Message       string           `json:"message,omitempty"`
+	LicenseStatus string           `json:"license_status,omitempty"`
+	Product       string           `json:"product,omitempty"`
+	Seats         uint32           `json:"seats,omitempty"`
+	SeatsUsed     uint32           `json:"seats_used"`
+	Activated     time.Time        `json:"activated,omitzero"`
+	Expiry        time.Time        `json:"expiry,omitzero"`
+	Activations   []activationJSON `json:"activations,omitempty"`
+}
+
+type activationJSON struct {
+	Hostname string    `json:"hostname"`
+	LastSeen time.Time `json:"last_seen"`
+}
+
+func (s *shop) keyOp(name string, args []string) int {
 	fs := flag.NewFlagSet("tollgate-shop "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	cf := addConnFlags(fs)
-	years := fs.Uint("years", 0, "renew: extend by this many years")
-	months := fs.Uint("months", 0, "renew: extend by this many months")
-	if err := fs.Parse(args); err != nil {
-		return err
+	var years, months *uint
+	if name == "renew" {
+		years = fs.Uint("years", 0, "extend by this many years")
+		months = fs.Uint("months", 0, "extend by this many months")
 	}
-	if fs.NArg() == 0 {
-		return fmt.Errorf("usage: tollgate-shop %s [flags] KEY (one or more keys)", name)
+	pos, code, done := s.parse(name, fs, args)
+	if done {
+		return code
+	}
+	if len(pos) == 0 {
+		return s.fail(cli.ExitUsage, cli.Usage("tollgate-shop "+name+" --help", "Give one or more keys: tollgate-shop %s [flags] KEY...", name))
 	}
 	ops := map[string]wire.KeyOp{"suspend": wire.KeyOpSuspend, "resume": wire.KeyOpResume, "revoke": wire.KeyOpRevoke, "renew": wire.KeyOpRenew, "status": wire.KeyOpStatus}
 	op := ops[name]
@@ -229,42 +448,79 @@ func cmdKeyOp(name string, args []string, stdout, stderr io.Writer) error {
 	if op == wire.KeyOpRenew {
 		var err error
 		if term, err = termOf(*years, *months, 0, false); err != nil {
-			return err
+			return s.fail(cli.ExitUsage, cli.Usage("tollgate-shop renew --help", "%v.", err))
 		}
 	}
 	c, err := cf.dial()
 	if err != nil {
-		return err
+		return s.failErr(err)
 	}
 	defer c.Close()
+	var results []keyResult
 	failed := 0
-	for i, arg := range fs.Args() {
+	for i, arg := range pos {
+		r := keyResult{Argument: i + 1}
 		k, err := keygen.ParseKey(arg)
 		if err != nil {
-			fmt.Fprintf(stderr, "argument %d: not a valid license key\n", i+1)
+			r.Status, r.Message = "malformed-key", fmt.Sprintf("Argument %d is not a valid license key.", i+1)
+		} else {
+			r.Key = k.String()
+			var st *clients.KeyStatus
+			if st, err = c.KeyOp(context.Background(), k, op, term); err != nil {
+				o := answerOf(err)
+				r.Status, r.ServerStatus, r.Message = o.status, o.serverStatus, o.message
+			} else {
+				r.Status, r.LicenseStatus, r.Product, r.Seats, r.SeatsUsed = "ok", st.Status.String(), st.Product, st.Seats, st.SeatsUsed
+				r.Activated, r.Expiry = st.Activated.UTC(), st.Expiry.UTC()
+				for _, a := range st.Activations {
+					r.Activations = append(r.Activations, activationJSON{a.Hostname, a.LastSeen.UTC()})
+				}
+			}
+		}
+		if r.Status != "ok" {
 			failed++
-			continue
 		}
-		st, err := c.KeyOp(context.Background(), k, op, term)
-		if err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", k, err)
-			failed++
-			continue
+		results = append(results, r)
+		if !s.json {
+			printResult(s.stdout, s.stderr, r)
 		}
-		fmt.Fprintf(stdout, "%s  %s  product %s  seats %d/%d", k, st.Status, st.Product, st.SeatsUsed, st.Seats)
-		if !st.Activated.IsZero() {
-			fmt.Fprintf(stdout, "  activated %s", st.Activated.UTC().Format(time.DateOnly))
-		}
-		if !st.Expiry.IsZero() {
-			fmt.Fprintf(stdout, "  expires %s", st.Expiry.UTC().Format(time.DateOnly))
-		}
-		fmt.Fprintln(stdout)
-		for _, a := range st.Activations {
-			fmt.Fprintf(stdout, "    %s  last seen %s\n", a.Hostname, a.LastSeen.UTC().Format(time.RFC3339))
-		}
+	}
+	a := cli.Answer{Status: "ok", Message: fmt.Sprintf("%s: %d key(s) done.", name, len(pos))}
+	if failed > 0 {
+		a = cli.Answer{Status: "failed", Message: fmt.Sprintf("%s: %d of %d key(s) failed.", name, failed, len(pos))}
+	}
+	if s.json {
+		cli.Emit(s.stdout, struct {
+			cli.Answer
+			Results []keyResult `json:"results"`
+		}{a, results})
+	} else if failed > 0 {
+		fmt.Fprintf(s.stderr, "tollgate-shop: %s\n", a.Message)
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d keys failed", failed, fs.NArg())
+		return cli.ExitFail
 	}
-	return nil
+	return cli.ExitOK
+}
+
+func printResult(stdout, stderr io.Writer, r keyResult) {
+	if r.Status != "ok" {
+		who := r.Key
+		if who == "" {
+			who = fmt.Sprintf("argument %d", r.Argument)
+		}
+		fmt.Fprintf(stderr, "%s: %s\n", who, r.Message)
+		return
+	}
+	fmt.Fprintf(stdout, "%s  %s  product %s  seats %d/%d", r.Key, r.LicenseStatus, r.Product, r.SeatsUsed, r.Seats)
+	if !r.Activated.IsZero() {
+		fmt.Fprintf(stdout, "  activated %s", r.Activated.Format(time.DateOnly))
+	}
+	if !r.Expiry.IsZero() {
+		fmt.Fprintf(stdout, "  expires %s", r.Expiry.Format(time.DateOnly))
+	}
+	fmt.Fprintln(stdout)
+	for _, a := range r.Activations {
+		fmt.Fprintf(stdout, "    %s  last seen %s\n", a.Hostname, a.LastSeen.Format(time.RFC3339))
+	}
 }

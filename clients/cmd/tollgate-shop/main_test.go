@@ -14,8 +14,8 @@ func TestKeygen(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "shop.key")
 	var stdout, stderr bytes.Buffer
-	if err := run([]string{"keygen", "--out", out}, &stdout, &stderr); err != nil {
-		t.Fatalf("keygen: %v", err)
+	if code := run([]string{"keygen", "--out", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("keygen: exit %d: %s", code, stderr.String())
 	}
 	fi, err := os.Stat(out)
 	if err != nil || fi.Mode().Perm() != 0o600 {
@@ -34,7 +34,7 @@ func TestKeygen(t *testing.T) {
 		t.Fatalf("public key file and output do not match the private key")
 	}
 	before, _ := os.ReadFile(out)
-	if err := run([]string{"keygen", "--out", out}, &stdout, &stderr); err == nil {
+	if code := run([]string{"keygen", "--out", out}, &stdout, &stderr); code == 0 {
 		t.Fatalf("keygen overwrote an existing key")
 	}
 	if after, _ := os.ReadFile(out); !bytes.Equal(before, after) {
@@ -50,8 +50,8 @@ func TestUsageErrors(t *testing.T) {
 		{"mint", "--order", "O", "--product", "1AJS2", "--years", "1", "--months", "2"},
 		{"status"},
 	} {
-		if err := run(args, &stdout, &stderr); err == nil {
-			t.Errorf("%q: no error", args)
+		if code := run(args, &stdout, &stderr); code != 2 {
+			t.Errorf("%q: exit %d, want 2 (usage)", args, code)
 		}
 	}
 }

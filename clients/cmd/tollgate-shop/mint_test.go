@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -27,8 +28,8 @@ func TestMintAgainstGateway(t *testing.T) {
 	dir := t.TempDir()
 	keyFile, cardFile := filepath.Join(dir, "shop.key"), filepath.Join(dir, "server.card")
 	var out, errb bytes.Buffer
-	if err := run([]string{"keygen", "--out", keyFile}, &out, &errb); err != nil {
-		t.Fatal(err)
+	if code := run([]string{"keygen", "--out", keyFile}, &out, &errb); code != 0 {
+		t.Fatalf("keygen: exit %d: %s", code, errb.String())
 	}
 	k, err := channel.ReadPrivateKeyFile(keyFile)
 	if err != nil {
@@ -47,9 +48,12 @@ func TestMintAgainstGateway(t *testing.T) {
 	}
 	mint := func(extra ...string) (string, error) {
 		out.Reset()
+		errb.Reset()
 		args := append([]string{"mint", "--card", cardFile, "--key", keyFile, "--product", "1ajs2", "--count", "3", "--order", "WEB-1"}, extra...)
-		err := run(args, &out, &errb)
-		return out.String(), err
+		if code := run(args, &out, &errb); code != 0 {
+			return out.String(), fmt.Errorf("exit %d: %s", code, errb.String())
+		}
+		return out.String(), nil
 	}
 	first, err := mint()
 	if err != nil {
