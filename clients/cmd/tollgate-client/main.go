@@ -35,22 +35,15 @@ const (
 	exitWrongCard   = 3
 )
 
-// command is one subcommand: its arguments and its help.
-type command struct {
-	name, args, summary string
-	nargs               int
-	help                string // what it does, and an example
-}
-
-var commands = []command{
-	{name: "activate", args: "KEY", summary: "activate the license key on this machine", nargs: 1, help: `Binds the license key to this installation on this machine (taking one of the
+var commands = []cli.Command{
+	{Name: "activate", Args: "KEY", Summary: "activate the license key on this machine", NArgs: 1, Help: `Binds the license key to this installation on this machine (taking one of the
 license's seats) and saves the signed lease, so the program also runs offline.
 A folder that holds the license of another product is not overwritten:
 deactivate that one first, or use another --state.
 
 Example:
   tollgate-client --card server.card activate 1AJS2-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`},
-	{name: "validate", summary: "check the license with the server (--offline: from the saved lease)", help: `Asks the license server whether the license is still good, now: a suspension,
+	{Name: "validate", Summary: "check the license with the server (--offline: from the saved lease)", Help: `Asks the license server whether the license is still good, now: a suspension,
 revocation or seat reset is seen at once. When the server cannot be reached,
 the saved lease decides, and the answer says the check was offline.
 With --offline the server is not asked at all: the saved lease and the
@@ -59,22 +52,22 @@ clock decide.
 Examples:
   tollgate-client --card server.card --product 1AJS2 validate
   tollgate-client --card server.card --product 1AJS2 validate --offline`},
-	{name: "status", summary: "show the saved license, offline", help: `Shows what the saved license says (product, features, expiry, days left
+	{Name: "status", Summary: "show the saved license, offline", Help: `Shows what the saved license says (product, features, expiry, days left
 offline, last server contact), without asking the server.
 
 Example:
   tollgate-client --product 1AJS2 status --json`},
-	{name: "deactivate", summary: "free this machine's seat", help: `Frees this machine's seat on the license server and forgets the license here,
+	{Name: "deactivate", Summary: "free this machine's seat", Help: `Frees this machine's seat on the license server and forgets the license here,
 so the key can be activated on another machine. It needs the server.
 
 Example:
   tollgate-client --card server.card --product 1AJS2 deactivate`},
-	{name: "fingerprint", summary: "show this machine's fingerprint and what changed", help: `Shows this machine's fingerprint (salted hashes: no hardware identifier leaves
+	{Name: "fingerprint", Summary: "show this machine's fingerprint and what changed", Help: `Shows this machine's fingerprint (salted hashes: no hardware identifier leaves
 the machine) and which components changed since the license was activated.
 
 Example:
   tollgate-client --product 1AJS2 fingerprint`},
-	{name: "time", summary: "compare this machine's clock with the server's", help: `Asks the license server for its time and shows how far this machine's clock
+	{Name: "time", Summary: "compare this machine's clock with the server's", Help: `Asks the license server for its time and shows how far this machine's clock
 is off; a server answer also moves the clock ratchet forward.
 
 Example:
@@ -103,25 +96,18 @@ func usage() string {
 	var b strings.Builder
 	b.WriteString("tollgate-client activates and checks a license on this machine.\n\nUsage:\n")
 	for _, c := range commands {
-		fmt.Fprintf(&b, "  tollgate-client [flags] %-16s %s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
+		fmt.Fprintf(&b, "  tollgate-client [flags] %-16s %s\n", strings.TrimSpace(c.Name+" "+c.Args), c.Summary)
 	}
 	fmt.Fprintf(&b, "  tollgate-client [flags] %-16s %s\n\n", "help [COMMAND]", "show this help, or a command's")
 	b.WriteString(flagsHelp)
 	return b.String()
 }
 
-func (c command) usage() string {
-	return fmt.Sprintf("Usage: tollgate-client [flags] %s\n\n%s\n\n%s", strings.TrimSpace(c.name+" "+c.args), c.help, flagsHelp)
+func commandUsage(c cli.Command) string {
+	return fmt.Sprintf("Usage: tollgate-client [flags] %s\n\n%s\n\n%s", strings.TrimSpace(c.Name+" "+c.Args), c.Help, flagsHelp)
 }
 
-func lookup(name string) (command, bool) {
-	for _, c := range commands {
-		if c.name == name {
-			return c, true
-		}
-	}
-	return command{}, false
-}
+func lookup(name string) (cli.Command, bool) { return cli.Lookup(commands, name) }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -167,15 +153,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return o.fail(exitUndecided, cli.Usage("tollgate-client help", "Unknown command %q.", pos[0]))
 	}
 	rest := pos[1:]
-	helpOf := "tollgate-client " + cmd.name + " --help"
-	if len(rest) != cmd.nargs {
-		return o.fail(exitUndecided, cli.Usage(helpOf, "%s takes %d argument(s), not %d.", cmd.name, cmd.nargs, len(rest)))
+	helpOf := "tollgate-client " + cmd.Name + " --help"
+	if len(rest) != cmd.NArgs {
+		return o.fail(exitUndecided, cli.Usage(helpOf, "%s takes %d argument(s), not %d.", cmd.Name, cmd.NArgs, len(rest)))
 	}
-	if o.offline && cmd.name != "validate" {
+	if o.offline && cmd.Name != "validate" {
 		return o.fail(exitUndecided, cli.Usage(helpOf, "--offline is a flag of validate only."))
 	}
 	var key keygen.Key
-	if cmd.name == "activate" {
+	if cmd.Name == "activate" {
 		if key, err = keygen.ParseKey(rest[0]); err != nil {
 			return o.fail(exitNotLicensed, cli.Answer{Status: "malformed-key", Message: "That is not a valid license key.", Action: "Check it for typos."})
 		}
@@ -183,7 +169,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			o.product = key.Product().String()
 		}
 	}
-	l, code := o.open(cmd.name)
+	l, code := o.open(cmd.Name)
 	if l == nil {
 		return code
 	}
@@ -193,7 +179,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	switch cmd.name {
+	switch cmd.Name {
 	case "activate":
 		return o.decision(l.Activate(ctx, key))
 	case "validate":
@@ -223,7 +209,7 @@ func help(pos, args []string, stdout, stderr io.Writer) int {
 	}
 	for _, n := range names {
 		if c, ok := lookup(n); ok {
-			fmt.Fprint(stdout, c.usage())
+			fmt.Fprint(stdout, commandUsage(c))
 			return exitLicensed
 		}
 	}

@@ -30,46 +30,39 @@ import (
 	"github.com/tollgate/tollgate/wire"
 )
 
-// command is one subcommand: its synopsis and its help.
-type command struct {
-	name, synopsis, summary string
-	help                    string // what it does, and an example
-}
-
 const connSynopsis = "[--card server.card] [--key shop.key] [--addr HOST:PORT]"
 
-var commands = []command{
-	{"keygen", "keygen [--out shop.key]", "create the shop's key pair", `Writes the shop's private key (mode 0600, never overwriting) and FILE.pub, and
+var commands = []cli.Command{
+	{Name: "keygen", Args: "[--out shop.key]", Summary: "create the shop's key pair", Help: `Writes the shop's private key (mode 0600, never overwriting) and FILE.pub, and
 prints the public key to register with the gateway's operator.
 
 Example:
   tollgate-shop keygen --out shop.key`},
-	{"mint", "mint " + connSynopsis + " --product CODE --order ID [--count N]\n       [--years N | --months N | --days N | --perpetual] [--seats N] [--expiry YYYY-MM-DD] [--feature NAME]...",
-		"mint license keys for an order", `Mints --count new keys of the product for the shop's order and prints them, one
+	{Name: "mint", Args: connSynopsis + " --product CODE --order ID [--count N]\n       [--years N | --months N | --days N | --perpetual] [--seats N] [--expiry YYYY-MM-DD] [--feature NAME]...", Summary: "mint license keys for an order", Help: `Mints --count new keys of the product for the shop's order and prints them, one
 a line. A retry with the same order id and request prints the same keys; the
 same order id with another request is refused (ORDER_CONFLICT).
 
 Example:
   tollgate-shop mint --card server.card --key shop.key --product 1AJS2 --count 2 --order WEB-1042 --years 1`},
-	{"suspend", "suspend " + connSynopsis + " KEY...", "suspend keys (reversible)", `Suspends each key: its machines are refused at their next validation, until
+	{Name: "suspend", Args: connSynopsis + " KEY...", Summary: "suspend keys (reversible)", Help: `Suspends each key: its machines are refused at their next validation, until
 resumed.
 
 Example:
   tollgate-shop suspend --card server.card --key shop.key 1AJS2-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`},
-	{"resume", "resume " + connSynopsis + " KEY...", "resume suspended keys", `Resumes each suspended key. A revoked key stays revoked: revocation is final.
+	{Name: "resume", Args: connSynopsis + " KEY...", Summary: "resume suspended keys", Help: `Resumes each suspended key. A revoked key stays revoked: revocation is final.
 
 Example:
   tollgate-shop resume --card server.card --key shop.key 1AJS2-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`},
-	{"revoke", "revoke " + connSynopsis + " KEY...", "revoke keys (final)", `Revokes each key for good (a refund, a chargeback): its machines are refused at
+	{Name: "revoke", Args: connSynopsis + " KEY...", Summary: "revoke keys (final)", Help: `Revokes each key for good (a refund, a chargeback): its machines are refused at
 their next validation, and it cannot be resumed.
 
 Example:
   tollgate-shop revoke --card server.card --key shop.key 1AJS2-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`},
-	{"renew", "renew " + connSynopsis + " [--years N | --months N] KEY...", "extend keys' terms", `Extends each key's term by --years or --months (default: the key's own term).
+	{Name: "renew", Args: connSynopsis + " [--years N | --months N] KEY...", Summary: "extend keys' terms", Help: `Extends each key's term by --years or --months (default: the key's own term).
 
 Example:
   tollgate-shop renew --card server.card --key shop.key --years 1 1AJS2-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`},
-	{"status", "status " + connSynopsis + " KEY...", "show keys' state and machines", `Shows each key's state, seats, term and the machines it is activated on. A key
+	{Name: "status", Args: connSynopsis + " KEY...", Summary: "show keys' state and machines", Help: `Shows each key's state, seats, term and the machines it is activated on. A key
 this shop did not sell is answered like an unknown one: no license of this
 shop has it.
 
@@ -87,7 +80,7 @@ func usage() string {
 	var b strings.Builder
 	b.WriteString("tollgate-shop mints and manages license keys over the Tollgate shop channel.\n\nUsage:\n")
 	for _, c := range commands {
-		fmt.Fprintf(&b, "  tollgate-shop %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(&b, "  tollgate-shop %-8s %s\n", c.Name, c.Summary)
 	}
 	fmt.Fprintf(&b, "  tollgate-shop %-8s %s\n", "help", "show this help (help COMMAND: a command's)")
 	b.WriteString("\nRun 'tollgate-shop COMMAND --help' for a command's flags and an example.\n\n")
@@ -95,14 +88,7 @@ func usage() string {
 	return b.String()
 }
 
-func lookup(name string) (command, bool) {
-	for _, c := range commands {
-		if c.name == name {
-			return c, true
-		}
-	}
-	return command{}, false
-}
+func lookup(name string) (cli.Command, bool) { return cli.Lookup(commands, name) }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -172,8 +158,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // help prints c's help, with the flags of fs when it is not nil.
-func (s *shop) help(c command, fs *flag.FlagSet) int {
-	fmt.Fprintf(s.stdout, "Usage: tollgate-shop %s\n\n%s\n\n", c.synopsis, c.help)
+func (s *shop) help(c cli.Command, fs *flag.FlagSet) int {
+	fmt.Fprintf(s.stdout, "Usage: tollgate-shop %s %s\n\n%s\n\n", c.Name, c.Args, c.Help)
 	if fs != nil {
 		fmt.Fprintln(s.stdout, "Flags:")
 		fs.SetOutput(s.stdout)

@@ -102,3 +102,21 @@ func Fail(stdout, stderr io.Writer, asJSON bool, name string, a Answer) {
 func Usage(help string, format string, args ...any) Answer {
 	return Answer{Status: "usage-error", Message: fmt.Sprintf(format, args...), Action: fmt.Sprintf("Run '%s' for help.", help)}
 }
+
+// Command is a subcommand: its name, the arguments and flags after it (a
+// synopsis), a one-line summary and its help: what it does, with an
+// example. NArgs is how many arguments it takes, where that is fixed.
+type Command struct {
+	Name, Args, Summary, Help string
+	NArgs                     int
+}
+
+// Lookup returns the command of cmds called name.
+func Lookup(cmds []Command, name string) (Command, bool) {
+	for _, c := range cmds {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Command{}, false
+}
