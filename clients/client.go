@@ -6,7 +6,8 @@
 //
 // A program uses a Licensee: machine fingerprints (components_*.go), the
 // state directory with the install key, lease and clock ratchet (state.go),
-// and the offline policy of the lease's validation level (Check).
+// and the offline policy of the lease's validation level (Check; CheckNow
+// asks the server at once, CheckOffline never).
 //
 // A Client keeps one QUIC connection and one Noise session open and
 // pipelines requests on it (request ids tie answers to requests); it dials

@@ -131,7 +131,7 @@ func TestActivateKeepsHeldLicense(t *testing.T) {
 	c.run("activate", key.Display()).expect(t, "activate", 0)
 
 	c.run("activate", otherKey.Display()).expect(t, "activate another product into the same state", 1,
-		"already holds the license of product "+product, "Deactivate that license first")
+		"already holds the license of product "+product, "Deactivate it first ('tollgate-client --state "+c.state+" deactivate')")
 	m := c.run("--json", "activate", otherKey.Display()).jsonAnswer(t, "activate --json, another product")
 	if m["status"] != "other-license-held" {
 		t.Fatalf("activate --json, another product: %v", m)

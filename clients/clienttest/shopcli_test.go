@@ -84,7 +84,7 @@ func TestShopCommand(t *testing.T) {
 	m = s.conn("mint", "--product", product, "--order", "WEB-1", "--json").jsonAnswer(t, "mint --json")
 	keys, _ := m["keys"].([]any)
 	if m["status"] != "ok" || len(keys) != 1 {
-		t.Fatalf("mint --json: %v", m)
+		t.Fatalf("mint --json: status %v, %d keys; want ok and 1", m["status"], len(keys)) // not the keys
 	}
 	own := keys[0].(string)
 	s.conn("status", own).expect(t, "status of the shop's key", 0, "OK  product "+product)

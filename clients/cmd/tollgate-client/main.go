@@ -271,6 +271,13 @@ type decisionJSON struct {
 }
 
 func (o *options) decision(d clients.Decision) int {
+	if d.Reason == clients.ReasonOtherLicense {
+		state := o.state
+		if state == "" {
+			state = "DIR"
+		}
+		d.Action = fmt.Sprintf("Deactivate it first ('tollgate-client --state %s deactivate'), or give this product a state directory of its own (--state).", state)
+	}
 	code := exitLicensed
 	switch {
 	case d.Reason == clients.ReasonWrongCard:
