@@ -234,7 +234,9 @@ func (l *Licensee) undoActivation(ctx context.Context, ue *UnverifiedActivationE
 		}
 		return d
 	}
-	d.Warning = "The activation took a seat on the license server that could not be freed; ask the vendor to free it."
+	// The seat stays this install's: activating again from this state
+	// directory with the right card reuses it.
+	d.Warning = "The activation took a seat on the license server that could not be freed just now; activating again on this computer with the right server card reuses it."
 	return d
 }
 
