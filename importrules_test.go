@@ -68,6 +68,7 @@ var rules = []rule{
 }
 
 func TestImportRules(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}|{{join .Imports \" \"}}|{{join .Deps \" \"}}", "./...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
@@ -143,6 +144,7 @@ func allowed(r rule, imp string) bool {
 // TestImportRulesCatch proves the checker refuses what DESIGN.md forbids, so
 // TestImportRules cannot pass by matching nothing.
 func TestImportRulesCatch(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		pkg, imp string
 		ok       bool

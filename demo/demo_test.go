@@ -40,6 +40,7 @@ func demoDir(t *testing.T, out string) {
 }
 
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if err := demo.Run(context.Background(), &out); err != nil {
 		t.Fatalf("Run: %v\n%s", err, steps(out.String()))
@@ -65,6 +66,7 @@ func TestDemo(t *testing.T) {
 // TestDemoCancelled: a demo whose context is cancelled fails, and still
 // stops its gateway and removes its directory.
 func TestDemoCancelled(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out bytes.Buffer

@@ -335,9 +335,11 @@ func TestAdminSocketRaceAttack(t *testing.T) {
 // user gets one refusal line and nothing done (SO_PEERCRED), and the
 // gateway logs a warning.
 func TestAdminSocketRefusesOtherUsers(t *testing.T) {
+	t.Parallel()
 	requireRoot(t)
 	g := startShopGateway(t)
 	dir := g.srv.Identity().Dir
+	waitAdmin(t, dir, g.logs) // the gateway's chmod of its socket is done
 	for _, p := range []string{dir, filepath.Dir(dir)} {
 		if err := os.Chmod(p, 0o755); err != nil {
 			t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 // error of its entry and none of another; an error of no entry comes back
 // as its sentence, matching none.
 func TestAdminCodesRoundTrip(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	id, err := Init(dir, composite.MLDSA44Ed25519, "")
 	if err != nil {

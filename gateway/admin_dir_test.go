@@ -57,6 +57,7 @@ func serveDir(t *testing.T, dir string) (logs *gatewaytest.Logs, stop func()) {
 // others can write, or that belongs to another user than the gateway's and
 // root, is refused with the command that fixes it.
 func TestNewRefusesDataDirOthersCanWrite(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	initGateway(t, dir)
 	for _, mode := range []os.FileMode{0o770, 0o702, 0o777, 0o1777} {
@@ -98,6 +99,7 @@ func TestNewRefusesDataDirOthersCanWrite(t *testing.T) {
 // socket a dead gateway left there and the DIR/admin.sock of an older
 // gateway, and opens no admin socket in a DIR/run that is a symlink.
 func TestAdminSocketDirectory(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	initGateway(t, dir)
 	run := filepath.Join(dir, gateway.DirRun)

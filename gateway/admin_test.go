@@ -48,6 +48,7 @@ func adminDo[Req, Resp any](t *testing.T, dir string, op adminapi.Op[Req, Resp],
 }
 
 func TestAdminOnStoppedGateway(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := gateway.Init(dir, composite.MLDSA44Ed25519, ""); err != nil {
 		t.Fatal(err)
@@ -79,6 +80,7 @@ func TestAdminOnStoppedGateway(t *testing.T) {
 }
 
 func TestAdminThroughSocketWhileRunning(t *testing.T) {
+	t.Parallel()
 	g := startShopGateway(t)
 	dir := g.srv.Identity().Dir
 	waitAdmin(t, dir, g.logs)
@@ -143,6 +145,7 @@ func TestAdminThroughSocketWhileRunning(t *testing.T) {
 // socket as on a stopped gateway's store; and a refused operation changes
 // nothing.
 func TestAdminErrorsKeepIdentity(t *testing.T) {
+	t.Parallel()
 	g := startShopGateway(t)
 	dir := g.srv.Identity().Dir
 	waitAdmin(t, dir, g.logs)
@@ -263,6 +266,7 @@ func checkAdminErrors(t *testing.T, c *adminapi.Client, known, unknown keygen.Ke
 // are each answered with an error of their code, on the same connection,
 // and change nothing.
 func TestAdminSocketMalformedRequests(t *testing.T) {
+	t.Parallel()
 	g := startShopGateway(t)
 	dir := g.srv.Identity().Dir
 	waitAdmin(t, dir, g.logs)
@@ -314,14 +318,21 @@ func TestAdminSocketMalformedRequests(t *testing.T) {
 	}
 }
 
-// waitAdmin waits until the gateway serving dir accepts connections on
-// its admin socket, or has logged why it opened none.
+// waitAdmin waits until the gateway serving dir answers on its admin
+// socket, or has logged why it opened none. An answer, not a connection:
+// the socket accepts connections from its bind, before the gateway has
+// set its mode (0600), and only the gateway's serve loop, started after
+// that, answers; a test that changes or checks the socket's mode must not
+// race the gateway's own chmod.
 func waitAdmin(t *testing.T, dir string, logs *gatewaytest.Logs) {
 	t.Helper()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
-		if c, err := net.Dial("unix", gateway.AdminSocketPath(dir)); err == nil {
+		if c, err := gateway.DialAdmin(dir); err == nil {
+			_, err = adminapi.Call(c, adminapi.OpStats, adminapi.None{})
 			c.Close()
-			return
+			if err == nil {
+				return
+			}
 		}
 		if strings.Contains(logs.String(), "no admin socket") {
 			return

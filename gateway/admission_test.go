@@ -113,6 +113,7 @@ func TestAdmissionRetryThenRefuse(t *testing.T) {
 // TestAdmissionConnCaps: connections per address and in total, handshakes
 // included, refuse new ones; limits turned off (negative) never do.
 func TestAdmissionConnCaps(t *testing.T) {
+	t.Parallel()
 	a := newAdmission(Admission{HandshakeRetry: -1, HandshakeRetryPerAddr: -1, MaxHandshakes: -1, MaxHandshakesPerAddr: -1, MaxConns: 5, MaxConnsPerAddr: 3})
 	for i := range 3 {
 		ctx, _, got := admit(t, a, "203.0.113.1:1", false)
@@ -138,6 +139,7 @@ func TestAdmissionConnCaps(t *testing.T) {
 }
 
 func TestAdmissionConfig(t *testing.T) {
+	t.Parallel()
 	var c Config
 	if err := ParseConfig([]byte(`{"admission": {"handshake_retry": 10, "max_conns_per_addr": -1}}`), &c); err != nil {
 		t.Fatal(err)

@@ -90,6 +90,7 @@ type acked struct {
 // SIGKILL while activations stream in, restarts it, and checks that every
 // activation it acknowledged is still there.
 func TestCrashKeepsAcknowledgedActivations(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the tollgate binary")
 	}

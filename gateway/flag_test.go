@@ -18,6 +18,7 @@ import (
 // license.show and cleared by license.unflag, all through the running
 // gateway's admin socket.
 func TestSharedKeyFlagged(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t, func(c *gateway.Config) { c.FlagMachinesPerSeat = 2 })
 	dir := g.srv.Identity().Dir
 	keys := g.mint(t, 2, service.Spec{Seats: 1})
@@ -89,6 +90,7 @@ func TestSharedKeyFlagged(t *testing.T) {
 
 // TestFlaggingOff: a negative flag_window_days records nothing.
 func TestFlaggingOff(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t, func(c *gateway.Config) { c.FlagWindowDays = -1; c.FlagMachinesPerSeat = 1 })
 	keys := g.mint(t, 1, service.Spec{Seats: 1})
 	ctx := context.Background()

@@ -173,6 +173,7 @@ func flooders(t *testing.T, g *testGateway) []*flooder {
 // Without admission control the gateway makes a connection, with its TLS
 // state, for each of the 240 Initials.
 func TestHandshakeFloodRetry(t *testing.T) {
+	t.Parallel()
 	adm := gateway.Admission{HandshakeRetry: 20, HandshakeRetryPerAddr: 4, MaxHandshakes: 40, MaxHandshakesPerAddr: 8}
 	g := startGateway(t, floodConfig(adm))
 	fs := flooders(t, g)
@@ -229,6 +230,7 @@ func TestHandshakeFloodRetry(t *testing.T) {
 // MaxHandshakes (and MaxHandshakesPerAddr from one address) handshakes in
 // progress, new connections are refused before any state is made.
 func TestHandshakeFloodRefused(t *testing.T) {
+	t.Parallel()
 	adm := gateway.Admission{HandshakeRetry: -1, HandshakeRetryPerAddr: -1, MaxHandshakes: 20, MaxHandshakesPerAddr: 4}
 	g := startGateway(t, floodConfig(adm))
 	fs := flooders(t, g)
@@ -250,6 +252,7 @@ func TestHandshakeFloodRefused(t *testing.T) {
 // still make quic-go create a connection; they are counted and capped
 // like the others.
 func TestHandshakeFloodUndecryptable(t *testing.T) {
+	t.Parallel()
 	adm := gateway.Admission{HandshakeRetry: 10, HandshakeRetryPerAddr: 4}
 	g := startGateway(t, floodConfig(adm))
 	var scid [quicinitial.ConnIDLen]byte

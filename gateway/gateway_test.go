@@ -105,6 +105,7 @@ func wantStatus(t *testing.T, err error, want wire.Status) {
 }
 
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t)
 	keys := g.mint(t, 3, service.Spec{Seats: 1, Entitlements: []string{"pro", "reports"}})
 	ctx := context.Background()
@@ -244,6 +245,7 @@ func mustValidateOK(t *testing.T, c *clients.Client, id [16]byte, counter uint64
 }
 
 func TestWrongServerKeyAndPin(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t)
 	keys := g.mint(t, 1, service.Spec{})
 	ctx := context.Background()
@@ -275,6 +277,7 @@ func TestWrongServerKeyAndPin(t *testing.T) {
 // a record with a flipped bit and a frame header announcing more than the
 // maximum each end that session only.
 func TestTamperedAndOversizedFrames(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t)
 	keys := g.mint(t, 1, service.Spec{})
 	ctx := hang.Context(t)
@@ -372,6 +375,7 @@ func (w *tamper) Write(p []byte) (int, error) {
 // TestSeatRace fires 500 concurrent activations from distinct machines at a
 // 10-seat license: exactly 10 succeed.
 func TestSeatRace(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t)
 	keys := g.mint(t, 1, service.Spec{Seats: 10})
 	ctx := context.Background()
@@ -420,6 +424,7 @@ func TestSeatRace(t *testing.T) {
 }
 
 func TestInitRefusesToOverwrite(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := gateway.Init(dir, composite.MLDSA65Ed25519, ""); err != nil {
 		t.Fatal(err)
@@ -446,6 +451,7 @@ func TestInitRefusesToOverwrite(t *testing.T) {
 // activates from that address (one guesser behind a company's NAT must not
 // lock the office out) and the licenses it holds keep validating.
 func TestKeyGuessesRateLimited(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t, func(c *gateway.Config) { c.KeyGuessBurst, c.KeyGuessRefill = 3, time.Hour })
 	keys := g.mint(t, 2, service.Spec{Seats: 2})
 	ctx := context.Background()
@@ -488,6 +494,7 @@ func TestKeyGuessesRateLimited(t *testing.T) {
 // activations than a session answers at once (maxSlowPerSession) gets every
 // one answered, in its own time, on the same session.
 func TestPipelinedSlowRequestsAnswered(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t)
 	ctx := hang.Context(t)
 	sess := g.session(t, ctx)

@@ -47,6 +47,7 @@ func activatedOnClock(t *testing.T, clk *clock) (*testGateway, *clients.Client, 
 // lease only when its current one is at least ten minutes old; in between
 // it is sent the lease signed last, and the gateway signs nothing.
 func TestWantLeaseSignsOncePerInterval(t *testing.T) {
+	t.Parallel()
 	var clk clock
 	g, c, res := activatedOnClock(t, &clk)
 	ctx := context.Background()
@@ -92,6 +93,7 @@ func TestWantLeaseSignsOncePerInterval(t *testing.T) {
 // the gateway has already seen is refused with INSTALL_CLONED, the install
 // that is ahead keeps working, and the license is flagged.
 func TestClonedInstallRefused(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t)
 	dir := g.srv.Identity().Dir
 	keys := g.mint(t, 1, service.Spec{Seats: 1})
@@ -153,6 +155,7 @@ func mustValidate(t *testing.T, c *clients.Client, id [16]byte, counter uint64) 
 // which is public, so a low-entropy component could be found from them):
 // neither in the activation record nor in a stored lease.
 func TestStolenDatabaseHoldsNoFingerprint(t *testing.T) {
+	t.Parallel()
 	var clk clock
 	g, c, res := activatedOnClock(t, &clk)
 	ctx := context.Background()
@@ -198,6 +201,7 @@ func TestStolenDatabaseHoldsNoFingerprint(t *testing.T) {
 // TestOldLimitsSpellingWarned: a config file with the limits' old Go field
 // names still configures the gateway, and the log says what to write.
 func TestOldLimitsSpellingWarned(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t, func(c *gateway.Config) {
 		if err := gateway.ParseConfig([]byte(`{"limits":{"MaxStreamsPerConn":4}}`), c); err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 // field, a number for a duration, an unknown field or a negative value is
 // refused and changes nothing.
 func TestLimitsConfigSpellings(t *testing.T) {
+	t.Parallel()
 	var c Config
 	if err := ParseConfig([]byte(`{"limits":{"idle_timeout":"30s","frame_timeout":"2s","session_idle_timeout":"10m","handshake_timeout":"1.5s","max_streams_per_conn":8,"max_frame_size":65536,"max_messages":1000}}`), &c); err != nil {
 		t.Fatal(err)
@@ -54,6 +55,7 @@ func TestLimitsConfigSpellings(t *testing.T) {
 // a number for a duration, a fraction of a second or a negative value is
 // refused and changes nothing.
 func TestDurationConfigSpellings(t *testing.T) {
+	t.Parallel()
 	var c Config
 	if err := ParseConfig([]byte(`{"default_lease":"48h","key_guess_refill":"1m"}`), &c); err != nil {
 		t.Fatal(err)

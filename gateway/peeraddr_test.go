@@ -7,6 +7,7 @@ import (
 )
 
 func TestGuessAddr(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ in, want string }{
 		{"127.0.0.2:4000", "127.0.0.2"},
 		{"[::ffff:10.0.0.1]:4000", "10.0.0.1"},

@@ -24,6 +24,7 @@ var refusedLine = regexp.MustCompile(`(?m)level=WARN msg="shop refused[^"]*" sho
 // whose counts add up to 2,000, the last written when the gateway stops;
 // not a line and an entry per connection.
 func TestShopRefusalsSummarised(t *testing.T) {
+	t.Parallel()
 	const attempts, conns = 2000, 4
 	g := startShopGateway(t)
 	farKey := g.registerShop(t, "far", 0, "127.0.0.2/32") // the test connects from 127.0.0.1

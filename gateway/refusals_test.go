@@ -11,6 +11,7 @@ import (
 // memory; the rest are summed per shop in one "other addresses" count, and
 // no refusal is lost or counted twice across takeFirst and takeAll.
 func TestRefusalsBounded(t *testing.T) {
+	t.Parallel()
 	start := time.Unix(1700000000, 0)
 	r := newRefusals(start)
 	const extra = 500

@@ -111,6 +111,7 @@ func keyForms(k keygen.Key) [][]byte {
 // in any form, the old keyhash-derived order key does not open the record,
 // and neither does the gateway's own private key.
 func TestMintedKeysSealedToShop(t *testing.T) {
+	t.Parallel()
 	g := startShopGateway(t)
 	shopKey := g.registerShop(t, "acme", 0, "127.0.0.0/8", "::1/128")
 	shop := g.shopClient(t, shopKey)
@@ -195,6 +196,7 @@ func TestMintedKeysSealedToShop(t *testing.T) {
 // it and seals the keys to the shop for the answer, and leaves the record
 // as it was.
 func TestLegacyOrderRetry(t *testing.T) {
+	t.Parallel()
 	g := startShopGateway(t)
 	shopKey := g.registerShop(t, "acme", 0, "127.0.0.0/8", "::1/128")
 	st := g.srv.Store()

@@ -26,6 +26,7 @@ import (
 // allowed range, with nothing minted: no order, no quota used, no mint in
 // the audit log. Within the bounds the same shop mints.
 func TestShopMintSeatsBounded(t *testing.T) {
+	t.Parallel()
 	g := startShopGateway(t)
 	st := g.srv.Store()
 	site := store.Product{Code: "1AJS9", Name: "VSE 2.1 site license", Term: store.Term{Kind: store.TermYears, Value: 1},
@@ -99,6 +100,7 @@ func TestShopMintSeatsBounded(t *testing.T) {
 // than the spec's maximum (the catalogue's, else 100) with BAD_REQUEST, and
 // writes nothing.
 func TestMintKeysSeatsBounded(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	id, err := gateway.Init(dir, composite.MLDSA44Ed25519, "")
 	if err != nil {

@@ -103,6 +103,7 @@ func startShopGateway(t testing.TB) *testGateway {
 }
 
 func TestShopMintRetryConflictAndActivate(t *testing.T) {
+	t.Parallel()
 	g := startShopGateway(t)
 	shop := g.addShop(t, "acme", 0, "127.0.0.0/8", "::1/128")
 	ctx := context.Background()
@@ -187,6 +188,7 @@ func TestShopMintRetryConflictAndActivate(t *testing.T) {
 }
 
 func TestShopKeyOpsOnOwnKeysOnly(t *testing.T) {
+	t.Parallel()
 	g := startShopGateway(t)
 	a := g.addShop(t, "a", 0, "127.0.0.1/32", "::1/128")
 	b := g.addShop(t, "b", 0, "127.0.0.1/32", "::1/128")
@@ -233,6 +235,7 @@ func TestShopKeyOpsOnOwnKeysOnly(t *testing.T) {
 }
 
 func TestShopRefusals(t *testing.T) {
+	t.Parallel()
 	g := startShopGateway(t)
 	ctx := context.Background()
 	// Registered for 127.0.0.2 only; the test connects from 127.0.0.1.
@@ -278,6 +281,7 @@ func TestShopRefusals(t *testing.T) {
 // TestChannelsDoNotMix sends shop requests on an app session and app
 // requests on a shop session.
 func TestChannelsDoNotMix(t *testing.T) {
+	t.Parallel()
 	g := startShopGateway(t)
 	shopKey, _ := channel.GenerateKey(rand.Reader)
 	sh := store.Shop{Name: "mix", PublicKey: shopKey.Public(), Products: []string{"1AJS2"},

@@ -21,6 +21,7 @@ import (
 // follow what its sessions did, by kind of request and status; a stopped
 // gateway has none and says so.
 func TestStats(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t)
 	dir := g.srv.Identity().Dir
 	keys := g.mint(t, 1, service.Spec{Seats: 1})
@@ -96,6 +97,7 @@ func TestStats(t *testing.T) {
 }
 
 func TestStatsOfStoppedGateway(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := gateway.Init(dir, composite.MLDSA44Ed25519, ""); err != nil {
 		t.Fatal(err)
@@ -108,6 +110,7 @@ func TestStatsOfStoppedGateway(t *testing.T) {
 // TestMetricsPage: with metrics_listen set, /metrics serves the counters
 // in Prometheus's text format; nothing else is served there.
 func TestMetricsPage(t *testing.T) {
+	t.Parallel()
 	g := startGateway(t, func(c *gateway.Config) { c.MetricsListen = "127.0.0.1:0" })
 	keys := g.mint(t, 1, service.Spec{Seats: 1})
 	c := g.client(t)
@@ -148,6 +151,7 @@ func TestMetricsPage(t *testing.T) {
 // TestMetricsListenRefused: an address the page cannot listen on stops the
 // gateway from starting, with the address in the error.
 func TestMetricsListenRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := gateway.Init(dir, composite.MLDSA44Ed25519, ""); err != nil {
 		t.Fatal(err)

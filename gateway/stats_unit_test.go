@@ -8,6 +8,7 @@ import (
 )
 
 func TestStatusOf(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		frame []byte
 		want  wire.Status
@@ -28,6 +29,7 @@ func TestStatusOf(t *testing.T) {
 // changes or the session flushes; others at once; a status past the table
 // is counted with its last entry.
 func TestValidTally(t *testing.T) {
+	t.Parallel()
 	s := newStats(time.Unix(0, 0))
 	ok := wire.AppendFrame(nil, 1, wire.ValidateResponse{})
 	var v validTally

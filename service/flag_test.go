@@ -11,6 +11,7 @@ import (
 )
 
 func TestNetwork(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ addr, want string }{
 		{"198.51.100.7", "198.51.100.0"},
 		{"198.51.100.255", "198.51.100.0"},
@@ -29,6 +30,7 @@ func TestNetwork(t *testing.T) {
 }
 
 func TestOver(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		n       int
 		seats   int64
@@ -79,6 +81,7 @@ func sightOnce(t *testing.T, s *Service, id store.LicenseID, install byte, addr 
 // ninth network in the window flags it (4 per seat allowed: 8); another
 // address of a network already seen is not a new network.
 func TestFlagByNetworks(t *testing.T) {
+	t.Parallel()
 	s, id, _ := flagService(t, 2, FlagPolicy{MachinesPerSeat: 3, NetworksPerSeat: 4, WindowDays: 30})
 	for i := range 8 {
 		if why := sightOnce(t, s, id, 1, netip.AddrFrom4([4]byte{198, 51, byte(i), 7}).String()); why != "" {
@@ -105,6 +108,7 @@ func TestFlagByNetworks(t *testing.T) {
 // TestFlagDamagedRecord: a sightings record that cannot be read does not
 // refuse the activation; it is started anew.
 func TestFlagDamagedRecord(t *testing.T) {
+	t.Parallel()
 	s, id, dir := flagService(t, 1, FlagPolicy{MachinesPerSeat: 3, NetworksPerSeat: 4, WindowDays: 30})
 	s.st.Close()
 	db, err := pebble.Open(dir, &pebble.Options{})

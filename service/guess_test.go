@@ -7,6 +7,7 @@ import (
 )
 
 func TestGuessLimiter(t *testing.T) {
+	t.Parallel()
 	g := newGuessLimiter(3, 10*time.Second)
 	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
 	now := time.Unix(1_800_000_000, 0)
@@ -33,6 +34,7 @@ func TestGuessLimiter(t *testing.T) {
 }
 
 func TestGuessLimiterBounded(t *testing.T) {
+	t.Parallel()
 	g := newGuessLimiter(1, time.Hour)
 	now := time.Unix(1_800_000_000, 0)
 	for i := 0; i < maxGuessAddrs+10; i++ {

@@ -11,6 +11,7 @@ import (
 // TestMintKeysAudited: keys minted by the operator are recorded in the
 // audit log, in the same commit, without the keys themselves.
 func TestMintKeysAudited(t *testing.T) {
+	t.Parallel()
 	s, _ := newTestService(t, Config{})
 	st := s.st
 	p, _ := keygen.ParseProductCode("1AJS2")

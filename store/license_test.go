@@ -6,6 +6,7 @@ import (
 )
 
 func TestTermAndExpiry(t *testing.T) {
+	t.Parallel()
 	start := time.Date(2026, 1, 31, 12, 0, 0, 0, time.UTC)
 	l := License{Term: Term{Kind: TermYears, Value: 1}}
 	if l.Expiry() != 0 {

@@ -3,6 +3,7 @@ package store
 import "testing"
 
 func TestSightingsAddCount(t *testing.T) {
+	t.Parallel()
 	var s Sightings
 	s.Add(SightMachine, 1, 100, 0)
 	s.Add(SightMachine, 2, 200, 0)

@@ -39,6 +39,7 @@ func activate(s *store.Store, id store.LicenseID, in store.InstallID, i int) err
 }
 
 func TestSeatsExactUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	s := openTest(t, t.TempDir())
 	defer s.Close()
 	l := newLicense(t, 10)
@@ -91,6 +92,7 @@ func (f *failingSeen) WriteSeen(seen []store.Seen) error {
 // pending. (The conformance suite's CachePendingCounter covers a counter
 // that survives an Update and a Flush.)
 func TestFlushFailureRequeues(t *testing.T) {
+	t.Parallel()
 	b, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +139,7 @@ func TestFlushFailureRequeues(t *testing.T) {
 }
 
 func TestOptions(t *testing.T) {
+	t.Parallel()
 	for _, o := range []store.Options{{WriteBehind: 2 * time.Second}, {WriteBehind: -1}, {CacheEntries: -1}} {
 		if _, err := store.New(nil, o); !errors.Is(err, store.ErrConfig) {
 			t.Errorf("New(%+v) = %v, want ErrConfig", o, err)

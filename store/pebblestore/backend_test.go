@@ -17,6 +17,7 @@ import (
 
 // TestConformance runs the backend contract's suite on Pebble.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) store.Backend { return openBackend(t, t.TempDir()) })
 }
 
@@ -50,6 +51,7 @@ func activate(s *store.Store, id store.LicenseID, in store.InstallID, i int) err
 // a clean close included, is there after the directory is opened again;
 // a directory in use is refused with ErrLocked.
 func TestDurableAcrossReopen(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, s := openTest(t, dir)
 	l := storetest.NewLicense(t, 3)
@@ -105,6 +107,7 @@ func TestDurableAcrossReopen(t *testing.T) {
 }
 
 func TestWriteBehindFlushes(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	b, s := openTest(t, dir)
 	l := storetest.NewLicense(t, 1)
@@ -143,6 +146,7 @@ func TestWriteBehindFlushes(t *testing.T) {
 }
 
 func TestVersion1Records(t *testing.T) {
+	t.Parallel()
 	b, s := openTest(t, t.TempDir())
 	defer s.Close()
 	l := storetest.NewLicense(t, 1)
@@ -193,6 +197,7 @@ func TestVersion1Records(t *testing.T) {
 }
 
 func TestEncodeLicenseLeavesListsAlone(t *testing.T) {
+	t.Parallel()
 	l := storetest.NewLicense(t, 1)
 	backing := []string{"2BKT3", "spare"}
 	l.Bundle = backing[:1]
@@ -206,6 +211,7 @@ func TestEncodeLicenseLeavesListsAlone(t *testing.T) {
 }
 
 func TestLicenseIDs(t *testing.T) {
+	t.Parallel()
 	b, s := openTest(t, t.TempDir())
 	defer s.Close()
 	derived := storetest.NewLicense(t, 1)
@@ -265,6 +271,7 @@ func TestLicenseIDs(t *testing.T) {
 }
 
 func TestPrefixEnd(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ p, want []byte }{
 		{[]byte{'l', 1, 2}, []byte{'l', 1, 3}},
 		{[]byte{'l', 1, 0xff}, []byte{'l', 2}},
@@ -313,6 +320,7 @@ func BenchmarkLicenseByID(b *testing.B) {
 // TestStats: the backend reports its size and Pebble's figures under the
 // metric names the gateway has always exported.
 func TestStats(t *testing.T) {
+	t.Parallel()
 	b := openBackend(t, t.TempDir())
 	defer b.Close()
 	if err := b.CreateLicenses([]store.License{storetest.NewLicense(t, 1)}, nil); err != nil {

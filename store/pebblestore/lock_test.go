@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 // (a running gateway) is refused with store.ErrLocked, which is what tells the
 // operator commands to use the admin socket instead.
 func TestOpenLockedByAnotherProcess(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), holdEnv+"="+dir)

@@ -56,6 +56,7 @@ func TestStoreHelperUmask0(t *testing.T) {
 // written before (here a LOCK and another file left 0666 and 0644 in a 0777
 // directory) are made private when it opens.
 func TestStoreFilesPrivate(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "db")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)

@@ -185,6 +185,7 @@ func activationV2(a *store.Activation) []byte {
 // TestActivationVersions: a version 2 record reads as not private;
 // version 3 keeps the flag and refuses unknown ones.
 func TestActivationVersions(t *testing.T) {
+	t.Parallel()
 	var a store.Activation
 	a.Install[0] = 7
 	a.Fingerprint.N = 2

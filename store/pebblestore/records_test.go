@@ -13,6 +13,7 @@ import (
 // seat bounds existed (no max_seats, no site_license) still reads, as a
 // product of at most store.DefaultMaxSeats seats.
 func TestProductRecordWithoutMaxSeats(t *testing.T) {
+	t.Parallel()
 	b := openBackend(t, t.TempDir())
 	defer b.Close()
 	old := `{"code":"1AJS3","name":"VSE 2.1 Lite for Windows, 10 clients, 1 year","platform":"windows",` +
@@ -37,6 +38,7 @@ func TestProductRecordWithoutMaxSeats(t *testing.T) {
 }
 
 func TestAuditDetectsEditsAndDeletions(t *testing.T) {
+	t.Parallel()
 	b := openBackend(t, t.TempDir())
 	defer b.Close()
 	for i := range 5 {

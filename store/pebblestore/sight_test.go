@@ -10,6 +10,7 @@ import (
 )
 
 func TestSightingsRecord(t *testing.T) {
+	t.Parallel()
 	s := store.Sightings{FlaggedAt: 1700000000, Reason: "activated on 4 machines in 30 days, for 1 seat(s)",
 		List: []store.Sighting{{Kind: store.SightMachine, Hash: 1<<63 + 5, Last: 1700000000}, {Kind: store.SightNetwork, Hash: 7, Last: -1}}}
 	rec, err := appendSightings(nil, &s)
@@ -62,6 +63,7 @@ func TestSightingsRecord(t *testing.T) {
 // TestClearedSightingsDeleted: sightings cleared in an update leave no
 // record behind.
 func TestClearedSightingsDeleted(t *testing.T) {
+	t.Parallel()
 	b := openBackend(t, t.TempDir())
 	defer b.Close()
 	l := storetest.NewLicense(t, 1)

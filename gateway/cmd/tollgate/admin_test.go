@@ -31,6 +31,7 @@ func tollgate(t *testing.T, args ...string) string {
 }
 
 func TestOperatorCommandsOnStoppedGateway(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	tollgate(t, "init", "--data", dir)
 	tollgate(t, "product", "add", "--data", dir, "--code", "1ajs2", "--name", "VSE 2.1 Lite", "--seats", "2", "--feature", "scan", "--level", "3", "--online-days", "14", "--warn-days", "3")
@@ -75,6 +76,7 @@ func TestOperatorCommandsOnStoppedGateway(t *testing.T) {
 // TestPrintFlagged: a flagged license says so, why, and how to clear it;
 // the list names the shop and order a publisher finds the customer by.
 func TestPrintFlagged(t *testing.T) {
+	t.Parallel()
 	l := adminapi.License{Status: "OK", FlaggedAt: 1764000000, FlagReason: "activated on 4 machines in 30 days, for 1 seat(s)",
 		Machines: 4, Networks: 2, WindowDays: 30}
 	l.License.Shop, l.License.Order, l.License.Product = "acme", "A-1001", "1AJS2"
@@ -93,6 +95,7 @@ func TestPrintFlagged(t *testing.T) {
 }
 
 func TestPrintStats(t *testing.T) {
+	t.Parallel()
 	var b bytes.Buffer
 	printStats(&b, map[string]int64{"sessions_open": 3, "answers_validate_OK": 120})
 	want := fmt.Sprintf("%-44s %d\n%-44s %d\n", "answers_validate_OK", 120, "sessions_open", 3)
@@ -111,6 +114,7 @@ func TestPrintStats(t *testing.T) {
 // with an error that is store.ErrNotFound and says to check the key,
 // without showing it.
 func TestLicenseNotFound(t *testing.T) {
+	t.Parallel()
 	dir, other := t.TempDir(), t.TempDir()
 	tollgate(t, "init", "--data", dir)
 	tollgate(t, "init", "--data", other)
@@ -130,6 +134,7 @@ func TestLicenseNotFound(t *testing.T) {
 // errors are still of their kind: a service refusal, not found, a config
 // error.
 func TestOperatorCommandsOnRunningGateway(t *testing.T) {
+	t.Parallel()
 	dir, other := t.TempDir(), t.TempDir()
 	tollgate(t, "init", "--data", dir)
 	tollgate(t, "init", "--data", other)

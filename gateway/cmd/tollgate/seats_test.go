@@ -22,6 +22,7 @@ func tollgateFails(t *testing.T, args ...string) string {
 // and mint or save nothing; a count above 32 bits is refused, not wrapped
 // around to a small one; a site license goes higher.
 func TestSeatBounds(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	tollgate(t, "init", "--data", dir) // the demo catalogue: 1AJS2 has no stated maximum
 	for _, seats := range []string{"101", "4294967295", "4294967301"} {

@@ -32,6 +32,7 @@ func TestMainHelperUmask0(t *testing.T) {
 // leave nothing in the data directory that the group or others can read
 // or write, not even the public files.
 func TestCommandKeepsDataPrivate(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	for _, args := range [][]string{{"init", "--data", dir}, {"keys", "mint", "--data", dir, "--product", "1AJS2"}} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestMainHelperUmask0$")
