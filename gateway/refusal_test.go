@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
@@ -26,6 +27,7 @@ var refusedLine = regexp.MustCompile(`(?m)level=WARN msg="shop refused[^"]*" sho
 func TestShopRefusalsSummarised(t *testing.T) {
 	t.Parallel()
 	const attempts, conns = 2000, 4
+	start := time.Now()
 	g := startShopGateway(t)
 	farKey := g.registerShop(t, "far", 0, "127.0.0.2/32") // the test connects from 127.0.0.1
 	ctx := hang.Context(t)
@@ -61,6 +63,10 @@ func TestShopRefusalsSummarised(t *testing.T) {
 	}
 	dir := g.srv.Identity().Dir
 	g.stop() // the tally still held is written on the way down
+	// The first refusal is written at once, the rest once a minute and at
+	// the stop: a handful however loaded the machine, and the longer the
+	// test took, the more minutes it spans (never near one per connection).
+	most := 3 + int(time.Since(start)/time.Minute)
 
 	lines, sum := 0, 0
 	for _, m := range refusedLine.FindAllStringSubmatch(g.logs.String(), -1) {
@@ -70,8 +76,8 @@ func TestShopRefusalsSummarised(t *testing.T) {
 		}
 		lines, sum = lines+1, sum+n
 	}
-	if sum != attempts || lines < 1 || lines > 5 {
-		t.Errorf("%d WARN lines counting %d refusals; want a handful counting %d", lines, sum, attempts)
+	if sum != attempts || lines < 1 || lines > most {
+		t.Errorf("%d WARN lines counting %d refusals; want 1 to %d counting %d", lines, sum, most, attempts)
 	}
 	st, err := gateway.OpenStore(dir, gateway.StoreOptions{CacheEntries: 1024})
 	if err != nil {
@@ -93,7 +99,7 @@ func TestShopRefusalsSummarised(t *testing.T) {
 		}
 		entries, sum = entries+1, sum+n
 	}
-	if sum != attempts || entries < 1 || entries > 5 {
-		t.Fatalf("%d audit entries counting %d refusals; want a handful counting %d", entries, sum, attempts)
+	if sum != attempts || entries < 1 || entries > most {
+		t.Fatalf("%d audit entries counting %d refusals; want 1 to %d counting %d", entries, sum, most, attempts)
 	}
 }
