@@ -69,16 +69,8 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 				}
 				return saying(out, func(c *adminapi.Client) error { return c.AddProduct(p) }, "product %s added", code), nil
 			}
-			return saying(out, func(c *adminapi.Client) error {
-				p, err := c.Product(code)
-				if err != nil {
-					return err
-				}
-				if err := edit(&p, false); err != nil {
-					return err
-				}
-				return c.UpdateProduct(p)
-			}, "product %s updated", code), nil
+			get := func(c *adminapi.Client) (store.Product, error) { return c.Product(code) }
+			return saying(out, updating(get, edit, (*adminapi.Client).UpdateProduct), "product %s updated", code), nil
 		}
 	case "product list":
 		finish = func(pos []string) (command, error) {
@@ -135,16 +127,8 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 				return nil, err
 			}
 			name := fs.Lookup("name").Value.String()
-			return saying(out, func(c *adminapi.Client) error {
-				sh, err := shopNamed(c, name)
-				if err != nil {
-					return err
-				}
-				if err := edit(&sh, false); err != nil {
-					return err
-				}
-				return c.UpdateShop(sh)
-			}, "shop %s updated", name), nil
+			get := func(c *adminapi.Client) (adminapi.Shop, error) { return shopNamed(c, name) }
+			return saying(out, updating(get, edit, (*adminapi.Client).UpdateShop), "shop %s updated", name), nil
 		}
 	case "license flagged":
 		finish = func(pos []string) (command, error) {
@@ -211,6 +195,21 @@ func positional(name string) int {
 		return 1
 	}
 	return 0
+}
+
+// updating returns the update of a record: get reads it, edit applies the
+// flags given, put writes it back.
+func updating[T any](get func(*adminapi.Client) (T, error), edit func(*T, bool) error, put func(*adminapi.Client, T) error) func(*adminapi.Client) error {
+	return func(c *adminapi.Client) error {
+		v, err := get(c)
+		if err != nil {
+			return err
+		}
+		if err := edit(&v, false); err != nil {
+			return err
+		}
+		return put(c, v)
+	}
 }
 
 // shopNamed returns the registered shop called name.

@@ -84,8 +84,12 @@ func isHelp(arg string) bool {
 	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
 }
 
+// noJSON are the commands that print no answer: a server's lines and the
+// demo's story.
+var noJSON = map[string]bool{"serve": true, "run": true, "demo": true}
+
 // newFlags returns the flag set of the command name ("init", "product
-// add", ...), with --json, whose help says what the command does and
+// add", ...), with --json unless noJSON, whose help says what the command does and
 // gives an example.
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	h := helpOf(name)
@@ -96,7 +100,9 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 		fmt.Fprintf(w, "Usage: tollgate %s\n\n%s\n\nExample:\n  %s\n\nFlags (before or after the arguments):\n", h.usage, h.does, h.example)
 		fs.PrintDefaults()
 	}
-	fs.Bool("json", false, "print the answer, or the error, as one JSON object on stdout")
+	if !noJSON[name] {
+		fs.Bool("json", false, "print the answer, or the error, as one JSON object on stdout")
+	}
 	return fs
 }
 

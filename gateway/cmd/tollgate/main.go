@@ -46,8 +46,9 @@ Usage:
   tollgate stats        --data DIR   (a running gateway's counters: sessions, answers by kind and status, store)
   tollgate demo         (a whole round trip in a temporary directory; leaves nothing running)
 
-Every command takes --json: its answer, or its error ({"error": {"code",
-"status", "message"}}), as one JSON object on stdout. Flags may come before
+Every command but serve, run and demo takes --json: its answer, or its
+error ({"error": {"code", "status", "message"}}), as one JSON object on
+stdout. Flags may come before
 or after the arguments. Exit status: 0 done, 1 failed, 2 not valid as given.
 
 The product, shop, license and audit commands work on a stopped gateway by
@@ -133,7 +134,7 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	}
 	s, err := gateway.ParseScheme(*scheme)
 	if err != nil {
-		return err
+		return usageError("--scheme %q: use mldsa44-ed25519 or mldsa65-ed25519", *scheme)
 	}
 	id, err := gateway.Init(*data, s, *addr)
 	if err != nil {
