@@ -248,7 +248,8 @@ func testProductSeatBounds(t *testing.T, b store.Backend) {
 // testShopAddNeverReplaces: adding a shop whose name, or whose public key,
 // is registered is ErrExists and changes nothing; UpdateShop replaces a
 // registered shop (keeping its Created), refuses an unknown name and
-// another shop's key; each change is audited.
+// another shop's key; each change is audited; of concurrent adds of one
+// name exactly one succeeds.
 func testShopAddNeverReplaces(t *testing.T, b store.Backend) {
 	acme := Shop("acme", 0)
 	acme.Created = 1000
@@ -293,6 +294,29 @@ func testShopAddNeverReplaces(t *testing.T, b store.Backend) {
 		t.Fatalf("UpdateShop with an incomplete shop: %v, want ErrInvalid", err)
 	}
 	kinds(t, b, "shop.add", "shop.add", "shop.update")
+
+	// Concurrent adds of one name: exactly one is registered, the others
+	// are ErrExists.
+	var wg sync.WaitGroup
+	var added, exists atomic.Int32
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch err := b.AddShop(Shop("race", 0)); {
+			case err == nil:
+				added.Add(1)
+			case errors.Is(err, store.ErrExists):
+				exists.Add(1)
+			default:
+				t.Errorf("concurrent AddShop: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if added.Load() != 1 || exists.Load() != 7 {
+		t.Fatalf("concurrent AddShop of one name: %d added, %d ErrExists; want 1 and 7", added.Load(), exists.Load())
+	}
 }
 
 // testProductAddNeverReplaces: adding a product whose code is in the
