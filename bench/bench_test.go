@@ -212,7 +212,7 @@ func runningGateway(t *testing.T, keys int) (addr string, card *wire.Card, ks []
 	if shop, err = channel.GenerateKey(rand.Reader); err != nil {
 		t.Fatal(err)
 	}
-	err = srv.Store().PutShop(store.Shop{Name: "test-shop", PublicKey: shop.Public(), Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+	err = srv.Store().AddShop(store.Shop{Name: "test-shop", PublicKey: shop.Public(), Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		Products: []string{"1AJS2"}, Created: time.Now().Unix()})
 	if err != nil {
 		t.Fatal(err)

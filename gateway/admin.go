@@ -45,9 +45,11 @@ type adminHandler struct {
 // (adminapi.Op) and the method of Admin that carries it out.
 var adminOps = adminTable(
 	handle(adminapi.OpProductAdd, (*Admin).addProduct),
+	handle(adminapi.OpProductUpdate, (*Admin).updateProduct),
 	handle(adminapi.OpProductList, (*Admin).products),
 	handle(adminapi.OpProductShow, (*Admin).product),
 	handle(adminapi.OpShopAdd, (*Admin).addShop),
+	handle(adminapi.OpShopUpdate, (*Admin).updateShop),
 	handle(adminapi.OpShopList, (*Admin).shops),
 	handle(adminapi.OpShopRemove, (*Admin).removeShop),
 	handle(adminapi.OpLicenseShow, licenseOp(service.OpStatus)),
@@ -151,7 +153,11 @@ func (a *Admin) answer(line []byte) adminapi.Answer {
 }
 
 func (a *Admin) addProduct(p store.Product) (adminapi.None, error) {
-	return adminapi.None{}, a.St.PutProduct(p)
+	return adminapi.None{}, a.St.AddProduct(p)
+}
+
+func (a *Admin) updateProduct(p store.Product) (adminapi.None, error) {
+	return adminapi.None{}, a.St.UpdateProduct(p)
 }
 
 func (a *Admin) products(adminapi.None) (adminapi.Products, error) {
@@ -164,11 +170,28 @@ func (a *Admin) product(req adminapi.ProductCode) (store.Product, error) {
 }
 
 func (a *Admin) addShop(s adminapi.Shop) (adminapi.None, error) {
+	return a.putShop(s, a.St.AddShop)
+}
+
+func (a *Admin) updateShop(s adminapi.Shop) (adminapi.None, error) {
+	return a.putShop(s, a.St.UpdateShop)
+}
+
+// putShop checks the shop s (its products must be in the catalogue),
+// writes it with put and has the running gateway reload its shops.
+func (a *Admin) putShop(s adminapi.Shop, put func(store.Shop) error) (adminapi.None, error) {
 	sh, err := parseShop(s, a.now())
 	if err != nil {
 		return adminapi.None{}, err
 	}
-	if err := a.St.PutShop(sh); err != nil {
+	for _, p := range sh.Products {
+		if _, err := a.St.ProductByCode(p); errors.Is(err, store.ErrNotFound) {
+			return adminapi.None{}, fmt.Errorf("%w: product %s is not in the catalogue; add it first with 'tollgate product add'", ErrUsage, p)
+		} else if err != nil {
+			return adminapi.None{}, err
+		}
+	}
+	if err := put(sh); err != nil {
 		return adminapi.None{}, err
 	}
 	return adminapi.None{}, a.reload()
@@ -192,7 +215,7 @@ func (a *Admin) removeShop(req adminapi.ShopName) (adminapi.None, error) {
 
 func (a *Admin) stats(adminapi.None) (adminapi.Stats, error) {
 	if a.Stats == nil {
-		return adminapi.Stats{}, fmt.Errorf("%w: statistics come from a running gateway, and this one is stopped", ErrConfig)
+		return adminapi.Stats{}, fmt.Errorf("%w: statistics come from a running gateway, and this one is stopped", ErrUsage)
 	}
 	return adminapi.Stats{Counters: a.Stats()}, nil
 }
@@ -225,7 +248,7 @@ func (a *Admin) renew(req adminapi.Renewal) (adminapi.License, error) {
 func (a *Admin) applyLicenseOp(key string, op service.LicenseOp, term store.Term) (adminapi.License, error) {
 	k, err := keygen.ParseKey(key)
 	if err != nil {
-		return adminapi.License{}, fmt.Errorf("%w: not a valid license key", ErrConfig)
+		return adminapi.License{}, fmt.Errorf("%w: not a valid license key", ErrUsage)
 	}
 	res, err := service.ApplyLicenseOp(a.St, a.Hasher, k, op, term, "", a.now())
 	if err != nil {
@@ -263,6 +286,7 @@ func (a *Admin) adminLicense(lic store.License, acts []store.Activation, sg stor
 		FlaggedAt: sg.FlaggedAt, FlagReason: sg.Reason, WindowDays: window,
 		Machines: sg.Count(store.SightMachine, since), Networks: sg.Count(store.SightNetwork, since)}
 	l.Status = service.LicenseStatus(&lic, now).String()
+	l.Term = service.TermText(&lic)
 	return l
 }
 
@@ -284,7 +308,7 @@ func (a *Admin) reload() error {
 func parseShop(s adminapi.Shop, now time.Time) (store.Shop, error) {
 	k, err := channel.ParsePublicKey(s.PublicKey)
 	if err != nil {
-		return store.Shop{}, fmt.Errorf("%w: shop key: %w", ErrConfig, err)
+		return store.Shop{}, fmt.Errorf("%w: shop key: %w", ErrUsage, err)
 	}
 	sh := store.Shop{Name: s.Name, PublicKey: k, Products: s.Products, DailyQuota: s.DailyQuota, Created: now.Unix()}
 	for _, n := range s.Networks {
@@ -292,15 +316,15 @@ func parseShop(s adminapi.Shop, now time.Time) (store.Shop, error) {
 		if err != nil {
 			a, aerr := netip.ParseAddr(n)
 			if aerr != nil {
-				return store.Shop{}, fmt.Errorf("%w: network %q is not a CIDR prefix or address", ErrConfig, n)
+				return store.Shop{}, fmt.Errorf("%w: network %q is not a CIDR prefix or address", ErrUsage, n)
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
 		sh.Networks = append(sh.Networks, p)
 	}
 	for _, p := range sh.Products {
-		if _, err := keygen.ParseProductCode(p); err != nil {
-			return store.Shop{}, fmt.Errorf("%w: product %q: %w", ErrConfig, p, err)
+		if !store.ValidProductCode(p) {
+			return store.Shop{}, fmt.Errorf("%w: %q is not a valid product code: 5 characters of 0-9A-Z", ErrUsage, p)
 		}
 	}
 	return sh, nil

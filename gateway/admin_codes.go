@@ -21,6 +21,7 @@ var adminCodes = []struct {
 	errs []error
 }{
 	{adminapi.CodeConfig, []error{ErrConfig}},
+	{adminapi.CodeUsage, []error{ErrUsage}},
 	{adminapi.CodeNoIdentity, []error{ErrNoIdentity}},
 	{adminapi.CodeIdentityCorrupt, []error{ErrIdentityCorrupt}},
 	{adminapi.CodeUnknownOp, []error{adminapi.ErrUnknownOp}},
@@ -50,6 +51,11 @@ var adminCodes = []struct {
 	{adminapi.CodeRateLimited, []error{service.ErrRateLimited}},
 	{adminapi.CodeShopNotAllowed, []error{service.ErrShopNotAllowed}},
 }
+
+// ErrorCode returns the code of err on the admin socket ("" if it has
+// none): the stable name of its kind that the operator CLI prints with
+// --json.
+func ErrorCode(err error) adminapi.Code { return adminCode(err) }
 
 // adminCode returns the code of err on the admin socket, "" if it has none.
 func adminCode(err error) adminapi.Code {

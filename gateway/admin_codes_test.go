@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen/composite"
 	"github.com/tollgate/tollgate/service"
+	"github.com/tollgate/tollgate/store"
 )
 
 // TestAdminCodesRoundTrip: every error of the code table, met by an
@@ -54,6 +55,16 @@ func TestAdminCodesRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	shop := adminapi.Shop{Name: "s", PublicKey: k.Public().String(), Networks: []string{"127.0.0.1"}, Products: []string{"1AJS2"}}
+	// shop.update then meets the error each time: the shop exists, its
+	// product is in the catalogue.
+	var none error
+	fail.Store(&none)
+	if err := st.AddProduct(store.Product{Code: "1AJS2", Name: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Client().AddShop(shop); err != nil {
+		t.Fatal(err)
+	}
 
 	codes := map[adminapi.Code]bool{}
 	for _, e := range adminCodes {
@@ -65,7 +76,7 @@ func TestAdminCodesRoundTrip(t *testing.T) {
 			met := fmt.Errorf("%w: in a test", sent)
 			fail.Store(&met)
 			for name, c := range map[string]*adminapi.Client{"socket": sock, "in process": a.Client()} {
-				err := c.AddShop(shop)
+				err := c.UpdateShop(shop)
 				if err == nil || err.Error() != met.Error() {
 					t.Errorf("%s, %s: %v; want %q", name, e.code, err, met)
 					continue
@@ -89,7 +100,7 @@ func TestAdminCodesRoundTrip(t *testing.T) {
 	}
 	met := errors.New("the disk is on fire")
 	fail.Store(&met)
-	err = sock.AddShop(shop)
+	err = sock.UpdateShop(shop)
 	if err == nil || err.Error() != met.Error() || adminCode(err) != "" {
 		t.Errorf("an error of no code came back as %v, code %q", err, adminCode(err))
 	}

@@ -80,19 +80,23 @@ const leaseSealInfo = "tollgate lease seal v1"
 
 // Init creates a new identity in dir, once: it refuses (ErrIdentityExists)
 // when dir already holds any part of one, and writes private files with
-// mode 0600, never overwriting.
-func Init(dir string, scheme composite.Scheme, addr string) (*Identity, error) {
+// mode 0600, never overwriting. Every argument is checked before anything
+// is written (a bad address is ErrUsage), and an Init that fails removes
+// what it wrote: a failed init leaves nothing behind, and the next one
+// starts afresh.
+func Init(dir string, scheme composite.Scheme, addr string) (_ *Identity, err error) {
 	if addr == "" {
 		addr = DefaultAddress
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("gateway: create data directory: %w", err)
+	if dir == "" {
+		return nil, fmt.Errorf("%w: no data directory", ErrUsage)
 	}
 	for _, f := range []string{FileNoiseKey, FileTLSKey, FileLeaseKey, FileKeySecret, FileCard} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
 			return nil, fmt.Errorf("%w: %s already has %s (delete the directory to start over)", ErrIdentityExists, dir, f)
 		}
 	}
+	// Everything is made, and the card checked, before a file is written.
 	nk, err := channel.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: noise key: %w", err)
@@ -101,9 +105,18 @@ func Init(dir string, scheme composite.Scheme, addr string) (*Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: certificate: %w", err)
 	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return nil, fmt.Errorf("gateway: certificate: %w", err)
+	}
 	lk, err := composite.GenerateKey(scheme, rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: lease key: %w", err)
+	}
+	card := &wire.Card{Address: addr, NoiseKey: nk.Public(), TLSPin: channel.Pin(leaf), LeaseKeys: []*composite.PublicKey{lk.Public()}}
+	cardText := card.Marshal()
+	if _, err := wire.ParseCard(cardText); err != nil {
+		return nil, fmt.Errorf("%w: --addr %q: %w", ErrUsage, addr, err)
 	}
 	secret := make([]byte, keygen.MinSecretLen)
 	if _, err := rand.Read(secret); err != nil {
@@ -111,6 +124,17 @@ func Init(dir string, scheme composite.Scheme, addr string) (*Identity, error) {
 	}
 	leaseText := "tollgate-lease-key 1\n" + schemeName(scheme) + " " + base64.StdEncoding.EncodeToString(lk.Bytes()) + "\n"
 	secretText := base64.StdEncoding.EncodeToString(secret) + "\n"
+
+	undo, err := makeDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			undo.undo()
+		}
+	}()
+	undo.file(FileNoiseKey)
 	if err := channel.WritePrivateKeyFile(filepath.Join(dir, FileNoiseKey), nk); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
@@ -123,21 +147,48 @@ func Init(dir string, scheme composite.Scheme, addr string) (*Identity, error) {
 		{FileTLSCert, certPEM, 0o644},
 		{FileLeaseKey, []byte(leaseText), 0o600},
 		{FileKeySecret, []byte(secretText), 0o600},
+		{FileCard, cardText, 0o644},
 	}
 	for _, f := range files {
+		undo.file(f.name)
 		if err := atomicfile.Create(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
 			return nil, fmt.Errorf("gateway: write %s: %w", f.name, err)
 		}
 	}
-	leaf, err := x509.ParseCertificate(cert.Certificate[0])
-	if err != nil {
-		return nil, fmt.Errorf("gateway: certificate: %w", err)
-	}
-	card := &wire.Card{Address: addr, NoiseKey: nk.Public(), TLSPin: channel.Pin(leaf), LeaseKeys: []*composite.PublicKey{lk.Public()}}
-	if err := atomicfile.Create(filepath.Join(dir, FileCard), card.Marshal(), 0o644); err != nil {
-		return nil, fmt.Errorf("gateway: write %s: %w", FileCard, err)
-	}
 	return LoadIdentity(dir)
+}
+
+// initUndo removes what a failed Init wrote: its files, and the data
+// directory if Init created it.
+type initUndo struct {
+	dir     string
+	created bool
+	files   []string
+}
+
+// makeDir creates dir (0700) if it is missing and returns the undo of an
+// Init in it.
+func makeDir(dir string) (*initUndo, error) {
+	u := &initUndo{dir: dir}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		u.created = true
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("gateway: create data directory: %w", err)
+	}
+	return u, nil
+}
+
+// file notes that Init is about to write name.
+func (u *initUndo) file(name string) { u.files = append(u.files, name) }
+
+func (u *initUndo) undo() {
+	for _, f := range u.files {
+		os.Remove(filepath.Join(u.dir, f))
+	}
+	if u.created {
+		os.Remove(u.dir) // only if empty: nothing of anyone else's goes
+	}
 }
 
 // LoadIdentity reads the identity Init wrote in dir.

@@ -31,7 +31,7 @@ func TestShopMintSeatsBounded(t *testing.T) {
 	st := g.srv.Store()
 	site := store.Product{Code: "1AJS9", Name: "VSE 2.1 site license", Term: store.Term{Kind: store.TermYears, Value: 1},
 		Seats: 500, MaxSeats: 5000, SiteLicense: true}
-	if err := st.PutProduct(site); err != nil {
+	if err := st.AddProduct(site); err != nil {
 		t.Fatal(err)
 	}
 	k, err := channel.GenerateKey(rand.Reader)
@@ -40,7 +40,7 @@ func TestShopMintSeatsBounded(t *testing.T) {
 	}
 	sh := store.Shop{Name: "seats", PublicKey: k.Public(), Products: []string{"1AJS2", "1AJS9"},
 		Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
-	if err := st.PutShop(sh); err != nil {
+	if err := st.AddShop(sh); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.srv.ReloadShops(); err != nil {

@@ -37,8 +37,8 @@ func (g *testGateway) registerShop(t testing.TB, name string, quota uint32, netw
 	for _, n := range networks {
 		sh.Networks = append(sh.Networks, netip.MustParsePrefix(n))
 	}
-	if err := g.srv.Store().PutShop(sh); err != nil {
-		t.Fatalf("PutShop: %v", err)
+	if err := g.srv.Store().AddShop(sh); err != nil {
+		t.Fatalf("AddShop: %v", err)
 	}
 	if err := g.srv.ReloadShops(); err != nil {
 		t.Fatalf("ReloadShops: %v", err)
@@ -286,7 +286,7 @@ func TestChannelsDoNotMix(t *testing.T) {
 	shopKey, _ := channel.GenerateKey(rand.Reader)
 	sh := store.Shop{Name: "mix", PublicKey: shopKey.Public(), Products: []string{"1AJS2"},
 		Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
-	if err := g.srv.Store().PutShop(sh); err != nil {
+	if err := g.srv.Store().AddShop(sh); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.srv.ReloadShops(); err != nil {

@@ -54,7 +54,7 @@ func LoadDemoCatalogue(st *store.Store) (int, error) {
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return n, err
 		}
-		if err := st.PutProduct(p); err != nil {
+		if err := st.AddProduct(p); err != nil {
 			return n, err
 		}
 		n++

@@ -41,6 +41,9 @@ const (
 	OpUnflag LicenseOp = "unflag"
 )
 
+// pastParticiple says what cannot be done to a revoked license.
+var pastParticiple = map[LicenseOp]string{OpSuspend: "suspended", OpResume: "resumed", OpRenew: "renewed"}
+
 // LicenseState is a license and its activations after an operation.
 type LicenseState struct {
 	License     store.License
@@ -77,7 +80,7 @@ func ApplyLicenseOp(st *store.Store, hasher *keygen.Hasher, key keygen.Key, op L
 		switch op {
 		case OpSuspend, OpResume, OpRenew:
 			if l.State == store.StateRevoked {
-				return ErrRevoked
+				return refusef(KindRevoked, "this license was revoked, and revocation is final: it cannot be %s; mint a new key instead", pastParticiple[op])
 			}
 		}
 		switch op {
@@ -149,8 +152,10 @@ func renew(l *store.License, t store.Term, now int64) error {
 		return nil // perpetual already
 	}
 	end = max(end, now)
+	// The absolute expiry now governs; the term is stored as perpetual so
+	// that it bounds nothing (TermText says what an operator sees).
 	l.AbsExpiry = t.End(time.Unix(end, 0)).Unix()
-	l.Term = store.Term{Kind: store.TermPerpetual} // the absolute expiry now governs
+	l.Term = store.Term{Kind: store.TermPerpetual}
 	return nil
 }
 
@@ -163,4 +168,18 @@ func inMonths(t store.Term) (uint32, bool) {
 		return uint32(t.Value), true
 	}
 	return 0, false
+}
+
+// TermText says the term of l as an operator reads it: its end date once
+// renewed (an absolute expiry), else its term and whether it has started.
+func TermText(l *store.License) string {
+	switch {
+	case l.AbsExpiry != 0:
+		return "until " + time.Unix(l.AbsExpiry, 0).UTC().Format(time.RFC3339)
+	case l.Term.Kind == store.TermPerpetual:
+		return "perpetual"
+	case l.Activated == 0:
+		return l.Term.String() + " from first activation"
+	}
+	return l.Term.String() + " from " + time.Unix(l.Activated, 0).UTC().Format(time.RFC3339)
 }

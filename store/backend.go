@@ -85,9 +85,17 @@ type Backend interface {
 	// day.
 	MintedToday(shop string) (uint32, error)
 
-	// PutShop registers or replaces a shop (refused with ErrInvalid unless
-	// Shop.Check passes; networks are stored masked), and audits it.
-	PutShop(sh Shop) error
+	// AddShop registers a new shop (refused with ErrInvalid unless
+	// Shop.Check passes; networks are stored masked) and audits it
+	// ("shop.add"). A shop of the same name, or another shop with the same
+	// public key, is refused with ErrExists and nothing is written: adding
+	// never replaces a shop.
+	AddShop(sh Shop) error
+	// UpdateShop replaces the shop of sh.Name on purpose and audits it
+	// ("shop.update"); Created keeps the registered shop's. It is refused
+	// with ErrInvalid unless Shop.Check passes, ErrNotFound when no shop has
+	// this name, and ErrExists when another shop has the same public key.
+	UpdateShop(sh Shop) error
 	// DeleteShop removes a shop, and audits it; its licenses and orders
 	// stay. An unknown shop is ErrNotFound.
 	DeleteShop(name string) error
@@ -96,10 +104,16 @@ type Backend interface {
 	// Shops returns every shop, ordered by name.
 	Shops() ([]Shop, error)
 
-	// PutProduct adds or replaces a catalogue entry (refused with
-	// ErrInvalid unless Product.Check passes; a validation level of 0 is
-	// stored as 1), and audits it.
-	PutProduct(p Product) error
+	// AddProduct adds a new catalogue entry (refused with ErrInvalid unless
+	// Product.Check passes; a validation level of 0 is stored as 1) and
+	// audits it ("product.add"). An entry of the same code is refused with
+	// ErrExists and nothing is written: adding never replaces an entry.
+	AddProduct(p Product) error
+	// UpdateProduct replaces the catalogue entry of p.Code on purpose and
+	// audits it ("product.update"); refused with ErrInvalid as AddProduct,
+	// and with ErrNotFound when there is no entry of this code. Licenses
+	// already minted keep what they were minted with.
+	UpdateProduct(p Product) error
 	// ProductByCode returns the catalogue entry of code, or ErrNotFound.
 	ProductByCode(code string) (Product, error)
 	// Products returns the catalogue, ordered by code.

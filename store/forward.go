@@ -43,8 +43,13 @@ func (s *Store) OrderByID(shop, id string) (Order, error) { return s.b.OrderByID
 // MintedToday returns how many keys the shop minted on the current UTC day.
 func (s *Store) MintedToday(shop string) (uint32, error) { return s.b.MintedToday(shop) }
 
-// PutShop registers or replaces a shop, durably, and audits it.
-func (s *Store) PutShop(sh Shop) error { return s.b.PutShop(sh) }
+// AddShop registers a new shop, durably, and audits it; an existing name
+// or public key is ErrExists (Backend.AddShop).
+func (s *Store) AddShop(sh Shop) error { return s.b.AddShop(sh) }
+
+// UpdateShop replaces a registered shop, durably, and audits it; an
+// unknown name is ErrNotFound (Backend.UpdateShop).
+func (s *Store) UpdateShop(sh Shop) error { return s.b.UpdateShop(sh) }
 
 // DeleteShop removes a shop, durably; its licenses and orders stay.
 func (s *Store) DeleteShop(name string) error { return s.b.DeleteShop(name) }
@@ -55,8 +60,13 @@ func (s *Store) ShopByName(name string) (Shop, error) { return s.b.ShopByName(na
 // Shops returns every shop, ordered by name.
 func (s *Store) Shops() ([]Shop, error) { return s.b.Shops() }
 
-// PutProduct adds or replaces a catalogue entry, durably.
-func (s *Store) PutProduct(p Product) error { return s.b.PutProduct(p) }
+// AddProduct adds a new catalogue entry, durably, and audits it; an
+// existing code is ErrExists (Backend.AddProduct).
+func (s *Store) AddProduct(p Product) error { return s.b.AddProduct(p) }
+
+// UpdateProduct replaces a catalogue entry, durably, and audits it; an
+// unknown code is ErrNotFound (Backend.UpdateProduct).
+func (s *Store) UpdateProduct(p Product) error { return s.b.UpdateProduct(p) }
 
 // ProductByCode returns the catalogue entry of code, or ErrNotFound.
 func (s *Store) ProductByCode(code string) (Product, error) { return s.b.ProductByCode(code) }

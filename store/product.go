@@ -65,13 +65,8 @@ func seatError(format string, args ...any) error {
 
 // Check reports whether p is a usable catalogue entry.
 func (p *Product) Check() error {
-	if len(p.Code) != 5 {
-		return fmt.Errorf("%w: product code %q is not 5 characters", ErrInvalid, p.Code)
-	}
-	for i := 0; i < len(p.Code); i++ {
-		if c := p.Code[i]; !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') {
-			return fmt.Errorf("%w: product code %q is not in 0-9A-Z", ErrInvalid, p.Code)
-		}
+	if !ValidProductCode(p.Code) {
+		return fmt.Errorf("%w: %q is not a valid product code: 5 characters of 0-9A-Z", ErrInvalid, p.Code)
 	}
 	if p.Name == "" {
 		return fmt.Errorf("%w: product %s has no name", ErrInvalid, p.Code)
@@ -105,6 +100,20 @@ func (p *Product) Check() error {
 		return fmt.Errorf("%w: product %s: validation level %d", ErrInvalid, p.Code, p.Policy.Level)
 	}
 	return nil
+}
+
+// ValidProductCode reports whether code is a product code: 5 characters
+// of 0-9A-Z (counted as characters, not bytes).
+func ValidProductCode(code string) bool {
+	if len(code) != 5 {
+		return false
+	}
+	for i := 0; i < len(code); i++ {
+		if c := code[i]; !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // DefaultTerm returns the term a license of p gets when the order names

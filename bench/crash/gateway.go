@@ -90,7 +90,7 @@ func (g *gateway) init(ctx context.Context) error {
 // mint mints n keys of the given seats with `tollgate keys mint`, and
 // learns each one's id from `tollgate license show`.
 func (g *gateway) mint(ctx context.Context, n, seats int) ([]*license, error) {
-	out, err := g.run(ctx, "keys mint", "keys", "mint", "--data", g.data, "--product", Product,
+	out, err := g.run(ctx, "keys mint", "keys", "mint", "--data", g.data, "--product", Product, "--uncatalogued",
 		"--count", strconv.Itoa(n), "--seats", strconv.Itoa(seats))
 	if err != nil {
 		return nil, err

@@ -34,7 +34,7 @@ func newShopCLI(t *testing.T, g *testGateway) shopCLI {
 	}
 	sh := store.Shop{Name: "acme", PublicKey: k.Public(), Products: []string{product},
 		Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
-	if err := g.srv.Store().PutShop(sh); err != nil {
+	if err := g.srv.Store().AddShop(sh); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.srv.ReloadShops(); err != nil {

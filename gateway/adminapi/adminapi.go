@@ -32,11 +32,13 @@ type Op[Req, Resp any] struct{ Name string }
 // license operations all take a key (renew also a term) and answer the
 // license afterwards.
 var (
-	OpProductAdd  = Op[store.Product, None]{"product.add"}
-	OpProductList = Op[None, Products]{"product.list"}
-	OpProductShow = Op[ProductCode, store.Product]{"product.show"}
+	OpProductAdd    = Op[store.Product, None]{"product.add"}
+	OpProductUpdate = Op[store.Product, None]{"product.update"}
+	OpProductList   = Op[None, Products]{"product.list"}
+	OpProductShow   = Op[ProductCode, store.Product]{"product.show"}
 
 	OpShopAdd    = Op[Shop, None]{"shop.add"}
+	OpShopUpdate = Op[Shop, None]{"shop.update"}
 	OpShopList   = Op[None, Shops]{"shop.list"}
 	OpShopRemove = Op[ShopName, None]{"shop.remove"}
 
@@ -103,8 +105,13 @@ type Renewal struct {
 
 // License is what an operator sees of a license: never its key.
 type License struct {
-	License     store.License      `json:"license"`
-	Status      string             `json:"status"`
+	License store.License `json:"license"`
+	Status  string        `json:"status"`
+	// Term says the term as an operator reads it: "until <RFC 3339 time>"
+	// once renewed (the license record then stores a perpetual term bounded
+	// by its absolute expiry), else such as "1 year(s) from first
+	// activation" or "perpetual".
+	Term        string             `json:"term"`
 	Expiry      int64              `json:"expiry,omitempty"`
 	Activations []store.Activation `json:"activations,omitempty"`
 	// FlaggedAt (Unix seconds) and FlagReason say when and why the license
@@ -166,7 +173,8 @@ type Code string
 
 // Codes of the gateway, the store and the service, and of this protocol.
 const (
-	CodeConfig          Code = "config"           // gateway.ErrConfig: the command is not valid as given
+	CodeConfig          Code = "config"           // gateway.ErrConfig: the gateway's configuration is not valid
+	CodeUsage           Code = "usage"            // gateway.ErrUsage: the command is not valid as given
 	CodeNoIdentity      Code = "no_identity"      // gateway.ErrNoIdentity
 	CodeIdentityCorrupt Code = "identity_corrupt" // gateway.ErrIdentityCorrupt
 	CodeUnknownOp       Code = "unknown_op"       // ErrUnknownOp

@@ -20,7 +20,7 @@ func Call[Req, Resp any](c Caller, op Op[Req, Resp], req Req) (Resp, error) {
 // Client runs operations on one gateway, one method an operation. The
 // gateway package opens it (gateway.OpenAdmin, gateway.DialAdmin).
 // Its errors keep their identity: errors.Is(err, store.ErrNotFound),
-// errors.Is(err, service.ErrRevoked), errors.Is(err, gateway.ErrConfig)
+// errors.Is(err, service.ErrRevoked), errors.Is(err, gateway.ErrUsage)
 // hold through the socket as in process.
 type Client struct {
 	c     Caller
@@ -43,9 +43,17 @@ func (c *Client) Close() error {
 	return c.close()
 }
 
-// AddProduct adds or replaces a catalogue product.
+// AddProduct adds a catalogue product; a product of the same code is
+// store.ErrExists (change it with UpdateProduct).
 func (c *Client) AddProduct(p store.Product) error {
 	_, err := Call(c, OpProductAdd, p)
+	return err
+}
+
+// UpdateProduct replaces the catalogue product of p.Code; an unknown code
+// is store.ErrNotFound.
+func (c *Client) UpdateProduct(p store.Product) error {
+	_, err := Call(c, OpProductUpdate, p)
 	return err
 }
 
@@ -60,9 +68,18 @@ func (c *Client) Product(code string) (store.Product, error) {
 	return Call(c, OpProductShow, ProductCode{Code: code})
 }
 
-// AddShop registers a shop, or replaces the one of its name.
+// AddShop registers a shop; a shop of the same name or public key is
+// store.ErrExists (change it with UpdateShop), a product not in the
+// catalogue gateway.ErrUsage.
 func (c *Client) AddShop(s Shop) error {
 	_, err := Call(c, OpShopAdd, s)
+	return err
+}
+
+// UpdateShop replaces the shop of s.Name; an unknown name is
+// store.ErrNotFound.
+func (c *Client) UpdateShop(s Shop) error {
+	_, err := Call(c, OpShopUpdate, s)
 	return err
 }
 

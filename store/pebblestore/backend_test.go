@@ -69,7 +69,7 @@ func TestDurableAcrossReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Advance(e, 12345, 7)
-	if err := s.PutShop(storetest.Shop("acme", 0)); err != nil {
+	if err := s.AddShop(storetest.Shop("acme", 0)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Open(Config{Dir: dir}); !errors.Is(err, store.ErrLocked) {

@@ -53,6 +53,10 @@ type Backend struct {
 
 	locks     [lockStripes]sync.Mutex // per-license update locks (tx.go)
 	shopLocks sync.Map                // shop name -> *sync.Mutex, a shop's mint lock (order.go)
+	// catalogueMu serialises the writes of shops and products, so that
+	// "no shop of this name or key" and "no product of this code" still
+	// hold when the record is written (shop.go, product.go).
+	catalogueMu sync.Mutex
 
 	// The audit chain's head, read once (audit.go).
 	auditMu   sync.Mutex

@@ -8,8 +8,17 @@ import (
 	"github.com/tollgate/tollgate/store"
 )
 
-// PutProduct adds or replaces a catalogue entry, durably.
-func (b *Backend) PutProduct(p store.Product) error {
+// AddProduct adds a new catalogue entry, durably, and audits it; an entry
+// of the same code is store.ErrExists.
+func (b *Backend) AddProduct(p store.Product) error { return b.putProduct(p, false) }
+
+// UpdateProduct replaces a catalogue entry, durably, and audits it; an
+// unknown code is store.ErrNotFound.
+func (b *Backend) UpdateProduct(p store.Product) error { return b.putProduct(p, true) }
+
+// putProduct writes p: a new entry, or (update) the one of its code, under
+// the catalogue lock.
+func (b *Backend) putProduct(p store.Product, update bool) error {
 	if err := p.Check(); err != nil {
 		return err
 	}
@@ -20,7 +29,22 @@ func (b *Backend) PutProduct(p store.Product) error {
 	if err != nil {
 		return fmt.Errorf("store: encode product: %w", err)
 	}
-	return b.commitAudited(store.AuditEntry{Kind: "product.put", Detail: p.Code}, func(batch *pebble.Batch) error {
+	b.catalogueMu.Lock()
+	defer b.catalogueMu.Unlock()
+	old, err := b.get(productKey(p.Code))
+	if err != nil {
+		return err
+	}
+	kind := "product.add"
+	switch {
+	case update && old == nil:
+		return fmt.Errorf("%w: product %q", store.ErrNotFound, p.Code)
+	case update:
+		kind = "product.update"
+	case old != nil:
+		return fmt.Errorf("%w: product %s is in the catalogue; change it with 'tollgate product update'", store.ErrExists, p.Code)
+	}
+	return b.commitAudited(store.AuditEntry{Kind: kind, Detail: p.Code}, func(batch *pebble.Batch) error {
 		return batch.Set(productKey(p.Code), v, nil)
 	})
 }

@@ -8,25 +8,60 @@ import (
 	"github.com/tollgate/tollgate/store"
 )
 
-// PutShop registers or replaces a shop, durably, and audits it.
-func (b *Backend) PutShop(sh store.Shop) error {
+// AddShop registers a new shop, durably, and audits it; a shop of the same
+// name or public key is store.ErrExists.
+func (b *Backend) AddShop(sh store.Shop) error { return b.putShop(sh, false) }
+
+// UpdateShop replaces a registered shop, durably, and audits it; an
+// unknown name is store.ErrNotFound, another shop's key store.ErrExists.
+func (b *Backend) UpdateShop(sh store.Shop) error { return b.putShop(sh, true) }
+
+// putShop writes sh: a new shop, or (update) the registered one of its
+// name, under the catalogue lock.
+func (b *Backend) putShop(sh store.Shop, update bool) error {
 	if err := sh.Check(); err != nil {
 		return err
 	}
 	for i, n := range sh.Networks {
 		sh.Networks[i] = n.Masked()
 	}
+	b.catalogueMu.Lock()
+	defer b.catalogueMu.Unlock()
+	shops, err := b.Shops()
+	if err != nil {
+		return err
+	}
+	var old *store.Shop
+	for i := range shops {
+		switch {
+		case shops[i].Name == sh.Name:
+			old = &shops[i]
+		case shops[i].PublicKey == sh.PublicKey:
+			return fmt.Errorf("%w: shop %q already has this public key; each shop has a key of its own", store.ErrExists, shops[i].Name)
+		}
+	}
+	kind := "shop.add"
+	switch {
+	case update && old == nil:
+		return fmt.Errorf("%w: shop %q", store.ErrNotFound, sh.Name)
+	case update:
+		kind, sh.Created = "shop.update", old.Created
+	case old != nil:
+		return fmt.Errorf("%w: shop %q is registered; change it with 'tollgate shop update'", store.ErrExists, sh.Name)
+	}
 	v, err := json.Marshal(sh)
 	if err != nil {
 		return fmt.Errorf("store: encode shop: %w", err)
 	}
-	return b.commitAudited(store.AuditEntry{Kind: "shop.put", Shop: sh.Name}, func(batch *pebble.Batch) error {
+	return b.commitAudited(store.AuditEntry{Kind: kind, Shop: sh.Name}, func(batch *pebble.Batch) error {
 		return batch.Set(shopKey(sh.Name), v, nil)
 	})
 }
 
 // DeleteShop removes a shop, durably; its licenses and orders stay.
 func (b *Backend) DeleteShop(name string) error {
+	b.catalogueMu.Lock()
+	defer b.catalogueMu.Unlock()
 	v, err := b.get(shopKey(name))
 	if err != nil {
 		return err

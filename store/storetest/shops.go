@@ -19,6 +19,8 @@ var shopCases = []testCase{
 	{"Shops", testShops},
 	{"Products", testProducts},
 	{"ProductSeatBounds", testProductSeatBounds},
+	{"ShopAddNeverReplaces", testShopAddNeverReplaces},
+	{"ProductAddNeverReplaces", testProductAddNeverReplaces},
 	{"Audit", testAudit},
 }
 
@@ -119,15 +121,15 @@ func testOrders(t *testing.T, b store.Backend) {
 }
 
 func testShops(t *testing.T, b store.Backend) {
-	if err := b.PutShop(Shop("acme", 0)); err != nil {
-		t.Fatalf("PutShop: %v", err)
+	if err := b.AddShop(Shop("acme", 0)); err != nil {
+		t.Fatalf("AddShop: %v", err)
 	}
-	if err := b.PutShop(store.Shop{Name: "bad"}); !errors.Is(err, store.ErrInvalid) {
-		t.Fatalf("PutShop of an incomplete shop: %v, want ErrInvalid", err)
+	if err := b.AddShop(store.Shop{Name: "bad"}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("AddShop of an incomplete shop: %v, want ErrInvalid", err)
 	}
 	wide := Shop("beta", 5)
 	wide.Networks = []netip.Prefix{netip.MustParsePrefix("10.1.2.3/8")}
-	if err := b.PutShop(wide); err != nil {
+	if err := b.AddShop(wide); err != nil {
 		t.Fatal(err)
 	}
 	sh, err := b.ShopByName("acme")
@@ -167,8 +169,8 @@ func testShops(t *testing.T, b store.Backend) {
 
 func testProducts(t *testing.T, b store.Backend) {
 	p := store.Product{Code: "1AJS2", Name: "VSE 2.1 Lite", Platform: "windows", Term: store.Term{Kind: store.TermYears, Value: 1}, Seats: 1}
-	if err := b.PutProduct(p); err != nil {
-		t.Fatalf("PutProduct: %v", err)
+	if err := b.AddProduct(p); err != nil {
+		t.Fatalf("AddProduct: %v", err)
 	}
 	for _, bad := range []store.Product{
 		{Code: "1aj", Name: "x"},
@@ -179,8 +181,8 @@ func testProducts(t *testing.T, b store.Backend) {
 		{Code: "1AJS2", Name: "x", Bundle: []string{"1ajs3"}},
 		{Code: "1AJS2", Name: "x", Policy: store.Policy{Level: 4}},
 	} {
-		if err := b.PutProduct(bad); !errors.Is(err, store.ErrInvalid) {
-			t.Errorf("PutProduct(%+v): %v, want ErrInvalid", bad, err)
+		if err := b.AddProduct(bad); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("AddProduct(%+v): %v, want ErrInvalid", bad, err)
 		}
 	}
 	got, err := b.ProductByCode("1AJS2")
@@ -190,7 +192,7 @@ func testProducts(t *testing.T, b store.Backend) {
 	if _, err := b.ProductByCode("9ZZZZ"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("ProductByCode of an unknown code: %v", err)
 	}
-	if err := b.PutProduct(store.Product{Code: "0AAAA", Name: "first"}); err != nil {
+	if err := b.AddProduct(store.Product{Code: "0AAAA", Name: "first"}); err != nil {
 		t.Fatal(err)
 	}
 	if ps, err := b.Products(); err != nil || len(ps) != 2 || ps[0].Code != "0AAAA" {
@@ -222,7 +224,10 @@ func testProductSeatBounds(t *testing.T, b store.Backend) {
 	} {
 		p := base
 		c.edit(&p)
-		err := b.PutProduct(p)
+		err := b.AddProduct(p)
+		if errors.Is(err, store.ErrExists) {
+			err = b.UpdateProduct(p)
+		}
 		if c.want == "" {
 			if err != nil {
 				t.Errorf("%s: %v, want it accepted", c.name, err)
@@ -237,6 +242,127 @@ func testProductSeatBounds(t *testing.T, b store.Backend) {
 	got, err := b.ProductByCode("1AJS9")
 	if err != nil || got.MaxSeats != store.SiteSeatCeiling || !got.SiteLicense || got.Seats != 500 {
 		t.Fatalf("ProductByCode = %+v, %v; want the site license at the ceiling", got, err)
+	}
+}
+
+// testShopAddNeverReplaces: adding a shop whose name, or whose public key,
+// is registered is ErrExists and changes nothing; UpdateShop replaces a
+// registered shop (keeping its Created), refuses an unknown name and
+// another shop's key; each change is audited; of concurrent adds of one
+// name exactly one succeeds.
+func testShopAddNeverReplaces(t *testing.T, b store.Backend) {
+	acme := Shop("acme", 0)
+	acme.Created = 1000
+	if err := b.AddShop(acme); err != nil {
+		t.Fatalf("AddShop: %v", err)
+	}
+	again := Shop("acme", 7)
+	if err := b.AddShop(again); !errors.Is(err, store.ErrExists) || !strings.Contains(err.Error(), "shop update") {
+		t.Fatalf("AddShop of a registered name: %v, want ErrExists naming 'shop update'", err)
+	}
+	twin := Shop("twin", 0)
+	twin.PublicKey = acme.PublicKey
+	if err := b.AddShop(twin); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("AddShop with another shop's key: %v, want ErrExists", err)
+	}
+	if got, err := b.ShopByName("acme"); err != nil || got.PublicKey != acme.PublicKey || got.DailyQuota != 0 {
+		t.Fatalf("acme after refused adds = %+v, %v; want it unchanged", got, err)
+	}
+	if _, err := b.ShopByName("twin"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the refused twin was written: %v", err)
+	}
+	if err := b.UpdateShop(Shop("nobody", 0)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UpdateShop of an unknown shop: %v, want ErrNotFound", err)
+	}
+	beta := Shop("beta", 0)
+	if err := b.AddShop(beta); err != nil {
+		t.Fatal(err)
+	}
+	stolen := beta
+	stolen.PublicKey = acme.PublicKey
+	if err := b.UpdateShop(stolen); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("UpdateShop to another shop's key: %v, want ErrExists", err)
+	}
+	again.Created = 5
+	if err := b.UpdateShop(again); err != nil {
+		t.Fatalf("UpdateShop: %v", err)
+	}
+	if got, err := b.ShopByName("acme"); err != nil || got.PublicKey != again.PublicKey || got.DailyQuota != 7 || got.Created != 1000 {
+		t.Fatalf("acme after UpdateShop = %+v, %v; want the new key and quota, Created kept", got, err)
+	}
+	if err := b.UpdateShop(store.Shop{Name: "acme"}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("UpdateShop with an incomplete shop: %v, want ErrInvalid", err)
+	}
+	kinds(t, b, "shop.add", "shop.add", "shop.update")
+
+	// Concurrent adds of one name: exactly one is registered, the others
+	// are ErrExists.
+	var wg sync.WaitGroup
+	var added, exists atomic.Int32
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch err := b.AddShop(Shop("race", 0)); {
+			case err == nil:
+				added.Add(1)
+			case errors.Is(err, store.ErrExists):
+				exists.Add(1)
+			default:
+				t.Errorf("concurrent AddShop: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if added.Load() != 1 || exists.Load() != 7 {
+		t.Fatalf("concurrent AddShop of one name: %d added, %d ErrExists; want 1 and 7", added.Load(), exists.Load())
+	}
+}
+
+// testProductAddNeverReplaces: adding a product whose code is in the
+// catalogue is ErrExists and changes nothing; UpdateProduct replaces it,
+// refuses an unknown code and an invalid entry; each change is audited.
+func testProductAddNeverReplaces(t *testing.T, b store.Backend) {
+	p := store.Product{Code: "1AJS2", Name: "VSE 2.1 Lite", Seats: 1}
+	if err := b.AddProduct(p); err != nil {
+		t.Fatalf("AddProduct: %v", err)
+	}
+	renamed := p
+	renamed.Name = "renamed"
+	if err := b.AddProduct(renamed); !errors.Is(err, store.ErrExists) || !strings.Contains(err.Error(), "product update") {
+		t.Fatalf("AddProduct of a catalogued code: %v, want ErrExists naming 'product update'", err)
+	}
+	if got, err := b.ProductByCode("1AJS2"); err != nil || got.Name != p.Name {
+		t.Fatalf("product after a refused add = %+v, %v; want it unchanged", got, err)
+	}
+	if err := b.UpdateProduct(store.Product{Code: "9ZZZZ", Name: "x"}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UpdateProduct of an unknown code: %v, want ErrNotFound", err)
+	}
+	if err := b.UpdateProduct(store.Product{Code: "1AJS2"}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("UpdateProduct with no name: %v, want ErrInvalid", err)
+	}
+	if err := b.UpdateProduct(renamed); err != nil {
+		t.Fatalf("UpdateProduct: %v", err)
+	}
+	if got, err := b.ProductByCode("1AJS2"); err != nil || got.Name != "renamed" || got.Policy.Level != 1 {
+		t.Fatalf("product after UpdateProduct = %+v, %v", got, err)
+	}
+	kinds(t, b, "product.add", "product.update")
+}
+
+// kinds checks that the audit log holds entries of these kinds, in order.
+func kinds(t *testing.T, b store.Backend, want ...string) {
+	t.Helper()
+	log, err := b.AuditLog(0)
+	if err != nil {
+		t.Fatalf("AuditLog: %v", err)
+	}
+	var got []string
+	for _, e := range log {
+		got = append(got, e.Kind)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("audit kinds = %v, want %v", got, want)
 	}
 }
 

@@ -89,7 +89,7 @@ func testClose(t *testing.T, b store.Backend) {
 		"CreateLicenses": b.CreateLicenses([]store.License{NewLicense(t, 1)}, nil),
 		"Audit":          b.Audit(store.AuditEntry{Kind: "x"}),
 		"WriteSeen":      b.WriteSeen([]store.Seen{{License: l.ID}}),
-		"PutShop":        b.PutShop(Shop("acme", 0)),
+		"AddShop":        b.AddShop(Shop("acme", 0)),
 	} {
 		if !errors.Is(err, store.ErrClosed) {
 			t.Errorf("%s after Close: %v, want ErrClosed", name, err)

@@ -37,7 +37,7 @@ func TestMintAgainstGateway(t *testing.T) {
 	}
 	sh := store.Shop{Name: "acme", PublicKey: k.Public(), Products: []string{"1AJS2"},
 		Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
-	if err := g.Server.Store().PutShop(sh); err != nil {
+	if err := g.Server.Store().AddShop(sh); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.Server.ReloadShops(); err != nil {

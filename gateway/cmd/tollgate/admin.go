@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -13,99 +14,78 @@ import (
 
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/gateway/adminapi"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 )
 
 // cmdAdmin parses an operator command, runs it with the typed admin client
 // gateway.OpenAdmin returns (directly on a stopped gateway's store, or
-// through a running one's admin socket) and prints the answer.
+// through a running one's admin socket) and prints the answer: as text, or
+// with --json as one JSON object.
 func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 	sub := ""
-	if group != "audit" && group != "stats" {
-		if len(args) == 0 {
-			return fmt.Errorf("usage: tollgate %s SUBCOMMAND --data DIR ...; run 'tollgate help'", group)
+	if _, ok := groups[group]; ok {
+		switch {
+		case len(args) == 0:
+			groupHelp(stderr, group)
+			return usageError("tollgate %s needs a subcommand", group)
+		case isHelp(args[0]):
+			groupHelp(stdout, group)
+			return flag.ErrHelp
 		}
 		sub, args = args[0], args[1:]
-	}
-	fs := newFlags(strings.TrimSpace(group+" "+sub)+" --data DIR [flags]", "An operator command; see 'tollgate help'.", stderr)
-	data := fs.String("data", "", "data directory (required)")
-	// finish checks the arguments once parsed and returns the command.
-	var finish func() (command, error)
-	switch group + " " + sub {
-	case "stats ":
-		asJSON := fs.Bool("json", false, "print one JSON object instead of a line a counter")
-		finish = func() (command, error) {
-			if fs.NArg() != 0 {
-				return nil, errors.New("usage: tollgate stats --data DIR [--json]")
-			}
-			return func(c *adminapi.Client) error {
-				counters, err := c.Stats()
-				switch {
-				case err != nil:
-					return err
-				case *asJSON:
-					enc := json.NewEncoder(stdout)
-					enc.SetIndent("", "  ")
-					return enc.Encode(counters)
-				}
-				printStats(stdout, counters)
-				return nil
-			}, nil
+		if helpOf(group+" "+sub).name == "" {
+			groupHelp(stderr, group)
+			return usageError("unknown command %q; run 'tollgate %s --help'", group+" "+sub, group)
 		}
-	case "product add":
-		p := store.Product{}
+	}
+	if group == "keys" {
+		return cmdMint(args, stdout, stderr)
+	}
+	name := strings.TrimSpace(group + " " + sub)
+	fs := newFlags(name, stderr)
+	data := fs.String("data", "", "data directory (required)")
+	out := output{w: stdout, fs: fs}
+	// finish checks the arguments once parsed (pos: the positional ones)
+	// and returns the command.
+	var finish func(pos []string) (command, error)
+	switch name {
+	case "stats":
+		finish = func(pos []string) (command, error) {
+			return printing(out, (*adminapi.Client).Stats, func(counters map[string]int64) any { return counters }, func(c map[string]int64) { printStats(stdout, c) }), nil
+		}
+	case "product add", "product update":
+		edit := productFlags(fs)
 		code := fs.String("code", "", "5-character product code (required)")
-		fs.StringVar(&p.Name, "name", "", "product name (required)")
-		fs.StringVar(&p.Platform, "platform", "", "platform, such as windows or linux")
-		years := fs.Uint("years", 0, "default term in years (default 1)")
-		months := fs.Uint("months", 0, "default term in months (subscriptions)")
-		perpetual := fs.Bool("perpetual", false, "perpetual by default")
-		trial := fs.Uint("trial-days", 0, "trial licenses of this many days from first activation")
-		seats := fs.Uint("seats", 1, "default seats per key")
-		maxSeats := fs.Uint("max-seats", 0, fmt.Sprintf("the most seats a key may carry (default %d; above that only with --site-license, up to %d)", store.DefaultMaxSeats, store.SiteSeatCeiling))
-		fs.BoolVar(&p.SiteLicense, "site-license", false, "a site license: --max-seats may exceed "+fmt.Sprint(store.DefaultMaxSeats)+" and must be given")
-		level := fs.Uint("level", 1, "validation level 1, 2 or 3")
-		online := fs.Uint("online-days", 0, "level 3: server check required within this many days")
-		warn := fs.Uint("warn-days", 0, "level 3: warn this many days before")
-		lease := fs.Uint("lease-days", 7, "lifetime of a signed lease, in days")
-		var features, bundle multi
-		fs.Var(&features, "feature", "default entitlement (repeatable)")
-		fs.Var(&bundle, "bundle", "further product code a key licenses (repeatable)")
-		finish = func() (command, error) {
-			p.Code = strings.ToUpper(*code)
-			p.Seats, p.MaxSeats = clampSeats(*seats), clampSeats(*maxSeats)
-			p.Entitlements, p.Bundle = features, bundle
-			p.TrialDays = uint16(*trial)
-			p.Policy = store.Policy{Level: uint8(*level), OnlineDays: uint16(*online), WarnDays: uint16(*warn), LeaseSeconds: uint32(*lease) * 86400}
-			switch {
-			case *perpetual:
-				p.Term = store.Term{Kind: store.TermPerpetual}
-			case *months > 0:
-				p.Term = store.Term{Kind: store.TermMonths, Value: uint16(*months)}
-			case *years > 0:
-				p.Term = store.Term{Kind: store.TermYears, Value: uint16(*years)}
-			default:
-				p.Term = store.Term{Kind: store.TermYears, Value: 1}
+		finish = func(pos []string) (command, error) {
+			code := strings.ToUpper(*code)
+			if _, err := parseProductCode(code); err != nil {
+				return nil, err
 			}
-			if *level < 1 || *level > 3 {
-				return nil, errors.New("--level must be 1, 2 or 3")
+			if sub == "add" {
+				p := store.Product{Code: code}
+				if err := edit(&p, true); err != nil {
+					return nil, err
+				}
+				return saying(out, func(c *adminapi.Client) error { return c.AddProduct(p) }, "product %s added", code), nil
 			}
-			return saying(stdout, func(c *adminapi.Client) error { return c.AddProduct(p) }, "product %s saved", p.Code), nil
+			get := func(c *adminapi.Client) (store.Product, error) { return c.Product(code) }
+			return saying(out, updating(get, edit, (*adminapi.Client).UpdateProduct), "product %s updated", code), nil
 		}
 	case "product list":
-		finish = func() (command, error) {
-			return printing((*adminapi.Client).Products, func(ps []store.Product) { printProducts(stdout, ps...) }), nil
+		finish = func(pos []string) (command, error) {
+			return printing(out, (*adminapi.Client).Products, func(ps []store.Product) any { return adminapi.Products{Products: ps} }, func(ps []store.Product) { printProducts(stdout, ps...) }), nil
 		}
 	case "shop list":
-		finish = func() (command, error) {
-			return printing((*adminapi.Client).Shops, func(shops []adminapi.Shop) { printShops(stdout, shops) }), nil
+		finish = func(pos []string) (command, error) {
+			return printing(out, (*adminapi.Client).Shops, func(s []adminapi.Shop) any { return adminapi.Shops{Shops: s} }, func(shops []adminapi.Shop) { printShops(stdout, shops) }), nil
 		}
-	case "audit ":
+	case "audit":
 		since := fs.String("since", "", "only entries from this time (RFC 3339) or this long ago (a duration such as 24h)")
 		verify := fs.Bool("verify", false, "check the hash chain instead of listing")
-		finish = func() (command, error) {
+		finish = func(pos []string) (command, error) {
 			if *verify {
-				return printing((*adminapi.Client).VerifyAudit, func(n int) {
+				return printing(out, (*adminapi.Client).VerifyAudit, func(n int) any { return adminapi.AuditVerified{Entries: n} }, func(n int) {
 					fmt.Fprintf(stdout, "audit log intact: %d entries, hash chain verified\n", n)
 				}), nil
 			}
@@ -116,87 +96,83 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 				} else if t, err := time.Parse(time.RFC3339, *since); err == nil {
 					from = t.Unix()
 				} else {
-					return nil, errors.New("--since: want an RFC 3339 time or a duration")
+					return nil, usageError("--since: want an RFC 3339 time or a duration")
 				}
 			}
 			audit := func(c *adminapi.Client) ([]store.AuditEntry, error) { return c.Audit(from) }
-			return printing(audit, func(log []store.AuditEntry) { printAudit(stdout, log) }), nil
+			return printing(out, audit, func(log []store.AuditEntry) any { return adminapi.AuditLog{Entries: log} }, func(log []store.AuditEntry) { printAudit(stdout, log) }), nil
 		}
-	case "product show", "shop remove":
-		finish = func() (command, error) {
-			if fs.NArg() != 1 {
-				return nil, fmt.Errorf("usage: tollgate %s %s --data DIR NAME", group, sub)
-			}
-			name := fs.Arg(0)
-			if group == "shop" {
-				return saying(stdout, func(c *adminapi.Client) error { return c.RemoveShop(name) }, "shop %s removed", name), nil
-			}
-			show := func(c *adminapi.Client) (store.Product, error) { return c.Product(strings.ToUpper(name)) }
-			return printing(show, func(p store.Product) { printProducts(stdout, p) }), nil
+	case "product show":
+		finish = func(pos []string) (command, error) {
+			code := strings.ToUpper(pos[0])
+			show := func(c *adminapi.Client) (store.Product, error) { return c.Product(code) }
+			return printing(out, show, func(p store.Product) any { return p }, func(p store.Product) { printProducts(stdout, p) }), nil
 		}
-	case "shop add":
-		sh := adminapi.Shop{}
-		fs.StringVar(&sh.Name, "name", "", "shop name (required)")
-		key := fs.String("key", "", "the shop's public key, noisepub:... or the .pub file tollgate-shop keygen wrote (required)")
-		quota := fs.Uint("quota", 0, "keys the shop may mint per UTC day (0: no bound)")
-		var networks, products multi
-		fs.Var(&networks, "network", "CIDR prefix or address the shop connects from (repeatable, required)")
-		fs.Var(&products, "product", "product code the shop may mint (repeatable, required)")
-		finish = func() (command, error) {
-			sh.PublicKey = *key
-			if !strings.HasPrefix(*key, "noisepub:") {
-				b, err := os.ReadFile(*key)
-				if err != nil {
-					return nil, fmt.Errorf("--key: %w", err)
+	case "shop remove":
+		finish = func(pos []string) (command, error) {
+			name := pos[0]
+			return saying(out, func(c *adminapi.Client) error { return c.RemoveShop(name) }, "shop %s removed", name), nil
+		}
+	case "shop add", "shop update":
+		edit := shopFlags(fs)
+		finish = func(pos []string) (command, error) {
+			if sub == "add" {
+				sh := adminapi.Shop{}
+				if err := edit(&sh, true); err != nil {
+					return nil, err
 				}
-				sh.PublicKey = strings.TrimSpace(string(b))
+				return saying(out, func(c *adminapi.Client) error { return c.AddShop(sh) }, "shop %s registered", sh.Name), nil
 			}
-			sh.Networks = networks
-			for _, p := range products {
-				sh.Products = append(sh.Products, strings.ToUpper(p))
+			if err := edit(&adminapi.Shop{}, false); err != nil {
+				return nil, err
 			}
-			sh.DailyQuota = uint32(*quota)
-			return saying(stdout, func(c *adminapi.Client) error { return c.AddShop(sh) }, "shop %s registered", sh.Name), nil
+			name := fs.Lookup("name").Value.String()
+			get := func(c *adminapi.Client) (adminapi.Shop, error) { return shopNamed(c, name) }
+			return saying(out, updating(get, edit, (*adminapi.Client).UpdateShop), "shop %s updated", name), nil
 		}
 	case "license flagged":
-		finish = func() (command, error) {
-			if fs.NArg() != 0 {
-				return nil, errors.New("usage: tollgate license flagged --data DIR")
-			}
-			return printing((*adminapi.Client).FlaggedLicenses, func(fl []adminapi.License) { printFlagged(stdout, fl) }), nil
+		finish = func(pos []string) (command, error) {
+			return printing(out, (*adminapi.Client).FlaggedLicenses, func(fl []adminapi.License) any { return adminapi.Flagged{Licenses: fl} }, func(fl []adminapi.License) { printFlagged(stdout, fl) }), nil
 		}
 	case "license show", "license suspend", "license resume", "license revoke", "license renew", "license reset", "license unflag":
-		years := fs.Uint("years", 0, "renew: extend by this many years (default: the product's term)")
-		months := fs.Uint("months", 0, "renew: extend by this many months")
-		finish = func() (command, error) {
-			if fs.NArg() != 1 {
-				return nil, fmt.Errorf("usage: tollgate license %s --data DIR KEY", sub)
-			}
-			key := fs.Arg(0)
+		var termOf func() (store.Term, error)
+		if sub == "renew" {
+			years := fs.Uint("years", 0, "extend by this many years (default: the product's term)")
+			months := fs.Uint("months", 0, "extend by this many months")
+			days := fs.Uint("days", 0, "extend by this many days")
+			perpetual := fs.Bool("perpetual", false, "make the license perpetual")
+			termOf = func() (store.Term, error) { return termFlags(fs, *years, *months, *days, *perpetual) }
+		}
+		finish = func(pos []string) (command, error) {
+			key := pos[0]
 			var term store.Term
-			switch {
-			case *months > 0:
-				term = store.Term{Kind: store.TermMonths, Value: uint16(*months)}
-			case *years > 0:
-				term = store.Term{Kind: store.TermYears, Value: uint16(*years)}
+			if termOf != nil {
+				var err error
+				if term, err = termOf(); err != nil {
+					return nil, err
+				}
 			}
 			op := licenseOps[sub]
 			run := func(c *adminapi.Client) (adminapi.License, error) {
 				l, err := op(c, key, term)
 				return l, licenseError(err)
 			}
-			return printing(run, func(l adminapi.License) { printLicense(stdout, l) }), nil
+			return printing(out, run, func(l adminapi.License) any { return l }, func(l adminapi.License) { printLicense(stdout, l) }), nil
 		}
 	default:
-		return fmt.Errorf("unknown command %q; run 'tollgate help'", strings.TrimSpace(group+" "+sub))
+		return usageError("unknown command %q; run 'tollgate help'", name)
 	}
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseFlags(fs, args, stdout)
+	if err != nil {
 		return err
 	}
-	if *data == "" {
-		return errors.New("--data is required")
+	if err := needData(*data); err != nil {
+		return err
 	}
-	do, err := finish()
+	if len(pos) != positional(name) {
+		return usageError("usage: tollgate %s", helpOf(name).usage)
+	}
+	do, err := finish(pos)
 	if err != nil {
 		return err
 	}
@@ -211,31 +187,240 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
+// positional is how many arguments (not flags) the command name takes:
+// a license KEY, a product CODE, a shop NAME.
+func positional(name string) int {
+	u := helpOf(name).usage
+	if strings.HasSuffix(u, " KEY") || strings.HasSuffix(u, " CODE") || strings.HasSuffix(u, " NAME") {
+		return 1
+	}
+	return 0
+}
+
+// updating returns the update of a record: get reads it, edit applies the
+// flags given, put writes it back.
+func updating[T any](get func(*adminapi.Client) (T, error), edit func(*T, bool) error, put func(*adminapi.Client, T) error) func(*adminapi.Client) error {
+	return func(c *adminapi.Client) error {
+		v, err := get(c)
+		if err != nil {
+			return err
+		}
+		if err := edit(&v, false); err != nil {
+			return err
+		}
+		return put(c, v)
+	}
+}
+
+// shopNamed returns the registered shop called name.
+func shopNamed(c *adminapi.Client, name string) (adminapi.Shop, error) {
+	shops, err := c.Shops()
+	if err != nil {
+		return adminapi.Shop{}, err
+	}
+	for _, sh := range shops {
+		if sh.Name == name {
+			return sh, nil
+		}
+	}
+	return adminapi.Shop{}, fmt.Errorf("%w: shop %q is not registered; add it with 'tollgate shop add'", store.ErrNotFound, name)
+}
+
+// shopFlags defines the flags of shop add and shop update and returns
+// the function that applies them to a shop: all of them for a new shop
+// (add), those given for an update.
+func shopFlags(fs *flag.FlagSet) func(sh *adminapi.Shop, add bool) error {
+	name := fs.String("name", "", "shop name (required)")
+	key := fs.String("key", "", "the shop's public key, noisepub:... or the .pub file tollgate-shop keygen wrote (required to add)")
+	quota := fs.Uint("quota", 0, "keys the shop may mint per UTC day (0: no bound)")
+	var networks, products multi
+	fs.Var(&networks, "network", "CIDR prefix or address the shop connects from (repeatable, required to add)")
+	fs.Var(&products, "product", "product code of the catalogue the shop may mint (repeatable, required to add)")
+	return func(sh *adminapi.Shop, add bool) error {
+		set := given(fs)
+		if *name == "" {
+			return usageError("--name is required")
+		}
+		if !add && !set["key"] && !set["network"] && !set["product"] && !set["quota"] {
+			return usageError("shop update changes what its flags give: --key, --network, --product or --quota")
+		}
+		sh.Name = *name
+		if add || set["key"] {
+			sh.PublicKey = *key
+			if !strings.HasPrefix(*key, "noisepub:") {
+				b, err := os.ReadFile(*key)
+				if err != nil {
+					return usageError("--key: want noisepub:... or the .pub file tollgate-shop keygen wrote: %v", err)
+				}
+				sh.PublicKey = strings.TrimSpace(string(b))
+			}
+		}
+		if add || set["network"] {
+			sh.Networks = networks
+		}
+		if add || set["product"] {
+			sh.Products = nil
+			for _, p := range products {
+				sh.Products = append(sh.Products, strings.ToUpper(p))
+			}
+		}
+		if add || set["quota"] {
+			sh.DailyQuota = uint32(*quota)
+		}
+		return nil
+	}
+}
+
+// productFlags defines the flags of product add and product update and
+// returns the function that applies them to a product: all of them, with
+// their defaults, for a new product (add), those given for an update.
+func productFlags(fs *flag.FlagSet) func(p *store.Product, add bool) error {
+	name := fs.String("name", "", "product name (required to add)")
+	platform := fs.String("platform", "", "platform, such as windows or linux")
+	years := fs.Uint("years", 0, "default term in years (default 1)")
+	months := fs.Uint("months", 0, "default term in months (subscriptions)")
+	perpetual := fs.Bool("perpetual", false, "perpetual by default")
+	trial := fs.Uint("trial-days", 0, "trial licenses of this many days from first activation")
+	seats := fs.Uint("seats", 1, "default seats per key")
+	maxSeats := fs.Uint("max-seats", 0, fmt.Sprintf("the most seats a key may carry (default %d; above that only with --site-license, up to %d)", store.DefaultMaxSeats, store.SiteSeatCeiling))
+	site := fs.Bool("site-license", false, "a site license: --max-seats may exceed "+fmt.Sprint(store.DefaultMaxSeats)+" and must be given")
+	level := fs.Uint("level", 1, "validation level 1, 2 or 3")
+	online := fs.Uint("online-days", 0, "level 3: server check required within this many days")
+	warn := fs.Uint("warn-days", 0, "level 3: warn this many days before")
+	lease := fs.Uint("lease-days", 7, "lifetime of a signed lease, in days")
+	var features, bundle multi
+	fs.Var(&features, "feature", "default entitlement (repeatable)")
+	fs.Var(&bundle, "bundle", "further product code a key licenses (repeatable)")
+	return func(p *store.Product, add bool) error {
+		set := given(fs)
+		is := func(f string) bool { return add || set[f] }
+		if *level < 1 || *level > 3 {
+			return usageError("--level must be 1, 2 or 3")
+		}
+		term, err := termFlags(fs, *years, *months, 0, *perpetual)
+		if err != nil {
+			return err
+		}
+		if *trial > 0xffff {
+			return usageError("a trial of %d days is too long", *trial)
+		}
+		if is("name") {
+			p.Name = *name
+		}
+		if is("platform") {
+			p.Platform = *platform
+		}
+		if is("seats") {
+			p.Seats = clampSeats(*seats)
+		}
+		if is("max-seats") {
+			p.MaxSeats = clampSeats(*maxSeats)
+		}
+		if is("site-license") {
+			p.SiteLicense = *site
+		}
+		if is("feature") {
+			p.Entitlements = features
+		}
+		if is("bundle") {
+			p.Bundle = nil
+			for _, b := range bundle {
+				p.Bundle = append(p.Bundle, strings.ToUpper(b))
+			}
+		}
+		if is("level") {
+			p.Policy.Level = uint8(*level)
+		}
+		if is("online-days") {
+			p.Policy.OnlineDays = uint16(min(*online, 0xffff))
+		}
+		if is("warn-days") {
+			p.Policy.WarnDays = uint16(min(*warn, 0xffff))
+		}
+		if is("lease-days") {
+			p.Policy.LeaseSeconds = uint32(min(*lease, 49000)) * 86400
+		}
+		switch {
+		case term.Kind != store.TermDefault:
+			p.Term, p.TrialDays = term, 0
+		case add:
+			p.Term = store.Term{Kind: store.TermYears, Value: 1}
+		}
+		if set["trial-days"] {
+			p.TrialDays = uint16(*trial)
+		}
+		return nil
+	}
+}
+
 // command is an operator command, ready to run with the admin client.
 type command = func(c *adminapi.Client) error
 
+// output is where a command prints: text, or one JSON object with --json.
+type output struct {
+	w  io.Writer
+	fs *flag.FlagSet
+}
+
 // printing returns the command that calls get and, once it succeeded,
-// prints its answer with print.
-func printing[T any](get func(*adminapi.Client) (T, error), print func(T)) command {
+// prints its answer: with print, or with --json the value asJSON makes of
+// it.
+func printing[T any](out output, get func(*adminapi.Client) (T, error), asJSONValue func(T) any, print func(T)) command {
 	return func(c *adminapi.Client) error {
 		v, err := get(c)
-		if err == nil {
-			print(v)
+		switch {
+		case err != nil:
+			return err
+		case asJSON(out.fs):
+			return writeJSON(out.w, asJSONValue(v))
 		}
+		print(v)
+		return nil
+	}
+}
+
+// saying returns the command that runs do and, once it succeeded, says so:
+// the line format with args, or with --json {"message": that line}.
+func saying(out output, do func(*adminapi.Client) error, format string, args ...any) command {
+	return func(c *adminapi.Client) error {
+		if err := do(c); err != nil {
+			return err
+		}
+		msg := fmt.Sprintf(format, args...)
+		if asJSON(out.fs) {
+			return writeJSON(out.w, map[string]string{"message": msg})
+		}
+		_, err := fmt.Fprintln(out.w, msg)
 		return err
 	}
 }
 
-// saying returns the command that runs do and, once it succeeded, says so
-// on w: the line format with args.
-func saying(w io.Writer, do func(*adminapi.Client) error, format string, args ...any) command {
-	return func(c *adminapi.Client) error {
-		err := do(c)
-		if err == nil {
-			fmt.Fprintf(w, format+"\n", args...)
-		}
-		return err
+// jsonError is what a command prints with --json when it fails.
+type jsonError struct {
+	Error errorJSON `json:"error"`
+}
+
+// errorJSON is an error as --json prints it: Code is the admin socket's
+// code of its kind (gateway/adminapi: "not_found", "revoked", "usage",
+// ...), Status the wire status of a license refusal, Message the sentence.
+type errorJSON struct {
+	Code    string `json:"code,omitempty"`
+	Status  string `json:"status,omitempty"`
+	Message string `json:"message"`
+}
+
+func errorBody(err error) errorJSON {
+	e := errorJSON{Code: string(gateway.ErrorCode(err)), Message: err.Error()}
+	var refusal *service.Error
+	if errors.As(err, &refusal) {
+		e.Status = refusal.Kind.Status().String()
 	}
+	return e
+}
+
+// writeJSON writes v as one line of JSON.
+func writeJSON(w io.Writer, v any) error {
+	return json.NewEncoder(w).Encode(v)
 }
 
 // licenseOps are the license commands: each calls its method of the admin
@@ -351,7 +536,7 @@ func printLicense(w io.Writer, l adminapi.License) {
 		fmt.Fprintf(w, " + %s", strings.Join(lic.Bundle, ","))
 	}
 	fmt.Fprintf(w, "\n  seats       %d used of %d\n", len(l.Activations), lic.Seats)
-	fmt.Fprintf(w, "  term        %s\n", lic.Term)
+	fmt.Fprintf(w, "  term        %s\n", l.Term)
 	fmt.Fprintf(w, "  activated   %s\n", unixOr(lic.Activated, "never"))
 	fmt.Fprintf(w, "  expires     %s\n", unixOr(l.Expiry, "no end yet"))
 	if len(lic.Entitlements) > 0 {

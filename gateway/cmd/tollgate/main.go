@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -34,38 +35,61 @@ Usage:
   tollgate serve --data DIR [--listen 127.0.0.1:7443] [--config FILE] [--log text|json]
   tollgate run   --data DIR [--listen 127.0.0.1:7443]   (init on first use, then serve)
   tollgate keys mint --data DIR --product CODE [--count N] [--seats N] [--years N | --months N | --days N | --perpetual] [--feature NAME]...
-  tollgate product add  --data DIR --code CODE --name NAME [--platform P] [--years N | --months N | --perpetual] [--trial-days N]
+  tollgate product add|update --data DIR --code CODE [--name NAME] [--platform P] [--years N | --months N | --perpetual | --trial-days N]
                         [--seats N] [--max-seats N] [--site-license] [--feature NAME]... [--bundle CODE]... [--level 1|2|3] [--online-days N] [--warn-days N] [--lease-days N]
   tollgate product list|show --data DIR [CODE]
-  tollgate shop add     --data DIR --name NAME --key noisepub:...|FILE.pub --network CIDR... --product CODE... [--quota N]
+  tollgate shop add|update --data DIR --name NAME --key noisepub:...|FILE.pub --network CIDR... --product CODE... [--quota N]
   tollgate shop list|remove --data DIR [NAME]
-  tollgate license show|suspend|resume|revoke|renew|reset|unflag --data DIR [--years N | --months N] KEY
+  tollgate license show|suspend|resume|revoke|renew|reset|unflag --data DIR [--years N | --months N | --days N | --perpetual] KEY
   tollgate license flagged --data DIR   (keys activated on too many machines or networks: shared keys)
   tollgate audit        --data DIR [--since 2006-01-02T15:04:05Z | --since 24h] [--verify]
-  tollgate stats        --data DIR [--json]   (a running gateway's counters: sessions, answers by kind and status, store)
+  tollgate stats        --data DIR   (a running gateway's counters: sessions, answers by kind and status, store)
   tollgate demo         (a whole round trip in a temporary directory; leaves nothing running)
+
+Every command but serve, run and demo takes --json: its answer, or its
+error ({"error": {"code", "status", "message"}}), as one JSON object on
+stdout. Flags may come before
+or after the arguments. Exit status: 0 done, 1 failed, 2 not valid as given.
 
 The product, shop, license and audit commands work on a stopped gateway by
 opening DIR, and on a running one through its admin socket DIR/run/admin.sock,
 which answers only the gateway's user and root. DIR must be writable by its
 owner only (chmod 700 DIR), and owned by the gateway's user or root.
 
-Run 'tollgate COMMAND --help' for the flags of one command.
+Run 'tollgate COMMAND --help' for what one command does and its flags.
 `
 
 func main() {
 	restrictUmask()
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case !errors.As(err, new(errReported)):
 		fmt.Fprintln(os.Stderr, "tollgate:", err)
-		os.Exit(1)
 	}
+	os.Exit(exitStatus(err))
 }
 
+// run runs the command args. With --json among them, an error is written
+// to stdout as {"error": {...}} and returned as errReported.
 func run(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	err := dispatch(args, stdout, stderr)
+	if err == nil || errors.Is(err, flag.ErrHelp) || !slices.Contains(args, "--json") {
+		return err
+	}
+	if werr := writeJSON(stdout, jsonError{Error: errorBody(err)}); werr != nil {
+		return err
+	}
+	return errReported{err}
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError("no command given")
+	}
+	if isHelp(args[0]) {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
@@ -79,61 +103,60 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdServe(rest, stdout, stderr, false)
 	case "run":
 		return cmdServe(rest, stdout, stderr, true)
-	case "product", "shop", "license", "audit", "stats":
+	case "product", "shop", "license", "audit", "stats", "keys":
 		return cmdAdmin(cmd, rest, stdout, stderr)
 	case "demo":
-		return demo.Run(context.Background(), stdout)
-	case "keys":
-		if len(rest) == 0 || rest[0] != "mint" {
-			return errors.New("usage: tollgate keys mint --data DIR --product CODE [--count N] [flags]")
+		fs := newFlags("demo", stderr)
+		if pos, err := parseFlags(fs, rest, stdout); err != nil {
+			return err
+		} else if len(pos) > 0 {
+			return usageError("demo takes no arguments")
 		}
-		return cmdMint(rest[1:], stdout, stderr)
+		return demo.Run(context.Background(), stdout)
 	}
-	return fmt.Errorf("unknown command %q; run 'tollgate help'", cmd)
-}
-
-func newFlags(name, help string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("tollgate "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tollgate %s\n\n%s\n\nFlags:\n", name, help)
-		fs.PrintDefaults()
-	}
-	return fs
+	return usageError("unknown command %q; run 'tollgate help'", cmd)
 }
 
 func cmdInit(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("init --data DIR [flags]", "Creates a gateway identity (keys, certificate, server card) in DIR, once.", stderr)
+	fs := newFlags("init", stderr)
 	data := fs.String("data", "", "data directory (required)")
 	addr := fs.String("addr", gateway.DefaultAddress, "public HOST:PORT written into the server card")
 	scheme := fs.String("scheme", "mldsa44-ed25519", "lease signature: mldsa44-ed25519 or mldsa65-ed25519")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseFlags(fs, args, stdout)
+	if err != nil {
 		return err
 	}
-	if *data == "" {
-		return errors.New("--data is required")
+	if err := needData(*data); err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError("init takes no arguments, only flags")
 	}
 	s, err := gateway.ParseScheme(*scheme)
 	if err != nil {
-		return err
+		return usageError("--scheme %q: use mldsa44-ed25519 or mldsa65-ed25519", *scheme)
 	}
 	id, err := gateway.Init(*data, s, *addr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "initialised %s\nserver card: %s (embed it in your app; it holds only public keys)\n", id.Dir, filepath.Join(id.Dir, gateway.FileCard))
+	card := filepath.Join(id.Dir, gateway.FileCard)
+	if asJSON(fs) {
+		return writeJSON(stdout, map[string]string{"data": id.Dir, "card": card})
+	}
+	fmt.Fprintf(stdout, "initialised %s\nserver card: %s (embed it in your app; it holds only public keys)\n", id.Dir, card)
 	return nil
 }
 
 func cmdCard(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("card --data DIR [--addr HOST:PORT]", "Prints the server card, with the public address filled in.", stderr)
+	fs := newFlags("card", stderr)
 	data := fs.String("data", "", "data directory (required)")
 	addr := fs.String("addr", "", "public HOST:PORT apps connect to (default: the one in the card)")
-	if err := fs.Parse(args); err != nil {
+	if _, err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if *data == "" {
-		return errors.New("--data is required")
+	if err := needData(*data); err != nil {
+		return err
 	}
 	card, err := wire.LoadCard(filepath.Join(*data, gateway.FileCard))
 	if err != nil {
@@ -142,8 +165,11 @@ func cmdCard(args []string, stdout, stderr io.Writer) error {
 	if *addr != "" {
 		card.Address = *addr
 		if _, err := wire.ParseCard(card.Marshal()); err != nil {
-			return fmt.Errorf("--addr: %w", err)
+			return usageError("--addr: %v", err)
 		}
+	}
+	if asJSON(fs) {
+		return writeJSON(stdout, map[string]string{"card": string(card.Marshal())})
 	}
 	_, err = stdout.Write(card.Marshal())
 	return err
@@ -154,16 +180,16 @@ func cmdServe(args []string, stdout, stderr io.Writer, initFirst bool) error {
 	if initFirst {
 		name = "run"
 	}
-	fs := newFlags(name+" --data DIR [flags]", "Serves apps over QUIC until SIGINT or SIGTERM, then stops gracefully.", stderr)
+	fs := newFlags(name, stderr)
 	data := fs.String("data", "", "data directory (required)")
 	listen := fs.String("listen", "", "UDP HOST:PORT to listen on (default 127.0.0.1:7443)")
 	config := fs.String("config", "", "JSON config file (fields of gateway.Config)")
 	logFormat := fs.String("log", "", "log format: text or json")
-	if err := fs.Parse(args); err != nil {
+	if _, err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
-	if *data == "" {
-		return errors.New("--data is required")
+	if err := needData(*data); err != nil {
+		return err
 	}
 	var cfg gateway.Config
 	if *config != "" {
@@ -242,40 +268,44 @@ func initDemo(cfg gateway.Config, stdout io.Writer) error {
 	return nil
 }
 
+// cmdMint is 'tollgate keys mint'.
 func cmdMint(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("keys mint --data DIR --product CODE [flags]",
-		"Mints license keys straight into a stopped gateway's store and prints them, one a line.\nShops mint through the shop channel instead; this is for operators and tests.", stderr)
+	fs := newFlags("keys mint", stderr)
 	data := fs.String("data", "", "data directory (required)")
-	product := fs.String("product", "", "5-character product code, such as 1AJS2 (required)")
+	product := fs.String("product", "", "5-character product code of the catalogue, such as 1AJS2 (required)")
+	uncatalogued := fs.Bool("uncatalogued", false, "mint keys of a product that is not in the catalogue (tests; otherwise refused)")
 	count := fs.Int("count", 1, fmt.Sprintf("how many keys (1 to %d)", store.MaxMintKeys))
 	seats := fs.Uint("seats", 1, fmt.Sprintf("machines per key, at most the catalogue product's maximum (%d if it states none or is not in the catalogue) (default: the catalogue product's, else 1)", store.DefaultMaxSeats))
-	years := fs.Uint("years", 0, "term in years (default 1 year)")
+	years := fs.Uint("years", 0, "term in years (default: the catalogue product's, else 1 year)")
 	months := fs.Uint("months", 0, "term in months")
 	days := fs.Uint("days", 0, "term in days (trials)")
 	perpetual := fs.Bool("perpetual", false, "no term")
 	level := fs.Uint("level", 1, "validation level 1, 2 or 3 (default: the catalogue product's)")
 	var features multi
 	fs.Var(&features, "feature", "entitlement the keys carry (repeatable)")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseFlags(fs, args, stdout)
+	if err != nil {
 		return err
 	}
-	if *data == "" || *product == "" {
-		return errors.New("--data and --product are required")
+	if err := needData(*data); err != nil {
+		return err
 	}
-	p, err := keygen.ParseProductCode(*product)
+	if *product == "" || len(pos) > 0 {
+		return usageError("usage: tollgate keys mint --data DIR --product CODE [flags]")
+	}
+	code := strings.ToUpper(*product)
+	p, err := parseProductCode(code)
 	if err != nil {
 		return err
 	}
 	if *level < 1 || *level > 3 {
-		return errors.New("--level must be 1, 2 or 3")
+		return usageError("--level must be 1, 2 or 3")
 	}
-	for _, n := range []*uint{years, months, days} {
-		if *n > 0xffff {
-			return fmt.Errorf("a term of %d is too long", *n)
-		}
+	term, err := termFlags(fs, *years, *months, *days, *perpetual)
+	if err != nil {
+		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := given(fs)
 	id, err := gateway.LoadIdentity(*data)
 	if err != nil {
 		return err
@@ -287,10 +317,12 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 	defer st.Close()
 	// A catalogue product gives the defaults; the flags given override them.
 	spec := service.Spec{Seats: 1, Policy: store.Policy{Level: 1}}
-	if prod, err := st.ProductByCode(*product); err == nil {
+	if prod, err := st.ProductByCode(code); err == nil {
 		spec = service.ProductSpec(&prod)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
+	} else if !*uncatalogued {
+		return usageError("product %s is not in the catalogue: add it with 'tollgate product add', or mint anyway with --uncatalogued", code)
 	}
 	if set["seats"] {
 		spec.Seats = clampSeats(*seats)
@@ -301,15 +333,8 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 	if len(features) > 0 {
 		spec.Entitlements = features
 	}
-	switch {
-	case *perpetual:
-		spec.Term = store.Term{Kind: store.TermPerpetual}
-	case *years > 0:
-		spec.Term = store.Term{Kind: store.TermYears, Value: uint16(*years)}
-	case *months > 0:
-		spec.Term = store.Term{Kind: store.TermMonths, Value: uint16(*months)}
-	case *days > 0:
-		spec.Term = store.Term{Kind: store.TermDays, Value: uint16(*days)}
+	if term.Kind != store.TermDefault {
+		spec.Term = term
 	}
 	keys, err := service.MintKeys(st, id.Hasher, p, *count, spec, time.Now())
 	var refusal *service.Error
@@ -320,10 +345,57 @@ func cmdMint(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if asJSON(fs) {
+		out := mintedJSON{Product: code, Keys: make([]string, len(keys))}
+		for i, k := range keys {
+			out.Keys[i] = k.Display()
+		}
+		return writeJSON(stdout, out)
+	}
 	for _, k := range keys {
 		fmt.Fprintln(stdout, k.Display())
 	}
 	return nil
+}
+
+// mintedJSON is what keys mint --json prints.
+type mintedJSON struct {
+	Product string   `json:"product"`
+	Keys    []string `json:"keys"`
+}
+
+// parseProductCode parses an operator's product code, saying what one is
+// when it is not.
+func parseProductCode(code string) (keygen.ProductCode, error) {
+	p, err := keygen.ParseProductCode(code)
+	if err != nil || !store.ValidProductCode(code) {
+		return p, usageError("%q is not a valid product code: 5 characters of 0-9A-Z", code)
+	}
+	return p, nil
+}
+
+// termFlags is the term the flags --years, --months, --days and
+// --perpetual give (TermDefault when none is), refusing more than one.
+func termFlags(fs *flag.FlagSet, years, months, days uint, perpetual bool) (store.Term, error) {
+	if err := oneOf(fs, "years", "months", "days", "perpetual", "trial-days"); err != nil {
+		return store.Term{}, err
+	}
+	for _, n := range []uint{years, months, days} {
+		if n > 0xffff {
+			return store.Term{}, usageError("a term of %d is too long", n)
+		}
+	}
+	switch {
+	case perpetual:
+		return store.Term{Kind: store.TermPerpetual}, nil
+	case years > 0:
+		return store.Term{Kind: store.TermYears, Value: uint16(years)}, nil
+	case months > 0:
+		return store.Term{Kind: store.TermMonths, Value: uint16(months)}, nil
+	case days > 0:
+		return store.Term{Kind: store.TermDays, Value: uint16(days)}, nil
+	}
+	return store.Term{}, nil
 }
 
 // mintDemoKeys mints the five demo keys of product 1AJS2 that make run

@@ -26,13 +26,13 @@ func TestSeatBounds(t *testing.T) {
 	dir := t.TempDir()
 	tollgate(t, "init", "--data", dir) // the demo catalogue: 1AJS2 has no stated maximum
 	for _, seats := range []string{"101", "4294967295", "4294967301"} {
-		msg := tollgateFails(t, "keys", "mint", "--data", dir, "--product", "1AJS2", "--seats", seats)
+		msg := tollgateFails(t, "keys", "mint", "--data", dir, "--product", "1AJS2", "--uncatalogued", "--seats", seats)
 		if !strings.Contains(msg, "BAD_REQUEST") || !strings.Contains(msg, "1..100") {
 			t.Errorf("keys mint --seats %s: %q, want BAD_REQUEST and the range 1..100", seats, msg)
 		}
 	}
 	// A product not in the catalogue is bounded by the default too.
-	if msg := tollgateFails(t, "keys", "mint", "--data", dir, "--product", "9ZZZ9", "--seats", "101"); !strings.Contains(msg, "1..100") {
+	if msg := tollgateFails(t, "keys", "mint", "--data", dir, "--product", "9ZZZ9", "--uncatalogued", "--seats", "101"); !strings.Contains(msg, "1..100") {
 		t.Errorf("keys mint of an uncatalogued product with 101 seats: %q", msg)
 	}
 	if out := tollgate(t, "audit", "--data", dir); strings.Contains(out, "mint") {

@@ -34,7 +34,7 @@ func TestMainHelperUmask0(t *testing.T) {
 func TestCommandKeepsDataPrivate(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
-	for _, args := range [][]string{{"init", "--data", dir}, {"keys", "mint", "--data", dir, "--product", "1AJS2"}} {
+	for _, args := range [][]string{{"init", "--data", dir}, {"keys", "mint", "--data", dir, "--product", "1AJS2", "--uncatalogued"}} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestMainHelperUmask0$")
 		cmd.Env = append(os.Environ(), mainEnv+"="+strings.Join(args, "\n"))
 		if out, err := cmd.CombinedOutput(); err != nil {

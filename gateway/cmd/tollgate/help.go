@@ -1,0 +1,197 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tollgate/tollgate/gateway"
+)
+
+// sub is the help of one subcommand: its usage line (after "tollgate"),
+// what it does, and an example.
+type sub struct {
+	name, usage, does, example string
+}
+
+// groups are the command groups and their subcommands, in the order their
+// help lists them.
+var groups = map[string][]sub{
+	"product": {
+		{"add", "product add --data DIR --code CODE --name NAME [flags]", "Adds a product to the catalogue; a code already in it is refused (use 'product update').", "tollgate product add --data /var/lib/tollgate --code 1AJS2 --name 'VSE 2.1 Lite' --years 1 --seats 2"},
+		{"update", "product update --data DIR --code CODE [flags]", "Changes a catalogue product on purpose: the flags given replace its fields, the rest stay. Keys already minted keep what they were minted with.", "tollgate product update --data /var/lib/tollgate --code 1AJS2 --name 'VSE 2.2 Lite'"},
+		{"list", "product list --data DIR", "Lists the catalogue, one product a line.", "tollgate product list --data /var/lib/tollgate --json"},
+		{"show", "product show --data DIR CODE", "Shows one catalogue product.", "tollgate product show --data /var/lib/tollgate 1AJS2"},
+	},
+	"shop": {
+		{"add", "shop add --data DIR --name NAME --key noisepub:...|FILE.pub --network CIDR... --product CODE... [--quota N]", "Registers a shop that mints keys over the shop channel; a name or key already registered is refused (use 'shop update'), and every product must be in the catalogue.", "tollgate shop add --data /var/lib/tollgate --name acme --key acme.pub --network 198.51.100.0/24 --product 1AJS2"},
+		{"update", "shop update --data DIR --name NAME [--key ...] [--network CIDR]... [--product CODE]... [--quota N]", "Changes a registered shop on purpose: the flags given replace its key, networks, products or quota, the rest stay. A running gateway applies it at once.", "tollgate shop update --data /var/lib/tollgate --name acme --quota 1000"},
+		{"list", "shop list --data DIR", "Lists the registered shops, one a line.", "tollgate shop list --data /var/lib/tollgate"},
+		{"remove", "shop remove --data DIR NAME", "Removes a shop; the keys it minted stay valid.", "tollgate shop remove --data /var/lib/tollgate acme"},
+	},
+	"license": {
+		{"show", "license show --data DIR KEY", "Shows a license: status, term and expiry, seats and machines, how it was minted.", "tollgate license show --data /var/lib/tollgate 1AJS2-...."},
+		{"suspend", "license suspend --data DIR KEY", "Suspends a license: validations refuse it until resumed.", "tollgate license suspend --data /var/lib/tollgate 1AJS2-...."},
+		{"resume", "license resume --data DIR KEY", "Lifts a suspension. A revoked license cannot be resumed.", "tollgate license resume --data /var/lib/tollgate 1AJS2-...."},
+		{"revoke", "license revoke --data DIR KEY", "Revokes a license, for good.", "tollgate license revoke --data /var/lib/tollgate 1AJS2-...."},
+		{"renew", "license renew --data DIR [--years N | --months N | --days N | --perpetual] KEY", "Extends a license by the term given (default: its product's term), from its current end or from now if it has ended.", "tollgate license renew --data /var/lib/tollgate --months 6 1AJS2-...."},
+		{"reset", "license reset --data DIR KEY", "Frees every seat of a license (the user changed computers).", "tollgate license reset --data /var/lib/tollgate 1AJS2-...."},
+		{"unflag", "license unflag --data DIR KEY", "Clears a license's flag, and the machines and networks seen so far.", "tollgate license unflag --data /var/lib/tollgate 1AJS2-...."},
+		{"flagged", "license flagged --data DIR", "Lists the licenses activated on too many machines or networks: shared keys.", "tollgate license flagged --data /var/lib/tollgate"},
+	},
+	"keys": {
+		{"mint", "keys mint --data DIR --product CODE [flags]", "Mints license keys of a catalogue product straight into the gateway's store and prints them, one a line. Shops mint through the shop channel instead.", "tollgate keys mint --data /var/lib/tollgate --product 1AJS2 --count 10 --years 1"},
+	},
+}
+
+// single are the commands without subcommands: what each does and an
+// example.
+var single = map[string]sub{
+	"init":  {"init", "init --data DIR [--addr HOST:PORT] [--scheme mldsa44-ed25519|mldsa65-ed25519]", "Creates a gateway identity (keys, certificate, server card) in DIR, once. Every argument is checked first; a failed init leaves nothing behind.", "tollgate init --data /var/lib/tollgate --addr license.example.com:7443"},
+	"card":  {"card", "card --data DIR [--addr HOST:PORT]", "Prints the server card, with the public address filled in.", "tollgate card --data /var/lib/tollgate --addr license.example.com:7443 > app/server.card"},
+	"serve": {"serve", "serve --data DIR [flags]", "Serves apps over QUIC until SIGINT or SIGTERM, then stops gracefully.", "tollgate serve --data /var/lib/tollgate --listen 0.0.0.0:7443"},
+	"run":   {"run", "run --data DIR [flags]", "Initialises DIR on first use with the demo catalogue and five demo keys, then serves.", "tollgate run --data /tmp/tollgate-demo"},
+	"audit": {"audit", "audit --data DIR [--since 2006-01-02T15:04:05Z | --since 24h] [--verify]", "Lists the audit log (every mint, status change and catalogue or shop change), or checks its hash chain.", "tollgate audit --data /var/lib/tollgate --since 24h"},
+	"stats": {"stats", "stats --data DIR", "Prints a running gateway's counters: sessions, answers by kind and status, store.", "tollgate stats --data /var/lib/tollgate --json"},
+	"demo":  {"demo", "demo", "Runs a whole round trip in a temporary directory (a gateway, a shop minting, an app activating) and leaves nothing running.", "tollgate demo"},
+}
+
+// groupHelp prints the subcommands of group, one a line, and an example.
+func groupHelp(w io.Writer, group string) {
+	subs := groups[group]
+	fmt.Fprintf(w, "Usage: tollgate %s SUBCOMMAND --data DIR [flags] [--json]\n\nSubcommands:\n", group)
+	for _, s := range subs {
+		fmt.Fprintf(w, "  %-8s %s\n", s.name, s.does)
+	}
+	fmt.Fprintf(w, "\nExample:\n  %s\n\nRun 'tollgate %s SUBCOMMAND --help' for its flags.\n", subs[0].example, group)
+}
+
+// helpOf returns the help of a command ("init", "product add", ...).
+func helpOf(name string) sub {
+	group, s, _ := strings.Cut(name, " ")
+	for _, c := range groups[group] {
+		if c.name == s {
+			return c
+		}
+	}
+	return single[name]
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
+// noJSON are the commands that print no answer: a server's lines and the
+// demo's story.
+var noJSON = map[string]bool{"serve": true, "run": true, "demo": true}
+
+// newFlags returns the flag set of the command name ("init", "product
+// add", ...), with --json unless noJSON, whose help says what the command does and
+// gives an example.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	h := helpOf(name)
+	fs := flag.NewFlagSet("tollgate "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: tollgate %s\n\n%s\n\nExample:\n  %s\n\nFlags (before or after the arguments):\n", h.usage, h.does, h.example)
+		fs.PrintDefaults()
+	}
+	if !noJSON[name] {
+		fs.Bool("json", false, "print the answer, or the error, as one JSON object on stdout")
+	}
+	return fs
+}
+
+// parseFlags parses args with fs, flags before or after the positional
+// arguments ("--" ends the flags), and returns the positional arguments.
+// --help prints the command's help on stdout and returns flag.ErrHelp; a
+// flag error is a usage error.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, error) {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if isHelp(a) && a != "help" {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return nil, flag.ErrHelp
+		}
+	}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageError("%v (run 'tollgate %s --help')", err, strings.TrimPrefix(fs.Name(), "tollgate "))
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
+
+// usageError is a command not valid as given: gateway.ErrUsage, exit
+// status 2.
+func usageError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", gateway.ErrUsage, fmt.Sprintf(format, args...))
+}
+
+// oneOf refuses more than one of the named flags set together.
+func oneOf(fs *flag.FlagSet, names ...string) error {
+	var set []string
+	fs.Visit(func(f *flag.Flag) {
+		for _, n := range names {
+			if f.Name == n {
+				set = append(set, "--"+n)
+			}
+		}
+	})
+	if len(set) > 1 {
+		return usageError("%s cannot be given together: choose one term", strings.Join(set, " and "))
+	}
+	return nil
+}
+
+// given returns the names of the flags set on the command line.
+func given(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// needData refuses a command without --data.
+func needData(data string) error {
+	if data == "" {
+		return usageError("--data DIR is required")
+	}
+	return nil
+}
+
+// asJSON reports whether the command's --json flag is set.
+func asJSON(fs *flag.FlagSet) bool {
+	f := fs.Lookup("json")
+	return f != nil && f.Value.String() == "true"
+}
+
+// errReported is an error the command has already written (as JSON on
+// stdout): main only sets the exit status.
+type errReported struct{ err error }
+
+func (e errReported) Error() string { return e.err.Error() }
+func (e errReported) Unwrap() error { return e.err }
+
+// exitStatus is the exit status of a command that failed with err: 2 for a
+// command not valid as given, 1 for any other failure.
+func exitStatus(err error) int {
+	if errors.Is(err, gateway.ErrUsage) {
+		return 2
+	}
+	return 1
+}
