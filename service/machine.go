@@ -40,7 +40,7 @@ func FindLicense(st *store.Store, hasher *keygen.Hasher, ref string) (store.Lice
 	if !isID {
 		k, err := keygen.ParseKey(ref)
 		if err != nil {
-			return store.License{}, refuse(KindBadRequest, "not a license key, nor a license id (32 hex digits, or the first 8 or more of them)")
+			return store.License{}, ErrLicenseRef
 		}
 		lic, err := st.LicenseByKeyHash(hasher.Hash(k))
 		if errors.Is(err, store.ErrNotFound) {
@@ -66,6 +66,11 @@ func FindLicense(st *store.Store, hasher *keygen.Hasher, ref string) (store.Lice
 	}
 	return ls[0], nil
 }
+
+// ErrLicenseRef is FindLicense's refusal of a reference that is neither a
+// license key nor a license id. It is this very error (compare with ==):
+// errors.Is matches every refusal of its kind.
+var ErrLicenseRef = refuse(KindBadRequest, "not a valid license key, nor a license id (32 hex digits, or the first 8 or more of them)")
 
 // parseIDRef returns the bytes of ref when it is a license id or its
 // beginning: 8 to 32 hex digits, an even number of them.
