@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"fmt"
+	"net"
 	"path/filepath"
+	"time"
 
 	"github.com/tollgate/tollgate/gateway/adminapi"
 )
@@ -14,4 +16,15 @@ func (a *Admin) snapshot(req adminapi.Snapshot) (adminapi.None, error) {
 		return adminapi.None{}, fmt.Errorf("%w: the snapshot directory %q is not an absolute path", ErrConfig, req.Dir)
 	}
 	return adminapi.None{}, a.St.Snapshot(req.Dir)
+}
+
+// Running reports whether a gateway serves the data directory dir: its
+// admin socket answers.
+func Running(dir string) bool {
+	c, err := net.DialTimeout("unix", AdminSocketPath(dir), 2*time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }

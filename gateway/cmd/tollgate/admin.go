@@ -13,6 +13,7 @@ import (
 
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/gateway/adminapi"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 )
 
@@ -170,7 +171,7 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 		months := fs.Uint("months", 0, "renew: extend by this many months")
 		finish = func() (command, error) {
 			if fs.NArg() != 1 {
-				return nil, fmt.Errorf("usage: tollgate license %s --data DIR KEY", sub)
+				return nil, fmt.Errorf("usage: tollgate license %s --data DIR KEY|ID", sub)
 			}
 			key := fs.Arg(0)
 			var term store.Term
@@ -362,7 +363,7 @@ func printLicense(w io.Writer, l adminapi.License) {
 		fmt.Fprintf(w, "  minted by   shop %s, order %q, %s\n", lic.Shop, lic.Order, unixOr(lic.Created, "?"))
 	}
 	for _, a := range l.Activations {
-		fmt.Fprintf(w, "  machine     %s (app %s), since %s, last seen %s\n", a.Hostname, a.AppVersion, unixOr(a.Created, "?"), unixOr(a.LastSeen, "never"))
+		fmt.Fprintf(w, "  machine     %s  %s (app %s), first seen %s, last seen %s\n", service.MachineID(a.Install), a.Hostname, a.AppVersion, unixOr(a.Created, "?"), unixOr(a.LastSeen, "never"))
 	}
 }
 
