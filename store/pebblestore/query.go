@@ -89,6 +89,13 @@ func (p *page) add(h keygen.KeyHash, l *store.License) bool {
 // scanLicenses calls add with each license record in [lower, upper), in
 // order, until it returns false.
 func (b *Backend) scanLicenses(lower, upper []byte, add func(keygen.KeyHash, *store.License) bool) error {
+	return b.scanLicenseRecords(lower, upper, func(h keygen.KeyHash, l *store.License, _ int) bool { return add(h, l) })
+}
+
+// scanLicenseRecords calls add with each license record in [lower, upper),
+// in order, with the number of activations it keeps (as licenseAt), until
+// add returns false.
+func (b *Backend) scanLicenseRecords(lower, upper []byte, add func(keygen.KeyHash, *store.License, int) bool) error {
 	it, err := b.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return fmt.Errorf("store: read: %w", err)
@@ -103,11 +110,11 @@ func (b *Backend) scanLicenses(lower, upper []byte, add func(keygen.KeyHash, *st
 		if err != nil {
 			return fmt.Errorf("store: read: %w", err)
 		}
-		l, _, err := decodeLicenseActs(v)
+		l, acts, err := decodeLicenseActs(v)
 		if err != nil {
 			return err
 		}
-		if !add(keygen.KeyHash(k[1:]), &l) {
+		if !add(keygen.KeyHash(k[1:]), &l, acts) {
 			break
 		}
 	}

@@ -21,18 +21,7 @@ func TestSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	l := storetest.NewLicense(t, 2)
-	if err := s.CreateLicenses([]store.License{l}); err != nil {
-		t.Fatal(err)
-	}
-	if err := activate(s, l.ID, storetest.Install(1), 1); err != nil {
-		t.Fatal(err)
-	}
-	e, err := s.Lookup(l.ID, storetest.Install(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Advance(e, 12345, 7) // queued, not yet written
+	l := activatedAhead(t, s, 12345, 7) // queued, not yet written
 	dir := filepath.Join(t.TempDir(), "snap")
 	if err := s.Snapshot(dir); err != nil {
 		t.Fatalf("Snapshot: %v", err)

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/gateway/adminapi"
 	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
@@ -201,15 +200,7 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c, err := gateway.OpenAdmin(*data)
-	if err != nil {
-		return err
-	}
-	err = do(c)
-	if cerr := c.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return withAdmin(*data, do)
 }
 
 // command is an operator command, ready to run with the admin client.

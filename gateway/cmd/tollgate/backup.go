@@ -392,4 +392,3 @@ func writePrivate(path string, r io.Reader) error {
 	}
 	return f.Close()
 }
-
