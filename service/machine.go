@@ -36,17 +36,18 @@ func MachineID(install store.InstallID) string {
 // which may be a key.
 func FindLicense(st *store.Store, hasher *keygen.Hasher, ref string) (store.License, error) {
 	ref = strings.TrimSpace(ref)
-	id, isID := parseIDRef(ref)
-	if !isID {
-		k, err := keygen.ParseKey(ref)
-		if err != nil {
-			return store.License{}, ErrLicenseRef
-		}
+	// A key first: one whose characters all happen to be hex digits is
+	// still a key, its check character says so.
+	if k, err := keygen.ParseKey(ref); err == nil {
 		lic, err := st.LicenseByKeyHash(hasher.Hash(k))
 		if errors.Is(err, store.ErrNotFound) {
 			return store.License{}, errShopUnknownKey
 		}
 		return lic, err
+	}
+	id, isID := parseIDRef(ref)
+	if !isID {
+		return store.License{}, ErrLicenseRef
 	}
 	if len(id) == len(store.LicenseID{}) {
 		lic, err := st.LicenseByID(store.LicenseID(id))
