@@ -145,6 +145,9 @@ func TestDeactivateMachine(t *testing.T) {
 		ins = append(ins, in)
 	}
 	id := hex.EncodeToString(ins[0].license[:])
+	if ids, _ := listJSON(t, dir, "--product", "1AJS2"); len(ids) != 1 || ids[0] != id {
+		t.Fatalf("license list through the admin socket: %v, want [%s]", ids, id)
+	}
 	show := tollgate(t, "license", "show", "--data", dir, id)
 	for i, host := range []string{"desk", "laptop", "studio"} {
 		if !strings.Contains(show, service.MachineID(ins[i].install)+"  "+host+" (app 1.0), first seen ") {
