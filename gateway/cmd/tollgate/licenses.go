@@ -16,9 +16,9 @@ import (
 	"github.com/tollgate/tollgate/store"
 )
 
-// licenseCommands14 are the license subcommands of this file, which run
+// licenseListCommands are the license subcommands of this file, which run
 // dispatches here before the others.
-var licenseCommands14 = map[string]func(args []string, stdout, stderr io.Writer) error{
+var licenseListCommands = map[string]func(args []string, stdout, stderr io.Writer) error{
 	"list":               cmdLicenseList,
 	"deactivate-machine": cmdDeactivateMachine,
 }

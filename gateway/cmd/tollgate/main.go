@@ -92,8 +92,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "restore":
 		return cmdRestore(rest, stdout, stderr)
 	case "license":
-		if len(rest) > 0 && licenseCommands14[rest[0]] != nil {
-			return licenseCommands14[rest[0]](rest[1:], stdout, stderr)
+		if len(rest) > 0 && licenseListCommands[rest[0]] != nil {
+			return licenseListCommands[rest[0]](rest[1:], stdout, stderr)
 		}
 		return cmdAdmin(cmd, rest, stdout, stderr)
 	case "product", "shop", "audit", "stats":
