@@ -60,6 +60,9 @@ var adminOps = adminTable(
 	handle(adminapi.OpLicenseReset, licenseOp(service.OpReset)),
 	handle(adminapi.OpLicenseUnflag, licenseOp(service.OpUnflag)),
 	handle(adminapi.OpLicenseFlagged, (*Admin).flagged),
+	handle(adminapi.OpLicenseList, (*Admin).licenses),
+	handle(adminapi.OpLicenseDeactivateMachine, (*Admin).deactivateMachine),
+	handle(adminapi.OpStoreSnapshot, (*Admin).snapshot),
 	handle(adminapi.OpAudit, (*Admin).audit),
 	handle(adminapi.OpAuditVerify, (*Admin).verifyAudit),
 	handle(adminapi.OpStats, (*Admin).stats),
@@ -243,25 +246,19 @@ func (a *Admin) renew(req adminapi.Renewal) (adminapi.License, error) {
 	return a.applyLicenseOp(req.Key, service.OpRenew, req.Term)
 }
 
-// applyLicenseOp performs op on the license of key (term: renewals) and
-// returns the license afterwards.
-func (a *Admin) applyLicenseOp(key string, op service.LicenseOp, term store.Term) (adminapi.License, error) {
-	k, err := keygen.ParseKey(key)
-	if err != nil {
-		return adminapi.License{}, fmt.Errorf("%w: not a valid license key", ErrUsage)
-	}
-	res, err := service.ApplyLicenseOp(a.St, a.Hasher, k, op, term, "", a.now())
+// applyLicenseOp performs op on the license of ref, its key or its id
+// (service.FindLicense) (term: renewals) and returns the license
+// afterwards.
+func (a *Admin) applyLicenseOp(ref string, op service.LicenseOp, term store.Term) (adminapi.License, error) {
+	lic, err := a.findLicense(ref)
 	if err != nil {
 		return adminapi.License{}, err
 	}
-	sg, err := a.St.Sightings(res.License.ID)
-	if errors.Is(err, store.ErrCorrupt) {
-		sg, err = store.Sightings{Reason: store.DamagedSightings(err)}, nil
-	}
+	res, err := service.ApplyLicenseOpTo(a.St, lic, op, term, "", a.now())
 	if err != nil {
 		return adminapi.License{}, err
 	}
-	return a.adminLicense(res.License, res.Activations, sg), nil
+	return a.licenseState(res)
 }
 
 func (a *Admin) audit(req adminapi.AuditQuery) (adminapi.AuditLog, error) {

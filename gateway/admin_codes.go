@@ -38,6 +38,7 @@ var adminCodes = []struct {
 	{adminapi.CodeClosed, []error{store.ErrClosed}},
 	{adminapi.CodeCorrupt, []error{store.ErrCorrupt}},
 	{adminapi.CodeAuditBroken, []error{store.ErrAuditBroken}},
+	{adminapi.CodeNoSnapshot, []error{store.ErrNoSnapshot}},
 
 	{adminapi.CodeBadRequest, []error{service.ErrBadRequest}},
 	{adminapi.CodeMalformedKey, []error{service.ErrMalformedKey}},

@@ -230,7 +230,7 @@ func checkAdminErrors(t *testing.T, c *adminapi.Client, known, unknown keygen.Ke
 	}
 
 	_, err = c.ShowLicense("not a license key")
-	is("license.show of a malformed key", err, gateway.ErrUsage, "invalid command: not a valid license key", store.ErrNotFound)
+	is("license.show of a malformed key", err, gateway.ErrUsage, "invalid command: not a valid license key, nor a license id (32 hex digits, or the first 8 or more of them)", store.ErrNotFound)
 	k, _ := channel.GenerateKey(rand.Reader)
 	err = c.AddShop(adminapi.Shop{Name: "bad", PublicKey: k.Public().String(), Networks: []string{"not-a-network"}, Products: []string{"1AJS2"}})
 	is("shop.add with a bad network", err, gateway.ErrUsage, `invalid command: network "not-a-network" is not a CIDR prefix or address`)

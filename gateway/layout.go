@@ -23,6 +23,10 @@ const (
 	FileAdminSocket = "admin.sock"     // the admin socket in DirRun (0600)
 )
 
+// IdentityFiles are the files of a gateway's identity, which a backup
+// holds beside its store: private keys and secrets among them.
+var IdentityFiles = []string{FileNoiseKey, FileTLSCert, FileTLSKey, FileLeaseKey, FileKeySecret, FileCard}
+
 // StorePath returns the directory of the embedded store of the gateway
 // whose data directory is dir.
 func StorePath(dir string) string { return filepath.Join(dir, DirDB) }

@@ -63,6 +63,12 @@ func ApplyLicenseOp(st *store.Store, hasher *keygen.Hasher, key keygen.Key, op L
 	if err != nil {
 		return LicenseState{}, err
 	}
+	return ApplyLicenseOpTo(st, lic, op, term, shop, now)
+}
+
+// ApplyLicenseOpTo performs op on lic, a license read before (by its key,
+// FindLicense or a shop's lookup), as ApplyLicenseOp does.
+func ApplyLicenseOpTo(st *store.Store, lic store.License, op LicenseOp, term store.Term, shop string, now time.Time) (LicenseState, error) {
 	var res LicenseState
 	if op == OpStatus {
 		acts, err := st.Activations(lic.ID)
@@ -75,7 +81,7 @@ func ApplyLicenseOp(st *store.Store, hasher *keygen.Hasher, key keygen.Key, op L
 			term = lic.Term
 		}
 	}
-	err = st.Update(lic.ID, func(tx *store.Tx) error {
+	err := st.Update(lic.ID, func(tx *store.Tx) error {
 		l := &tx.License
 		switch op {
 		case OpSuspend, OpResume, OpRenew:

@@ -60,6 +60,17 @@ type Backend interface {
 	// written or dropped; reads never bring back a deleted activation.
 	WriteSeen(seen []Seen) error
 
+	// Licenses returns one page of the licenses q selects (every filter of
+	// q set must hold: LicenseQuery.Match), in an order of the backend's
+	// that stays the same between calls, at most q.Limit of them (0 or
+	// less: all), starting after the cursor q.After; next is the cursor
+	// of the following page, "" when this page is the last. Paging through
+	// with next returns each selected license once (licenses created or
+	// changed meanwhile may or may not be seen). A cursor the backend did
+	// not make is ErrInvalid. It is an operator's query, not the hot path:
+	// a backend may scan (say its cost).
+	Licenses(q LicenseQuery) (_ []License, next string, _ error)
+
 	// MintOrder places order o (Shop, ID, Request, Count, Product set) under
 	// the shop's lock, so that two concurrent attempts of one order cannot
 	// both mint (and, with several gateways on one database, two gateways

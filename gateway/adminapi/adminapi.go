@@ -89,9 +89,11 @@ type Shops struct {
 	Shops []Shop `json:"shops"`
 }
 
-// LicenseKey names a license by its key, in any accepted spelling. The key
-// is a secret: it travels only over the private admin socket and is never
-// logged, nor put in an error.
+// LicenseKey names a license by its key, in any accepted spelling, or by
+// its license id (32 hex digits, or the first 8 or more of them when only
+// one id begins so: service.FindLicense). A key is a secret: it travels
+// only over the private admin socket and is never logged, nor put in an
+// error.
 type LicenseKey struct {
 	Key string `json:"key"`
 }

@@ -47,6 +47,26 @@ func activate(s *store.Store, id store.LicenseID, in store.InstallID, i int) err
 	return s.Update(id, storetest.Activate(in, i))
 }
 
+// activatedAhead creates a license of two seats activated by install 1,
+// whose last-seen time and counter then move to lastSeen and counter:
+// queued for the write-behind.
+func activatedAhead(t *testing.T, s *store.Store, lastSeen int64, counter uint64) store.License {
+	t.Helper()
+	l := storetest.NewLicense(t, 2)
+	if err := s.CreateLicenses([]store.License{l}); err != nil {
+		t.Fatal(err)
+	}
+	if err := activate(s, l.ID, storetest.Install(1), 1); err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.Lookup(l.ID, storetest.Install(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Advance(e, lastSeen, counter)
+	return l
+}
+
 // TestDurableAcrossReopen: what was written, the written-behind state of
 // a clean close included, is there after the directory is opened again;
 // a directory in use is refused with ErrLocked.
@@ -110,18 +130,7 @@ func TestWriteBehindFlushes(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	b, s := openTest(t, dir)
-	l := storetest.NewLicense(t, 1)
-	if err := s.CreateLicenses([]store.License{l}); err != nil {
-		t.Fatal(err)
-	}
-	if err := activate(s, l.ID, storetest.Install(1), 1); err != nil {
-		t.Fatal(err)
-	}
-	e, err := s.Lookup(l.ID, storetest.Install(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Advance(e, 999, 3)
+	l := activatedAhead(t, s, 999, 3)
 	// Written behind every 50 ms here; only a flusher that never runs
 	// leaves it unwritten until the test's deadline is near.
 	// The record on disk, not Activations, which also reads what is queued.

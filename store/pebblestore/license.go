@@ -146,32 +146,25 @@ func (b *Backend) licenseByPrefix(id store.LicenseID) (store.License, keygen.Key
 		return store.License{}, keygen.KeyHash{}, 0, store.ErrClosed
 	}
 	lower := append([]byte{pfxLicense}, id[:]...)
-	it, err := b.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
-	if err != nil {
-		return store.License{}, keygen.KeyHash{}, 0, fmt.Errorf("store: read: %w", err)
-	}
-	defer it.Close()
-	for ok := it.First(); ok; ok = it.Next() {
-		k := it.Key()
-		if len(k) != 1+len(keygen.KeyHash{}) {
-			continue
-		}
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return store.License{}, keygen.KeyHash{}, 0, fmt.Errorf("store: read: %w", err)
-		}
-		l, acts, err := decodeLicenseActs(v)
-		if err != nil {
-			return store.License{}, keygen.KeyHash{}, 0, err
-		}
+	var (
+		found bool
+		l     store.License
+		h     keygen.KeyHash
+		acts  int
+	)
+	err := b.scanLicenseRecords(lower, prefixEnd(lower), func(kh keygen.KeyHash, rec *store.License, n int) bool {
 		// An older license's random id is not its key hash's first bytes,
 		// whatever else begins with them.
-		if l.ID == id {
-			return l, keygen.KeyHash(k[1:]), acts, nil
+		if rec.ID == id {
+			found, l, h, acts = true, *rec, kh, n
 		}
-	}
-	if err := it.Error(); err != nil {
-		return store.License{}, keygen.KeyHash{}, 0, fmt.Errorf("store: read: %w", err)
+		return !found
+	})
+	switch {
+	case err != nil:
+		return store.License{}, keygen.KeyHash{}, 0, err
+	case found:
+		return l, h, acts, nil
 	}
 	return store.License{}, keygen.KeyHash{}, 0, store.ErrNotFound
 }

@@ -32,6 +32,7 @@ func Run(t *testing.T, open Open) {
 	cases = append(cases, licenseCases...)
 	cases = append(cases, shopCases...)
 	cases = append(cases, cacheCases...)
+	cases = append(cases, queryCases...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

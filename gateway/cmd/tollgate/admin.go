@@ -176,15 +176,7 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c, err := gateway.OpenAdmin(*data)
-	if err != nil {
-		return err
-	}
-	err = do(c)
-	if cerr := c.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return withAdmin(*data, do)
 }
 
 // positional is how many arguments (not flags) the command name takes:
@@ -547,7 +539,7 @@ func printLicense(w io.Writer, l adminapi.License) {
 		fmt.Fprintf(w, "  minted by   shop %s, order %q, %s\n", lic.Shop, lic.Order, unixOr(lic.Created, "?"))
 	}
 	for _, a := range l.Activations {
-		fmt.Fprintf(w, "  machine     %s (app %s), since %s, last seen %s\n", a.Hostname, a.AppVersion, unixOr(a.Created, "?"), unixOr(a.LastSeen, "never"))
+		fmt.Fprintf(w, "  machine     %s  %s (app %s), first seen %s, last seen %s\n", service.MachineID(a.Install), a.Hostname, a.AppVersion, unixOr(a.Created, "?"), unixOr(a.LastSeen, "never"))
 	}
 }
 

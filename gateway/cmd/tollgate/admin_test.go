@@ -2,21 +2,16 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/gateway/adminapi"
 	"github.com/tollgate/tollgate/internal/channel"
-	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 )
@@ -140,30 +135,7 @@ func TestOperatorCommandsOnRunningGateway(t *testing.T) {
 	tollgate(t, "init", "--data", other)
 	key := strings.TrimSpace(tollgate(t, "keys", "mint", "--data", dir, "--product", "1AJS2", "--uncatalogued"))
 	otherKey := strings.TrimSpace(tollgate(t, "keys", "mint", "--data", other, "--product", "1AJS2", "--uncatalogued"))
-	srv, err := gateway.New(gateway.Config{Dir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
-	// Wait for the socket, as long as the test may: only a hang takes long.
-	for deadline := time.Now().Add(hang.Timeout(t)); ; time.Sleep(5 * time.Millisecond) {
-		c, err := gateway.DialAdmin(dir)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no admin socket: %v", err)
-		}
-	}
+	serveDir(t, dir)
 
 	var counters map[string]int64
 	if err := json.Unmarshal([]byte(tollgate(t, "stats", "--data", dir, "--json")), &counters); err != nil || len(counters) == 0 {
@@ -178,7 +150,7 @@ func TestOperatorCommandsOnRunningGateway(t *testing.T) {
 		t.Fatalf("license show: %q, want the state REVOKED", out)
 	}
 	var o, e bytes.Buffer
-	err = run([]string{"license", "renew", "--data", dir, key}, &o, &e)
+	err := run([]string{"license", "renew", "--data", dir, key}, &o, &e)
 	if !errors.Is(err, service.ErrRevoked) || !strings.Contains(err.Error(), "revocation is final") || strings.Contains(err.Error(), "tollgate:") {
 		t.Errorf("license renew of a revoked license: %v; want service.ErrRevoked saying revocation is final", err)
 	}

@@ -39,6 +39,8 @@ var groups = map[string][]sub{
 		{"renew", "license renew --data DIR [--years N | --months N | --days N | --perpetual] KEY", "Extends a license by the term given (default: its product's term), from its current end or from now if it has ended.", "tollgate license renew --data /var/lib/tollgate --months 6 1AJS2-...."},
 		{"reset", "license reset --data DIR KEY", "Frees every seat of a license (the user changed computers).", "tollgate license reset --data /var/lib/tollgate 1AJS2-...."},
 		{"unflag", "license unflag --data DIR KEY", "Clears a license's flag, and the machines and networks seen so far.", "tollgate license unflag --data /var/lib/tollgate 1AJS2-...."},
+		{"list", "license list --data DIR [--shop S] [--order O] [--product CODE] [--state S] [--flagged] [--expiring-before DATE] [--limit N] [--after CURSOR] [--json | --csv]", "Lists licenses (never their keys): those of a shop, an order, a product, a state, the flagged ones, those ending before a date; filters combine. A page holds --limit licenses; when there are more, the command says the --after cursor of the next page (on stderr, so that --json and --csv output stays clean). Its cost on the embedded store is a scan of every license: fine for an operator, not for a script run every second.", "tollgate license list --data DIR --shop acme --order A-1001"},
+		{"deactivate-machine", "license deactivate-machine --data DIR KEY|ID MACHINE-ID", "Frees the seat of one machine of a license, and leaves its other seats: the machine's app must activate again (if a seat is free then). The license is named by its key or its id; the machine by the id 'tollgate license show' prints beside it. Audited.", "tollgate license deactivate-machine --data DIR 3f2a9c01 5be1d0c4"},
 		{"flagged", "license flagged --data DIR", "Lists the licenses activated on too many machines or networks: shared keys.", "tollgate license flagged --data /var/lib/tollgate"},
 	},
 	"keys": {
@@ -49,13 +51,15 @@ var groups = map[string][]sub{
 // single are the commands without subcommands: what each does and an
 // example.
 var single = map[string]sub{
-	"init":  {"init", "init --data DIR [--addr HOST:PORT] [--scheme mldsa44-ed25519|mldsa65-ed25519]", "Creates a gateway identity (keys, certificate, server card) in DIR, once. Every argument is checked first; a failed init leaves nothing behind.", "tollgate init --data /var/lib/tollgate --addr license.example.com:7443"},
-	"card":  {"card", "card --data DIR [--addr HOST:PORT]", "Prints the server card, with the public address filled in.", "tollgate card --data /var/lib/tollgate --addr license.example.com:7443 > app/server.card"},
-	"serve": {"serve", "serve --data DIR [flags]", "Serves apps over QUIC until SIGINT or SIGTERM, then stops gracefully.", "tollgate serve --data /var/lib/tollgate --listen 0.0.0.0:7443"},
-	"run":   {"run", "run --data DIR [flags]", "Initialises DIR on first use with the demo catalogue and five demo keys, then serves.", "tollgate run --data /tmp/tollgate-demo"},
-	"audit": {"audit", "audit --data DIR [--since 2006-01-02T15:04:05Z | --since 24h] [--verify]", "Lists the audit log (every mint, status change and catalogue or shop change), or checks its hash chain.", "tollgate audit --data /var/lib/tollgate --since 24h"},
-	"stats": {"stats", "stats --data DIR", "Prints a running gateway's counters: sessions, answers by kind and status, store.", "tollgate stats --data /var/lib/tollgate --json"},
-	"demo":  {"demo", "demo", "Runs a whole round trip in a temporary directory (a gateway, a shop minting, an app activating) and leaves nothing running.", "tollgate demo"},
+	"init":    {"init", "init --data DIR [--addr HOST:PORT] [--scheme mldsa44-ed25519|mldsa65-ed25519]", "Creates a gateway identity (keys, certificate, server card) in DIR, once. Every argument is checked first; a failed init leaves nothing behind.", "tollgate init --data /var/lib/tollgate --addr license.example.com:7443"},
+	"card":    {"card", "card --data DIR [--addr HOST:PORT]", "Prints the server card, with the public address filled in.", "tollgate card --data /var/lib/tollgate --addr license.example.com:7443 > app/server.card"},
+	"serve":   {"serve", "serve --data DIR [flags]", "Serves apps over QUIC until SIGINT or SIGTERM, then stops gracefully.", "tollgate serve --data /var/lib/tollgate --listen 0.0.0.0:7443"},
+	"run":     {"run", "run --data DIR [flags]", "Initialises DIR on first use with the demo catalogue and five demo keys, then serves.", "tollgate run --data /tmp/tollgate-demo"},
+	"audit":   {"audit", "audit --data DIR [--since 2006-01-02T15:04:05Z | --since 24h] [--verify]", "Lists the audit log (every mint, status change and catalogue or shop change), or checks its hash chain.", "tollgate audit --data /var/lib/tollgate --since 24h"},
+	"stats":   {"stats", "stats --data DIR", "Prints a running gateway's counters: sessions, answers by kind and status, store.", "tollgate stats --data /var/lib/tollgate --json"},
+	"backup":  {"backup", "backup --data DIR --out FILE", "Writes a consistent copy of the gateway in DIR into FILE: its identity (noise.key, tls.key, lease.key, keyhash.secret, ...) and a snapshot of its store holding everything acknowledged before the backup began. A running gateway takes the snapshot itself, through its admin socket (run this as the gateway's user or root); a stopped gateway's store is opened directly.  FILE is a tar (gzipped if it ends in .gz or .tgz), written with mode 0600: it holds the gateway's PRIVATE KEYS and the secret of its key hashes. Whoever has it can impersonate the gateway: keep it as you keep DIR, and encrypt it before it leaves the machine. An existing FILE is not replaced.", "tollgate backup --data /var/lib/tollgate --out /root/tollgate-2026-11-27.tar.gz"},
+	"restore": {"restore", "restore --in FILE --data DIR", "Restores a backup written by 'tollgate backup' into DIR, which must not exist or be empty: restore never writes over a data directory, live or not, and refuses while a gateway serves DIR. Directories are made 0700, files 0600. Then start the gateway with 'tollgate serve --data DIR'.", "tollgate restore --in /root/tollgate-2026-11-27.tar.gz --data /var/lib/tollgate"},
+	"demo":    {"demo", "demo", "Runs a whole round trip in a temporary directory (a gateway, a shop minting, an app activating) and leaves nothing running.", "tollgate demo"},
 }
 
 // groupHelp prints the subcommands of group, one a line, and an example.
@@ -86,7 +90,13 @@ func isHelp(arg string) bool {
 
 // noJSON are the commands that print no answer: a server's lines and the
 // demo's story.
-var noJSON = map[string]bool{"serve": true, "run": true, "demo": true}
+var noJSON = map[string]bool{"serve": true, "run": true, "demo": true, "backup": true, "restore": true, "license deactivate-machine": true}
+
+// jsonFlag reports whether --json was given to fs (newFlags defines it).
+func jsonFlag(fs *flag.FlagSet) bool {
+	f := fs.Lookup("json")
+	return f != nil && f.Value.String() == "true"
+}
 
 // newFlags returns the flag set of the command name ("init", "product
 // add", ...), with --json unless noJSON, whose help says what the command does and

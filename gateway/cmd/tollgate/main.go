@@ -40,8 +40,13 @@ Usage:
   tollgate product list|show --data DIR [CODE]
   tollgate shop add|update --data DIR --name NAME --key noisepub:...|FILE.pub --network CIDR... --product CODE... [--quota N]
   tollgate shop list|remove --data DIR [NAME]
-  tollgate license show|suspend|resume|revoke|renew|reset|unflag --data DIR [--years N | --months N | --days N | --perpetual] KEY
+  tollgate license show|suspend|resume|revoke|renew|reset|unflag --data DIR [--years N | --months N | --days N | --perpetual] KEY|ID
   tollgate license flagged --data DIR   (keys activated on too many machines or networks: shared keys)
+  tollgate license list --data DIR [--shop S] [--order O] [--product CODE] [--state S] [--flagged] [--expiring-before DATE]
+                        [--limit N] [--after CURSOR] [--json | --csv]
+  tollgate license deactivate-machine --data DIR KEY|ID MACHINE-ID   (frees one seat; the others stay)
+  tollgate backup  --data DIR --out FILE   (a running or stopped gateway; FILE holds its private keys, mode 0600)
+  tollgate restore --in FILE --data DIR    (DIR must be new or empty)
   tollgate audit        --data DIR [--since 2006-01-02T15:04:05Z | --since 24h] [--verify]
   tollgate stats        --data DIR   (a running gateway's counters: sessions, answers by kind and status, store)
   tollgate demo         (a whole round trip in a temporary directory; leaves nothing running)
@@ -50,6 +55,9 @@ Every command but serve, run and demo takes --json: its answer, or its
 error ({"error": {"code", "status", "message"}}), as one JSON object on
 stdout. Flags may come before
 or after the arguments. Exit status: 0 done, 1 failed, 2 not valid as given.
+
+A license is named by its key or its id: the 32 hex digits 'license list'
+prints, or the first 8 of them that logs and the audit log print.
 
 The product, shop, license and audit commands work on a stopped gateway by
 opening DIR, and on a running one through its admin socket DIR/run/admin.sock,
@@ -103,7 +111,16 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return cmdServe(rest, stdout, stderr, false)
 	case "run":
 		return cmdServe(rest, stdout, stderr, true)
-	case "product", "shop", "license", "audit", "stats", "keys":
+	case "backup":
+		return cmdBackup(rest, stdout, stderr)
+	case "restore":
+		return cmdRestore(rest, stdout, stderr)
+	case "license":
+		if len(rest) > 0 && licenseListCommands[rest[0]] != nil {
+			return licenseListCommands[rest[0]](rest[1:], stdout, stderr)
+		}
+		return cmdAdmin(cmd, rest, stdout, stderr)
+	case "product", "shop", "audit", "stats", "keys":
 		return cmdAdmin(cmd, rest, stdout, stderr)
 	case "demo":
 		fs := newFlags("demo", stderr)
