@@ -24,7 +24,9 @@ cleanup() {
 		wait "$gw_pid" 2>/dev/null || true
 	fi
 	# The module cache is read-only by design; go clean removes it.
-	[ -d "$work/modcache" ] && GOMODCACHE="$work/modcache" go clean -modcache 2>/dev/null || true
+	if [ -d "$work/modcache" ]; then
+		GOMODCACHE="$work/modcache" go clean -modcache 2>/dev/null || true
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
