@@ -52,9 +52,10 @@ if GOBIN=$nfpm GOFLAGS="" "$GO" install "github.com/goreleaser/nfpm/v2/cmd/nfpm@
 	for arch in amd64 arm64; do
 		out="$DIST/tollgate_${debversion}_$arch.deb"
 		echo "package $out"
-		bin="$DIST/tollgate_${VERSION}_linux_$arch"
-		VERSION=$debversion ARCH=$arch BINARY=$bin \
-			"$nfpm/nfpm" package --config deploy/nfpm.yaml --packager deb --target "$out" >/dev/null
+		# nfpm expands the environment in version and arch, not in a
+		# content's src: the binary's path is written into a copy.
+		sed "s#\${BINARY}#$DIST/tollgate_${VERSION}_linux_$arch#" deploy/nfpm.yaml >"$nfpm/nfpm.yaml"
+		VERSION=$debversion ARCH=$arch "$nfpm/nfpm" package --config "$nfpm/nfpm.yaml" --packager deb --target "$out" >/dev/null
 	done
 else
 	echo "dist: nfpm $NFPM_VERSION cannot be fetched from the Go module proxy ($(tail -1 "$nfpm/log")); no .deb built"
