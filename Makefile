@@ -4,8 +4,9 @@ FUZZTIME ?= 10s
 DATA     ?= ./data
 LISTEN   ?= 127.0.0.1:7443
 DIST     ?= dist
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test bench loadtest crash fuzz cross lint clean
+.PHONY: all build run test bench loadtest crash fuzz cross dist lint clean
 
 all: build
 
@@ -61,6 +62,13 @@ cross:
 		n=$$(basename $$c); echo "build $(DIST)/$$n-linux-amd64"; \
 		CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -o $(DIST)/$$n-linux-amd64 ./$$c || exit 1; \
 	done
+
+# Release artefacts in $(DIST) (replaced): static binaries of the clients for
+# linux/amd64, linux/arm64 and windows/amd64 and of the gateway for Linux,
+# named NAME_VERSION_OS_ARCH, SHA256SUMS, and the gateway's .deb (binary,
+# systemd unit, system user) when nfpm can be fetched. deploy/dist.sh.
+dist:
+	GO=$(GO) DIST=$(DIST) VERSION=$(VERSION) bash deploy/dist.sh
 
 # gofmt, go vet, and staticcheck when it can be installed.
 lint:
