@@ -59,6 +59,14 @@ func cmdBackup(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if jsonFlag(fs) {
+		return writeJSON(stdout, struct {
+			Data  string `json:"data"`
+			Out   string `json:"out"`
+			Files int    `json:"files"`
+			Bytes int64  `json:"bytes"`
+		}{*data, *out, n, int64(size)})
+	}
 	fmt.Fprintf(stdout, "backed up %s into %s (%d files, %d bytes, mode 0600)\n", *data, *out, n, size)
 	fmt.Fprintf(stdout, "it holds the gateway's private keys: keep it as safe as %s\n", *data)
 	return nil
@@ -271,6 +279,13 @@ func cmdRestore(args []string, stdout, stderr io.Writer) error {
 	ok = true
 	if err := syncDir(filepath.Dir(abs)); err != nil {
 		return err
+	}
+	if jsonFlag(fs) {
+		return writeJSON(stdout, struct {
+			Data  string `json:"data"`
+			In    string `json:"in"`
+			Files int    `json:"files"`
+		}{*data, *in, n})
 	}
 	fmt.Fprintf(stdout, "restored %s from %s (%d files)\nstart it with: tollgate serve --data %s\n", *data, *in, n, *data)
 	return nil

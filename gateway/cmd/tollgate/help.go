@@ -90,7 +90,7 @@ func isHelp(arg string) bool {
 
 // noJSON are the commands that print no answer: a server's lines and the
 // demo's story.
-var noJSON = map[string]bool{"serve": true, "run": true, "demo": true, "backup": true, "restore": true, "license deactivate-machine": true}
+var noJSON = map[string]bool{"serve": true, "run": true, "demo": true}
 
 // jsonFlag reports whether --json was given to fs (newFlags defines it).
 func jsonFlag(fs *flag.FlagSet) bool {

@@ -191,6 +191,9 @@ func cmdDeactivateMachine(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return licenseError(err)
 	}
+	if jsonFlag(fs) {
+		return writeJSON(stdout, l)
+	}
 	fmt.Fprintf(stdout, "machine %s deactivated: its seat is free\n", strings.ToLower(machine))
 	printLicense(stdout, l)
 	return nil

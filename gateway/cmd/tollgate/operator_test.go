@@ -235,12 +235,22 @@ func TestJSON(t *testing.T) {
 	for _, args := range [][]string{
 		{"product", "list"}, {"product", "show", "1AJS2"}, {"shop", "list"}, {"license", "flagged"},
 		{"license", "suspend", key}, {"license", "renew", "--months", "6", key}, {"audit"}, {"audit", "--verify"},
-		{"card"},
+		{"card"}, {"license", "list"}, {"license", "deactivate-machine", key, "00000000"},
 	} {
-		out := tollgate(t, append(args, "--data", dir, "--json")...)
+		out, _, _ := runErr(append(args, "--data", dir, "--json")...) // an error is JSON too
 		var v any
 		decode(t, out, &v)
 		snakeCase(t, strings.Join(args, " "), v)
+	}
+	backup := filepath.Join(t.TempDir(), "b.tar")
+	for _, args := range [][]string{{"backup", "--data", dir, "--out", backup}, {"restore", "--in", backup, "--data", filepath.Join(t.TempDir(), "r")}} {
+		out := tollgate(t, append(args, "--json")...)
+		var v map[string]any
+		decode(t, out, &v)
+		snakeCase(t, args[0], v)
+		if v["files"] == nil {
+			t.Fatalf("%s --json: %s", args[0], out)
+		}
 	}
 	stdout, _, err := runErr("product", "add", "--data", dir, "--code", "1AJS2", "--name", "Again", "--json")
 	var e jsonError
