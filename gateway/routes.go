@@ -95,10 +95,15 @@ func validateRoute(s *Server, c *caller, out []byte, reqID uint32, body []byte, 
 // lease and returns slow=false, or appends nothing and returns slow=true.
 func answerValidate(svc *service.Service, out []byte, reqID uint32, req *wire.ValidateRequest, p *service.Peer, now int64) (_ []byte, slow bool) {
 	v, slow, err := svc.Validate(req, p, now)
-	if slow {
+	switch {
+	case slow:
 		return out, true
+	case err != nil:
+		return refusal(out, reqID, req.Nonce, err), false
 	}
-	return appendValidation(out, reqID, req, v, err), false
+	return wire.AppendFrame(out, reqID, wire.ValidateResponse{
+		Nonce: req.Nonce, Status: wire.StatusOK, Counter: req.Counter, ServerTime: v.ServerTime, Changed: v.Changed, Lease: v.Lease,
+	}), false
 }
 
 func appendValidation(out []byte, reqID uint32, req *wire.ValidateRequest, v service.Validation, err error) []byte {
