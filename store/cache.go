@@ -25,13 +25,14 @@ type Entry struct {
 
 // Lookup returns the current state of the activation of install on the
 // license id, from the cache when it is current and from the backend
-// otherwise. It returns ErrNotFound for an unknown license and
+// otherwise (always from the backend while a shared backend says the cache
+// may have missed a change: Watcher). It returns ErrNotFound for an unknown license and
 // ErrNotActivated when the license has no activation for install.
 func (s *Store) Lookup(id LicenseID, install InstallID) (*Entry, error) {
 	ep := s.epochOf(id)
 	epoch := ep.Load()
 	k := cacheKey(id, install)
-	if e, ok := s.cache.Get(k); ok && e.epoch == epoch && e.License.ID == id && e.Activation.Install == install {
+	if e, ok := s.cache.Get(k); ok && e.epoch == epoch && e.License.ID == id && e.Activation.Install == install && !s.untrusted.Load() {
 		return e, nil
 	}
 	return s.load(id, install, epoch, k)

@@ -10,6 +10,10 @@ var (
 	ErrClosed       = errors.New("store: closed")
 	ErrCorrupt      = errors.New("store: corrupt record")
 	ErrConfig       = errors.New("store: invalid configuration")
+	// ErrUnavailable: a shared backend (a database) cannot be reached or
+	// did not answer in time. Nothing was written; the caller may retry
+	// later, and the gateway answers "try later" (StatusServerError).
+	ErrUnavailable = errors.New("store: database unavailable")
 )
 
 // Errors of shops, orders and the audit log.

@@ -16,7 +16,10 @@
 //     entries carry the epoch of their license's stripe at load time, Update
 //     bumps that epoch after the backend's commit, and Lookup ignores an
 //     entry whose epoch is stale. Ristretto's asynchronous Set can therefore
-//     never bring back an old state.
+//     never bring back an old state. A change made by another process
+//     through a shared backend (Watcher) bumps the epoch when the backend
+//     reports it; while the backend may have missed one, Lookup reads
+//     through (watch.go).
 //   - Last-seen times and counters are written behind: at most
 //     Options.WriteBehind (1 s by default) of them is lost in a crash.
 //
@@ -82,6 +85,10 @@ type Store struct {
 	cache *ristretto.Cache[uint64, *Entry]
 
 	epochs [stripes]atomic.Uint64
+	// untrusted: a shared backend may have missed a change (Watcher), so
+	// Lookup reads through to it.
+	untrusted atomic.Bool
+	subscribers
 
 	dirtyMu sync.Mutex
 	dirty   []*Entry
@@ -116,6 +123,7 @@ func New(b Backend, o Options) (*Store, error) {
 		return nil, fmt.Errorf("store: cache: %w", err)
 	}
 	s := &Store{opts: o, b: b, cache: cache, stop: make(chan struct{}), flushed: make(chan struct{}), pending: make(map[uint64]*Entry)}
+	s.watch()
 	go s.flushLoop()
 	return s, nil
 }
