@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -167,7 +168,7 @@ func (s *Server) samples() []sample {
 		for st := range numStatuses {
 			if n := g.answers[k][st].Load(); n > 0 {
 				name := wire.Status(st).String()
-				out = append(out, sample{"answers_" + kindNames[k] + "_" + name, "answers_total",
+				out = append(out, sample{"answers_" + kindNames[k] + "_" + strings.ToLower(name), "answers_total",
 					fmt.Sprintf("kind=%q,status=%q", kindNames[k], name), "counter", help, int64(n)})
 				help = ""
 			}
@@ -188,9 +189,10 @@ func (s *Server) samples() []sample {
 // sessions_open, handshakes_failed, leases_signed; quic_handshakes,
 // quic_handshakes_peak, quic_conns, quic_retries, quic_refused
 // (admission); answers_KIND_STATUS
-// for each count that is not zero (answers_validate_OK,
-// answers_activate_NO_SEATS, ...; KIND is validate, activate, deactivate,
-// time, mint, key_op or other); and store_disk_bytes,
+// for each count that is not zero (answers_validate_ok,
+// answers_activate_no_seats, ...; KIND is validate, activate, deactivate,
+// time, mint, key_op or other; STATUS the wire status's name in lower
+// case: every key is snake_case); and store_disk_bytes,
 // store_memtable_bytes, store_l0_sublevels, store_l0_tables,
 // store_compaction_debt_bytes, store_write_behind. A session adds its OK
 // validations at its first validation in a new second or when it ends, so

@@ -49,16 +49,16 @@ func TestStats(t *testing.T) {
 	var st map[string]int64
 	for deadline := time.Now().Add(hang.Timeout(t)); ; {
 		st = adminDo(t, dir, adminapi.OpStats, adminapi.None{}).Counters
-		if st["answers_validate_OK"] >= valid || time.Now().After(deadline) {
+		if st["answers_validate_ok"] >= valid || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	for name, want := range map[string]int64{
-		"answers_validate_OK":            valid,
-		"answers_validate_NOT_ACTIVATED": 1,
-		"answers_activate_OK":            1,
-		"answers_deactivate_OK":          1,
+		"answers_validate_ok":            valid,
+		"answers_validate_not_activated": 1,
+		"answers_activate_ok":            1,
+		"answers_deactivate_ok":          1,
 		"leases_signed":                  1,
 	} {
 		if st[name] != want {
@@ -68,7 +68,7 @@ func TestStats(t *testing.T) {
 	if st["sessions_app"] < 2 || st["store_disk_bytes"] <= 0 || st["quic_handshakes_peak"] < 1 {
 		t.Errorf("stats = %v", st)
 	}
-	if _, ok := st["answers_time_OK"]; ok {
+	if _, ok := st["answers_time_ok"]; ok {
 		t.Error("a counter that is zero is listed")
 	}
 

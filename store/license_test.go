@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 )
@@ -27,5 +28,32 @@ func TestTermAndExpiry(t *testing.T) {
 	l = License{Term: Term{Kind: TermDays, Value: 14}, Activated: start.Unix()}
 	if !l.Expired(start.AddDate(0, 0, 14).Unix()) || l.Expired(start.AddDate(0, 0, 13).Unix()) {
 		t.Fatal("a 14-day trial ends after 14 days")
+	}
+}
+
+// TestTermJSON: a term's kind is written by name, and read by name or by
+// the number records written before the names (a product stored by an
+// earlier version).
+func TestTermJSON(t *testing.T) {
+	b, err := json.Marshal(Term{Kind: TermMonths, Value: 6})
+	if err != nil || string(b) != `{"kind":"months","value":6}` {
+		t.Fatalf("Marshal = %s, %v", b, err)
+	}
+	for in, want := range map[string]Term{
+		`{"kind":"months","value":6}`: {Kind: TermMonths, Value: 6},
+		`{"kind":"perpetual"}`:        {Kind: TermPerpetual},
+		`{"kind":1,"value":1}`:        {Kind: TermYears, Value: 1},
+		`{"kind":4,"value":30}`:       {Kind: TermDays, Value: 30},
+	} {
+		var got Term
+		if err := json.Unmarshal([]byte(in), &got); err != nil || got != want {
+			t.Errorf("Unmarshal(%s) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{`{"kind":"weeks","value":2}`, `{"kind":5}`, `{"kind":-1}`, `{"value":1}`, `{"kind":true}`, `{"kind":"years","value":70000}`} {
+		var got Term
+		if err := json.Unmarshal([]byte(in), &got); err == nil {
+			t.Errorf("Unmarshal(%s) = %+v, want an error", in, got)
+		}
 	}
 }

@@ -92,8 +92,8 @@ func TestPrintFlagged(t *testing.T) {
 func TestPrintStats(t *testing.T) {
 	t.Parallel()
 	var b bytes.Buffer
-	printStats(&b, map[string]int64{"sessions_open": 3, "answers_validate_OK": 120})
-	want := fmt.Sprintf("%-44s %d\n%-44s %d\n", "answers_validate_OK", 120, "sessions_open", 3)
+	printStats(&b, map[string]int64{"sessions_open": 3, "answers_validate_ok": 120})
+	want := fmt.Sprintf("%-44s %d\n%-44s %d\n", "answers_validate_ok", 120, "sessions_open", 3)
 	if b.String() != want {
 		t.Fatalf("stats printed %q, want %q", b.String(), want)
 	}
