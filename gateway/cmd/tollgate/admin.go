@@ -176,6 +176,9 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if name == "stats" {
+		return withRunning(*data, do)
+	}
 	return withAdmin(*data, do)
 }
 

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -203,6 +205,26 @@ func cmdDeactivateMachine(args []string, stdout, stderr io.Writer) error {
 // socket when it runs, else its store) and closes it.
 func withAdmin(data string, do func(c *adminapi.Client) error) error {
 	c, err := gateway.OpenAdmin(data)
+	if err != nil {
+		return err
+	}
+	err = do(c)
+	if cerr := c.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// withRunning runs do with the admin client of the gateway running on the
+// data directory, through its admin socket only: for what only a running
+// gateway has (its counters). It never opens the store, whose lock a
+// gateway starting meanwhile needs.
+func withRunning(data string, do func(c *adminapi.Client) error) error {
+	sock := gateway.AdminSocketPath(data)
+	if _, err := os.Lstat(sock); errors.Is(err, fs.ErrNotExist) {
+		return usageError("the gateway of %s is not running (no admin socket %s): statistics come from a running gateway; start it with 'tollgate serve --data %s'", data, sock, data)
+	}
+	c, err := gateway.DialAdmin(data)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,43 +155,10 @@ func TestOperatorInputErrors(t *testing.T) {
 	}
 }
 
-// TestHelpAndFlags: no arguments is usage on stderr and exit status 2; a
-// group's --help lists its subcommands with an example; every command's
-// --help says what it does with an example and runs nothing (demo
-// included); flags may follow the arguments.
-func TestHelpAndFlags(t *testing.T) {
-	_, stderr, err := runErr()
-	if exitStatus(err) != 2 || !strings.Contains(stderr, "Usage:") {
-		t.Fatalf("tollgate with no arguments: %v (status %d), stderr %q", err, exitStatus(err), stderr)
-	}
-	for group, subs := range groups {
-		out, _, err := runErr(group, "--help")
-		if !errors.Is(err, flag.ErrHelp) || !strings.Contains(out, "Example:") {
-			t.Errorf("tollgate %s --help: %v\n%s", group, err, out)
-		}
-		for _, s := range subs {
-			if !strings.Contains(out, "  "+s.name+" ") {
-				t.Errorf("tollgate %s --help lacks %s", group, s.name)
-			}
-			out, _, err := runErr(group, s.name, "--help")
-			if !errors.Is(err, flag.ErrHelp) || !strings.Contains(out, s.does) || !strings.Contains(out, "Example:\n  tollgate "+group+" "+s.name) {
-				t.Errorf("tollgate %s %s --help: %v\n%s", group, s.name, err, out)
-			}
-		}
-		if _, _, err := runErr(group); exitStatus(err) != 2 {
-			t.Errorf("tollgate %s with no subcommand: %v, want exit status 2", group, err)
-		}
-	}
-	for name, s := range single {
-		out, _, err := runErr(name, "--help")
-		if !errors.Is(err, flag.ErrHelp) || !strings.Contains(out, s.does) || !strings.Contains(out, "Example:") {
-			t.Errorf("tollgate %s --help: %v\n%s", name, err, out)
-		}
-		if name == "demo" && strings.Contains(out, "activated") {
-			t.Errorf("tollgate demo --help ran the demo:\n%s", out)
-		}
-	}
-
+// TestFlagsAfterArguments: flags may follow a command's arguments (the help
+// texts and exit statuses are TestBinaryHelpAndExitStatus's, on the built
+// command).
+func TestFlagsAfterArguments(t *testing.T) {
 	dir := t.TempDir()
 	tollgate(t, "init", "--data", dir)
 	tollgate(t, "product", "add", "--data", dir, "--code", "1AJS2", "--name", "Lite")
