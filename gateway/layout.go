@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"time"
@@ -26,6 +27,16 @@ const (
 // IdentityFiles are the files of a gateway's identity, which a backup
 // holds beside its store: private keys and secrets among them.
 var IdentityFiles = []string{FileNoiseKey, FileTLSCert, FileTLSKey, FileLeaseKey, FileKeySecret, FileCard}
+
+// FileMode returns the mode of the data directory's file name: 0644 for
+// the public ones (the server card, the TLS certificate), 0600 for every
+// other (private keys, secrets, the store's files).
+func FileMode(name string) fs.FileMode {
+	if name == FileCard || name == FileTLSCert {
+		return 0o644
+	}
+	return 0o600
+}
 
 // StorePath returns the directory of the embedded store of the gateway
 // whose data directory is dir.

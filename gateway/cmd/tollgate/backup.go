@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -339,7 +340,7 @@ func extractBackup(in, dir string) (int, error) {
 		if !ok {
 			return 0, fmt.Errorf("not a tollgate backup: it holds %q", h.Name)
 		}
-		if err := writePrivate(filepath.Join(dir, filepath.FromSlash(name)), tr); err != nil {
+		if err := writeRestored(filepath.Join(dir, filepath.FromSlash(name)), gateway.FileMode(name), tr); err != nil {
 			return 0, err
 		}
 		n++
@@ -371,10 +372,15 @@ func backupPath(h *tar.Header) (string, bool) {
 	return h.Name, true
 }
 
-// writePrivate writes r into a new file at path, mode 0600, synced.
-func writePrivate(path string, r io.Reader) error {
+// writeRestored writes r into a new file at path with mode (0600, or 0644
+// for a public file, whatever the umask), synced.
+func writeRestored(path string, mode fs.FileMode, r io.Reader) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
 		return err
 	}
 	if _, err := io.Copy(f, r); err != nil {
