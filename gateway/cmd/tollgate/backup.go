@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,6 +74,24 @@ func cmdBackup(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// snapshotPrefix begins the name of a backup's snapshot directory inside
+// the data directory, followed by the backup's process id.
+const snapshotPrefix = ".backup-"
+
+// removeStaleSnapshots removes the snapshot directories that backups
+// killed before they could clean up left in the data directory abs: those
+// whose process is gone. One whose process may still run is left alone.
+func removeStaleSnapshots(abs string) {
+	dirs, _ := filepath.Glob(filepath.Join(abs, snapshotPrefix+"*"))
+	for _, d := range dirs {
+		pid, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(d), snapshotPrefix), "-")
+		n, err := strconv.Atoi(pid)
+		if ok && err == nil && n > 0 && !processAlive(n) {
+			os.RemoveAll(d)
+		}
+	}
+}
+
 // snapshotStore has the store of the gateway in data copied into a new
 // directory inside data (on its file system, so that the snapshot's
 // tables are hard links) and returns its path: by the running gateway
@@ -82,7 +101,8 @@ func snapshotStore(data string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tmp, err := os.MkdirTemp(abs, ".backup-")
+	removeStaleSnapshots(abs)
+	tmp, err := os.MkdirTemp(abs, fmt.Sprintf("%s%d-", snapshotPrefix, os.Getpid()))
 	if err != nil {
 		return "", fmt.Errorf("making the snapshot's directory in %s: %w", data, err)
 	}
@@ -113,6 +133,9 @@ func snapshotStore(data string) (string, error) {
 func writeBackup(out, data, snap string) (int, int64, error) {
 	part := out + ".partial"
 	f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return 0, 0, fmt.Errorf("%s exists: a backup into %s was interrupted, or runs now; if none runs, remove it and try again", part, out)
+	}
 	if err != nil {
 		return 0, 0, err
 	}

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -220,4 +223,39 @@ func TestBackupStoppedGateway(t *testing.T) {
 	if show := tollgate(t, "license", "show", "--data", restored, key); !strings.Contains(show, "suspended") {
 		t.Fatalf("license show in the restored directory: %q", show)
 	}
+}
+
+// TestBackupAfterInterrupted: what a killed backup left behind does not
+// stand in the way: its snapshot directory in the data directory is removed
+// by the next backup (one of a process that still runs is left alone), and
+// its partial file is named in a refusal that says what to do.
+func TestBackupAfterInterrupted(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tollgate(t, "init", "--data", dir)
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, fmt.Sprintf("%s%d-1", snapshotPrefix, dead.Process.Pid))
+	live := filepath.Join(dir, fmt.Sprintf("%s%d-2", snapshotPrefix, os.Getpid()))
+	for _, d := range []string{stale, live} {
+		if err := os.MkdirAll(filepath.Join(d, gateway.DirDB), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "b.tar")
+	os.WriteFile(out+".partial", []byte("half"), 0o600)
+	err := run([]string{"backup", "--data", dir, "--out", out}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "was interrupted") || !strings.Contains(err.Error(), "remove it") {
+		t.Fatalf("a backup beside a partial file: %v, want a refusal saying to remove it", err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the killed backup's snapshot directory is still there: %v", err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("the snapshot directory of a running process was removed: %v", err)
+	}
+	os.Remove(out + ".partial")
+	tollgate(t, "backup", "--data", dir, "--out", out)
 }

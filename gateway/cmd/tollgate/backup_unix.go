@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -27,4 +28,11 @@ func shareWithGateway(dir, data string) error {
 		return fmt.Errorf("giving the snapshot's directory to the gateway's user: %w", err)
 	}
 	return nil
+}
+
+// processAlive reports whether a process with this id may still run (it
+// exists, whoever owns it).
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
