@@ -134,15 +134,23 @@ func answerDeactivate(s *Server, f *from, out []byte, reqID uint32, req *wire.De
 	return wire.AppendFrame(out, reqID, wire.DeactivateResponse{Nonce: req.Nonce})
 }
 
-// admitShop admits a shop's request while the shop is registered.
+// admitShop admits a shop's request while the shop is registered with
+// this key and allowed the session's address: an operator's shop update
+// or delete ends the shop's open sessions at their next request.
 func admitShop(s *Server, c *caller) error {
 	if c.from.shop = s.shops.byKeyID(c.keyID); c.from.shop == nil {
 		return errShopGone
 	}
+	if !c.from.shop.Allows(c.addr) {
+		return errShopMoved
+	}
 	return nil
 }
 
-var errShopGone = &service.Error{Kind: service.KindShopNotAllowed, Msg: "this shop is no longer registered"}
+var (
+	errShopGone  = &service.Error{Kind: service.KindShopNotAllowed, Msg: "this shop is no longer registered with this key"}
+	errShopMoved = &service.Error{Kind: service.KindShopNotAllowed, Msg: "this shop is no longer allowed to connect from this address"}
+)
 
 func answerMint(s *Server, f *from, out []byte, reqID uint32, req *wire.MintRequest) []byte {
 	m, err := s.svc.Mint(req, f.shop)

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"net/netip"
+
 	"github.com/quic-go/quic-go"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/service"
@@ -14,6 +16,7 @@ type caller struct {
 	sess  *channel.Session
 	from  from                    // who sends the request being read
 	keyID [channel.KeyIDSize]byte // a shop session's key id
+	addr  netip.Addr              // a shop session's source address
 	slow  slowGroup               // requests answered off the read loop
 	valid validTally              // OK validations not yet counted
 }
@@ -48,6 +51,7 @@ func (s *Server) serveStream(conn *quic.Conn, stream *quic.Stream) {
 	if sess.Pattern() == channel.PatternKK {
 		s.stats.shopSessions.Add(1)
 		c.keyID = sess.RemoteStatic().ID()
+		c.addr, _ = addrOf(conn.RemoteAddr())
 		s.serveSession(c, &shopChannel)
 		return
 	}

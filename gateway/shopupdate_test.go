@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/tollgate/tollgate/clients"
@@ -19,7 +20,7 @@ import (
 // socket, adding a registered shop again is refused and changes nothing
 // (the shop still mints), and shop.update changes it at once: a shop
 // moved to another network is refused where it minted before, on its
-// next session.
+// open session's next request and at the handshake of a new one.
 func TestShopUpdateReachesRunningGateway(t *testing.T) {
 	var dir string
 	g := startGateway(t, func(c *gateway.Config) { dir = c.Dir })
@@ -70,8 +71,13 @@ func TestShopUpdateReachesRunningGateway(t *testing.T) {
 	if err := c.UpdateShop(moved); err != nil {
 		t.Fatalf("shop.update: %v", err)
 	}
-	// A new session is checked against the new networks (one open
-	// before the change keeps going until it ends).
-	_, err = g.shopClient(t, k).Mint(ctx, "U-3", "1AJS2", 1, clients.MintSpec{})
+	// The session open before the change is refused at its next request,
+	// saying why; a new session is refused at its handshake.
+	_, err = shop.Mint(ctx, "U-3", "1AJS2", 1, clients.MintSpec{})
+	wantStatus(t, err, wire.StatusShopNotAllowed)
+	if !strings.Contains(err.Error(), "no longer allowed to connect from this address") {
+		t.Errorf("the open session's refusal: %v, want it to say the address is no longer allowed", err)
+	}
+	_, err = g.shopClient(t, k).Mint(ctx, "U-4", "1AJS2", 1, clients.MintSpec{})
 	wantStatus(t, err, wire.StatusShopNotAllowed)
 }
