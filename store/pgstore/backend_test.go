@@ -1,0 +1,45 @@
+package pgstore
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/pgtest"
+	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/store/storetest"
+)
+
+// testConns is the pool size of the tests' backends: small, for two test
+// runs may share a server of 100 connections.
+const testConns = 3
+
+// testTimeout is the bound of one operation in tests: what only a hang
+// reaches, on a loaded machine, where hundreds of concurrent Updates of one
+// license queue for its row.
+func testTimeout(t testing.TB) time.Duration {
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }).Deadline(); ok {
+		if left := time.Until(d) / 2; left > time.Minute {
+			return left
+		}
+	}
+	return 10 * time.Minute
+}
+
+// open opens a backend on url, migrating, closed when the test ends.
+func open(t testing.TB, url string) *Backend {
+	t.Helper()
+	b, err := Open(Config{URL: url, Migrate: true, MaxConns: testConns, Timeout: testTimeout(t)})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// TestConformance runs the backend contract's suite on PostgreSQL, each
+// case in a database of its own.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	pgtest.Server(t)
+	storetest.Run(t, func(t *testing.T) store.Backend { return open(t, pgtest.URL(t)) })
+}
