@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -42,4 +43,25 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	pgtest.Server(t)
 	storetest.Run(t, func(t *testing.T) store.Backend { return open(t, pgtest.URL(t)) })
+}
+
+// TestStats: the database's size and the pool's figures, each named
+// store_pg_*.
+func TestStats(t *testing.T) {
+	t.Parallel()
+	b := open(t, pgtest.URL(t))
+	st := b.Stats()
+	if st.Bytes == 0 || len(st.Extra) == 0 {
+		t.Fatalf("Stats = %+v; want a size and figures", st)
+	}
+	names := map[string]bool{}
+	for _, s := range st.Extra {
+		if !strings.HasPrefix(s.Name, "store_pg_") || s.Help == "" || names[s.Name] {
+			t.Errorf("figure %+v: want a unique store_pg_ name and a help", s)
+		}
+		names[s.Name] = true
+		if s.Name == "store_pg_conns_max" && s.Value != testConns {
+			t.Errorf("store_pg_conns_max = %d, want %d", s.Value, testConns)
+		}
+	}
 }

@@ -88,7 +88,7 @@ func (b *Backend) fail(op string, err error) error {
 		return fmt.Errorf("%w: PostgreSQL at %s did not answer within %v (%s); try again later", store.ErrUnavailable, b.addr, b.cfg.Timeout, op)
 	}
 	if unreachable(err) {
-		return fmt.Errorf("%w: cannot reach PostgreSQL at %s (%s): %s", store.ErrUnavailable, b.addr, op, redact(rootCause(err), b.pw))
+		return fmt.Errorf("%w: cannot reach PostgreSQL at %s (%s): %s; check that it runs and listens there", store.ErrUnavailable, b.addr, op, redact(rootCause(err), b.pw))
 	}
 	return err
 }

@@ -65,7 +65,7 @@ func (b *Backend) Watch(fn func(store.Change)) {
 	w.started, w.cancel, w.done = true, cancel, make(chan struct{})
 	w.mu.Unlock()
 	conn, err := b.listen(ctx)
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		b.cfg.Logger.Warn("pgstore: cannot listen for changes; the cache reads through until it can", "server", b.addr, "err", b.fail("listen for changes", err))
 		fn(store.Change{Kind: store.ChangeUntrusted})
 	}
