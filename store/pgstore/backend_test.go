@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +64,47 @@ func TestStats(t *testing.T) {
 		if s.Name == "store_pg_conns_max" && s.Value != testConns {
 			t.Errorf("store_pg_conns_max = %d, want %d", s.Value, testConns)
 		}
+	}
+}
+
+// TestCounterFullRange: a counter anywhere in uint64, above 2^63 too (a
+// client's), is kept exactly and never goes back: written by an update or
+// behind.
+func TestCounterFullRange(t *testing.T) {
+	t.Parallel()
+	b := open(t, pgtest.URL(t))
+	l := storetest.NewLicense(t, 1)
+	if err := b.CreateLicenses([]store.License{l}, nil); err != nil {
+		t.Fatal(err)
+	}
+	in := storetest.Install(1)
+	if err := b.Update(l.ID, nil, storetest.Activate(in, 1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ write, want uint64 }{
+		{7, 7},
+		{1<<63 + 5, 1<<63 + 5},
+		{1 << 62, 1<<63 + 5},
+		{math.MaxUint64, math.MaxUint64},
+		{0, math.MaxUint64},
+	} {
+		if err := b.WriteSeen([]store.Seen{{License: l.ID, Install: in, LastSeen: 1, Counter: c.write}}); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := b.Activation(l.ID, in); err != nil || a.Counter != c.want {
+			t.Fatalf("after writing %d: counter %d, %v; want %d", c.write, a.Counter, err, c.want)
+		}
+	}
+	err := b.Update(l.ID, nil, func(tx *store.Tx) error {
+		a, _ := tx.Activation(in)
+		a.Counter = 1 << 63
+		tx.PutActivation(a)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := b.Activation(l.ID, in); err != nil || a.Counter != math.MaxUint64 {
+		t.Fatalf("after an update putting a lower counter: %d, %v; want it kept at the highest", a.Counter, err)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -126,24 +125,30 @@ type activationRest struct {
 // activationCols are the columns of an activation, in the order of scan.
 const activationCols = "license, install, created, last_seen, counter, record"
 
-// encodeActivation returns the record column of a, and its counter as a
-// bigint.
-func encodeActivation(a *store.Activation) (rest []byte, counter int64, err error) {
-	if a.Counter > math.MaxInt64 {
-		return nil, 0, fmt.Errorf("%w: activation counter %d is above the largest a bigint holds", store.ErrInvalid, a.Counter)
-	}
-	rest, err = json.Marshal(activationRest{V: recordVersion, Fingerprint: a.Fingerprint.Append(nil), Private: a.Private,
+// counterColumn returns the bigint column of an activation's counter: the
+// counter with its top bit flipped, so that the column's order is the
+// counter's over all of uint64 (0 is the least bigint, and a client's
+// counter above 2^63 is kept as it is). GREATEST of columns is the column
+// of the greater counter.
+func counterColumn(c uint64) int64 { return int64(c ^ 1<<63) }
+
+// counterOf returns the counter of a counterColumn.
+func counterOf(col int64) uint64 { return uint64(col) ^ 1<<63 }
+
+// encodeActivation returns the record column of a.
+func encodeActivation(a *store.Activation) ([]byte, error) {
+	rest, err := json.Marshal(activationRest{V: recordVersion, Fingerprint: a.Fingerprint.Append(nil), Private: a.Private,
 		Hostname: a.Hostname, AppVersion: a.AppVersion, Lease: a.Lease, LeaseIssued: a.LeaseIssued, LeaseExpiry: a.LeaseExpiry})
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: encode activation: %w", err)
+		return nil, fmt.Errorf("store: encode activation: %w", err)
 	}
-	return rest, int64(a.Counter), nil
+	return rest, nil
 }
 
 // decodeActivation returns the activation of a row of activationCols.
 func decodeActivation(license, install []byte, created, lastSeen, counter int64, rec []byte) (store.Activation, error) {
 	var a store.Activation
-	if len(license) != len(a.License) || len(install) != len(a.Install) || counter < 0 {
+	if len(license) != len(a.License) || len(install) != len(a.Install) {
 		return store.Activation{}, fmt.Errorf("%w: activation row", store.ErrCorrupt)
 	}
 	var rest activationRest
@@ -155,7 +160,7 @@ func decodeActivation(license, install []byte, created, lastSeen, counter int64,
 		return store.Activation{}, fmt.Errorf("%w: activation fingerprint", store.ErrCorrupt)
 	}
 	a.License, a.Install = store.LicenseID(license), store.InstallID(install)
-	a.Created, a.LastSeen, a.Counter = created, lastSeen, uint64(counter)
+	a.Created, a.LastSeen, a.Counter = created, lastSeen, counterOf(counter)
 	a.Fingerprint, a.Private, a.Hostname, a.AppVersion = fp, rest.Private, rest.Hostname, rest.AppVersion
 	a.Lease, a.LeaseIssued, a.LeaseExpiry = rest.Lease, rest.LeaseIssued, rest.LeaseExpiry
 	return a, nil

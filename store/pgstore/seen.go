@@ -2,8 +2,6 @@ package pgstore
 
 import (
 	"bytes"
-	"fmt"
-	"math"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
@@ -37,11 +35,6 @@ func (b *Backend) WriteSeen(seen []store.Seen) error {
 		}
 		merged = append(merged, s)
 	}
-	for i := range merged {
-		if merged[i].Counter > math.MaxInt64 {
-			return fmt.Errorf("%w: activation counter %d is above the largest a bigint holds", store.ErrInvalid, merged[i].Counter)
-		}
-	}
 	ctx, cancel := b.ctx()
 	defer cancel()
 	return b.serializable(ctx, "write last-seen times", func(tx pgx.Tx) error {
@@ -50,7 +43,7 @@ func (b *Backend) WriteSeen(seen []store.Seen) error {
 			s := &merged[i]
 			batch.Queue(`UPDATE tollgate_activations SET last_seen = GREATEST(last_seen, $3), counter = GREATEST(counter, $4)
 				WHERE license = $1 AND install = $2 AND (last_seen < $3 OR counter < $4)`,
-				s.License[:], s.Install[:], s.LastSeen, int64(s.Counter))
+				s.License[:], s.Install[:], s.LastSeen, counterColumn(s.Counter))
 		}
 		return tx.SendBatch(ctx, &batch).Close()
 	})

@@ -81,7 +81,7 @@ func writeChanges(ctx context.Context, tx pgx.Tx, id store.LicenseID, c *store.T
 	}
 	for i := range c.Puts {
 		a := &c.Puts[i]
-		rec, counter, err := encodeActivation(a)
+		rec, err := encodeActivation(a)
 		if err != nil {
 			return err
 		}
@@ -91,7 +91,7 @@ func writeChanges(ctx context.Context, tx pgx.Tx, id store.LicenseID, c *store.T
 			ON CONFLICT (license, install) DO UPDATE SET created = excluded.created,
 				last_seen = GREATEST(tollgate_activations.last_seen, excluded.last_seen),
 				counter = GREATEST(tollgate_activations.counter, excluded.counter), record = excluded.record`,
-			id[:], a.Install[:], a.Created, a.LastSeen, counter, rec)
+			id[:], a.Install[:], a.Created, a.LastSeen, counterColumn(a.Counter), rec)
 	}
 	if sg := c.Sightings; sg != nil {
 		if sg.Empty() {

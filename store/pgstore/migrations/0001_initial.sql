@@ -20,7 +20,8 @@ CREATE INDEX tollgate_licenses_product ON tollgate_licenses (product);
 CREATE INDEX tollgate_licenses_expiry ON tollgate_licenses (expiry);
 
 -- Activations: last_seen and counter are raised (never lowered) by the
--- write-behind of every gateway.
+-- write-behind of every gateway. counter is the uint64 counter with its
+-- top bit flipped (c XOR 2^63), so that bigint order is the counter's.
 CREATE TABLE tollgate_activations (
 	license bytea NOT NULL,
 	install bytea NOT NULL,
