@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -30,12 +31,22 @@ func testTimeout(t testing.TB) time.Duration {
 // open opens a backend on url, migrating, closed when the test ends.
 func open(t testing.TB, url string) *Backend {
 	t.Helper()
-	b, err := Open(Config{URL: url, Migrate: true, MaxConns: testConns, Timeout: testTimeout(t)})
+	b, err := Open(Config{URL: url, Migrate: true, MaxConns: testConns, Timeout: testTimeout(t), Logger: testLogger(t)})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() { b.Close() })
 	return b
+}
+
+// testLogger returns a logger writing to the test's log.
+func testLogger(t testing.TB) *slog.Logger { return slog.New(slog.NewTextHandler(testWriter{t}, nil)) }
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // TestConformance runs the backend contract's suite on PostgreSQL, each

@@ -1,9 +1,11 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/tollgate/tollgate/keygen"
@@ -79,8 +81,12 @@ func writeChanges(ctx context.Context, tx pgx.Tx, id store.LicenseID, c *store.T
 		}
 		batch.Queue(`DELETE FROM tollgate_activations WHERE license = $1 AND install = ANY($2)`, id[:], ins)
 	}
-	for i := range c.Puts {
-		a := &c.Puts[i]
+	// In the order of their keys (the last put of an install last), as
+	// WriteSeen writes them: the two lock the same rows in the same order.
+	puts := slices.Clone(c.Puts)
+	slices.SortStableFunc(puts, func(x, y store.Activation) int { return bytes.Compare(x.Install[:], y.Install[:]) })
+	for i := range puts {
+		a := &puts[i]
 		rec, err := encodeActivation(a)
 		if err != nil {
 			return err

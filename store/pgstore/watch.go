@@ -14,6 +14,9 @@ import (
 const (
 	listenFirstWait = 50 * time.Millisecond
 	listenMaxWait   = 2 * time.Second
+	// listenIdle is how long the listener waits for a notification before
+	// it pings the server.
+	listenIdle = 30 * time.Second
 )
 
 // watcher is the state of the change listener: one connection of its own
@@ -23,6 +26,7 @@ type watcher struct {
 	started bool // Watch was called, or Close: no listener starts again
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when the listener has stopped
+	idle    time.Duration // listenIdle, or a test's shorter wait
 }
 
 // stop stops the listener, if one started, and waits for it; no listener
@@ -102,7 +106,7 @@ func (b *Backend) listenLoop(ctx context.Context, conn *pgx.Conn, fn func(store.
 	defer close(done)
 	for {
 		if conn != nil {
-			err := receive(ctx, conn, fn)
+			err := b.receive(ctx, conn, fn)
 			closeConn(conn)
 			if ctx.Err() != nil {
 				return
@@ -140,10 +144,28 @@ func (b *Backend) reconnect(ctx context.Context) *pgx.Conn {
 
 // receive passes conn's notifications to fn until the connection fails or
 // ctx ends. A payload this gateway does not know (a newer gateway's) is
-// passed as ChangeResync: everything cached may be stale.
-func receive(ctx context.Context, conn *pgx.Conn, fn func(store.Change)) error {
+// passed as ChangeResync: everything cached may be stale. After
+// listenIdle without one, it pings the server (within Config.Timeout): a
+// connection the network dropped without a word is found broken too.
+func (b *Backend) receive(ctx context.Context, conn *pgx.Conn, fn func(store.Change)) error {
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		idle := b.watch.idle
+		if idle == 0 {
+			idle = listenIdle
+		}
+		wctx, cancel := context.WithTimeout(ctx, idle)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+			// Idle (a read timeout leaves the connection usable).
+			pctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
+			err = conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}

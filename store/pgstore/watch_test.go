@@ -166,6 +166,24 @@ func TestWatchReconnects(t *testing.T) {
 	}
 }
 
+// TestWatchIdle: a listener that waits long without a notification (and
+// pings the server meanwhile) still reports the next change, and never
+// said it was untrusted.
+func TestWatchIdle(t *testing.T) {
+	t.Parallel()
+	a, b := twoBackends(t)
+	b.watch.idle = 10 * time.Millisecond
+	got := make(changes, 100)
+	b.Watch(got.fn)
+	time.Sleep(200 * time.Millisecond) // some idle waits and pings: no assertion of time
+	if err := a.AddShop(storetest.Shop("acme", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if c := got.next(t, nil); c.Kind != store.ChangeShops {
+		t.Fatalf("after idling, a shop added: %+v, want ChangeShops", c)
+	}
+}
+
 // TestStoresFollowEachOther: with a Store in front of each of two
 // backends, a license suspended through one is seen suspended by the
 // other's next Lookup once the notification came, and an activation freed
