@@ -38,13 +38,19 @@ func parseConfig(url string) (*pgxpool.Config, error) {
 // describe names the server of a connection configuration for messages:
 // host:port, the database and the user, never the password.
 func describe(c *pgx.ConnConfig) string {
+	return fmt.Sprintf("%s, user %q)", strings.TrimSuffix(hostAndDatabase(c), ")"), c.User)
+}
+
+// hostAndDatabase names host:port (a socket directory and port) and the
+// database of a connection configuration.
+func hostAndDatabase(c *pgx.ConnConfig) string {
 	host := c.Host
 	if strings.HasPrefix(host, "/") {
 		host += " port " + strconv.Itoa(int(c.Port))
 	} else {
 		host = net.JoinHostPort(host, strconv.Itoa(int(c.Port)))
 	}
-	return fmt.Sprintf("%s (database %q, user %q)", host, c.Database, c.User)
+	return fmt.Sprintf("%s (database %q)", host, c.Database)
 }
 
 // redact removes the password from a message, should a driver's text
@@ -74,13 +80,13 @@ func (b *Backend) fail(op string, err error) error {
 	if errors.As(err, &pe) {
 		switch {
 		case pe.Code == codeBadPassword || pe.Code == codeBadAuth:
-			return fmt.Errorf("%w: PostgreSQL refused the login of user %q at %s: check the password (and pg_hba.conf) of the connection string", store.ErrConfig, b.userOf(), b.addr)
+			return fmt.Errorf("%w: PostgreSQL refused the login of user %q at %s: check the password of the connection string (and the server's pg_hba.conf)", store.ErrConfig, b.conn.User, hostAndDatabase(b.conn))
 		case pe.Code == codeNoDatabase:
 			return fmt.Errorf("%w: PostgreSQL at %s has no such database: create it, or fix the connection string", store.ErrConfig, b.addr)
 		case strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") || strings.HasPrefix(pe.Code, "57P"):
 			// Connection exceptions, insufficient resources (too many
 			// connections), the server shutting down or starting.
-			return fmt.Errorf("%w: PostgreSQL at %s: %s: %s", store.ErrUnavailable, b.addr, op, redact(pe.Message, b.pw))
+			return fmt.Errorf("%w: PostgreSQL at %s: %s: %s", store.ErrUnavailable, b.addr, op, redact(pe.Message, b.conn.Password))
 		}
 		return fmt.Errorf("store: PostgreSQL at %s: %s: %w", b.addr, op, err)
 	}
@@ -88,17 +94,9 @@ func (b *Backend) fail(op string, err error) error {
 		return fmt.Errorf("%w: PostgreSQL at %s did not answer within %v (%s); try again later", store.ErrUnavailable, b.addr, b.cfg.Timeout, op)
 	}
 	if unreachable(err) {
-		return fmt.Errorf("%w: cannot reach PostgreSQL at %s (%s): %s; check that it runs and listens there", store.ErrUnavailable, b.addr, op, redact(rootCause(err), b.pw))
+		return fmt.Errorf("%w: cannot reach PostgreSQL at %s (%s): %s; check that it runs and listens there", store.ErrUnavailable, b.addr, op, redact(rootCause(err), b.conn.Password))
 	}
 	return err
-}
-
-// userOf returns the user of the backend's connections.
-func (b *Backend) userOf() string {
-	if b.pool == nil {
-		return ""
-	}
-	return b.pool.Config().ConnConfig.User
 }
 
 // unreachable reports whether err says the server could not be reached,

@@ -113,7 +113,8 @@ func (b *Backend) migrate(ctx context.Context) (from, to int, err error) {
 	// collide on PostgreSQL's catalogue, which the retry settles.
 	err = b.serializable(ctx, "create the schema table", func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, schemaTable); err != nil {
-			if isUnique(err) {
+			var pe *pgconn.PgError
+			if isUnique(err) || errors.As(err, &pe) && pe.Code == "42P07" { // duplicate_table
 				return errRace
 			}
 			return err
@@ -196,7 +197,7 @@ func connect(ctx context.Context, url string) (*Backend, error) {
 		return nil, err
 	}
 	pc.MaxConns = 2
-	b := &Backend{cfg: Config{Timeout: DefaultTimeout}, addr: describe(pc.ConnConfig), pw: pc.ConnConfig.Password}
+	b := &Backend{cfg: Config{Timeout: DefaultTimeout}, addr: describe(pc.ConnConfig), conn: pc.ConnConfig}
 	if d, ok := ctx.Deadline(); ok {
 		b.cfg.Timeout = time.Until(d).Round(time.Second)
 	}

@@ -38,6 +38,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tollgate/tollgate/store"
 )
@@ -74,8 +75,8 @@ const DefaultTimeout = 5 * time.Second
 type Backend struct {
 	cfg  Config
 	pool *pgxpool.Pool
-	addr string // the server, for messages: host:port, database, user
-	pw   string // the password, only to keep it out of messages
+	addr string          // the server, for messages: host:port, database, user
+	conn *pgx.ConnConfig // the connections' configuration (the listener's too)
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -122,7 +123,7 @@ func Open(cfg Config) (*Backend, error) {
 	if pc.ConnConfig.ConnectTimeout == 0 || pc.ConnConfig.ConnectTimeout > cfg.Timeout {
 		pc.ConnConfig.ConnectTimeout = cfg.Timeout
 	}
-	b := &Backend{cfg: cfg, addr: describe(pc.ConnConfig), pw: pc.ConnConfig.Password}
+	b := &Backend{cfg: cfg, addr: describe(pc.ConnConfig), conn: pc.ConnConfig}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
 	defer cancel()
 	if b.pool, err = pgxpool.NewWithConfig(ctx, pc); err != nil {

@@ -80,7 +80,7 @@ func (b *Backend) Watch(fn func(store.Change)) {
 func (b *Backend) listen(ctx context.Context) (*pgx.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.Timeout)
 	defer cancel()
-	conn, err := pgx.ConnectConfig(ctx, b.pool.Config().ConnConfig.Copy())
+	conn, err := pgx.ConnectConfig(ctx, b.conn.Copy())
 	if err != nil {
 		return nil, err
 	}
