@@ -25,6 +25,7 @@ var (
 	noise   = "github.com/flynn/noise"
 	circl   = "github.com/cloudflare/circl"
 	ristr   = "github.com/dgraph-io/ristretto"
+	pgx     = "github.com/jackc/pgx/v5"
 	gateway = module + "/gateway"
 	store   = module + "/store"
 	clients = module + "/clients"
@@ -51,6 +52,10 @@ var rules = []rule{
 		forbidden: []string{quic, pebble, noise, gateway, service, clients, bench, demo}},
 	{folder: "store/pebblestore", internal: []string{"store", "wire", "keygen", "internal/atomicfile"}, external: []string{pebble, "golang.org/x/"},
 		forbidden: []string{quic, noise, gateway, service, clients, bench, demo}},
+	{folder: "internal/pgtest", internal: []string{"internal/pgtest"}, external: []string{pgx},
+		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
+	{folder: "store/pgstore", internal: []string{"store", "wire", "keygen"}, external: []string{pgx},
+		forbidden: []string{quic, pebble, noise, gateway, service, clients, bench, demo}},
 	{folder: "store/storetest", internal: []string{"store", "wire", "keygen"},
 		forbidden: []string{quic, pebble, noise, gateway, service, clients, bench, demo}},
 	{folder: "clients", internal: []string{"clients", "wire", "keygen", "internal/channel", "internal/atomicfile"}, external: []string{quic, noise, circl, "golang.org/x/"},
