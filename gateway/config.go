@@ -19,6 +19,12 @@ type Config struct {
 	Dir string `json:"-"`
 	// Listen is the UDP address QUIC listens on. Zero means 127.0.0.1:7443.
 	Listen string `json:"listen"`
+	// Store is the connection string of a store shared by several
+	// gateways (postgres://...). Empty means the data directory's choice:
+	// TOLLGATE_STORE, else the file Init --store wrote, else the embedded
+	// Pebble store (StoreURL). It may hold a password, which no log line or
+	// error repeats.
+	Store string `json:"store"`
 	// Limits bound frames, handshakes, idle connections, streams and nonces.
 	// Zero fields take channel.Limits' defaults. A config file spells them
 	// in snake_case with durations as "60s" (limitsFile).

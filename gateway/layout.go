@@ -1,13 +1,19 @@
 package gateway
 
 import (
+	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/tollgate/tollgate/internal/atomicfile"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/store/pebblestore"
+	"github.com/tollgate/tollgate/store/pgstore"
 )
 
 // The layout of a gateway's data directory: this file is the one place
@@ -22,7 +28,15 @@ const (
 	DirDB           = "db"             // the embedded store (Pebble)
 	DirRun          = "run"            // private directory of the admin socket (0700)
 	FileAdminSocket = "admin.sock"     // the admin socket in DirRun (0600)
+	// FileStore names the shared store (PostgreSQL) of a gateway that does
+	// not keep its state in DirDB: one line, the connection string, mode
+	// 0600 (it may hold a password). Absent: the embedded store.
+	FileStore = "store"
 )
+
+// EnvStore is the environment variable that names the shared store's
+// connection string, over FileStore.
+const EnvStore = "TOLLGATE_STORE"
 
 // IdentityFiles are the files of a gateway's identity, which a backup
 // holds beside its store: private keys and secrets among them.
@@ -52,12 +66,49 @@ type StoreOptions struct {
 	CacheEntries int64            // activations the hot cache holds; zero: 1<<20
 	Now          func() time.Time // nil: time.Now
 	Logger       *slog.Logger     // nil: slog.Default()
+	// URL is the shared store's connection string (Config.Store); empty:
+	// the data directory's (StoreURL).
+	URL string
+	// Migrate creates or upgrades a shared store's schema, as a starting
+	// gateway does; without it an older schema is refused, saying to run
+	// `tollgate migrate`.
+	Migrate bool
 }
 
-// OpenStore opens the store of the gateway whose data directory is dir.
-// Only one process may hold it open (store.ErrLocked).
+// StoreURL returns the connection string of the shared store the gateway
+// of dir uses, or "" for the embedded one (DirDB): the environment's
+// TOLLGATE_STORE when set, else the data directory's FileStore. The string
+// may hold a password: never print it (DescribeStore).
+func StoreURL(dir string) (string, error) {
+	if u := os.Getenv(EnvStore); u != "" {
+		return u, checkStoreURL(u)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, FileStore))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("gateway: %w", err)
+	}
+	u := strings.TrimSpace(string(b))
+	return u, checkStoreURL(u)
+}
+
+// checkStoreURL refuses a connection string that is not PostgreSQL's, in
+// words that do not repeat it.
+func checkStoreURL(u string) error {
+	if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		return fmt.Errorf("%w: the store's connection string is not a postgres:// URL (as in postgres://USER:PASSWORD@HOST:5432/DATABASE)", ErrConfig)
+	}
+	return nil
+}
+
+// OpenStore opens the store of the gateway whose data directory is dir:
+// the shared store (o.URL, else StoreURL) when there is one, else the
+// embedded Pebble store in DirDB, which only one process may hold open
+// (store.ErrLocked).
 func OpenStore(dir string, o StoreOptions) (*store.Store, error) {
-	b, err := pebblestore.Open(pebblestore.Config{Dir: StorePath(dir), Now: o.Now, Logger: o.Logger})
+	b, err := openBackend(dir, o)
 	if err != nil {
 		return nil, err
 	}
@@ -67,4 +118,29 @@ func OpenStore(dir string, o StoreOptions) (*store.Store, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+func openBackend(dir string, o StoreOptions) (store.Backend, error) {
+	u := o.URL
+	if u == "" {
+		var err error
+		if u, err = StoreURL(dir); err != nil {
+			return nil, err
+		}
+	} else if err := checkStoreURL(u); err != nil {
+		return nil, err
+	}
+	if u == "" {
+		return pebblestore.Open(pebblestore.Config{Dir: StorePath(dir), Now: o.Now, Logger: o.Logger})
+	}
+	return pgstore.Open(pgstore.Config{URL: u, Now: o.Now, Logger: o.Logger, Migrate: o.Migrate})
+}
+
+// WriteStoreURL records in the data directory dir that its gateway uses
+// the shared store u (FileStore, mode 0600).
+func WriteStoreURL(dir, u string) error {
+	if err := checkStoreURL(u); err != nil {
+		return err
+	}
+	return atomicfile.Create(filepath.Join(dir, FileStore), []byte(u+"\n"), 0o600)
 }

@@ -23,6 +23,8 @@ type shops struct {
 	index atomic.Pointer[map[[channel.KeyIDSize]byte]*store.Shop]
 
 	refused *refusals
+	changed chan struct{}  // a shared store's shops changed (followLoop)
+	follow  sync.WaitGroup // followLoop
 	stop    chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -34,7 +36,37 @@ func newShops(st *store.Store, log *slog.Logger) (*shops, error) {
 		return nil, err
 	}
 	go s.auditLoop()
+	if st.Shared() {
+		s.changed = make(chan struct{}, 1)
+		st.OnChange(func(c store.Change) {
+			if c.Kind == store.ChangeShops || c.Kind == store.ChangeResync {
+				select {
+				case s.changed <- struct{}{}:
+				default: // a reload is due already
+				}
+			}
+		})
+		s.follow.Add(1)
+		go s.followLoop()
+	}
 	return s, nil
+}
+
+// followLoop reloads the shops when another gateway on the shared store
+// (or an operator command) changed them, so that a shop added, moved or
+// deleted there is seen here at its next handshake or request.
+func (s *shops) followLoop() {
+	defer s.follow.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.changed:
+			if err := s.reload(); err != nil {
+				s.log.Warn("reloading the shops after a change on the shared store failed; the next change retries", "err", err)
+			}
+		}
+	}
 }
 
 // ReloadShops makes the running gateway see changes made to the shops in
@@ -125,4 +157,5 @@ func (s *shops) writeRefusals(sums []refusalSum, since string) {
 func (s *shops) close() {
 	s.once.Do(func() { close(s.stop) })
 	<-s.done
+	s.follow.Wait()
 }

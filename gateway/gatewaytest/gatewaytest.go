@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +39,44 @@ func Start(t testing.TB, opts ...func(*gateway.Config)) *Gateway {
 	if _, err := gateway.Init(dir, composite.MLDSA44Ed25519, "127.0.0.1:7443"); err != nil {
 		t.Fatalf("gateway.Init: %v", err)
 	}
+	return start(t, dir, opts)
+}
+
+// StartNodes starts n gateways of one deployment: one identity, copied
+// into the data directory of each (as an operator copies it to a new
+// machine), and the shared store at url (a PostgreSQL database, such as
+// pgtest.URL makes). Each serves on a loopback port of its own, and its
+// Card names that address.
+func StartNodes(t testing.TB, n int, url string, opts ...func(*gateway.Config)) []*Gateway {
+	t.Helper()
+	first := t.TempDir()
+	if _, err := gateway.Init(first, composite.MLDSA44Ed25519, "127.0.0.1:7443"); err != nil {
+		t.Fatalf("gateway.Init: %v", err)
+	}
+	opts = append([]func(*gateway.Config){func(c *gateway.Config) { c.Store = url }}, opts...)
+	nodes := make([]*Gateway, n)
+	for i := range nodes {
+		dir := first
+		if i > 0 {
+			dir = t.TempDir()
+			for _, name := range gateway.IdentityFiles {
+				b, err := os.ReadFile(filepath.Join(first, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, name), b, gateway.FileMode(name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		nodes[i] = start(t, dir, opts)
+	}
+	return nodes
+}
+
+// start serves the gateway initialised in dir.
+func start(t testing.TB, dir string, opts []func(*gateway.Config)) *Gateway {
+	t.Helper()
 	logs := &Logs{}
 	cfg := gateway.Config{Dir: dir, Listen: "127.0.0.1:0",
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}

@@ -52,6 +52,11 @@ func cmdBackup(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s is not an initialised data directory: %w", *data, err)
 		}
 	}
+	if u, err := gateway.StoreURL(*data); err != nil {
+		return err
+	} else if u != "" {
+		return usageError("the gateway of %s keeps its state in PostgreSQL: back the database up with its own tools (pg_dump, or your provider's backups), and keep a copy of %s, which holds the gateway's identity", *data, *data)
+	}
 	snap, err := snapshotStore(*data)
 	if err != nil {
 		return err

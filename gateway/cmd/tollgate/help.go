@@ -51,7 +51,8 @@ var groups = map[string][]sub{
 // single are the commands without subcommands: what each does and an
 // example.
 var single = map[string]sub{
-	"init":    {"init", "init --data DIR [--addr HOST:PORT] [--scheme mldsa44-ed25519|mldsa65-ed25519]", "Creates a gateway identity (keys, certificate, server card) in DIR, once. Every argument is checked first; a failed init leaves nothing behind.", "tollgate init --data /var/lib/tollgate --addr license.example.com:7443"},
+	"init":    {"init", "init --data DIR [--addr HOST:PORT] [--scheme mldsa44-ed25519|mldsa65-ed25519] [--store postgres://...]", "Creates a gateway identity (keys, certificate, server card) in DIR, once. Every argument is checked first; a failed init leaves nothing behind. With --store the gateway keeps its state in that PostgreSQL database (reached, and its schema made, before anything is written), which further gateways share: give each a copy of DIR.", "tollgate init --data /var/lib/tollgate --addr license.example.com:7443"},
+	"migrate": {"migrate", "migrate --data DIR [--status]", "Shows (--status) or upgrades the schema of the gateway's PostgreSQL store. A starting gateway upgrades it by itself; a gateway older than the schema refuses to start.", "tollgate migrate --data /var/lib/tollgate --status"},
 	"card":    {"card", "card --data DIR [--addr HOST:PORT]", "Prints the server card, with the public address filled in.", "tollgate card --data /var/lib/tollgate --addr license.example.com:7443 > app/server.card"},
 	"serve":   {"serve", "serve --data DIR [flags]", "Serves apps over QUIC until SIGINT or SIGTERM, then stops gracefully.", "tollgate serve --data /var/lib/tollgate --listen 0.0.0.0:7443"},
 	"run":     {"run", "run --data DIR [flags]", "Initialises DIR on first use with the demo catalogue and five demo keys, then serves.", "tollgate run --data /tmp/tollgate-demo"},

@@ -30,7 +30,7 @@ import (
 const usage = `tollgate runs and administers a Tollgate license gateway.
 
 Usage:
-  tollgate init  --data DIR [--addr HOST:PORT] [--scheme mldsa44-ed25519|mldsa65-ed25519]
+  tollgate init  --data DIR [--addr HOST:PORT] [--scheme mldsa44-ed25519|mldsa65-ed25519] [--store postgres://...]
   tollgate card  --data DIR [--addr HOST:PORT]
   tollgate serve --data DIR [--listen 127.0.0.1:7443] [--config FILE] [--log text|json]
   tollgate run   --data DIR [--listen 127.0.0.1:7443]   (init on first use, then serve)
@@ -47,6 +47,7 @@ Usage:
   tollgate license deactivate-machine --data DIR KEY|ID MACHINE-ID   (frees one seat; the others stay)
   tollgate backup  --data DIR --out FILE   (a running or stopped gateway; FILE holds its private keys, mode 0600)
   tollgate restore --in FILE --data DIR    (DIR must be new or empty)
+  tollgate migrate      --data DIR [--status]   (a PostgreSQL store's schema: show it, or upgrade it)
   tollgate audit        --data DIR [--since 2006-01-02T15:04:05Z | --since 24h] [--verify]
   tollgate stats        --data DIR   (a running gateway's counters: sessions, answers by kind and status, store)
   tollgate demo         (a whole round trip in a temporary directory; leaves nothing running)
@@ -61,7 +62,9 @@ prints, or the first 8 of them that logs and the audit log print.
 
 The product, shop, license and audit commands work on a stopped gateway by
 opening DIR, and on a running one through its admin socket DIR/run/admin.sock,
-which answers only the gateway's user and root. DIR must be writable by its
+which answers only the gateway's user and root. With a PostgreSQL store
+(init --store, or TOLLGATE_STORE) they work on the database directly, with or
+without a gateway running anywhere. DIR must be writable by its
 owner only (chmod 700 DIR), and owned by the gateway's user or root.
 
 Run 'tollgate COMMAND --help' for what one command does and its flags.
@@ -113,6 +116,8 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		return cmdServe(rest, stdout, stderr, true)
 	case "backup":
 		return cmdBackup(rest, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(rest, stdout, stderr)
 	case "restore":
 		return cmdRestore(rest, stdout, stderr)
 	case "license":
@@ -139,6 +144,7 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "data directory (required)")
 	addr := fs.String("addr", gateway.DefaultAddress, "public HOST:PORT written into the server card")
 	scheme := fs.String("scheme", "mldsa44-ed25519", "lease signature: mldsa44-ed25519 or mldsa65-ed25519")
+	storeURL := fs.String("store", "", "PostgreSQL connection string of a store shared by several gateways (default: the embedded store in DIR)")
 	pos, err := parseFlags(fs, args, stdout)
 	if err != nil {
 		return err
@@ -153,9 +159,22 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError("--scheme %q: use mldsa44-ed25519 or mldsa65-ed25519", *scheme)
 	}
+	if *storeURL != "" {
+		// Reach the database and make its schema before writing anything.
+		st, err := gateway.OpenStore(*data, gateway.StoreOptions{URL: *storeURL, Migrate: true, CacheEntries: 16})
+		if err != nil {
+			return err
+		}
+		st.Close()
+	}
 	id, err := gateway.Init(*data, s, *addr)
 	if err != nil {
 		return err
+	}
+	if *storeURL != "" {
+		if err := gateway.WriteStoreURL(id.Dir, *storeURL); err != nil {
+			return err
+		}
 	}
 	card := filepath.Join(id.Dir, gateway.FileCard)
 	if asJSON(fs) {
