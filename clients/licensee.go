@@ -33,7 +33,8 @@ type LicenseeConfig struct {
 	Explicit string
 	// AppVersion is sent at activation. Zero means "".
 	AppVersion string
-	// Address overrides Card.Address when not empty.
+	// Address, when not empty, replaces the card's addresses: it is the
+	// only one dialed.
 	Address string
 	// Timeout bounds one server request. Zero means 10 s.
 	Timeout time.Duration

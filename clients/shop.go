@@ -17,7 +17,8 @@ type ShopConfig struct {
 	// ShopKey is the shop's Noise static private key, the one whose public
 	// half the operator registered. Required.
 	ShopKey channel.PrivateKey
-	// Address overrides Card.Address when not empty.
+	// Address, when not empty, replaces the card's addresses: it is the
+	// only one dialed.
 	Address string
 	// Limits bound the channel; zero fields take channel's defaults.
 	Limits channel.Limits
