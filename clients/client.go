@@ -48,7 +48,7 @@ type Config struct {
 	Timeout time.Duration
 }
 
-// Client talks to one gateway.
+// Client talks to the gateway of one card, at any of its addresses.
 type Client struct {
 	*link
 	cfg     Config

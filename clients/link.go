@@ -130,8 +130,8 @@ func (l *link) session(ctx context.Context) (*channel.Session, error) {
 	return l.openLocked(ctx)
 }
 
-// dialed is the outcome of one dial of dialAny.
-type dialed struct {
+// dialResult is the outcome of one dial of dialAny.
+type dialResult struct {
 	i    int // index in l.addrs
 	conn *quic.Conn
 	err  error // channel.Dial's error, which names the address
@@ -157,7 +157,7 @@ func (l *link) dialAny(ctx context.Context) (*quic.Conn, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	results := make(chan dialed, len(order))
+	results := make(chan dialResult, len(order))
 	tlsConf := channel.ClientTLSConfig(l.pin)
 	started, running := 0, 0
 	start := func() {
@@ -169,7 +169,7 @@ func (l *link) dialAny(ctx context.Context) (*quic.Conn, error) {
 		}
 		go func() {
 			conn, err := channel.Dial(ctx, l.addrs[i], tlsConf, l.noise.Limits)
-			results <- dialed{i: i, conn: conn, err: err}
+			results <- dialResult{i: i, conn: conn, err: err}
 		}()
 	}
 	start()
@@ -213,7 +213,7 @@ func (l *link) dialAny(ctx context.Context) (*quic.Conn, error) {
 
 // closeLosers closes the connections of the n dials still running when
 // another won, as they end (their context is cancelled).
-func closeLosers(results <-chan dialed, n int) {
+func closeLosers(results <-chan dialResult, n int) {
 	for ; n > 0; n-- {
 		if r := <-results; r.conn != nil {
 			r.conn.CloseWithError(0, "another address answered first")
