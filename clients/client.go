@@ -11,8 +11,10 @@
 //
 // A Client keeps one QUIC connection and one Noise session open and
 // pipelines requests on it (request ids tie answers to requests); it dials
-// on first use and again after the connection is lost. Its methods are safe
-// for concurrent use.
+// on first use and again after the connection is lost. When the card lists
+// several addresses (gateways of one deployment), it dials the one that
+// answered last first and fails over to the others; ErrUnreachable means
+// none answered. Its methods are safe for concurrent use.
 package clients
 
 import (
@@ -36,7 +38,8 @@ type Config struct {
 	Card *wire.Card
 	// InstallKey is this installation's Noise static key. Required.
 	InstallKey channel.PrivateKey
-	// Address overrides Card.Address when not empty.
+	// Address, when not empty, replaces the card's addresses: it is the
+	// only one dialed.
 	Address string
 	// Limits bound the channel; zero fields take channel's defaults.
 	Limits channel.Limits
@@ -45,7 +48,7 @@ type Config struct {
 	Timeout time.Duration
 }
 
-// Client talks to one gateway.
+// Client talks to the gateway of one card, at any of its addresses.
 type Client struct {
 	*link
 	cfg     Config

@@ -33,7 +33,8 @@ type LicenseeConfig struct {
 	Explicit string
 	// AppVersion is sent at activation. Zero means "".
 	AppVersion string
-	// Address overrides Card.Address when not empty.
+	// Address, when not empty, replaces the card's addresses: it is the
+	// only one dialed.
 	Address string
 	// Timeout bounds one server request. Zero means 10 s.
 	Timeout time.Duration
@@ -99,7 +100,11 @@ func (c *LicenseeConfig) setDefaults() error {
 
 // Licensee is one program's license on this machine: its state directory,
 // the offline policy and the gateway client. Its methods are safe for
-// concurrent use; they take turns.
+// concurrent use; they take turns. When the card lists several addresses,
+// the one that answered last is dialed first for as long as the Licensee
+// is open (it is kept in memory, not in the state directory: a program
+// started while the card's first address is down waits one dial head
+// start, 250 ms, before the next is tried).
 type Licensee struct {
 	cfg LicenseeConfig
 

@@ -23,13 +23,21 @@ import (
 // session is sent again on the new one. A Client is a link with the IK
 // pattern and the install key; a ShopClient one with KK and the shop key.
 // Its methods are safe for concurrent use.
+//
+// The card may list several addresses, gateways of one deployment sharing
+// one identity: a new connection goes to the address that answered last
+// (the card's first until one has), then to the others in card order, each
+// dial given headStart alone before the next starts beside it (dialAny).
 type link struct {
-	addr    string
-	pin     [32]byte
-	noise   channel.Config // pattern, static keys and limits of the session
-	timeout time.Duration  // for a request whose context has no deadline
+	addrs     []string // the card's addresses, or the override alone
+	pin       [32]byte
+	noise     channel.Config    // pattern, static keys and limits of the session
+	timeout   time.Duration     // for a request whose context has no deadline
+	headStart time.Duration     // how long a dial runs alone before the next address is dialed too
+	dialed    func(addr string) // called as each dial starts; a test hook, nil otherwise
 
 	mu      sync.Mutex
+	last    int // index in addrs of the address that answered last
 	conn    *quic.Conn
 	sess    *channel.Session
 	pending map[uint32]chan response
@@ -42,12 +50,22 @@ type response struct {
 	err  error
 }
 
+// dialHeadStart is how long a dial runs alone before the next address of
+// the card is dialed beside it: the Connection Attempt Delay of Happy
+// Eyeballs (RFC 8305, section 5), whose recommended 250 ms is longer than
+// a QUIC handshake takes to a gateway that is up, and short enough that a
+// dead first address costs a user little.
+const dialHeadStart = 250 * time.Millisecond
+
+// newLink returns a link to the gateway of card, at addr if it is not
+// empty (the caller's override), else at the card's addresses.
 func newLink(card *wire.Card, addr string, noise channel.Config, timeout time.Duration) *link {
-	if addr == "" {
-		addr = card.Address
+	addrs := card.Addresses()
+	if addr != "" {
+		addrs = []string{addr}
 	}
 	noise.RemoteStatic = card.NoiseKey
-	return &link{addr: addr, pin: card.TLSPin, noise: noise, timeout: timeout, pending: make(map[uint32]chan response)}
+	return &link{addrs: addrs, pin: card.TLSPin, noise: noise, timeout: timeout, headStart: dialHeadStart, pending: make(map[uint32]chan response)}
 }
 
 // close ends the connection. Requests in flight fail with ErrClosed.
@@ -104,12 +122,103 @@ func (l *link) session(ctx context.Context) (*channel.Session, error) {
 		}
 		// The connection may have died unnoticed: dial afresh.
 	}
-	conn, err := channel.Dial(ctx, l.addr, channel.ClientTLSConfig(l.pin), l.noise.Limits)
+	conn, err := l.dialAny(ctx)
 	if err != nil {
-		return nil, classifyDial(err)
+		return nil, err
 	}
 	l.conn = conn
 	return l.openLocked(ctx)
+}
+
+// dialResult is the outcome of one dial of dialAny.
+type dialResult struct {
+	i    int // index in l.addrs
+	conn *quic.Conn
+	err  error // channel.Dial's error, which names the address
+}
+
+// dialAny connects to one of l.addrs, in order l.last first, then the
+// others in card order, Happy-Eyeballs style (RFC 8305): each dial runs
+// alone for l.headStart, then the next starts beside it, and at once when
+// one fails; the first connection up wins, records its address as l.last,
+// and the others are cancelled (or closed, if they come up meanwhile).
+// Each dial is bounded by ctx only: a black-holed address costs a head
+// start, not the request's budget. When every dial fails it returns the
+// first error that is not ErrUnreachable (the gateway of another card,
+// say), else ErrUnreachable naming how many addresses were tried; with one
+// address, that address's error as it is. l.mu is held.
+func (l *link) dialAny(ctx context.Context) (*quic.Conn, error) {
+	order := make([]int, 0, len(l.addrs))
+	order = append(order, l.last)
+	for i := range l.addrs {
+		if i != l.last {
+			order = append(order, i)
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan dialResult, len(order))
+	tlsConf := channel.ClientTLSConfig(l.pin)
+	started, running := 0, 0
+	start := func() {
+		i := order[started]
+		started++
+		running++
+		if l.dialed != nil {
+			l.dialed(l.addrs[i])
+		}
+		go func() {
+			conn, err := channel.Dial(ctx, l.addrs[i], tlsConf, l.noise.Limits)
+			results <- dialResult{i: i, conn: conn, err: err}
+		}()
+	}
+	start()
+	next := time.NewTimer(l.headStart)
+	defer next.Stop()
+	var first, other error // the first failure, and the first not ErrUnreachable
+	for running > 0 {
+		select {
+		case r := <-results:
+			running--
+			if r.err == nil {
+				l.last = r.i
+				go closeLosers(results, running)
+				return r.conn, nil
+			}
+			if first == nil {
+				first = r.err
+			}
+			if err := classifyDial(r.err); other == nil && !errors.Is(err, ErrUnreachable) {
+				other = err
+			}
+			if started < len(order) && ctx.Err() == nil {
+				start()
+				next.Reset(l.headStart)
+			}
+		case <-next.C:
+			if started < len(order) && ctx.Err() == nil {
+				start()
+				next.Reset(l.headStart)
+			}
+		}
+	}
+	switch {
+	case len(l.addrs) == 1:
+		return nil, classifyDial(first)
+	case other != nil:
+		return nil, fmt.Errorf("%w (%d of the card's %d addresses tried)", other, started, len(l.addrs))
+	}
+	return nil, fmt.Errorf("%w: %d of the card's %d addresses tried, none answered; first failure: %w", ErrUnreachable, started, len(l.addrs), first)
+}
+
+// closeLosers closes the connections of the n dials still running when
+// another won, as they end (their context is cancelled).
+func closeLosers(results <-chan dialResult, n int) {
+	for ; n > 0; n-- {
+		if r := <-results; r.conn != nil {
+			r.conn.CloseWithError(0, "another address answered first")
+		}
+	}
 }
 
 // openLocked opens a session on l.conn; on failure it closes the

@@ -17,7 +17,8 @@ type ShopConfig struct {
 	// ShopKey is the shop's Noise static private key, the one whose public
 	// half the operator registered. Required.
 	ShopKey channel.PrivateKey
-	// Address overrides Card.Address when not empty.
+	// Address, when not empty, replaces the card's addresses: it is the
+	// only one dialed.
 	Address string
 	// Limits bound the channel; zero fields take channel's defaults.
 	Limits channel.Limits
@@ -30,8 +31,9 @@ type ShopConfig struct {
 // ShopClient is a shop server's client of the gateway: it mints keys at
 // the moment of sale and manages the keys it minted, over one Noise KK
 // session (both static keys known in advance) that it dials on first use
-// and again after the connection is lost. Requests are pipelined. Its
-// methods are safe for concurrent use.
+// and again after the connection is lost, failing over between the card's
+// addresses as a Client does. Requests are pipelined. Its methods are safe
+// for concurrent use.
 //
 // The keys it returns are secrets for the customer: print them with
 // keygen.Key.Display where the shop hands them over, and nowhere else.

@@ -80,13 +80,16 @@ const leaseSealInfo = "tollgate lease seal v1"
 
 // Init creates a new identity in dir, once: it refuses (ErrIdentityExists)
 // when dir already holds any part of one, and writes private files with
-// mode 0600, never overwriting. Every argument is checked before anything
-// is written (a bad address is ErrUsage), and an Init that fails removes
-// what it wrote: a failed init leaves nothing behind, and the next one
-// starts afresh.
-func Init(dir string, scheme composite.Scheme, addr string) (_ *Identity, err error) {
-	if addr == "" {
-		addr = DefaultAddress
+// mode 0600, never overwriting. The card lists addrs, in order of
+// preference (the gateways of one deployment, which share this identity);
+// none, or a single empty one, means DefaultAddress. Every argument is
+// checked before anything is written (a bad, repeated or empty address,
+// or more than wire.MaxCardAddresses, is ErrUsage), and an Init that fails
+// removes what it wrote: a failed init leaves nothing behind, and the next
+// one starts afresh.
+func Init(dir string, scheme composite.Scheme, addrs ...string) (_ *Identity, err error) {
+	if len(addrs) == 0 || len(addrs) == 1 && addrs[0] == "" {
+		addrs = []string{DefaultAddress}
 	}
 	if dir == "" {
 		return nil, fmt.Errorf("%w: no data directory", ErrUsage)
@@ -113,10 +116,13 @@ func Init(dir string, scheme composite.Scheme, addr string) (_ *Identity, err er
 	if err != nil {
 		return nil, fmt.Errorf("gateway: lease key: %w", err)
 	}
-	card := &wire.Card{Address: addr, NoiseKey: nk.Public(), TLSPin: channel.Pin(leaf), LeaseKeys: []*composite.PublicKey{lk.Public()}}
+	card := &wire.Card{NoiseKey: nk.Public(), TLSPin: channel.Pin(leaf), LeaseKeys: []*composite.PublicKey{lk.Public()}}
+	if err := card.SetAddresses(addrs); err != nil {
+		return nil, fmt.Errorf("%w: --addr: %w", ErrUsage, err)
+	}
 	cardText := card.Marshal()
 	if _, err := wire.ParseCard(cardText); err != nil {
-		return nil, fmt.Errorf("%w: --addr %q: %w", ErrUsage, addr, err)
+		return nil, fmt.Errorf("gateway: the new card does not parse: %w", err)
 	}
 	secret := make([]byte, keygen.MinSecretLen)
 	if _, err := rand.Read(secret); err != nil {
@@ -156,6 +162,34 @@ func Init(dir string, scheme composite.Scheme, addr string) (_ *Identity, err er
 		}
 	}
 	return LoadIdentity(dir)
+}
+
+// SetCardAddresses rewrites the server card of the identity in dir so that
+// it lists addrs, in order of preference, keeping its keys: for a
+// deployment whose gateways move, or that gains or loses one (they share
+// this identity). The identity must load whole (LoadIdentity), and the
+// addresses are checked as Init checks them (ErrUsage) before the card is
+// replaced, atomically; on error the card is as it was. It returns the
+// new card. A gateway running on dir goes on with the card it loaded (it
+// listens where Config.Listen says, whatever the card lists); the apps'
+// copies of the card are the publisher's to replace.
+func SetCardAddresses(dir string, addrs []string) (*wire.Card, error) {
+	id, err := LoadIdentity(dir)
+	if err != nil {
+		return nil, err
+	}
+	card := *id.Card
+	if err := card.SetAddresses(addrs); err != nil {
+		return nil, fmt.Errorf("%w: --addr: %w", ErrUsage, err)
+	}
+	text := card.Marshal()
+	if _, err := wire.ParseCard(text); err != nil {
+		return nil, fmt.Errorf("gateway: the new card does not parse: %w", err)
+	}
+	if err := atomicfile.Write(filepath.Join(dir, FileCard), text, 0o644); err != nil {
+		return nil, fmt.Errorf("gateway: write %s: %w", FileCard, err)
+	}
+	return &card, nil
 }
 
 // initUndo removes what a failed Init wrote: its files, and the data

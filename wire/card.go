@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -33,6 +34,9 @@ const (
 	// MaxCardSize bounds a card file: room for about twenty ML-DSA-65 lease
 	// keys, far more than a rotation needs.
 	MaxCardSize = 64 << 10
+	// MaxCardAddresses bounds the address lines of a card: the gateways of
+	// one deployment a client may try, in order.
+	MaxCardAddresses = 16
 	// NoiseKeySize is the size of the gateway's X25519 static public key.
 	NoiseKeySize = 32
 	// TLSPinSize is the size of a TLS pin, a SHA-256 digest.
@@ -51,8 +55,9 @@ const (
 // CRLF line ends; blank lines and lines starting with '#' are ignored.
 // Fields are separated by exactly one space. The first field line is the
 // header; the others may come in any order; every field occurs exactly
-// once except lease-key, which occurs one or more times (several during a
-// key rotation). Base64 is standard, padded and canonical.
+// once except address, which occurs one to MaxCardAddresses times, and
+// lease-key, which occurs one or more times (several during a key
+// rotation). Base64 is standard, padded and canonical.
 //
 //	# Tollgate server card. Public keys only: safe to ship inside an app.
 //	tollgate-card 1
@@ -61,9 +66,23 @@ const (
 //	tls-pin sha256/<base64 of SHA-256 of the certificate's SubjectPublicKeyInfo>
 //	lease-key mldsa44-ed25519 <base64 of the composite public key>
 //	lease-key mldsa65-ed25519 <...>
+//
+// Several address lines name the gateways of one deployment, which share
+// one identity (Noise key, certificate, lease keys) and one database; their
+// order, among themselves, is the order of preference. Two lines naming the
+// same address (host names compared without case, IP addresses by value)
+// are refused. A card with one address is exactly the card of a gateway
+// that had only one; a client built before cards could list several
+// refuses a card with more than one address line (ErrCardRepeated), so a
+// publisher ships such a card only with clients of this version or later.
 type Card struct {
-	// Address is the gateway's host:port, a name or an IP address.
+	// Address is the gateway's host:port, a name or an IP address: the
+	// first address of the card, the one preferred.
 	Address string
+	// Fallbacks are the card's further addresses, gateways of the same
+	// deployment tried after Address in this order; nil for a card of one
+	// address. Addresses returns them all, SetAddresses sets them all.
+	Fallbacks []string
 	// NoiseKey is the gateway's Noise static public key (X25519).
 	NoiseKey [NoiseKeySize]byte
 	// TLSPin is the SHA-256 of the gateway certificate's
@@ -112,9 +131,10 @@ func ParseCard(b []byte) (*Card, error) {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrCardTooLarge, len(b), MaxCardSize)
 	}
 	var (
-		c                                    Card
-		header, haveAddr, haveNoise, havePin bool
-		lineNo                               int
+		c                          Card
+		addrs                      []string
+		header, haveNoise, havePin bool
+		lineNo                     int
 	)
 	for rest := b; len(rest) > 0; {
 		var line []byte
@@ -158,13 +178,16 @@ func ParseCard(b []byte) (*Card, error) {
 		case cardMagic:
 			return nil, fmt.Errorf("%w: line %d: %s", ErrCardRepeated, lineNo, name)
 		case "address":
-			if haveAddr {
-				return nil, fmt.Errorf("%w: line %d: %s", ErrCardRepeated, lineNo, name)
-			}
 			if err := checkAddress(f[1]); err != nil {
 				return nil, fmt.Errorf("%w: line %d: address: %w", ErrCardValue, lineNo, err)
 			}
-			c.Address, haveAddr = f[1], true
+			if len(addrs) == MaxCardAddresses {
+				return nil, fmt.Errorf("%w: line %d: more than %d addresses", ErrCardRepeated, lineNo, MaxCardAddresses)
+			}
+			if i := sameAddress(addrs, f[1]); i >= 0 {
+				return nil, fmt.Errorf("%w: line %d: address %s is %s again", ErrCardRepeated, lineNo, f[1], addrs[i])
+			}
+			addrs = append(addrs, f[1])
 		case "noise-key":
 			if haveNoise {
 				return nil, fmt.Errorf("%w: line %d: %s", ErrCardRepeated, lineNo, name)
@@ -211,7 +234,7 @@ func ParseCard(b []byte) (*Card, error) {
 	switch {
 	case !header:
 		return nil, fmt.Errorf("%w: no %q line", ErrCardHeader, cardMagic)
-	case !haveAddr:
+	case len(addrs) == 0:
 		return nil, fmt.Errorf("%w: address", ErrCardMissing)
 	case !haveNoise:
 		return nil, fmt.Errorf("%w: noise-key", ErrCardMissing)
@@ -220,7 +243,68 @@ func ParseCard(b []byte) (*Card, error) {
 	case len(c.LeaseKeys) == 0:
 		return nil, fmt.Errorf("%w: lease-key", ErrCardMissing)
 	}
+	c.Address = addrs[0]
+	if len(addrs) > 1 {
+		c.Fallbacks = addrs[1:]
+	}
 	return &c, nil
+}
+
+// Addresses returns the card's addresses in order of preference: Address,
+// then Fallbacks. The slice is new; changing it leaves c as it is.
+func (c *Card) Addresses() []string {
+	return append([]string{c.Address}, c.Fallbacks...)
+}
+
+// SetAddresses sets the card's addresses, in order of preference, after
+// checking them as ParseCard does: one to MaxCardAddresses of them, each
+// host:port with a port from 1 to 65535, no two the same. On error
+// (ErrCardMissing, ErrCardValue or ErrCardRepeated, naming the address) c
+// is left as it was.
+func (c *Card) SetAddresses(addrs []string) error {
+	if len(addrs) == 0 {
+		return fmt.Errorf("%w: address (give at least one HOST:PORT)", ErrCardMissing)
+	}
+	if len(addrs) > MaxCardAddresses {
+		return fmt.Errorf("%w: %d addresses, at most %d", ErrCardRepeated, len(addrs), MaxCardAddresses)
+	}
+	for i, a := range addrs {
+		if err := checkAddress(a); err != nil {
+			return fmt.Errorf("%w: address %.64q: %w (want HOST:PORT)", ErrCardValue, a, err)
+		}
+		if j := sameAddress(addrs[:i], a); j >= 0 {
+			return fmt.Errorf("%w: address %s is %s again", ErrCardRepeated, a, addrs[j])
+		}
+	}
+	c.Address = addrs[0]
+	c.Fallbacks = nil
+	if len(addrs) > 1 {
+		c.Fallbacks = append([]string(nil), addrs[1:]...)
+	}
+	return nil
+}
+
+// sameAddress returns the index of the address of addrs that names the
+// same place as addr, or -1: the same port and the same host, a name
+// compared without case, an IP address by value (so "[::1]:1" and
+// "[0::1]:1" are the same). Every address given has passed checkAddress.
+func sameAddress(addrs []string, addr string) int {
+	host, port, _ := net.SplitHostPort(addr)
+	ip, ipErr := netip.ParseAddr(host)
+	for i, o := range addrs {
+		h, p, _ := net.SplitHostPort(o)
+		if p != port {
+			continue
+		}
+		if oip, err := netip.ParseAddr(h); err == nil && ipErr == nil {
+			if oip == ip {
+				return i
+			}
+		} else if strings.EqualFold(h, host) {
+			return i
+		}
+	}
+	return -1
 }
 
 // checkAddress accepts host:port with a non-empty host of printable ASCII
@@ -261,10 +345,11 @@ func decodeFixed(dst []byte, s string) error {
 	return nil
 }
 
-// Marshal encodes c in the card format, with a comment line on top. A card
-// that ParseCard returned marshals to a card it parses back equal; a card
-// built in memory with an invalid address or no valid lease key marshals
-// to one that ParseCard refuses.
+// Marshal encodes c in the card format, with a comment line on top, its
+// address lines in order (Address, then Fallbacks). A card that ParseCard
+// returned marshals to a card it parses back equal; a card built in memory
+// with an invalid or repeated address or no valid lease key marshals to
+// one that ParseCard refuses.
 func (c *Card) Marshal() []byte {
 	enc := base64.StdEncoding
 	b := make([]byte, 0, 256+len(c.LeaseKeys)*2700)
@@ -273,6 +358,10 @@ func (c *Card) Marshal() []byte {
 	b = strconv.AppendInt(b, CardVersion, 10)
 	b = append(b, "\naddress "...)
 	b = append(b, c.Address...)
+	for _, a := range c.Fallbacks {
+		b = append(b, "\naddress "...)
+		b = append(b, a...)
+	}
 	b = append(b, "\nnoise-key "...)
 	b = enc.AppendEncode(b, c.NoiseKey[:])
 	b = append(b, "\ntls-pin "+pinPrefix...)

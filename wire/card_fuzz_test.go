@@ -17,6 +17,10 @@ func FuzzParseCard(f *testing.F) {
 	one.Address = "gateway.example.com:7443"
 	f.Add(one.Marshal())
 	f.Add([]byte("tollgate-card 1\naddress [::1]:1\n"))
+	several := *c
+	several.Fallbacks = []string{"[::1]:7443", "gw2.example.com:443"}
+	f.Add(several.Marshal())
+	f.Add([]byte("tollgate-card 1\naddress a:1\naddress A:1\n"))
 	f.Add([]byte("# comment\n\ntollgate-card 1\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := ParseCard(b)

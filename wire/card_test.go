@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -42,7 +44,7 @@ func cardForTest(tb testing.TB) *Card {
 
 // cardEqual compares two cards field by field, lease keys in order.
 func cardEqual(a, b *Card) bool {
-	if a.Address != b.Address || a.NoiseKey != b.NoiseKey || a.TLSPin != b.TLSPin || len(a.LeaseKeys) != len(b.LeaseKeys) {
+	if !slices.Equal(a.Addresses(), b.Addresses()) || a.NoiseKey != b.NoiseKey || a.TLSPin != b.TLSPin || len(a.LeaseKeys) != len(b.LeaseKeys) {
 		return false
 	}
 	for i := range a.LeaseKeys {
@@ -125,6 +127,11 @@ func TestParseCardErrors(t *testing.T) {
 		{"unknown field", valid + "colour blue\n", ErrCardField, "line 6"},
 		{"field names are case-sensitive", header + "Address 127.0.0.1:7443\n", ErrCardField, "line 2"},
 		{"repeated address", valid + addr, ErrCardRepeated, "line 6"},
+		{"repeated address, host case", header + "address gw.example.com:1\naddress GW.example.COM:1\n", ErrCardRepeated, "line 3"},
+		{"repeated address, IPv6 spelling", header + "address [::1]:1\naddress [0:0::1]:1\n", ErrCardRepeated, "line 3"},
+		{"repeated address among several", header + "address a:1\naddress b:1\naddress a:1\n", ErrCardRepeated, "line 4"},
+		{"too many addresses", header + manyAddrs(MaxCardAddresses+1), ErrCardRepeated, "line 18"},
+		{"bad second address", header + addr + "address 127.0.0.1:0\n", ErrCardValue, "line 3"},
 		{"repeated noise-key", valid + noise, ErrCardRepeated, "line 6"},
 		{"repeated tls-pin", valid + pin, ErrCardRepeated, "line 6"},
 		{"same lease key twice", valid + lease, ErrCardRepeated, "line 6"},
@@ -171,6 +178,118 @@ func TestParseCardErrors(t *testing.T) {
 		}
 		if tc.line != "" && !strings.Contains(err.Error(), tc.line+":") {
 			t.Errorf("%s: error %q does not name %s", tc.name, err, tc.line)
+		}
+	}
+}
+
+// manyAddrs returns n distinct address lines.
+func manyAddrs(n int) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString("address 127.0.0." + strconv.Itoa(i+1) + ":7443\n")
+	}
+	return b.String()
+}
+
+// TestCardOneAddressGolden checks that a card of one address encodes
+// byte for byte as cards did before a card could list several (the golden
+// file was written by that encoder), so that cards already shipped and
+// clients already installed go on as they were.
+func TestCardOneAddressGolden(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join("testdata", "card-one-address.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cardForTest(t)
+	if got := c.Marshal(); !bytes.Equal(got, want) {
+		t.Fatalf("a one-address card encodes differently from before: first difference at byte %d", firstDiff(got, want))
+	}
+	got, err := ParseCard(want)
+	if err != nil {
+		t.Fatalf("ParseCard(golden): %v", err)
+	}
+	if got.Fallbacks != nil || got.Address != c.Address {
+		t.Fatalf("golden card parsed to addresses %q, want only %q", got.Addresses(), c.Address)
+	}
+}
+
+// TestCardSeveralAddresses checks that address lines keep their order,
+// wherever they stand among the other fields, and that a card of the
+// maximum count round-trips.
+func TestCardSeveralAddresses(t *testing.T) {
+	c := cardForTest(t)
+	text := "tollgate-card 1\n" +
+		"address gw2.example.com:7443\n" +
+		"noise-key " + b64(c.NoiseKey[:]) + "\n" +
+		"address [2001:db8::1]:443\n" +
+		"tls-pin sha256/" + b64(c.TLSPin[:]) + "\n" +
+		"lease-key mldsa44-ed25519 " + b64(c.LeaseKeys[0].Bytes()) + "\n" +
+		"address 127.0.0.1:7443\n"
+	got, err := ParseCard([]byte(text))
+	if err != nil {
+		t.Fatalf("ParseCard: %v", err)
+	}
+	want := []string{"gw2.example.com:7443", "[2001:db8::1]:443", "127.0.0.1:7443"}
+	if !slices.Equal(got.Addresses(), want) || got.Address != want[0] {
+		t.Fatalf("addresses %q, want %q", got.Addresses(), want)
+	}
+	again, err := ParseCard(got.Marshal())
+	if err != nil || !cardEqual(got, again) {
+		t.Fatalf("round trip of a card of three addresses: %v", err)
+	}
+	if !bytes.Contains(got.Marshal(), []byte("address gw2.example.com:7443\naddress [2001:db8::1]:443\naddress 127.0.0.1:7443\nnoise-key ")) {
+		t.Fatalf("Marshal does not write the address lines together, in order:\n%s", got.Marshal())
+	}
+	// Addresses returns a copy.
+	got.Addresses()[0] = "changed:1"
+	if got.Address != want[0] {
+		t.Fatalf("changing what Addresses returned changed the card")
+	}
+
+	// The comment, header and address lines of c's card replaced.
+	rest := strings.SplitAfterN(string(c.Marshal()), "\n", 4)[3]
+	most := "tollgate-card 1\n" + manyAddrs(MaxCardAddresses) + rest
+	full, err := ParseCard([]byte(most))
+	if err != nil {
+		t.Fatalf("a card of %d addresses: %v", MaxCardAddresses, err)
+	}
+	if n := len(full.Addresses()); n != MaxCardAddresses {
+		t.Fatalf("%d addresses parsed, want %d", n, MaxCardAddresses)
+	}
+}
+
+func TestCardSetAddresses(t *testing.T) {
+	c := cardForTest(t)
+	if err := c.SetAddresses([]string{"a.example:1", "b.example:2"}); err != nil {
+		t.Fatalf("SetAddresses: %v", err)
+	}
+	if c.Address != "a.example:1" || !slices.Equal(c.Fallbacks, []string{"b.example:2"}) {
+		t.Fatalf("addresses %q after SetAddresses", c.Addresses())
+	}
+	if err := c.SetAddresses([]string{"only.example:3"}); err != nil || c.Fallbacks != nil || c.Address != "only.example:3" {
+		t.Fatalf("SetAddresses of one address: %v, addresses %q", err, c.Addresses())
+	}
+	many := make([]string, MaxCardAddresses+1)
+	for i := range many {
+		many[i] = "h" + strconv.Itoa(i) + ":1"
+	}
+	for _, tc := range []struct {
+		name  string
+		addrs []string
+		want  error
+	}{
+		{"none", nil, ErrCardMissing},
+		{"bad port", []string{"a:1", "b:0"}, ErrCardValue},
+		{"no port", []string{"a"}, ErrCardValue},
+		{"duplicate", []string{"a:1", "b:1", "A:1"}, ErrCardRepeated},
+		{"too many", many, ErrCardRepeated},
+	} {
+		err := c.SetAddresses(tc.addrs)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+		if c.Address != "only.example:3" || c.Fallbacks != nil {
+			t.Errorf("%s: a refused SetAddresses changed the card to %q", tc.name, c.Addresses())
 		}
 	}
 }
