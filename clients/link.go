@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -35,6 +36,11 @@ type link struct {
 	timeout   time.Duration     // for a request whose context has no deadline
 	headStart time.Duration     // how long a dial runs alone before the next address is dialed too
 	dialed    func(addr string) // called as each dial starts; a test hook, nil otherwise
+
+	// heard counts the frames the gateway sent on the current
+	// connection: a request that times out with none heard since it was
+	// sent drops the connection (try).
+	heard atomic.Uint64
 
 	mu      sync.Mutex
 	last    int // index in addrs of the address that answered last
@@ -251,6 +257,7 @@ func (l *link) readLoop(sess *channel.Session) {
 			var n int
 			hdr, n, err = wire.ParseHeader(frame)
 			if err == nil {
+				l.heard.Add(1)
 				l.mu.Lock()
 				ch, ok := l.pending[hdr.RequestID]
 				delete(l.pending, hdr.RequestID)
@@ -307,6 +314,7 @@ func (l *link) try(ctx context.Context, m wire.Message) (response, error) {
 	l.nextID++
 	id := l.nextID
 	l.pending[id] = ch
+	heard := l.heard.Load()
 	l.mu.Unlock()
 	if err := sess.WriteFrame(wire.AppendFrame(nil, id, m)); err != nil {
 		// The gateway's STOP_SENDING: it stopped reading the session
@@ -353,6 +361,13 @@ func (l *link) try(ctx context.Context, m wire.Message) (response, error) {
 	case <-ctx.Done():
 		l.mu.Lock()
 		delete(l.pending, id)
+		if l.sess == sess && l.heard.Load() == heard {
+			// The gateway has said nothing since this request went out: it
+			// may be gone (killed, its address unreachable), which QUIC
+			// would notice only at its idle timeout. The next request dials
+			// again, and may reach another of the card's gateways.
+			l.dropLocked(fmt.Errorf("%w: the license server did not answer in time", ErrTimeout))
+		}
 		l.mu.Unlock()
 		return response{}, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
 	}

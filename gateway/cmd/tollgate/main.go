@@ -30,8 +30,8 @@ import (
 const usage = `tollgate runs and administers a Tollgate license gateway.
 
 Usage:
-  tollgate init  --data DIR [--addr HOST:PORT] [--scheme mldsa44-ed25519|mldsa65-ed25519] [--store postgres://...]
-  tollgate card  --data DIR [--addr HOST:PORT]
+  tollgate init  --data DIR [--addr HOST:PORT[,HOST:PORT...]] [--scheme mldsa44-ed25519|mldsa65-ed25519] [--store postgres://...]
+  tollgate card  --data DIR [--addr HOST:PORT[,HOST:PORT...]] [--write]
   tollgate serve --data DIR [--listen 127.0.0.1:7443] [--config FILE] [--log text|json]
   tollgate run   --data DIR [--listen 127.0.0.1:7443]   (init on first use, then serve)
   tollgate keys mint --data DIR --product CODE [--count N] [--seats N] [--years N | --months N | --days N | --perpetual] [--feature NAME]...
@@ -142,7 +142,7 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 func cmdInit(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("init", stderr)
 	data := fs.String("data", "", "data directory (required)")
-	addr := fs.String("addr", gateway.DefaultAddress, "public HOST:PORT written into the server card")
+	addr := fs.String("addr", gateway.DefaultAddress, "public HOST:PORT written into the server card; several gateways of one deployment: HOST:PORT,HOST:PORT,... in order of preference")
 	scheme := fs.String("scheme", "mldsa44-ed25519", "lease signature: mldsa44-ed25519 or mldsa65-ed25519")
 	storeURL := fs.String("store", "", "PostgreSQL connection string of a store shared by several gateways (default: the embedded store in DIR)")
 	pos, err := parseFlags(fs, args, stdout)
@@ -167,7 +167,7 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 		}
 		st.Close()
 	}
-	id, err := gateway.Init(*data, s, *addr)
+	id, err := gateway.Init(*data, s, strings.Split(*addr, ",")...)
 	if err != nil {
 		return err
 	}
@@ -187,22 +187,31 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 func cmdCard(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("card", stderr)
 	data := fs.String("data", "", "data directory (required)")
-	addr := fs.String("addr", "", "public HOST:PORT apps connect to (default: the one in the card)")
+	addr := fs.String("addr", "", "public HOST:PORT apps connect to, or HOST:PORT,HOST:PORT,... for several gateways in order of preference (default: those in the card)")
+	write := fs.Bool("write", false, "also rewrite DIR/server.card with --addr (same keys); a running gateway keeps the card it loaded")
 	if _, err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if err := needData(*data); err != nil {
 		return err
 	}
-	card, err := wire.LoadCard(filepath.Join(*data, gateway.FileCard))
+	if *write && *addr == "" {
+		return usageError("--write needs --addr: the addresses to write into the card")
+	}
+	var card *wire.Card
+	var err error
+	switch {
+	case *write:
+		card, err = gateway.SetCardAddresses(*data, strings.Split(*addr, ","))
+	default:
+		if card, err = wire.LoadCard(filepath.Join(*data, gateway.FileCard)); err == nil && *addr != "" {
+			if err := card.SetAddresses(strings.Split(*addr, ",")); err != nil {
+				return usageError("--addr: %v", err)
+			}
+		}
+	}
 	if err != nil {
 		return err
-	}
-	if *addr != "" {
-		card.Address = *addr
-		if _, err := wire.ParseCard(card.Marshal()); err != nil {
-			return usageError("--addr: %v", err)
-		}
 	}
 	if asJSON(fs) {
 		return writeJSON(stdout, map[string]string{"card": string(card.Marshal())})
