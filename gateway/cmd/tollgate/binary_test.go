@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/internal/hang"
 )
 
@@ -146,5 +149,74 @@ func TestBinaryHelpAndExitStatus(t *testing.T) {
 	// Flags after the arguments.
 	if r := exe(t, "product", "show", "1ajs2", "--data", dir, "--json"); r.code != 0 || !strings.HasPrefix(r.stdout, "{") {
 		t.Errorf("product show CODE --data DIR --json: %+v", r)
+	}
+}
+
+// TestBinaryOperatorMistakes runs, on the built command, what a publisher
+// typed wrong on day one (issue 14): each is refused with the exit status
+// a script can act on (2: not valid as given, 1: refused), one line on
+// stderr that says what to do and is not labelled a configuration error,
+// and changes nothing.
+func TestBinaryOperatorMistakes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"init", "--data", dir},
+		{"product", "add", "--data", dir, "--code", "1AJS2", "--name", "Lite", "--years", "1"},
+	} {
+		if r := exe(t, args...); r.code != 0 {
+			t.Fatalf("%v: %+v", args, r)
+		}
+	}
+	key := strings.TrimSpace(exe(t, "keys", "mint", "--data", dir, "--product", "1AJS2").stdout)
+	k, _ := channel.GenerateKey(rand.Reader)
+	k2, _ := channel.GenerateKey(rand.Reader)
+	shop := []string{"shop", "add", "--data", dir, "--name", "acme", "--key", k.Public().String(), "--network", "198.51.100.0/24", "--product", "1AJS2"}
+	if r := exe(t, shop...); r.code != 0 {
+		t.Fatalf("shop add: %+v", r)
+	}
+	bad := filepath.Join(t.TempDir(), "bad")
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"product", "add", "--data", dir, "--code", "1AJS2", "--name", "Renamed"}, 1, "tollgate product update"},
+		{[]string{"shop", "add", "--data", dir, "--name", "acme", "--key", k2.Public().String(), "--network", "203.0.113.0/24", "--product", "1AJS2"}, 1, "tollgate shop update"},
+		{[]string{"shop", "add", "--data", dir, "--name", "beta", "--key", k.Public().String(), "--network", "203.0.113.0/24", "--product", "1AJS2"}, 1, "already"},
+		{[]string{"shop", "add", "--data", dir, "--name", "gamma", "--key", "noisepub:AAAA", "--network", "203.0.113.0/24", "--product", "9ZZZ9"}, 2, ""},
+		{[]string{"init", "--data", bad, "--addr", "no-port"}, 2, "--addr"},
+		{[]string{"keys", "mint", "--data", dir, "--product", "ÄÖÜ12"}, 2, `"ÄÖÜ12" is not a valid product code: 5 characters of 0-9A-Z`},
+		{[]string{"keys", "mint", "--data", dir, "--product", "9ZZZ9"}, 2, "9ZZZ9 is not in the catalogue"},
+		{[]string{"keys", "mint", "--data", dir, "--product", "1AJS2", "--years", "1", "--perpetual"}, 2, "cannot be given together"},
+		{[]string{"license", "renew", "--data", dir, "--years", "1", "--months", "6", key}, 2, "cannot be given together"},
+		{[]string{"license", "show", "--data", dir, "1AJS2-00000"}, 2, "not a valid license key"},
+	} {
+		r := exe(t, c.args...)
+		line := strings.TrimSpace(r.stderr)
+		if r.code != c.code || !strings.HasPrefix(line, "tollgate: ") || strings.Contains(line, "\n") ||
+			!strings.Contains(line, c.want) || strings.Contains(line, "configuration") || strings.Contains(line, "tollgate: tollgate:") {
+			t.Errorf("tollgate %s: exit %d, stderr %q; want exit %d and one line saying %q", strings.Join(c.args, " "), r.code, r.stderr, c.code, c.want)
+		}
+	}
+	if _, err := os.Stat(bad); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("init with a bad --addr left %s behind", bad)
+	}
+	if out := exe(t, "product", "show", "--data", dir, "1AJS2").stdout; !strings.Contains(out, "Lite") {
+		t.Errorf("a refused product add changed the product: %q", out)
+	}
+	if out := exe(t, "shop", "list", "--data", dir).stdout; strings.Contains(out, "beta") || strings.Contains(out, "gamma") || strings.Contains(out, "203.0.113") {
+		t.Errorf("refused shop adds changed the shops: %q", out)
+	}
+
+	// A renewal says the term it gives (a 1-year key not yet activated:
+	// 18 months from its first activation); resuming a revoked key says
+	// revocation is final.
+	if r := exe(t, "license", "renew", "--data", dir, "--months", "6", key); r.code != 0 || strings.Contains(r.stdout, "perpetual") || !strings.Contains(r.stdout, "18 month(s)") {
+		t.Errorf("license renew --months 6: %+v", r)
+	}
+	exe(t, "license", "revoke", "--data", dir, key)
+	if r := exe(t, "license", "resume", "--data", dir, key); r.code != 1 || !strings.Contains(r.stderr, "revocation is final") || strings.Contains(r.stderr, "tollgate: tollgate:") || strings.Contains(r.stderr, key) {
+		t.Errorf("license resume of a revoked key: %+v", r)
 	}
 }
