@@ -205,6 +205,12 @@ func cmdDeactivateMachine(args []string, stdout, stderr io.Writer) error {
 // socket when it runs, else its store) and closes it.
 func withAdmin(data string, do func(c *adminapi.Client) error) error {
 	c, err := gateway.OpenAdmin(data)
+	return using(c, err, do)
+}
+
+// using runs do with c, the client an open returned with err, and closes
+// it.
+func using(c *adminapi.Client, err error, do func(c *adminapi.Client) error) error {
 	if err != nil {
 		return err
 	}
@@ -225,12 +231,5 @@ func withRunning(data string, do func(c *adminapi.Client) error) error {
 		return usageError("the gateway of %s is not running (no admin socket %s): statistics come from a running gateway; start it with 'tollgate serve --data %s'", data, sock, data)
 	}
 	c, err := gateway.DialAdmin(data)
-	if err != nil {
-		return err
-	}
-	err = do(c)
-	if cerr := c.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return using(c, err, do)
 }
