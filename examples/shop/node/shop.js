@@ -60,7 +60,7 @@ function webhook(port) {
         return;
       }
       const ev = JSON.parse(body);
-      console.log(`verified ${ev.kind} ${ev.seq}`);
+      console.log(`verified ${ev.type} ${ev.id}`);
       res.writeHead(204).end();
     });
   });

@@ -3,7 +3,7 @@
 //
 //   TOLLGATE_WEBHOOK_SECRET=... php -S 127.0.0.1:PORT webhook.php
 //
-// Each verified event is written to standard output as "verified KIND SEQ".
+// Each verified event is written to standard output as "verified TYPE ID".
 
 // tollgate_verify checks a Tollgate-Signature header (t=UNIX,v1=HEX, an
 // HMAC-SHA-256 of "t.body" with the secret) and that it is at most
@@ -37,5 +37,5 @@ if ($_SERVER['REQUEST_METHOD'] !== 'POST' || parse_url($_SERVER['REQUEST_URI'], 
     return;
 }
 $ev = json_decode($body, true);
-fwrite($out, "verified {$ev['kind']} {$ev['seq']}\n");
+fwrite($out, "verified {$ev['type']} {$ev['id']}\n");
 http_response_code(204);

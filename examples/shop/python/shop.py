@@ -69,7 +69,7 @@ class Webhook(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             return
         ev = json.loads(body)
-        print("verified %s %s" % (ev["kind"], ev["seq"]), flush=True)
+        print("verified %s %s" % (ev["type"], ev["id"]), flush=True)
         self.send_response(204)
         self.end_headers()
 
