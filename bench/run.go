@@ -20,6 +20,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if cfg.Addr != "" {
 		r.Mode = "addr"
+	} else if cfg.Scenario != Ceiling {
+		r.Store, r.Nodes = "pebble", cfg.Nodes
+		if cfg.Store != "" {
+			r.Store = "postgresql"
+		}
 	}
 	var err error
 	switch cfg.Scenario {
@@ -39,6 +44,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		err = runIdle(ctx, &cfg, r)
 	case Flood:
 		err = runFlood(ctx, &cfg, r)
+	case RevokeDelay:
+		err = runRevokeDelay(ctx, &cfg, r)
 	}
 	if ctx.Err() != nil {
 		r.Interrupted = true
