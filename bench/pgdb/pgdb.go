@@ -67,12 +67,26 @@ func Create(ctx context.Context, server, prefix string) (*DB, error) {
 	return db, nil
 }
 
-// Drop drops the database, closing the sessions still on it.
+// dropTries bounds the attempts to drop a database: an autovacuum worker
+// on it (after a run that wrote much) makes DROP ... WITH (FORCE) fail for
+// a role that may not signal it, until the worker is done.
+const dropTries = 10
+
+// Drop drops the database, closing the sessions still on it. A refusal is
+// tried again, a second apart, up to dropTries times.
 func (db *DB) Drop(ctx context.Context) error {
-	if err := db.exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db.Name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		return fmt.Errorf("%w: drop database %s: %w", ErrServer, db.Name, err)
+	var err error
+	for try := 1; try <= dropTries; try++ {
+		if err = db.exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db.Name}.Sanitize()+" WITH (FORCE)"); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: drop database %s: %w", ErrServer, db.Name, err)
+		case <-time.After(time.Second):
+		}
 	}
-	return nil
+	return fmt.Errorf("%w: drop database %s (%d tries): %w", ErrServer, db.Name, dropTries, err)
 }
 
 // Where names the database for messages: host, port, user and name,
