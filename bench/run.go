@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -54,8 +55,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return r, err
 }
 
-// closeTarget stops an embedded gateway, keeping the first error.
+// closeTarget stops an embedded gateway, keeping the first error. A run
+// that failed gets the end of each node's log (warnings and errors: why a
+// gateway refused, with licenses named by id, never by key).
 func closeTarget(t *target, err *error) {
+	if *err != nil && !errors.Is(*err, ErrChild) {
+		for i, c := range append([]*child{t.gw}, t.others...) {
+			if c == nil {
+				continue
+			}
+			if note := c.tail.note(); note != "" {
+				*err = fmt.Errorf("%w\nnode %d%s", *err, i+1, note)
+			}
+		}
+	}
 	if cerr := t.close(); cerr != nil && *err == nil {
 		*err = cerr
 	}
