@@ -18,6 +18,8 @@ import (
 	"github.com/tollgate/tollgate/bench"
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/internal/hang"
+	"github.com/tollgate/tollgate/internal/pgtest"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/keygen/composite"
 	"github.com/tollgate/tollgate/service"
@@ -177,6 +179,62 @@ func TestOpenLoop(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the p99-at-half-throughput target was not judged: %+v", r.Targets)
+	}
+}
+
+// TestPostgresNodes runs validate, activate, mint and mixed on two
+// embedded gateways sharing a PostgreSQL database.
+func TestPostgresNodes(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts gateways")
+	}
+	pgtest.Server(t)
+	for _, s := range []bench.Scenario{bench.Validate, bench.Activate, bench.Mint, bench.Mixed} {
+		t.Run(string(s), func(t *testing.T) {
+			t.Parallel()
+			cfg := small(s)
+			cfg.Store, cfg.Nodes = pgtest.URL(t), 2
+			r, err := bench.Run(hang.Context(t), cfg)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			m := checkSane(t, r)
+			if r.Store != "postgresql" || r.Nodes != 2 || m["store"] != "postgresql" {
+				t.Errorf("store %q, %d nodes (JSON %v), want postgresql and 2", r.Store, r.Nodes, m["store"])
+			}
+			if runtime.GOOS == "linux" && r.GatewayCPUUsPerReq == nil {
+				t.Errorf("the gateways' CPU time was not measured")
+			}
+			var text bytes.Buffer
+			r.WriteText(&text)
+			if !strings.Contains(text.String(), "postgresql store, 2 nodes") {
+				t.Errorf("the summary does not name the store and nodes:\n%s", text.String())
+			}
+		})
+	}
+}
+
+// TestRevokeDelay revokes a few licenses through one node and finds each
+// refused by the other.
+func TestRevokeDelay(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts gateways")
+	}
+	cfg := bench.Config{Scenario: bench.RevokeDelay, Store: pgtest.URL(t), Revocations: 5}
+	r, err := bench.Run(hang.Context(t), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if r.Requests != 5 || r.Nodes != 2 || r.P50us <= 0 || r.MaxUs < r.P99us || r.P99us < r.P50us {
+		t.Fatalf("%d revocations on %d nodes, p50 %v µs, p99 %v µs, max %v µs", r.Requests, r.Nodes, r.P50us, r.P99us, r.MaxUs)
+	}
+	if r.StaleValidations == nil || *r.StaleValidationsMax > *r.StaleValidations {
+		t.Errorf("stale validations %v, at most %v", r.StaleValidations, r.StaleValidationsMax)
+	}
+	if len(r.Targets) != 1 || r.Targets[0].Value == nil {
+		t.Errorf("the revocation target was not judged: %+v", r.Targets)
 	}
 }
 
@@ -348,6 +406,11 @@ func TestConfigErrors(t *testing.T) {
 		{Scenario: bench.Validate, Rate: 10, RateFraction: 0.5},
 		{Scenario: bench.Mint, Batch: 10001},
 		{Scenario: bench.Validate, Conns: -1},
+		{Scenario: bench.Validate, Nodes: 2},
+		{Scenario: bench.RevokeDelay},
+		{Scenario: bench.RevokeDelay, Store: "postgres://u@127.0.0.1:1/x", Nodes: 1},
+		{Scenario: bench.Validate, Store: "host=127.0.0.1 dbname=x"},
+		{Scenario: bench.Handshake, Store: "postgres://u@127.0.0.1:1/x", Nodes: 2},
 	} {
 		if _, err := bench.Run(ctx, c); !errors.Is(err, bench.ErrConfig) {
 			t.Errorf("%+v: got %v, want ErrConfig", c, err)

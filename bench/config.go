@@ -3,8 +3,11 @@ package bench
 import (
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"time"
 
+	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/keygen/composite"
@@ -43,10 +46,16 @@ const (
 	// Initial packets from loopback addresses that never answer (issue
 	// 12); the gateway's RSS before, at its peak and after.
 	Flood Scenario = "flood"
+	// RevokeDelay: on two gateways sharing a PostgreSQL store, Revocations
+	// times a license activated through node A, validated through node B
+	// (which caches it), revoked by its shop through node A; the time from
+	// the revocation's answer to node B's first REVOKED validation, which
+	// a tight loop of validations on B looks for.
+	RevokeDelay Scenario = "revoke-delay"
 )
 
 // Scenarios lists every scenario.
-var Scenarios = []Scenario{Validate, Activate, Handshake, Mint, Mixed, Ceiling, IdleMemory, Flood}
+var Scenarios = []Scenario{Validate, Activate, Handshake, Mint, Mixed, Ceiling, IdleMemory, Flood, RevokeDelay}
 
 // Mix weighs the operations of the Mixed scenario; only the ratios matter.
 type Mix struct {
@@ -86,6 +95,21 @@ type Config struct {
 	// Product is the product code of the keys the embedded gateway mints
 	// and the mint scenario asks for. Zero means 1AJS2.
 	Product string
+
+	// Store is the connection string (postgres://) of an empty PostgreSQL
+	// database in which the embedded gateway keeps its state: the run
+	// makes its schema, fills it and leaves it filled. It may hold a
+	// password, which the run never prints. Empty means the embedded
+	// store (Pebble) in the gateway's data directory.
+	Store string
+	// Nodes is the number of embedded gateways sharing Store, each a
+	// child process with its own data directory and port and one
+	// identity; the connections go to them in turn. Zero means 1 (2 for
+	// revoke-delay); more needs Store.
+	Nodes int
+	// Revocations is the number of licenses revoke-delay revokes. Zero
+	// means 200.
+	Revocations int
 
 	// Conns is the number of QUIC connections (for handshake and
 	// idle-memory: connections being opened at a time). Zero means the
@@ -176,6 +200,8 @@ func Defaults(s Scenario) Shape {
 		return Shape{Conns: 8, Streams: 1, Inflight: 1}
 	case Mint:
 		return Shape{Conns: 2, Streams: 1, Inflight: 2}
+	case RevokeDelay:
+		return Shape{Conns: 1, Streams: 1, Inflight: 1}
 	case IdleMemory:
 		return Shape{Conns: 32, Streams: 1, Inflight: 1}
 	}
@@ -237,6 +263,15 @@ func (c *Config) setDefaults() error {
 	if c.FloodSources == 0 {
 		c.FloodSources = DefaultFloodSources
 	}
+	if c.Nodes == 0 {
+		c.Nodes = 1
+		if c.Scenario == RevokeDelay {
+			c.Nodes = 2
+		}
+	}
+	if c.Revocations == 0 {
+		c.Revocations = 200
+	}
 	switch {
 	case c.Conns < 1 || c.Conns > 100000:
 		return fmt.Errorf("%w: conns %d not in 1..100000", ErrConfig, c.Conns)
@@ -264,6 +299,22 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("%w: flood rate %v not in 0..1,000,000, undecryptable share %v over 1, or sources %d not in 0..1000", ErrConfig, c.FloodRate, c.FloodUndecryptable, c.FloodSources)
 	case c.Mix.Validate < 0 || c.Mix.Handshake < 0 || c.Mix.Activate < 0 || c.Mix.Deactivate < 0 || c.Mix.total() <= 0:
 		return fmt.Errorf("%w: mix weights must be positive", ErrConfig)
+	case c.Nodes < 1 || c.Nodes > 16:
+		return fmt.Errorf("%w: nodes %d not in 1..16", ErrConfig, c.Nodes)
+	case c.Revocations < 1 || c.Revocations > 100000:
+		return fmt.Errorf("%w: revocations %d not in 1..100000", ErrConfig, c.Revocations)
+	case c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://"):
+		return fmt.Errorf("%w: the store's connection string is not a postgres:// URL", ErrConfig)
+	case c.Store != "" && c.Addr != "":
+		return fmt.Errorf("%w: a store is for the embedded gateway only (a gateway started separately has its own)", ErrConfig)
+	case c.Nodes > 1 && c.Store == "":
+		return fmt.Errorf("%w: %d nodes without a store: several gateways share a PostgreSQL store (give one)", ErrConfig, c.Nodes)
+	case c.Scenario == RevokeDelay && c.Nodes < 2:
+		return fmt.Errorf("%w: revoke-delay needs two nodes or more", ErrConfig)
+	case c.Nodes > 1 && (c.Scenario == Ceiling || c.Scenario == IdleMemory || c.Scenario == Flood || c.Scenario == Handshake):
+		return fmt.Errorf("%w: %s runs on one node", ErrConfig, c.Scenario)
+	case c.Store == "" && c.Addr == "" && os.Getenv(gateway.EnvStore) != "":
+		return fmt.Errorf("%w: %s is set, which would take the embedded gateway to another store than its data directory's: unset it, or give the store", ErrConfig, gateway.EnvStore)
 	}
 	if _, err := keygen.ParseProductCode(c.Product); err != nil {
 		return fmt.Errorf("%w: product %q: %w", ErrConfig, c.Product, err)

@@ -60,7 +60,7 @@ func runMixed(ctx context.Context, cfg *Config, r *Result) (err error) {
 		val, hs := splitHandshakes(ids[i])
 		mixes[i] = &mixedEx{
 			mix: cfg.Mix, rnd: newMathRand(rng), val: newValidateEx(val, s.fps[i]), act: newActivateEx(parts[i], nil, t.card),
-			deact: newDeactivateEx(nil), install: s.installs[i], card: t.card, hs: hs, hsLocks: make([]sync.Mutex, len(hs)),
+			deact: newDeactivateEx(nil), install: s.installs[i], card: t.cardOf(i / cfg.Streams), hs: hs, hsLocks: make([]sync.Mutex, len(hs)),
 		}
 		exs[i] = mixes[i]
 	}

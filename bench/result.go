@@ -22,7 +22,12 @@ type Result struct {
 	Scenario string `json:"scenario"`
 	// Mode is "embedded" (a child process this run started) or "addr" (a
 	// gateway started separately).
-	Mode     string `json:"mode"`
+	Mode string `json:"mode"`
+	// Store is the embedded gateway's store, "pebble" or "postgresql"
+	// (empty with a gateway started separately), and Nodes the gateways
+	// sharing it.
+	Store    string `json:"store,omitempty"`
+	Nodes    int    `json:"nodes,omitempty"`
 	Conns    int    `json:"conns"`
 	Streams  int    `json:"streams"`
 	Inflight int    `json:"inflight"` // per connection
@@ -111,6 +116,11 @@ type Result struct {
 	UnfloodedRequestsPerSec *float64 `json:"unflooded_requests_per_sec,omitempty"`
 	GatewayRSSPeakBytes     *int64   `json:"gateway_rss_peak_bytes,omitempty"`
 	GatewayRSSAfterBytes    *int64   `json:"gateway_rss_after_bytes,omitempty"`
+	// revoke-delay: the latency fields are the delays, Requests the
+	// revocations; these are the validations node B still answered OK
+	// after a revocation's answer, in all and at most for one license.
+	StaleValidations    *int64 `json:"stale_validations,omitempty"`
+	StaleValidationsMax *int64 `json:"stale_validations_max,omitempty"`
 	// mixed: each operation apart.
 	Ops map[string]OpStats `json:"ops,omitempty"`
 
@@ -238,17 +248,37 @@ func (r *Result) WriteText(w io.Writer) error {
 		shape = fmt.Sprintf("%d new connections at a time", r.Conns)
 	case string(IdleMemory):
 		shape = fmt.Sprintf("%d sessions, opened %d at a time", r.Sessions, r.Conns)
+	case string(RevokeDelay):
+		shape = "one install, one shop, one revocation at a time"
+	}
+	if r.Store != "" {
+		shape += fmt.Sprintf("; %s store", r.Store)
+	}
+	if r.Nodes > 1 {
+		shape += fmt.Sprintf(", %d nodes", r.Nodes)
 	}
 	loop := r.Loop + " loop"
 	if r.OfferedRate != nil {
 		loop += fmt.Sprintf(" at %.0f req/s", *r.OfferedRate)
 	}
-	p("scenario", "%s (%s; %s; %s)", r.Scenario, r.Mode, loop, shape)
+	if r.Scenario == string(RevokeDelay) {
+		p("scenario", "%s (%s; %s)", r.Scenario, r.Mode, shape)
+	} else {
+		p("scenario", "%s (%s; %s; %s)", r.Scenario, r.Mode, loop, shape)
+	}
 	if r.MaxRequestsPerSec != nil {
 		p("closed-loop max", "%.0f req/s (the open loop offers a fraction of it)", *r.MaxRequestsPerSec)
 	}
-	p("window", "%.1f s, %d answers", r.DurationS, r.Requests)
-	p("throughput", "%.0f req/s", r.RequestsPerSec)
+	if r.Scenario == string(RevokeDelay) {
+		p("revocations", "%d in %.1f s", r.Requests, r.DurationS)
+		p("delay", "from the revocation's answer (node A) to the first REVOKED (node B), one validation's round trip included")
+		if r.StaleValidations != nil {
+			p("stale answers", "%d validations answered OK by node B after a revocation's answer, at most %d for one license", *r.StaleValidations, *r.StaleValidationsMax)
+		}
+	} else {
+		p("window", "%.1f s, %d answers", r.DurationS, r.Requests)
+		p("throughput", "%.0f req/s", r.RequestsPerSec)
+	}
 	if r.KeysPerSec != nil {
 		p("keys", "%.0f keys/s durable (batches of %d)", *r.KeysPerSec, r.Batch)
 	}
@@ -277,7 +307,7 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	if r.GatewayCPUUsPerReq != nil && r.GatewayCPUCores != nil {
 		p("gateway cpu", "%.1f µs per %s (%.2f cores)", *r.GatewayCPUUsPerReq, per, *r.GatewayCPUCores)
-	} else if r.Scenario != string(Ceiling) {
+	} else if r.Scenario != string(Ceiling) && r.Scenario != string(RevokeDelay) {
 		p("gateway cpu", "not measured (no pid of the gateway)")
 	}
 	if r.LoadCPUUsPerReq != nil {

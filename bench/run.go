@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -20,6 +21,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if cfg.Addr != "" {
 		r.Mode = "addr"
+	} else if cfg.Scenario != Ceiling {
+		r.Store, r.Nodes = "pebble", cfg.Nodes
+		if cfg.Store != "" {
+			r.Store = "postgresql"
+		}
 	}
 	var err error
 	switch cfg.Scenario {
@@ -39,6 +45,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		err = runIdle(ctx, &cfg, r)
 	case Flood:
 		err = runFlood(ctx, &cfg, r)
+	case RevokeDelay:
+		err = runRevokeDelay(ctx, &cfg, r)
 	}
 	if ctx.Err() != nil {
 		r.Interrupted = true
@@ -47,8 +55,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return r, err
 }
 
-// closeTarget stops an embedded gateway, keeping the first error.
+// closeTarget stops an embedded gateway, keeping the first error. A run
+// that failed gets the end of each node's log (warnings and errors: why a
+// gateway refused, with licenses named by id, never by key).
 func closeTarget(t *target, err *error) {
+	if *err != nil && !errors.Is(*err, ErrChild) {
+		for i, c := range append([]*child{t.gw}, t.others...) {
+			if c == nil {
+				continue
+			}
+			if note := c.tail.note(); note != "" {
+				*err = fmt.Errorf("%w\nnode %d%s", *err, i+1, note)
+			}
+		}
+	}
 	if cerr := t.close(); cerr != nil && *err == nil {
 		*err = cerr
 	}

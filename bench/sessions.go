@@ -26,12 +26,12 @@ type sessions struct {
 // load is set up.
 const dialParallel = 16
 
-// openSessions dials cfg.Conns connections to the gateway and opens
-// cfg.Streams Noise sessions on each: IK sessions each with its own new
-// install key and machine, or KK sessions of the shop keys, one shop per
-// connection in turn.
+// openSessions dials cfg.Conns connections to the gateway (to its nodes in
+// turn) and opens cfg.Streams Noise sessions on each: IK sessions each
+// with its own new install key and machine, or KK sessions of the shop
+// keys, one shop per connection in turn.
 func openSessions(ctx context.Context, t *target, cfg *Config, pattern channel.Pattern) (*sessions, error) {
-	return openStreams(ctx, cfg, t.card.Address, t.card.TLSPin, func(c int, conn *quic.Conn) (framer, channel.PrivateKey, error) {
+	return openStreams(ctx, cfg, t.addr, t.card.TLSPin, func(c int, conn *quic.Conn) (framer, channel.PrivateKey, error) {
 		key := channel.PrivateKey{}
 		if pattern == channel.PatternKK {
 			key = t.shopKeys[c%len(t.shopKeys)]
@@ -51,7 +51,7 @@ func openSessions(ctx context.Context, t *target, cfg *Config, pattern channel.P
 
 // openBare opens the same shape of load on the echo server: bare streams.
 func openBare(ctx context.Context, srv *tlsPin, cfg *Config) (*sessions, error) {
-	return openStreams(ctx, cfg, srv.addr, srv.pin, func(_ int, conn *quic.Conn) (framer, channel.PrivateKey, error) {
+	return openStreams(ctx, cfg, func(int) string { return srv.addr }, srv.pin, func(_ int, conn *quic.Conn) (framer, channel.PrivateKey, error) {
 		str, err := conn.OpenStreamSync(ctx)
 		if err != nil {
 			return nil, channel.PrivateKey{}, fmt.Errorf("%w: opening a stream: %w", ErrSetup, err)
@@ -60,7 +60,9 @@ func openBare(ctx context.Context, srv *tlsPin, cfg *Config) (*sessions, error) 
 	})
 }
 
-func openStreams(ctx context.Context, cfg *Config, addr string, pin [32]byte, open func(c int, conn *quic.Conn) (framer, channel.PrivateKey, error)) (*sessions, error) {
+// openStreams dials cfg.Conns connections, connection c to addr(c), and
+// opens cfg.Streams streams on each with open.
+func openStreams(ctx context.Context, cfg *Config, addr func(c int) string, pin [32]byte, open func(c int, conn *quic.Conn) (framer, channel.PrivateKey, error)) (*sessions, error) {
 	n := cfg.Conns * cfg.Streams
 	per := cfg.Inflight / cfg.Streams
 	s := &sessions{
@@ -84,7 +86,7 @@ func openStreams(ctx context.Context, cfg *Config, addr string, pin [32]byte, op
 			defer wg.Done()
 			defer func() { <-sem }()
 			err := func() error {
-				conn, err := dial(ctx, addr, pin)
+				conn, err := dial(ctx, addr(c), pin)
 				if err != nil {
 					return fmt.Errorf("%w: %w", ErrSetup, err)
 				}

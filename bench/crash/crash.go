@@ -15,6 +15,13 @@
 // and checked once more, stopped gracefully, and `tollgate license show`
 // reads each license's seat count straight from the stopped store.
 //
+// With Store the gateway keeps its state in a PostgreSQL database instead
+// of its data directory (`tollgate init --store`), and with Nodes several
+// gateways share that database and one identity, each from its own data
+// directory: the installs are spread over them, an install going to
+// another node each cycle, so that what one node acknowledged is checked
+// through another; a kill SIGKILLs every node.
+//
 // The model is one state per install. An acknowledged activation makes it
 // active; an acknowledged deactivation, or an activation refused with
 // NO_SEATS, inactive. A request that got no answer because the gateway was
@@ -39,6 +46,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,6 +84,15 @@ type Config struct {
 	Data string
 	// Keep keeps the temporary directory (binary, data) and says where.
 	Keep bool
+	// Store is the connection string (postgres://) of an empty PostgreSQL
+	// database in which the gateway keeps its state, given to `tollgate
+	// init --store`. It may hold a password: the harness never prints it.
+	// Empty means the embedded store in the data directory.
+	Store string
+	// Nodes is the number of gateways sharing Store, each serving from a
+	// data directory of its own that holds a copy of the first one's
+	// identity. Zero means 1; more needs Store.
+	Nodes int
 	// Seed seeds the choices of installs and of the moments of the kills.
 	// Zero means a random seed, reported in Result.Seed.
 	Seed uint64
@@ -111,6 +128,9 @@ func (c *Config) setDefaults() {
 	if c.RunMax == 0 {
 		c.RunMax = c.RunMin
 	}
+	if c.Nodes == 0 {
+		c.Nodes = 1
+	}
 	if c.Seed == 0 {
 		c.Seed = rand.Uint64() | 1
 	}
@@ -135,6 +155,12 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: concurrency %d is more than the %d installs", ErrConfig, c.Concurrency, c.Licenses*c.Installs)
 	case c.RunMin <= 0 || c.RunMax < c.RunMin || c.RunMax > time.Hour:
 		return fmt.Errorf("%w: run time %v..%v: want 0 < min <= max <= 1h", ErrConfig, c.RunMin, c.RunMax)
+	case c.Nodes < 1 || c.Nodes > 16:
+		return fmt.Errorf("%w: nodes %d not in 1..16", ErrConfig, c.Nodes)
+	case c.Nodes > 1 && c.Store == "":
+		return fmt.Errorf("%w: %d nodes without a shared store: several gateways need a PostgreSQL store", ErrConfig, c.Nodes)
+	case c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://"):
+		return fmt.Errorf("%w: the store's connection string is not a postgres:// URL", ErrConfig)
 	}
 	return nil
 }
@@ -258,8 +284,16 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		data = filepath.Join(work, "data")
 	}
 	g := &gateway{bin: bin, data: data}
-	if err := g.init(ctx); err != nil {
+	if err := g.init(ctx, cfg.Store); err != nil {
 		return res, err
+	}
+	nodes := []*gateway{g}
+	for k := 2; k <= cfg.Nodes; k++ {
+		n, err := g.node(filepath.Join(work, fmt.Sprintf("node%d", k)))
+		if err != nil {
+			return res, err
+		}
+		nodes = append(nodes, n)
 	}
 	lics, err := g.mint(ctx, cfg.Licenses, cfg.Seats)
 	if err != nil {
@@ -269,10 +303,14 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err != nil {
 		return res, err
 	}
-	defer g.kill() // on every failure path: no gateway outlives the run
+	defer killAll(nodes) // on every failure path: no gateway outlives the run
 	defer closeClients(installs)
-	fmt.Fprintf(cfg.Progress, "crash: seed %d, %d cycles, %d workers, %d licenses of %d seats, %d installs each\n",
-		cfg.Seed, cfg.Cycles, cfg.Concurrency, cfg.Licenses, cfg.Seats, cfg.Installs)
+	where := "the embedded store"
+	if cfg.Store != "" {
+		where = fmt.Sprintf("%d gateway(s) on one PostgreSQL store", cfg.Nodes)
+	}
+	fmt.Fprintf(cfg.Progress, "crash: seed %d, %d cycles, %d workers, %d licenses of %d seats, %d installs each, %s\n",
+		cfg.Seed, cfg.Cycles, cfg.Concurrency, cfg.Licenses, cfg.Seats, cfg.Installs, where)
 
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x7011_9a7e))
 	for c := 1; c <= cfg.Cycles; c++ {
@@ -280,14 +318,14 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		if err := g.start(ctx); err != nil {
+		if err := startAll(ctx, nodes); err != nil {
 			return res, err
 		}
-		if err := check(ctx, g, installs, lics, res); err != nil {
+		if err := check(ctx, nodes, c, installs, lics, res); err != nil {
 			return res, err
 		}
 		runFor := cfg.RunMin + time.Duration(rng.Int64N(int64(cfg.RunMax-cfg.RunMin)+1))
-		killedAfter, err := load(ctx, g, installs, cfg.Concurrency, runFor, rng.Uint64(), res)
+		killedAfter, err := load(ctx, nodes, installs, cfg.Concurrency, runFor, rng.Uint64(), res)
 		if err != nil {
 			return res, err
 		}
@@ -296,18 +334,20 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			c, cfg.Cycles, time.Since(began).Round(time.Millisecond), killedAfter.Round(time.Millisecond), res.Acknowledged(), res.Lost, res.OverSeat, res.Ambiguous)
 	}
 
-	// After the last kill: one more check through the gateway, a graceful
-	// stop, and the seat counts straight from the store.
-	if err := g.start(ctx); err != nil {
+	// After the last kill: one more check through the gateways, a
+	// graceful stop, and the seat counts straight from the store.
+	if err := startAll(ctx, nodes); err != nil {
 		return res, err
 	}
-	err = check(ctx, g, installs, lics, res)
+	err = check(ctx, nodes, cfg.Cycles+1, installs, lics, res)
 	closeClients(installs)
 	if err != nil {
 		return res, err
 	}
-	if err := g.stop(); err != nil {
-		return res, err
+	for _, n := range nodes {
+		if err := n.stop(); err != nil {
+			return res, err
+		}
 	}
 	for _, l := range lics {
 		used, seats, err := g.show(ctx, l)
@@ -355,11 +395,34 @@ func newInstalls(lics []*license, n int) ([]*install, error) {
 	return out, nil
 }
 
-// check validates every install through the running gateway, which reads
+// startAll starts every node, one after the other.
+func startAll(ctx context.Context, nodes []*gateway) error {
+	for _, n := range nodes {
+		if err := n.start(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// killAll SIGKILLs every running node and returns the first error.
+func killAll(nodes []*gateway) error {
+	var first error
+	for _, n := range nodes {
+		if err := n.kill(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// check validates every install through the running gateways, which read
 // the store as the last kill left it, holds the answers against the model,
 // and takes the store's word for the installs the model had no answer for.
-// Every install gets a fresh client for this gateway.
-func check(ctx context.Context, g *gateway, installs []*install, lics []*license, res *Result) error {
+// Every install gets a fresh client, for the node that cycle picks for it:
+// install i goes to node (i+cycle) mod len(nodes), so that with several
+// nodes what one acknowledged is checked through another.
+func check(ctx context.Context, nodes []*gateway, cycle int, installs []*install, lics []*license, res *Result) error {
 	ctx, cancel := context.WithTimeout(ctx, hangLimit)
 	defer cancel()
 	found := make([]state, len(installs))
@@ -370,7 +433,7 @@ func check(ctx context.Context, g *gateway, installs []*install, lics []*license
 		if in.client != nil {
 			in.client.Close()
 		}
-		in.client = g.client(in.key)
+		in.client = nodes[(i+cycle)%len(nodes)].client(in.key)
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -427,10 +490,10 @@ func check(ctx context.Context, g *gateway, installs []*install, lics []*license
 	return nil
 }
 
-// load runs workers against the gateway for runFor and at least until the
-// first acknowledged answer, SIGKILLs it, and folds what was acknowledged
+// load runs workers against the gateways for runFor and at least until the
+// first acknowledged answer, SIGKILLs them, and folds what was acknowledged
 // into res. It returns how long load ran before the kill.
-func load(ctx context.Context, g *gateway, installs []*install, workers int, runFor time.Duration, seed uint64, res *Result) (time.Duration, error) {
+func load(ctx context.Context, nodes []*gateway, installs []*install, workers int, runFor time.Duration, seed uint64, res *Result) (time.Duration, error) {
 	loadCtx, cancelLoad := context.WithCancel(ctx)
 	defer cancelLoad()
 	var t tally
@@ -486,7 +549,7 @@ func load(ctx context.Context, g *gateway, installs []*install, workers int, run
 	}
 	ranFor := time.Since(began)
 	killed.Store(true)
-	kerr := g.kill()
+	kerr := killAll(nodes)
 	cancelLoad() // what is still in flight gets no answer now
 	wg.Wait()
 	closeClients(installs)

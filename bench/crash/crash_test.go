@@ -13,6 +13,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tollgate/tollgate/internal/hang"
+	"github.com/tollgate/tollgate/internal/pgtest"
 )
 
 var (
@@ -53,12 +56,33 @@ func TestHarness(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the tollgate binary")
 	}
-	ctx := context.Background()
-	if d, ok := t.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, d.Add(-10*time.Second))
-		defer cancel()
+	harness(t, Config{})
+}
+
+// TestHarnessPostgres runs the harness for three cycles on a PostgreSQL
+// store shared by two gateways: both SIGKILLed under load each cycle, each
+// install checked through the other node than the one it was loaded on,
+// and the database read by `tollgate license show` at the end.
+func TestHarnessPostgres(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the tollgate binary")
 	}
+	url := pgtest.URL(t)
+	progress := harness(t, Config{Store: url, Nodes: 2})
+	if !strings.Contains(progress, "2 gateway(s) on one PostgreSQL store") {
+		t.Errorf("the progress does not say the run was on PostgreSQL with 2 nodes")
+	}
+	if strings.Contains(progress, url) || strings.Contains(progress, "tollgate-test-pw") {
+		t.Errorf("the progress holds the store's connection string")
+	}
+}
+
+// harness runs three short cycles with cfg's store and nodes, checks what
+// every run must find, and returns the progress written.
+func harness(t *testing.T, cfg Config) string {
+	t.Helper()
+	ctx := hang.Context(t)
 	data := filepath.Join(t.TempDir(), "data")
 	var progress bytes.Buffer
 	res, err := Run(ctx, Config{
@@ -69,6 +93,8 @@ func TestHarness(t *testing.T) {
 		RunMax:   400 * time.Millisecond,
 		Tollgate: tollgate(t),
 		Data:     data,
+		Store:    cfg.Store,
+		Nodes:    cfg.Nodes,
 		Progress: &progress,
 	})
 	t.Logf("progress:\n%s", progress.String())
@@ -110,6 +136,7 @@ func TestHarness(t *testing.T) {
 	if fi.Mode().Perm()&0o077 != 0 {
 		t.Errorf("data directory mode %v, want 0700", fi.Mode().Perm())
 	}
+	return progress.String()
 }
 
 var keyLike = regexp.MustCompile(`[0-9A-Z]{30}|[0-9A-Z]{5}(-[0-9A-Z*]{5}){5}`)
@@ -121,6 +148,8 @@ func TestBadConfig(t *testing.T) {
 		{Concurrency: 100, Licenses: 2, Installs: 3},
 		{RunMin: time.Second, RunMax: time.Millisecond},
 		{Seats: 1001},
+		{Nodes: 2},
+		{Store: "host=127.0.0.1 dbname=x"},
 	} {
 		if _, err := Run(context.Background(), c); !errors.Is(err, ErrConfig) {
 			t.Errorf("%+v: %v, want ErrConfig", c, err)
@@ -139,7 +168,7 @@ func TestCheckDetects(t *testing.T) {
 	}
 	ctx := context.Background()
 	g := &gateway{bin: tollgate(t), data: filepath.Join(t.TempDir(), "data")}
-	if err := g.init(ctx); err != nil {
+	if err := g.init(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
 	lics, err := g.mint(ctx, 1, 2)
@@ -158,7 +187,7 @@ func TestCheckDetects(t *testing.T) {
 	checkOnce := func(what string) *Result {
 		t.Helper()
 		var res Result
-		if err := check(ctx, g, installs, lics, &res); err != nil {
+		if err := check(ctx, []*gateway{g}, 0, installs, lics, &res); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 		if res.Unexpected != 0 {

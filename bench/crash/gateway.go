@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/clients"
+	gw "github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/wire"
@@ -26,7 +27,8 @@ import (
 
 // gateway drives the tollgate binary on one data directory: the commands
 // that work on a stopped gateway, and at most one `tollgate serve` at a
-// time. Not safe for concurrent use.
+// time. Several gateways on one shared store are nodes of one deployment.
+// Not safe for concurrent use.
 type gateway struct {
 	bin, data string
 	card      *wire.Card
@@ -62,6 +64,7 @@ func (g *gateway) run(ctx context.Context, what string, args ...string) ([]byte,
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, g.bin, args...)
+	cmd.Env = childEnv()
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("%w: tollgate %s: %w: %s", ErrTollgate, what, err, strings.TrimSpace(stderr.String()))
@@ -69,14 +72,34 @@ func (g *gateway) run(ctx context.Context, what string, args ...string) ([]byte,
 	return stdout.Bytes(), nil
 }
 
-// init creates the gateway's identity in g.data.
-func (g *gateway) init(ctx context.Context) error {
+// childEnv is the environment of the tollgate commands: the harness's,
+// without gw.EnvStore, which would take the commands to another store
+// than the one their data directory names.
+func childEnv() []string {
+	env := os.Environ()
+	out := env[:0:0]
+	for _, e := range env {
+		if !strings.HasPrefix(e, gw.EnvStore+"=") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// init creates the gateway's identity in g.data; with store (a postgres://
+// connection string) the gateway keeps its state in that database, whose
+// schema init makes.
+func (g *gateway) init(ctx context.Context, store string) error {
 	// A directory only the harness's user may enter; tollgate init makes
 	// it so too when it creates it.
 	if err := os.MkdirAll(g.data, 0o700); err != nil {
 		return fmt.Errorf("crash: data directory: %w", err)
 	}
-	if _, err := g.run(ctx, "init", "init", "--data", g.data, "--addr", "127.0.0.1:7443"); err != nil {
+	args := []string{"init", "--data", g.data, "--addr", "127.0.0.1:7443"}
+	if store != "" {
+		args = append(args, "--store", store)
+	}
+	if _, err := g.run(ctx, "init", args...); err != nil {
 		return err
 	}
 	card, err := wire.LoadCard(filepath.Join(g.data, "server.card"))
@@ -85,6 +108,25 @@ func (g *gateway) init(ctx context.Context) error {
 	}
 	g.card = card
 	return nil
+}
+
+// node returns another node of g's deployment, serving from the new data
+// directory dir: a copy of g's identity and of its shared store's
+// connection string, as an operator gives each node of a deployment.
+func (g *gateway) node(dir string) (*gateway, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("crash: data directory: %w", err)
+	}
+	for _, name := range append(gw.IdentityFiles[:len(gw.IdentityFiles):len(gw.IdentityFiles)], gw.FileStore) {
+		b, err := os.ReadFile(filepath.Join(g.data, name))
+		if err != nil {
+			return nil, fmt.Errorf("crash: copying the identity to another node: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, gw.FileMode(name)); err != nil {
+			return nil, fmt.Errorf("crash: copying the identity to another node: %w", err)
+		}
+	}
+	return &gateway{bin: g.bin, data: dir, card: g.card}, nil
 }
 
 // mint mints n keys of the given seats with `tollgate keys mint`, and
@@ -175,6 +217,7 @@ func (g *gateway) start(ctx context.Context) error {
 		}
 		g.addr, g.out, g.exited = addr, &tail{}, make(chan struct{})
 		cmd := exec.Command(g.bin, "serve", "--data", g.data, "--listen", addr)
+		cmd.Env = childEnv()
 		cmd.Stdout, cmd.Stderr = g.out, g.out
 		childAttrs(cmd)
 		if err := cmd.Start(); err != nil {

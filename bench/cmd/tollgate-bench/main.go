@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/bench"
+	"github.com/tollgate/tollgate/bench/pgdb"
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/keygen"
@@ -45,6 +46,10 @@ Scenarios:
   idle-memory  --sessions idle sessions; gateway RSS per session against a bare quic-go server's per connection
   flood        validate's load alone, then under --flood-rate QUIC Initials/s from 127.0.1.x that never
                answer; validations/s with and without, the gateway's RSS before, at peak and after
+  revoke-delay with --store and 2 nodes (the default for it): --revocations times, a license
+               activated through node A, validated through node B (which caches it), revoked by
+               its shop through node A; the time from the revocation's answer to node B's first
+               REVOKED validation (validating in a tight loop): p50, p99, max
   all          validate, activate, handshake, mint, mixed and idle-memory, then a table (not flood:
                it loads the whole machine and holds the packets it sends, a few hundred MB)
 
@@ -53,6 +58,16 @@ Embedded (the default), the gateway is prepared in a temporary directory
 served by a child process, so that its CPU time and memory are its own; the
 ceiling's echo server is a child process too. Both are stopped and the
 directory removed at the end, Ctrl-C included.
+
+With --store postgres://USER:PASSWORD@HOST:5432/postgres (a role with
+CREATEDB), the embedded gateway keeps its state in PostgreSQL: each
+scenario gets a new database on that server (tollgate_bench_ and 16 hex
+digits), which the bench fills and drops at the end. With --nodes N (and
+--store), N gateway child processes share that database and one
+identity, each on its own loopback port; the connections go to them in
+turn, and the gateway's CPU time and memory are all nodes' together
+(--gateway-cpuprofile profiles the first). The URL may hold a password:
+it is never printed.
 
 Against a gateway started separately (--addr and --card), the scenario needs
 licenses that exist there with a free seat: --keys FILE, one key a line (what
@@ -91,6 +106,7 @@ func bad(format string, args ...any) error { return usageError{fmt.Errorf(format
 // options is what the flags say beyond a bench.Config.
 type options struct {
 	scenarios  []bench.Scenario
+	server     string // --store: the PostgreSQL server each scenario gets a database on
 	json       bool
 	report     string
 	cpuprofile string
@@ -124,7 +140,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, s := range opt.scenarios {
 		c := cfg
 		c.Scenario = s
-		r, err := bench.Run(ctx, c)
+		r, err := runOne(ctx, c, opt.server, stderr)
 		if errors.Is(err, bench.ErrConfig) {
 			fmt.Fprintln(stderr, "tollgate-bench:", err)
 			return 2
@@ -179,6 +195,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
+// runOne runs one scenario; with server, on a new database on it, dropped
+// at the end.
+func runOne(ctx context.Context, cfg bench.Config, server string, stderr io.Writer) (*bench.Result, error) {
+	if server == "" {
+		return bench.Run(ctx, cfg)
+	}
+	db, err := pgdb.Create(ctx, server, "tollgate_bench_")
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, "%s: store %s\n", cfg.Scenario, db.Where())
+	}
+	cfg.Store = db.URL
+	r, err := bench.Run(ctx, cfg)
+	if derr := db.Drop(context.WithoutCancel(ctx)); derr != nil {
+		fmt.Fprintln(stderr, "tollgate-bench:", derr)
+	}
+	return r, err
+}
+
 func parse(args []string, stdout, stderr io.Writer) (bench.Config, options, error) {
 	var cfg bench.Config
 	var opt options
@@ -217,6 +254,9 @@ func parse(args []string, stdout, stderr io.Writer) (bench.Config, options, erro
 	fs.Float64Var(&cfg.FloodUndecryptable, "flood-undecryptable", bench.DefaultFloodUndecryptable, "share of the flood's Initials that do not decrypt, 0 to 1 (flood)")
 	fs.IntVar(&cfg.FloodSources, "flood-sources", bench.DefaultFloodSources, "loopback addresses the flood comes from, 127.0.1.1 and up (flood)")
 	fs.BoolVar(&cfg.GatewayNoAdmission, "no-admission", false, "run the embedded gateway with its admission limits off: no Retry, no caps (flood without the defence)")
+	fs.StringVar(&opt.server, "store", "", "a PostgreSQL server, postgres://USER:PASSWORD@HOST:5432/postgres: the embedded gateway keeps its state in a new database on it, one per scenario, dropped at the end")
+	fs.IntVar(&cfg.Nodes, "nodes", 0, "embedded gateways sharing the --store database, each on its own port; the connections go to them in turn (0: 1, 2 for revoke-delay)")
+	fs.IntVar(&cfg.Revocations, "revocations", 200, "licenses revoked, one at a time (revoke-delay)")
 	fs.StringVar(&opt.cpuprofile, "cpuprofile", "", "write the load generator's own CPU profile to FILE")
 	quiet := fs.Bool("quiet", false, "no progress lines")
 	if err := fs.Parse(args); err != nil {
@@ -313,6 +353,20 @@ func parse(args []string, stdout, stderr io.Writer) (bench.Config, options, erro
 	if cfg.Scheme, err = gateway.ParseScheme(*scheme); err != nil {
 		return cfg, opt, bad("--scheme: %v", err)
 	}
+	if cfg.Nodes < 0 || cfg.Nodes > 16 || cfg.Revocations < 1 {
+		return cfg, opt, bad("--nodes must be in 0..16, --revocations positive")
+	}
+	if cfg.Nodes > 1 && opt.server == "" {
+		return cfg, opt, bad("--nodes %d needs --store: several gateways share a PostgreSQL store", cfg.Nodes)
+	}
+	if opt.server != "" && !strings.HasPrefix(opt.server, "postgres://") && !strings.HasPrefix(opt.server, "postgresql://") {
+		return cfg, opt, bad("--store: not a postgres:// URL")
+	}
+	for _, s := range opt.scenarios {
+		if s == bench.RevokeDelay && opt.server == "" {
+			return cfg, opt, bad("revoke-delay needs --store (and two nodes, its default)")
+		}
+	}
 	if cfg.Addr == "" {
 		for _, n := range []string{"card", "pid", "keys", "shop-key"} {
 			if set[n] {
@@ -323,6 +377,9 @@ func parse(args []string, stdout, stderr io.Writer) (bench.Config, options, erro
 	}
 	if *card == "" {
 		return cfg, opt, bad("--addr needs --card")
+	}
+	if set["store"] || set["nodes"] {
+		return cfg, opt, bad("--store and --nodes are for the embedded gateway only")
 	}
 	if set["gateway-cpuprofile"] || set["gateway-memprofile"] || set["cache-entries"] || set["no-admission"] {
 		return cfg, opt, bad("--gateway-cpuprofile, --gateway-memprofile, --cache-entries and --no-admission are for the embedded gateway only")

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/bench/crash"
+	"github.com/tollgate/tollgate/bench/pgdb"
 )
 
 const usage = `tollgate-crash SIGKILLs a Tollgate gateway under load and checks its store.
@@ -36,6 +37,15 @@ ones for a random time in --run-min..--run-max (and until something was
 acknowledged); SIGKILL. After the last cycle the gateway is checked once
 more, stopped gracefully, and 'tollgate license show' reads each license's
 seats in use straight from the store.
+
+With --store the gateway keeps its state in PostgreSQL: the harness
+creates a new database (tollgate_crash_ and 16 hex digits) on the server
+that URL names (a role with CREATEDB; its own database is only used to
+create and drop ours) and drops it at the end, unless --keep. With
+--nodes N, N gateways share that database and one identity, each from its
+own data directory and port; each cycle SIGKILLs them all, and an install
+is checked through another node than the one it was loaded on. The URL
+may hold a password: it is never printed.
 
   lost       an acknowledged activation gone after a restart, an acknowledged
              deactivation (or NO_SEATS refusal) holding a seat
@@ -79,6 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Data, "data", "", "data directory, which must not hold a gateway yet; kept (default: a temporary one, removed at the end unless --keep)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the temporary directory (binary and data) and print its path")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed of the choices of installs and kill moments (default: random, printed)")
+	server := fs.String("store", "", "a PostgreSQL server, as postgres://USER:PASSWORD@HOST:5432/postgres: the gateways keep their state in a new database on it (default: the embedded store)")
+	fs.IntVar(&cfg.Nodes, "nodes", 1, "gateways sharing the --store database, each on its own port")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
@@ -95,7 +107,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tollgate-crash: --cycles, --concurrency, --licenses and --seats must be at least 1")
 		return 2
 	}
+	if cfg.Nodes < 1 || (cfg.Nodes > 1 && *server == "") {
+		fmt.Fprintln(stderr, "tollgate-crash: --nodes must be at least 1, and more than one needs --store")
+		return 2
+	}
 	cfg.Progress = stderr
+	if *server != "" {
+		db, err := pgdb.Create(ctx, *server, "tollgate_crash_")
+		if err != nil {
+			fmt.Fprintln(stderr, "tollgate-crash:", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "crash: store: %s\n", db.Where())
+		defer func() {
+			if cfg.Keep {
+				fmt.Fprintf(stderr, "crash: kept %s\n", db.Where())
+				return
+			}
+			if err := db.Drop(context.WithoutCancel(ctx)); err != nil {
+				fmt.Fprintln(stderr, "tollgate-crash:", err)
+			}
+		}()
+		cfg.Store = db.URL
+	}
 	res, err := crash.Run(ctx, cfg)
 	for _, n := range res.Notes {
 		fmt.Fprintln(stderr, "crash:", n)

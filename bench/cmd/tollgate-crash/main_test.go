@@ -18,6 +18,8 @@ func TestBadFlags(t *testing.T) {
 		{"--run-min", "2s", "--run-max", "1s"},
 		{"--run-min", "soon"},
 		{"stray"},
+		{"--nodes", "2"},
+		{"--nodes", "0"},
 	} {
 		var stderr bytes.Buffer
 		if code := run(context.Background(), args, io.Discard, &stderr); code != 2 {
@@ -33,7 +35,7 @@ func TestHelp(t *testing.T) {
 	if code := run(context.Background(), []string{"--help"}, &out, io.Discard); code != 0 {
 		t.Fatalf("--help: exit %d", code)
 	}
-	for _, f := range []string{"cycles", "concurrency", "licenses", "seats", "installs", "run-min", "run-max", "tollgate", "data", "keep", "seed"} {
+	for _, f := range []string{"cycles", "concurrency", "licenses", "seats", "installs", "run-min", "run-max", "tollgate", "data", "keep", "seed", "store", "nodes"} {
 		if !strings.Contains(out.String(), "-"+f) {
 			t.Errorf("--help does not describe --%s", f)
 		}
