@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/tollgate/tollgate/store"
@@ -83,7 +84,8 @@ func (b *Backend) MintedToday(shop string) (uint32, error) {
 //     committed in one transaction before MintOrder returns.
 //
 // A transaction run again (it failed to serialise) calls mint again; what
-// an aborted run minted is never written.
+// an aborted run minted is never written. It may take Config.Timeout once
+// more for each thousand keys of the order.
 func (b *Backend) MintOrder(o store.Order, quota uint32, mint func() ([]store.License, []byte, error)) (_ store.Order, existed bool, _ error) {
 	if err := b.errIfClosed(); err != nil {
 		return store.Order{}, false, err
@@ -91,7 +93,10 @@ func (b *Backend) MintOrder(o store.Order, quota uint32, mint func() ([]store.Li
 	if o.Shop == "" || len(o.Shop) > 255 || o.ID == "" || o.Count < 1 || o.Count > store.MaxMintKeys {
 		return store.Order{}, false, fmt.Errorf("%w: order", store.ErrInvalid)
 	}
-	ctx, cancel := b.ctx()
+	// An order's time grows with its keys (made, sealed, copied in): a
+	// Timeout more for each thousand, so that a 10,000-key order on a
+	// loaded machine is not refused as a database away.
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.Timeout*time.Duration(1+o.Count/1000))
 	defer cancel()
 	var placed store.Order
 	err := b.serializable(ctx, "place an order", func(tx pgx.Tx) error {
