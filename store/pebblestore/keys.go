@@ -20,6 +20,7 @@ const (
 	pfxProduct    = 'p' // p | product code (5)          -> product record
 	pfxOrder      = 'o' // o | len(shop) | shop | order id -> order record
 	pfxQuota      = 'q' // q | len(shop) | shop | day (8) -> keys minted that UTC day (4)
+	pfxEvent      = 'e' // e | len(shop) | shop | seq (8) -> shop event record (event.go)
 	pfxAudit      = 'z' // z | sequence (8)              -> audit entry
 	keyAuditHead  = "Z" // the last audit entry's sequence (8) and hash (32)
 )
@@ -52,6 +53,17 @@ func quotaKey(shop string, day int64) []byte {
 	k = append(k, pfxQuota, byte(len(shop)))
 	k = append(k, shop...)
 	return binary.BigEndian.AppendUint64(k, uint64(day))
+}
+
+// eventPrefix is the prefix of every event of shop's stream.
+func eventPrefix(shop string) []byte {
+	k := make([]byte, 0, 10+len(shop))
+	k = append(k, pfxEvent, byte(len(shop)))
+	return append(k, shop...)
+}
+
+func eventKey(shop string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(eventPrefix(shop), seq)
 }
 
 func auditKey(seq uint64) []byte {
