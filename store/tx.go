@@ -95,8 +95,9 @@ func (tx *Tx) ResetSightings() { tx.sight = &Sightings{} }
 // Record appends an event of the license to its shop's stream, in the
 // same durable commit as the change, when a shop sold the license
 // (License.Shop not empty; otherwise it does nothing). The event's Shop,
-// License, Order, Product and Time (Now) are the transaction's; Seats,
-// when zero, the license's seats as changed so far. Seq is the backend's.
+// License, Order, Product and Time (Now) are the transaction's; the rest
+// (Kind, and Seat, Seats, Machine or Days as the kind has them) the
+// caller's. Seq is the backend's.
 func (tx *Tx) Record(e Event) {
 	l := &tx.License
 	if l.Shop == "" {
@@ -105,9 +106,6 @@ func (tx *Tx) Record(e Event) {
 	e.Seq = 0
 	e.Shop, e.License, e.Order, e.Product = l.Shop, l.ID, l.Order, l.Product
 	e.Time = tx.Now.Unix()
-	if e.Seats == 0 {
-		e.Seats = l.Seats
-	}
 	tx.events = append(tx.events, e)
 }
 

@@ -1,0 +1,100 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/wire"
+)
+
+// A shop follows what happens to the licenses it sold through its event
+// stream (store.Event, recorded by Tx.Record in the commit of each
+// change), and looks up its orders again by id. What is recorded:
+//
+//   - activated: a machine took a new seat (a re-activation of the same
+//     install records nothing); Seat is the seats in use after it;
+//   - deactivated: the app gave its seat back, an operator freed one
+//     machine's seat, or an operator's reset freed every seat: one event
+//     per seat freed, Seat counting down to 0;
+//   - flagged: the license was flagged as shared (too many machines or
+//     networks, or a cloned install);
+//   - suspended, resumed, revoked, renewed: by the shop's key operation or
+//     the operator's, alike.
+
+// recordSeat records an activated or deactivated event of the machine
+// hostname in tx, with the seats in use after the change.
+func recordSeat(tx *store.Tx, k store.EventKind, hostname string) {
+	tx.Record(store.Event{Kind: k, Seat: uint32(len(tx.Activations)), Seats: tx.License.Seats, Machine: hostname})
+}
+
+// Events returns shop sh's events after the one numbered after, at most
+// max (1 to wire.MaxEvents) of them, in order, as the shop channel
+// carries them; none when there are none yet. A shop sees its own stream
+// only.
+func (s *Service) Events(sh *store.Shop, after uint64, max int) ([]wire.Event, error) {
+	if max < 1 || max > wire.MaxEvents {
+		return nil, refusef(KindBadRequest, "ask for 1 to %d events", wire.MaxEvents)
+	}
+	evs, err := s.st.ShopEvents(sh.Name, after, max)
+	if err != nil {
+		return nil, s.failed(err, "events")
+	}
+	out := make([]wire.Event, len(evs))
+	for i := range evs {
+		if out[i], err = WireEvent(&evs[i]); err != nil {
+			return nil, s.failed(err, "events")
+		}
+	}
+	return out, nil
+}
+
+// WireEvent returns e as the shop channel carries it, or an error wrapping
+// store.ErrCorrupt when its record cannot be (it was not made by Tx.Record
+// from a shop's order).
+func WireEvent(e *store.Event) (wire.Event, error) {
+	w := wire.Event{Seq: e.Seq, Time: e.Time, Kind: e.Kind, License: e.License, Seat: e.Seat, Seats: e.Seats, Days: e.Days,
+		OrderID: []byte(e.Order), Machine: []byte(e.Machine)}
+	if len(e.Product) != wire.ProductSize {
+		return wire.Event{}, fmt.Errorf("%w: event %d of shop %s: product code", store.ErrCorrupt, e.Seq, e.Shop)
+	}
+	copy(w.Product[:], e.Product)
+	if err := w.Check(); err != nil {
+		return wire.Event{}, fmt.Errorf("%w: event %d of shop %s: %w", store.ErrCorrupt, e.Seq, e.Shop, err)
+	}
+	return w, nil
+}
+
+// ShopOrder is one of a shop's orders as the shop channel answers a
+// lookup: its canonical bytes (wire.MintRequest.AppendOrder), when it was
+// placed, and its keys sealed to the shop as its mint answered them.
+type ShopOrder struct {
+	Request []byte
+	Created int64
+	Sealed  []byte
+}
+
+// errUnknownOrder is the refusal of an order id the shop never used.
+var errUnknownOrder = refuse(KindNotFound, "this shop placed no order of this id")
+
+// Order returns shop sh's order of id id: what a retry of its mint would
+// answer, with the order's own bytes, so that the shop opens the keys
+// without knowing the request. Another shop's order is not found, exactly
+// like one never placed.
+func (s *Service) Order(sh *store.Shop, id string) (ShopOrder, error) {
+	o, err := s.st.OrderByID(sh.Name, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ShopOrder{}, errUnknownOrder
+	}
+	if err != nil {
+		return ShopOrder{}, s.failed(err, "order")
+	}
+	if _, err := wire.ParseOrder(o.Request); err != nil {
+		return ShopOrder{}, s.failed(fmt.Errorf("%w: order %q of shop %s: %w", store.ErrCorrupt, id, sh.Name, err), "order")
+	}
+	sealed, err := s.sealedForShop(sh, &o)
+	if err != nil {
+		return ShopOrder{}, s.failed(err, "order")
+	}
+	return ShopOrder{Request: o.Request, Created: o.Created, Sealed: sealed}, nil
+}
