@@ -33,12 +33,11 @@ func (c *ShopClient) Events(ctx context.Context, after uint64, max int) ([]Event
 	if resp.Nonce != req.Nonce {
 		return nil, fmt.Errorf("%w: the answer does not echo the request's nonce", ErrProtocol)
 	}
-	if len(resp.Events) > max {
-		return nil, fmt.Errorf("%w: %d events for the %d asked for", ErrProtocol, len(resp.Events), max)
+	if resp.Events.Count() > max {
+		return nil, fmt.Errorf("%w: %d events for the %d asked for", ErrProtocol, resp.Events.Count(), max)
 	}
-	out := make([]Event, 0, len(resp.Events))
-	for i := range resp.Events {
-		e := &resp.Events[i]
+	out := make([]Event, 0, resp.Events.Count())
+	for e := range resp.Events.All() {
 		// The parser checked that the numbers increase; the first must
 		// follow the one asked after.
 		if e.Seq <= after {

@@ -32,37 +32,33 @@ func recordSeat(tx *store.Tx, k store.EventKind, hostname string) {
 // max (1 to wire.MaxEvents) of them, in order, as the shop channel
 // carries them; none when there are none yet. A shop sees its own stream
 // only.
-func (s *Service) Events(sh *store.Shop, after uint64, max int) ([]wire.Event, error) {
+func (s *Service) Events(sh *store.Shop, after uint64, max int) (wire.Events, error) {
 	if max < 1 || max > wire.MaxEvents {
-		return nil, refusef(KindBadRequest, "ask for 1 to %d events", wire.MaxEvents)
+		return wire.Events{}, refusef(KindBadRequest, "ask for 1 to %d events", wire.MaxEvents)
 	}
 	evs, err := s.st.ShopEvents(sh.Name, after, max)
 	if err != nil {
-		return nil, s.failed(err, "events")
+		return wire.Events{}, s.failed(err, "events")
 	}
-	out := make([]wire.Event, len(evs))
+	var out wire.Events
 	for i := range evs {
-		if out[i], err = WireEvent(&evs[i]); err != nil {
-			return nil, s.failed(err, "events")
+		if err := out.Add(wireEvent(&evs[i])); err != nil {
+			// Not an event Tx.Record made from a shop's order.
+			err = fmt.Errorf("%w: event %d of shop %s: %w", store.ErrCorrupt, evs[i].Seq, sh.Name, err)
+			return wire.Events{}, s.failed(err, "events")
 		}
 	}
 	return out, nil
 }
 
-// WireEvent returns e as the shop channel carries it, or an error wrapping
-// store.ErrCorrupt when its record cannot be (it was not made by Tx.Record
-// from a shop's order).
-func WireEvent(e *store.Event) (wire.Event, error) {
+// wireEvent returns e as the shop channel carries it.
+func wireEvent(e *store.Event) wire.Event {
 	w := wire.Event{Seq: e.Seq, Time: e.Time, Kind: e.Kind, License: e.License, Seat: e.Seat, Seats: e.Seats, Days: e.Days,
 		OrderID: []byte(e.Order), Machine: []byte(e.Machine)}
-	if len(e.Product) != wire.ProductSize {
-		return wire.Event{}, fmt.Errorf("%w: event %d of shop %s: product code", store.ErrCorrupt, e.Seq, e.Shop)
-	}
-	copy(w.Product[:], e.Product)
-	if err := w.Check(); err != nil {
-		return wire.Event{}, fmt.Errorf("%w: event %d of shop %s: %w", store.ErrCorrupt, e.Seq, e.Shop, err)
-	}
-	return w, nil
+	if len(e.Product) == wire.ProductSize {
+		copy(w.Product[:], e.Product)
+	} // else a zero product code, which fails the event's check
+	return w
 }
 
 // ShopOrder is one of a shop's orders as the shop channel answers a

@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/binary"
 	"fmt"
+	"iter"
 	"strconv"
 )
 
@@ -228,76 +229,123 @@ func (d *decoder) event() Event {
 // The events' sequence numbers strictly increase.
 type EventsResponse struct {
 	Nonce  [NonceSize]byte
-	Events []Event
+	Events Events
 }
 
 // ParseEventsResponse parses a frame body, which must hold exactly one
-// EventsResponse. The events' order ids and machines point into b.
+// EventsResponse. The events point into b.
 func ParseEventsResponse(b []byte) (EventsResponse, int, error) {
 	var m EventsResponse
 	d := decoder{b: b}
 	d.copy(m.Nonce[:])
-	n := int(d.u16())
-	if d.err == nil && n > MaxEvents {
-		return EventsResponse{}, 0, fmt.Errorf("%w: %d events, more than %d", ErrInvalidField, n, MaxEvents)
-	}
-	// Each event takes eventFixed bytes at least: a count the body cannot
-	// hold allocates nothing.
-	if d.err == nil && n > (len(b)-d.off)/eventFixed {
-		return EventsResponse{}, 0, ErrShort
-	}
-	if n > 0 {
-		m.Events = make([]Event, n)
-	}
-	for i := range m.Events {
-		m.Events[i] = d.event()
-	}
+	m.Events = sub(&d, "events", parseEvents)
 	if err := d.end(); err != nil {
-		return EventsResponse{}, 0, err
-	}
-	if err := m.Check(); err != nil {
 		return EventsResponse{}, 0, err
 	}
 	return m, len(b), nil
 }
 
-// Check reports whether the parser would accept m's encoding.
-func (m EventsResponse) Check() error {
-	if len(m.Events) > MaxEvents {
-		return fmt.Errorf("%w: %d events, more than %d", ErrInvalidField, len(m.Events), MaxEvents)
-	}
-	var prev uint64
-	for i := range m.Events {
-		e := &m.Events[i]
-		if err := e.Check(); err != nil {
-			return err
-		}
-		if e.Seq <= prev {
-			return fmt.Errorf("%w: event sequence numbers do not increase", ErrInvalidField)
-		}
-		prev = e.Seq
-	}
-	return nil
-}
+// Check reports whether the parser would accept m's encoding. (Events are
+// valid by construction.)
+func (m EventsResponse) Check() error { return nil }
 
 // Type returns TypeEventsResponse.
 func (EventsResponse) Type() Type { return TypeEventsResponse }
 
 // Len returns the encoded size.
-func (m EventsResponse) Len() int {
-	n := NonceSize + 2
-	for i := range m.Events {
-		n += m.Events[i].Len()
-	}
-	return n
-}
+func (m EventsResponse) Len() int { return NonceSize + m.Events.Len() }
 
 // Append appends the encoding of m to b.
 func (m EventsResponse) Append(b []byte) []byte {
 	b = append(b, m.Nonce[:]...)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(m.Events)))
-	for i := range m.Events {
-		b = m.Events[i].Append(b)
+	return m.Events.Append(b)
+}
+
+// Events is the list of events in an EventsResponse. It holds the
+// encoding itself: a parsed value points into the input. The zero value
+// is the empty list; Add builds one.
+type Events struct {
+	n    uint16
+	last uint64 // the last event's sequence number
+	raw  []byte // the events after the count
+}
+
+// parseEvents parses an encoded list (count and events) at the start of b
+// and returns it with the number of bytes read. The result points into b.
+func parseEvents(b []byte) (Events, int, error) {
+	d := decoder{b: b}
+	n := d.u16()
+	if d.err == nil && n > MaxEvents {
+		return Events{}, 0, fmt.Errorf("%w: %d events, more than %d", ErrInvalidField, n, MaxEvents)
 	}
-	return b
+	var last uint64
+	for range int(n) {
+		e := d.event()
+		if d.err != nil {
+			return Events{}, 0, d.err
+		}
+		if err := e.follows(last); err != nil {
+			return Events{}, 0, err
+		}
+		last = e.Seq
+	}
+	if d.err != nil {
+		return Events{}, 0, d.err
+	}
+	return Events{n: n, last: last, raw: b[2:d.off:d.off]}, d.off, nil
+}
+
+// follows checks e, the event after the one numbered last.
+func (e *Event) follows(last uint64) error {
+	if err := e.Check(); err != nil {
+		return err
+	}
+	if e.Seq <= last {
+		return fmt.Errorf("%w: event sequence numbers do not increase", ErrInvalidField)
+	}
+	return nil
+}
+
+// Add appends e to the list. It fails, leaving the list as it was, if the
+// list is full, e would not parse, or e's sequence number does not follow
+// the last one's. Like append, it may reuse the spare capacity of a list
+// it was called on before.
+func (l *Events) Add(e Event) error {
+	if l.n == MaxEvents {
+		return fmt.Errorf("%w: more than %d events", ErrInvalidField, MaxEvents)
+	}
+	if err := e.follows(l.last); err != nil {
+		return err
+	}
+	l.raw = e.Append(l.raw)
+	l.n++
+	l.last = e.Seq
+	return nil
+}
+
+// Count returns the number of events.
+func (l Events) Count() int { return int(l.n) }
+
+// All yields the events in order. Their order ids and machines point into
+// the list's encoding (for a parsed list, into the input): copy them to
+// keep them.
+func (l Events) All() iter.Seq[Event] {
+	return func(yield func(Event) bool) {
+		d := decoder{b: l.raw}
+		for range int(l.n) {
+			e := d.event()
+			if d.err != nil || !yield(e) {
+				return // an error cannot happen: parsing and Add check the lengths
+			}
+		}
+	}
+}
+
+// Len returns the encoded size.
+func (l Events) Len() int { return 2 + len(l.raw) }
+
+// Append appends the encoding of l to b.
+func (l Events) Append(b []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, l.n)
+	return append(b, l.raw...)
 }

@@ -88,12 +88,16 @@ const maxOrderLen = mintRequestFixed - NonceSize + 1 + MaxOrderIDLen + maxEntitl
 
 // ParseOrder parses an order's canonical bytes (MintRequest.AppendOrder)
 // as strictly as ParseMintRequest parses a request, and returns the
-// request with a zero nonce. Its OrderID and Entitlements point into a
-// copy of order, not into order itself.
+// request with a zero nonce. Its OrderID and Entitlements point into
+// order.
 func ParseOrder(order []byte) (MintRequest, error) {
-	b := make([]byte, NonceSize, NonceSize+len(order))
-	m, _, err := ParseMintRequest(append(b, order...))
-	if err != nil {
+	var m MintRequest
+	d := decoder{b: order}
+	d.order(&m)
+	if err := d.end(); err != nil {
+		return MintRequest{}, fmt.Errorf("order: %w", err)
+	}
+	if err := m.Check(); err != nil {
 		return MintRequest{}, fmt.Errorf("order: %w", err)
 	}
 	return m, nil
@@ -107,7 +111,14 @@ func ParseOrderResponse(b []byte) (OrderResponse, int, error) {
 	d.copy(m.Nonce[:])
 	m.Created = d.i64()
 	m.Order = d.bytes16()
-	m.Sealed = d.take(len(b) - d.off)
+	if d.err == nil {
+		// The order says how many keys are sealed after it.
+		o, err := ParseOrder(m.Order)
+		if err != nil {
+			return OrderResponse{}, 0, err
+		}
+		m.Sealed = d.take(SealedKeysLen(int(o.Count)))
+	}
 	if err := d.end(); err != nil {
 		return OrderResponse{}, 0, err
 	}
