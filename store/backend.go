@@ -165,6 +165,12 @@ type Backend interface {
 	// serialised per shop: a lock, a counter row). Events are kept for
 	// good (no retention bound yet).
 	ShopEvents(shop string, after uint64, limit int) ([]Event, error)
+	// AppendExpiring appends e, an expiring event of license e.License
+	// (CheckExpiring passes), to e.Shop's stream, durably and numbered
+	// as Update numbers events, unless an expiring event of this license
+	// for this end (Unix seconds) was appended before, by any gateway of
+	// the database: then added is false and nothing is written.
+	AppendExpiring(e Event, end int64) (added bool, _ error)
 
 	// Stats returns the backend's figures now (PendingWrites is the
 	// Store's, and left zero).

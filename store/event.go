@@ -73,6 +73,28 @@ func CheckEventsPage(shop string, limit int) error {
 	return nil
 }
 
+// CheckExpiring reports whether e may be appended by AppendExpiring: an
+// expiring event of a shop's license, at a time (else ErrInvalid).
+func CheckExpiring(e *Event) error {
+	if e.Kind != EventExpiring {
+		return fmt.Errorf("%w: a %v event is recorded by Update, not AppendExpiring", ErrInvalid, e.Kind)
+	}
+	if e.Time <= 0 {
+		return fmt.Errorf("%w: an expiring event without a time", ErrInvalid)
+	}
+	return e.Check()
+}
+
+// AppendExpiring appends the expiring event e to its shop's stream unless
+// one of the license for the same end was appended before
+// (Backend.AppendExpiring).
+func (s *Store) AppendExpiring(e Event, end int64) (bool, error) {
+	if err := CheckExpiring(&e); err != nil {
+		return false, err
+	}
+	return s.b.AppendExpiring(e, end)
+}
+
 // ShopEvents returns the events of shop with Seq above after, in order, at
 // most limit (1 to MaxEventsPage) of them (Backend.ShopEvents).
 func (s *Store) ShopEvents(shop string, after uint64, limit int) ([]Event, error) {

@@ -85,37 +85,99 @@ func (b *Backend) commitEvents(events []store.Event, e *store.AuditEntry, fill f
 // audit entry e, when not nil) under shop's event lock, without waiting
 // for the fsync.
 func (b *Backend) applyEvents(batch *pebble.Batch, shop string, events []store.Event, e *store.AuditEntry) error {
+	_, err := b.withHead(shop, func(seq uint64) (uint64, error) {
+		seq, err := putEvents(batch, shop, seq, events)
+		if err != nil {
+			return 0, err
+		}
+		if e != nil {
+			err = b.applyAudited(batch, *e)
+		} else if err = b.db.ApplyNoSyncWait(batch, pebble.Sync); err != nil {
+			err = fmt.Errorf("store: commit: %w", err)
+		}
+		return seq, err
+	})
+	return err
+}
+
+// withHead runs fn under shop's event lock with the sequence number of
+// its last event; fn returns the last after what it applied, which the
+// head takes unless fn fails. It returns fn's sequence number.
+func (b *Backend) withHead(shop string, fn func(seq uint64) (uint64, error)) (uint64, error) {
 	h := b.headOf(shop)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.init {
 		seq, err := b.lastEvent(shop)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		h.seq, h.init = seq, true
 	}
-	seq := h.seq
+	seq, err := fn(h.seq)
+	if err != nil {
+		return 0, err
+	}
+	h.seq = seq
+	return seq, nil
+}
+
+// putEvents puts events in batch numbered after seq, and returns the last
+// number.
+func putEvents(batch *pebble.Batch, shop string, seq uint64, events []store.Event) (uint64, error) {
 	for _, ev := range events {
 		seq++
 		ev.Seq = seq
 		v, err := json.Marshal(ev)
 		if err != nil {
-			return fmt.Errorf("store: encode event: %w", err)
+			return 0, fmt.Errorf("store: encode event: %w", err)
 		}
 		if err := batch.Set(eventKey(shop, seq), v, nil); err != nil {
-			return fmt.Errorf("store: batch: %w", err)
+			return 0, fmt.Errorf("store: batch: %w", err)
 		}
 	}
-	if e != nil {
-		if err := b.applyAudited(batch, *e); err != nil {
-			return err
-		}
-	} else if err := b.db.ApplyNoSyncWait(batch, pebble.Sync); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
+	return seq, nil
+}
+
+// AppendExpiring appends the expiring event e to its shop's stream with
+// the record of it (the license and end), under the shop's event lock,
+// unless that record exists: one gateway holds a Pebble directory, and
+// the lock orders the check and the write.
+func (b *Backend) AppendExpiring(e store.Event, end int64) (bool, error) {
+	if err := store.CheckExpiring(&e); err != nil {
+		return false, err
 	}
-	h.seq = seq
-	return nil
+	if b.closed.Load() {
+		return false, store.ErrClosed
+	}
+	batch := b.db.NewBatch()
+	defer batch.Close()
+	added := false
+	_, err := b.withHead(e.Shop, func(seq uint64) (uint64, error) {
+		key := expiringKey(e.License, end)
+		if v, err := b.get(key); err != nil || v != nil {
+			return seq, err
+		}
+		seq, err := putEvents(batch, e.Shop, seq, []store.Event{e})
+		if err != nil {
+			return 0, err
+		}
+		if err := batch.Set(key, binary.BigEndian.AppendUint64(nil, seq), nil); err != nil {
+			return 0, fmt.Errorf("store: batch: %w", err)
+		}
+		if err := b.db.ApplyNoSyncWait(batch, pebble.Sync); err != nil {
+			return 0, fmt.Errorf("store: commit: %w", err)
+		}
+		added = true
+		return seq, nil
+	})
+	if err != nil || !added {
+		return false, err
+	}
+	if err := batch.SyncWait(); err != nil {
+		return false, fmt.Errorf("store: commit: %w", err)
+	}
+	return true, nil
 }
 
 // ShopEvents returns the events of shop's stream with Seq above after, in

@@ -46,6 +46,34 @@ func appendEvents(ctx context.Context, tx pgx.Tx, events []store.Event) error {
 	return nil
 }
 
+// AppendExpiring appends the expiring event e to its shop's stream with
+// the row that records it (license, end), in one serializable
+// transaction, unless that row exists: another gateway inserting it
+// meanwhile makes this one fail to serialise, and its run again finds the
+// row.
+func (b *Backend) AppendExpiring(e store.Event, end int64) (bool, error) {
+	if err := store.CheckExpiring(&e); err != nil {
+		return false, err
+	}
+	ctx, cancel := b.ctx()
+	defer cancel()
+	added := false
+	err := b.serializable(ctx, "append an expiring event", func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO tollgate_expiring_noted (license, expiry) VALUES ($1, $2) ON CONFLICT DO NOTHING`, e.License[:], end)
+		if err != nil {
+			return err
+		}
+		if added = tag.RowsAffected() == 1; !added {
+			return nil
+		}
+		return appendEvents(ctx, tx, []store.Event{e})
+	})
+	if err != nil {
+		return false, err
+	}
+	return added, nil
+}
+
 // ShopEvents returns the events of shop's stream with Seq above after, in
 // order, at most limit of them: one range read of the primary key.
 func (b *Backend) ShopEvents(shop string, after uint64, limit int) ([]store.Event, error) {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tollgate/tollgate/store"
 )
@@ -16,6 +18,7 @@ var eventCases = []testCase{
 	{"EventsShopsIndependent", testEventsShopsIndependent},
 	{"EventsPaged", testEventsPaged},
 	{"EventsNoGapsUnderConcurrency", testEventsConcurrent},
+	{"EventsExpiringOnce", testEventsExpiringOnce},
 }
 
 // SoldLicense returns NewLicense(t, seats) sold by shop in order.
@@ -296,5 +299,84 @@ func testEventsConcurrent(t *testing.T, b store.Backend) {
 		if count[ls[i].ID] != per {
 			t.Fatalf("license %d has %d events; want %d (stream %+v)", i, count[ls[i].ID], per, evs)
 		}
+	}
+}
+
+// testEventsExpiringOnce: an expiring event is appended once per license
+// and end, however often and concurrently it is asked for, numbered in
+// the stream with Update's events; anything but an expiring event of a
+// shop at a time is ErrInvalid.
+func testEventsExpiringOnce(t *testing.T, b store.Backend) {
+	l := SoldLicense(t, 1, "shop-a", "o")
+	create(t, b, l)
+	if err := b.Update(l.ID, nil, record(store.EventSuspended)); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Unix()
+	e := store.Event{Kind: store.EventExpiring, Shop: "shop-a", License: l.ID, Order: "o", Product: l.Product, Time: now, Days: 14}
+	end := now + 14*86400
+	var added atomic.Int32
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := b.AppendExpiring(e, end)
+			if ok {
+				added.Add(1)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("AppendExpiring: %v", err)
+		}
+	}
+	if added.Load() != 1 {
+		t.Fatalf("%d concurrent AppendExpiring of one end added; want 1", added.Load())
+	}
+	if ok, err := b.AppendExpiring(e, end); ok || err != nil {
+		t.Fatalf("AppendExpiring again = %v, %v; want false", ok, err)
+	}
+	renewed := e
+	renewed.Days = 13
+	if ok, err := b.AppendExpiring(renewed, end+365*86400); !ok || err != nil {
+		t.Fatalf("AppendExpiring of another end = %v, %v; want added", ok, err)
+	}
+	if err := b.Update(l.ID, nil, record(store.EventResumed)); err != nil {
+		t.Fatal(err)
+	}
+	evs := events(t, b, "shop-a")
+	checkSeqs(t, evs)
+	kinds := []store.EventKind{store.EventSuspended, store.EventExpiring, store.EventExpiring, store.EventResumed}
+	if len(evs) != len(kinds) {
+		t.Fatalf("stream = %+v; want %v", evs, kinds)
+	}
+	for i, ev := range evs {
+		if ev.Kind != kinds[i] || ev.License != l.ID {
+			t.Fatalf("event %d = %+v; want %v of the license", i, ev, kinds[i])
+		}
+	}
+	if evs[1].Days != 14 || evs[2].Days != 13 || evs[1].Time != now || evs[1].Order != "o" {
+		t.Fatalf("expiring events = %+v, %+v; want 14 then 13 days, at the time given", evs[1], evs[2])
+	}
+	for name, bad := range map[string]func(e *store.Event){
+		"suspended": func(e *store.Event) { e.Kind = store.EventSuspended },
+		"no shop":   func(e *store.Event) { e.Shop = "" },
+		"no time":   func(e *store.Event) { e.Time = 0 },
+		"kind 0":    func(e *store.Event) { e.Kind = 0 },
+	} {
+		x := e
+		bad(&x)
+		if ok, err := b.AppendExpiring(x, end+1); ok || !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("AppendExpiring of %s = %v, %v; want ErrInvalid", name, ok, err)
+		}
+	}
+	if n := len(events(t, b, "shop-a")); n != len(kinds) {
+		t.Fatalf("refused appends wrote: %d events", n)
 	}
 }

@@ -15,3 +15,12 @@ CREATE TABLE tollgate_events (
 	event bytea NOT NULL,
 	PRIMARY KEY (shop, seq)
 );
+
+-- The expiring events appended (Backend.AppendExpiring): one row per
+-- license and end (Unix seconds), inserted with the event, so that the
+-- gateways of one database append one each.
+CREATE TABLE tollgate_expiring_noted (
+	license bytea NOT NULL,
+	expiry bigint NOT NULL,
+	PRIMARY KEY (license, expiry)
+);
