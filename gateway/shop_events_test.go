@@ -9,6 +9,7 @@ import (
 
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
@@ -266,5 +267,54 @@ func TestShopEventsOfOperatorMachineAndFlag(t *testing.T) {
 	}
 	if a := evs[3]; a.Seq != 4 || a.Seat != 1 || a.Machine != "host-2" {
 		t.Fatalf("second activated event = %+v; want Seq 4, seat 1, host-2", a)
+	}
+}
+
+// TestShopExpiringEvents: a gateway starting looks for licenses that end
+// within expiring_days (14) and appends one expiring event for each to
+// its shop's stream; looking again appends none.
+func TestShopExpiringEvents(t *testing.T) {
+	t.Parallel()
+	g := startShopGateway(t)
+	dir := g.srv.Identity().Dir
+	shopKey := g.registerShop(t, "acme", 0, "127.0.0.0/8")
+	shop := g.shopClient(t, shopKey)
+	ctx := hang.Context(t)
+	end := time.Now().Add(10*24*time.Hour + time.Hour)
+	if _, err := shop.Mint(ctx, "ORD-E", "1AJS2", 1, clients.MintSpec{Expiry: end}); err != nil {
+		t.Fatalf("Mint: %v", err)
+	}
+	if _, err := shop.Mint(ctx, "ORD-L", "1AJS2", 1, clients.MintSpec{Expiry: end.Add(30 * 24 * time.Hour)}); err != nil {
+		t.Fatalf("Mint: %v", err)
+	}
+	shop.Close()
+	g.stop()
+	g = serveAt(t, dir)
+	shop = g.shopClient(t, shopKey)
+	var evs []clients.Event
+	for len(evs) == 0 {
+		var err error
+		if evs, err = shop.Events(ctx, 0, 10); err != nil {
+			t.Fatalf("Events: %v", err)
+		}
+		if len(evs) == 0 {
+			select {
+			case <-ctx.Done():
+				t.Fatal("no expiring event after the gateway started")
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	if len(evs) != 1 {
+		t.Fatalf("events = %+v; want one expiring event", evs)
+	}
+	if e := evs[0]; e.Seq != 1 || e.Kind != clients.EventExpiring || e.Order != "ORD-E" || e.Days != 10 || e.Seat != 0 || e.Machine != "" {
+		t.Fatalf("event = %+v; want expiring in 10 days, of ORD-E", e)
+	}
+	if n, err := g.srv.Service().NoteExpiring(14); err != nil || n != 0 {
+		t.Fatalf("NoteExpiring again = %d, %v; want none appended", n, err)
+	}
+	if again, err := shop.Events(ctx, 0, 10); err != nil || !slices.Equal(again, evs) {
+		t.Fatalf("Events after looking again = %+v, %v; want %+v", again, err, evs)
 	}
 }

@@ -94,3 +94,59 @@ func (s *Service) Order(sh *store.Shop, id string) (ShopOrder, error) {
 	}
 	return ShopOrder{Request: o.Request, Created: o.Created, Sealed: sealed}, nil
 }
+
+// MaxExpiringDays bounds how long before a license ends its shop is told
+// (NoteExpiring): the days of an expiring event fit its wire field, and a
+// year covers any notice a shop gives.
+const MaxExpiringDays = 365
+
+// NoteExpiring appends an expiring event to the stream of each registered
+// shop for each of its active licenses that ends within the next within
+// days (1 to MaxExpiringDays): once per license and end, however often it
+// runs and on however many gateways of one database
+// (store.AppendExpiring), so a renewal that moves the end is told again.
+// Days is the whole days left. It returns how many events it appended. A
+// license of a shop since deleted is not looked at. It is an operator's
+// query, paged: the cost of Backend.Licenses for each shop.
+func (s *Service) NoteExpiring(within int) (int, error) {
+	if within < 1 || within > MaxExpiringDays {
+		return 0, fmt.Errorf("%w: expiring notice of %d days, not 1..%d", store.ErrConfig, within, MaxExpiringDays)
+	}
+	shops, err := s.st.Shops()
+	if err != nil {
+		return 0, fmt.Errorf("service: expiring licenses: %w", err)
+	}
+	now := s.now().Unix()
+	active := store.StateActive
+	added := 0
+	for _, sh := range shops {
+		q := store.LicenseQuery{Shop: sh.Name, State: &active, ExpiringBefore: now + int64(within)*86400, Limit: 1000}
+		for {
+			ls, next, err := s.st.Licenses(q)
+			if err != nil {
+				return added, fmt.Errorf("service: expiring licenses of shop %s: %w", sh.Name, err)
+			}
+			for i := range ls {
+				l := &ls[i]
+				end := l.Expiry()
+				if end <= now {
+					continue // ended already: nothing to warn of
+				}
+				e := store.Event{Kind: store.EventExpiring, Time: now, Shop: l.Shop, License: l.ID, Order: l.Order, Product: l.Product,
+					Days: uint16((end - now) / 86400)}
+				ok, err := s.st.AppendExpiring(e, end)
+				if err != nil {
+					return added, fmt.Errorf("service: expiring event of license %s: %w", LicenseRef(l.ID), err)
+				}
+				if ok {
+					added++
+				}
+			}
+			if next == "" {
+				break
+			}
+			q.After = next
+		}
+	}
+	return added, nil
+}
