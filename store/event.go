@@ -54,8 +54,8 @@ func (e *Event) Check() error {
 	if !e.Kind.Known() {
 		return fmt.Errorf("%w: event kind %d", ErrInvalid, uint8(e.Kind))
 	}
-	if e.Shop == "" {
-		return fmt.Errorf("%w: an event without a shop", ErrInvalid)
+	if e.Shop == "" || len(e.Shop) > 64 {
+		return fmt.Errorf("%w: an event's shop name must be 1 to 64 bytes (Shop.Check)", ErrInvalid)
 	}
 	return nil
 }
@@ -64,8 +64,8 @@ func (e *Event) Check() error {
 // after, limit): a shop, and a limit of 1 to MaxEventsPage (else
 // ErrInvalid). Backends call it first.
 func CheckEventsPage(shop string, limit int) error {
-	if shop == "" {
-		return fmt.Errorf("%w: events of no shop", ErrInvalid)
+	if shop == "" || len(shop) > 64 {
+		return fmt.Errorf("%w: a shop name must be 1 to 64 bytes (Shop.Check)", ErrInvalid)
 	}
 	if limit < 1 || limit > MaxEventsPage {
 		return fmt.Errorf("%w: %d events asked for, not 1..%d", ErrInvalid, limit, MaxEventsPage)

@@ -111,8 +111,8 @@ func (tx *Tx) Record(e Event) {
 
 // TxChanges is what a transaction changed, for its backend to write in one
 // commit, in this order: the license record (License, with Activations as
-// its number of activations), the deletions, the puts, the sightings and
-// the audit entry and the events.
+// its number of activations), the deletions, the puts, the sightings, the
+// audit entry and the events.
 type TxChanges struct {
 	License     License
 	Activations int // the license's activations after the change
