@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/service"
 )
 
 // Config configures a gateway.
@@ -55,6 +56,12 @@ type Config struct {
 	FlagMachinesPerSeat int `json:"flag_machines_per_seat"`
 	FlagNetworksPerSeat int `json:"flag_networks_per_seat"`
 	FlagWindowDays      int `json:"flag_window_days"`
+
+	// ExpiringDays is how many days before a shop's license ends its
+	// shop's event stream gets an expiring event (once per license and
+	// end), looked for when the gateway starts and daily. Zero means 14;
+	// negative turns it off; at most 365.
+	ExpiringDays int `json:"expiring_days"`
 
 	// MetricsListen is a TCP address to serve the gateway's counters on,
 	// at /metrics in Prometheus's text format (for example
@@ -103,6 +110,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.FlagWindowDays == 0 {
 		c.FlagWindowDays = 30
+	}
+	if c.ExpiringDays == 0 {
+		c.ExpiringDays = 14
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -182,6 +192,9 @@ func (c *Config) validate() error {
 	}
 	if c.FlagWindowDays > 3650 {
 		return fmt.Errorf("%w: flag_window_days %d is more than ten years", ErrConfig, c.FlagWindowDays)
+	}
+	if c.ExpiringDays > service.MaxExpiringDays {
+		return fmt.Errorf("%w: expiring_days %d is more than %d (a negative value turns expiring events off)", ErrConfig, c.ExpiringDays, service.MaxExpiringDays)
 	}
 	if c.CacheEntries < 0 {
 		return fmt.Errorf("%w: cache_entries %d is negative (0 means the default)", ErrConfig, c.CacheEntries)

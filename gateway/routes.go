@@ -35,12 +35,14 @@ var appChannel = channelRoutes{name: "app", routes: [256]route{
 	wire.TypeDeactivateRequest: slow(kindDeactivate, wire.ParseDeactivateRequest, answerDeactivate),
 }}
 
-// shopChannel serves shops (Noise KK, IP-locked): mint and key
-// operations. The shop is looked up again for each request, so a shop
+// shopChannel serves shops (Noise KK, IP-locked): mint, key operations,
+// the shop's event stream and its orders. The shop is looked up again for each request, so a shop
 // removed meanwhile is refused.
 var shopChannel = channelRoutes{name: "shop", admit: admitShop, routes: [256]route{
-	wire.TypeMintRequest:  slow(kindMint, wire.ParseMintRequest, answerMint),
-	wire.TypeKeyOpRequest: slow(kindKeyOp, wire.ParseKeyOpRequest, answerKeyOp),
+	wire.TypeMintRequest:   slow(kindMint, wire.ParseMintRequest, answerMint),
+	wire.TypeKeyOpRequest:  slow(kindKeyOp, wire.ParseKeyOpRequest, answerKeyOp),
+	wire.TypeEventsRequest: slow(kindEvents, wire.ParseEventsRequest, answerEvents),
+	wire.TypeOrderRequest:  slow(kindOrder, wire.ParseOrderRequest, answerOrder),
 }}
 
 // inline is the route of a request answered on the read loop.
@@ -184,4 +186,24 @@ func keyStatus(nonce [wire.NonceSize]byte, res *service.LicenseState, now int64)
 		}
 	}
 	return resp
+}
+
+// answerEvents answers with the shop's own events after req.After: a read
+// of the store, off the read loop like the other shop requests.
+func answerEvents(s *Server, f *from, out []byte, reqID uint32, req *wire.EventsRequest) []byte {
+	evs, err := s.svc.Events(f.shop, req.After, int(req.Max))
+	if err != nil {
+		return refusal(out, reqID, req.Nonce, err)
+	}
+	return wire.AppendFrame(out, reqID, wire.EventsResponse{Nonce: req.Nonce, Events: evs})
+}
+
+// answerOrder answers with the shop's own order of req.OrderID, its keys
+// sealed as its mint answered them.
+func answerOrder(s *Server, f *from, out []byte, reqID uint32, req *wire.OrderRequest) []byte {
+	o, err := s.svc.Order(f.shop, string(req.OrderID))
+	if err != nil {
+		return refusal(out, reqID, req.Nonce, err)
+	}
+	return wire.AppendFrame(out, reqID, wire.OrderResponse{Nonce: req.Nonce, Created: o.Created, Order: o.Request, Sealed: o.Sealed})
 }

@@ -133,6 +133,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.cfg.Logger.Info("serving", "listen", s.Addr().String(), "data", s.cfg.Dir)
 	s.admin = s.startAdmin()
 	s.startMetrics()
+	stopExpiring := s.startExpiring()
 	acceptErr := make(chan error, 1)
 	go func() {
 		for {
@@ -153,6 +154,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case err = <-acceptErr:
 		err = fmt.Errorf("gateway: accept: %w", err)
 	}
+	stopExpiring()
 	return errors.Join(err, s.shutdown())
 }
 

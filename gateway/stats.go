@@ -23,11 +23,13 @@ const (
 	kindTime
 	kindMint
 	kindKeyOp
+	kindEvents
+	kindOrder
 	kindOther // a request of no kind the channel serves, or an unreadable frame
 	numKinds
 )
 
-var kindNames = [numKinds]string{"validate", "activate", "deactivate", "time", "mint", "key_op", "other"}
+var kindNames = [numKinds]string{"validate", "activate", "deactivate", "time", "mint", "key_op", "events", "order", "other"}
 
 // numStatuses bounds the statuses counted one by one; a higher one (from a
 // newer wire version) is counted with the last.
@@ -48,6 +50,10 @@ func kindOf(t wire.Type) reqKind {
 		return kindMint
 	case wire.TypeKeyOpRequest:
 		return kindKeyOp
+	case wire.TypeEventsRequest:
+		return kindEvents
+	case wire.TypeOrderRequest:
+		return kindOrder
 	}
 	return kindOther
 }

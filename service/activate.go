@@ -82,6 +82,9 @@ func (s *Service) Activate(req *wire.ActivateRequest, p *Peer) (Activation, erro
 			return err
 		}
 		tx.PutActivation(a)
+		if !ok {
+			recordSeat(tx, store.EventActivated, a.Hostname)
+		}
 		return nil
 	})
 	if err != nil {
@@ -98,10 +101,12 @@ func (s *Service) Activate(req *wire.ActivateRequest, p *Peer) (Activation, erro
 // Deactivate frees the seat p's install holds on license id, durably.
 func (s *Service) Deactivate(id store.LicenseID, p *Peer) error {
 	err := s.st.Update(id, func(tx *store.Tx) error {
-		if _, ok := tx.Activation(p.Install); !ok {
+		a, ok := tx.Activation(p.Install)
+		if !ok {
 			return store.ErrNotActivated
 		}
 		tx.DeleteActivation(p.Install)
+		recordSeat(tx, store.EventDeactivated, a.Hostname)
 		return nil
 	})
 	if err != nil {

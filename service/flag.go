@@ -57,6 +57,7 @@ func (s *Service) sight(tx *store.Tx, p *Peer, now time.Time) (string, error) {
 		return "", nil
 	}
 	sg.FlaggedAt, sg.Reason = t, why
+	tx.Record(store.Event{Kind: store.EventFlagged})
 	tx.Audit = &store.AuditEntry{Time: t, Kind: "license.flag", Shop: tx.License.Shop, License: LicenseRef(tx.License.ID), Detail: why}
 	return why, nil
 }
@@ -161,6 +162,7 @@ func (c *cloneFlagger) flag(id store.LicenseID) {
 		t := tx.Now.Unix()
 		sg.FlaggedAt, sg.Reason = t, cloneReason
 		lic = tx.License
+		tx.Record(store.Event{Kind: store.EventFlagged})
 		tx.Audit = &store.AuditEntry{Time: t, Kind: "license.flag", Shop: tx.License.Shop, License: LicenseRef(id), Detail: cloneReason}
 		return nil
 	})

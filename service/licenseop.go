@@ -92,17 +92,23 @@ func ApplyLicenseOpTo(st *store.Store, lic store.License, op LicenseOp, term sto
 		switch op {
 		case OpSuspend:
 			l.State = store.StateSuspended
+			tx.Record(store.Event{Kind: store.EventSuspended})
 		case OpResume:
 			l.State = store.StateActive
+			tx.Record(store.Event{Kind: store.EventResumed})
 		case OpRevoke:
 			l.State = store.StateRevoked
+			tx.Record(store.Event{Kind: store.EventRevoked})
 		case OpRenew:
 			if err := renew(l, term, tx.Now.Unix()); err != nil {
 				return err
 			}
+			tx.Record(store.Event{Kind: store.EventRenewed})
 		case OpReset:
+			// One deactivated event per seat freed, the last down to 0.
 			for _, a := range append([]store.Activation(nil), tx.Activations...) {
 				tx.DeleteActivation(a.Install)
+				recordSeat(tx, store.EventDeactivated, a.Hostname)
 			}
 		case OpUnflag:
 			if shop != "" {

@@ -110,6 +110,7 @@ func DeactivateMachine(st *store.Store, lic store.License, machine string, now t
 		}
 		a := found[0]
 		tx.DeleteActivation(a.Install)
+		recordSeat(tx, store.EventDeactivated, a.Hostname)
 		res = LicenseState{License: tx.License, Activations: append([]store.Activation(nil), tx.Activations...)}
 		tx.Audit = &store.AuditEntry{Time: now.Unix(), Kind: "license.deactivate-machine", License: LicenseRef(lic.ID),
 			Detail: fmt.Sprintf("machine %s (%s) by operator", MachineID(a.Install), a.Hostname)}

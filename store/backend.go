@@ -42,7 +42,9 @@ type Backend interface {
 	CreateLicenses(ls []License, audit *AuditEntry) error
 	// Update runs fn on the license with this id and commits what it
 	// changed (Tx.Changes, with Tx.Audit in the same commit) durably
-	// before returning. Updates of one license are serialised (a lock, a
+	// before returning, with Tx's events (Tx.Record) appended to the
+	// license's shop's stream in the same commit, numbered after the
+	// shop's last event. Updates of one license are serialised (a lock, a
 	// row lock, a serialisable transaction), so that seat accounting is
 	// exact: fn sees the activations as the previous Update left them.
 	// hash, when not nil, is the key hash of the license as read before
@@ -153,6 +155,22 @@ type Backend interface {
 	// entries checked, and an error wrapping ErrAuditBroken naming the
 	// first bad entry.
 	VerifyAudit() (int, error)
+
+	// ShopEvents returns the events of shop's stream with Seq above after,
+	// in Seq order, at most limit of them (1 to MaxEventsPage, else
+	// ErrInvalid: CheckEventsPage); none when there are none. A shop's
+	// events are written by Update only (Tx.Record): in the commit of the
+	// change they record, numbered 1, 2, ... without gaps in the order of
+	// the commits, each shop's stream on its own (the numbering is
+	// serialised per shop: a lock, a counter row). Events are kept for
+	// good (no retention bound yet).
+	ShopEvents(shop string, after uint64, limit int) ([]Event, error)
+	// AppendExpiring appends e, an expiring event of license e.License
+	// (CheckExpiring passes), to e.Shop's stream, durably and numbered
+	// as Update numbers events, unless an expiring event of this license
+	// for this end (Unix seconds) was appended before, by any gateway of
+	// the database: then added is false and nothing is written.
+	AppendExpiring(e Event, end int64) (added bool, _ error)
 
 	// Stats returns the backend's figures now (PendingWrites is the
 	// Store's, and left zero).

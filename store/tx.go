@@ -22,6 +22,7 @@ type Tx struct {
 	// not at all.
 	Audit *AuditEntry
 
+	events    []Event
 	puts      []Activation
 	dels      []InstallID
 	sight     *Sightings // read by Sightings, written with the change
@@ -91,10 +92,27 @@ func (tx *Tx) Sightings() (*Sightings, error) {
 // them (a damaged record is replaced).
 func (tx *Tx) ResetSightings() { tx.sight = &Sightings{} }
 
+// Record appends an event of the license to its shop's stream, in the
+// same durable commit as the change, when a shop sold the license
+// (License.Shop not empty; otherwise it does nothing). The event's Shop,
+// License, Order, Product and Time (Now) are the transaction's; the rest
+// (Kind, and Seat, Seats, Machine or Days as the kind has them) the
+// caller's. Seq is the backend's.
+func (tx *Tx) Record(e Event) {
+	l := &tx.License
+	if l.Shop == "" {
+		return
+	}
+	e.Seq = 0
+	e.Shop, e.License, e.Order, e.Product = l.Shop, l.ID, l.Order, l.Product
+	e.Time = tx.Now.Unix()
+	tx.events = append(tx.events, e)
+}
+
 // TxChanges is what a transaction changed, for its backend to write in one
 // commit, in this order: the license record (License, with Activations as
-// its number of activations), the deletions, the puts, the sightings and
-// the audit entry.
+// its number of activations), the deletions, the puts, the sightings, the
+// audit entry and the events.
 type TxChanges struct {
 	License     License
 	Activations int // the license's activations after the change
@@ -112,6 +130,9 @@ type TxChanges struct {
 	Sightings *Sightings
 	// Audit, when not nil, is appended to the audit log in the same commit.
 	Audit *AuditEntry
+	// Events are appended to their shop's stream (all of one shop, the
+	// license's) in the same commit, numbered by the backend in order.
+	Events []Event
 }
 
 // Changes returns what the transaction changed. It refuses (ErrConfig) a
@@ -122,6 +143,16 @@ func (tx *Tx) Changes(id LicenseID, keyHash keygen.KeyHash) (TxChanges, error) {
 		return TxChanges{}, fmt.Errorf("%w: an update may not change a license's identity", ErrConfig)
 	}
 	c := TxChanges{License: tx.License, Activations: len(tx.Activations), Deletes: tx.dels, Sightings: tx.sight, Audit: tx.Audit}
+	for i := range tx.events {
+		e := &tx.events[i]
+		if err := e.Check(); err != nil {
+			return TxChanges{}, err
+		}
+		if e.Shop != tx.License.Shop {
+			return TxChanges{}, fmt.Errorf("%w: an update records events of its license's shop only", ErrConfig)
+		}
+	}
+	c.Events = tx.events
 	for i := range tx.puts {
 		a := &tx.puts[i]
 		if containsInstall(tx.dels, a.Install) && !hasInstall(tx.Activations, a.Install) {

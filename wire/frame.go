@@ -59,6 +59,10 @@ const (
 	TypeMintResponse       Type = 0x0A
 	TypeKeyOpRequest       Type = 0x0B
 	TypeKeyStatusResponse  Type = 0x0C
+	TypeEventsRequest      Type = 0x0D
+	TypeEventsResponse     Type = 0x0E
+	TypeOrderRequest       Type = 0x0F
+	TypeOrderResponse      Type = 0x10
 	TypeErrorResponse      Type = 0x7F
 )
 
@@ -75,6 +79,10 @@ var typeNames = [...]string{
 	TypeMintResponse:       "MintResponse",
 	TypeKeyOpRequest:       "KeyOpRequest",
 	TypeKeyStatusResponse:  "KeyStatusResponse",
+	TypeEventsRequest:      "EventsRequest",
+	TypeEventsResponse:     "EventsResponse",
+	TypeOrderRequest:       "OrderRequest",
+	TypeOrderResponse:      "OrderResponse",
 	TypeErrorResponse:      "ErrorResponse",
 }
 
@@ -120,6 +128,14 @@ func maxBodyLen(t Type) int {
 		return keyOpRequestLen
 	case TypeKeyStatusResponse:
 		return keyStatusResponseFixed + maxActivationsLen
+	case TypeEventsRequest:
+		return eventsRequestLen
+	case TypeEventsResponse:
+		return NonceSize + 2 + MaxEvents*eventMaxLen
+	case TypeOrderRequest:
+		return NonceSize + 1 + MaxOrderIDLen
+	case TypeOrderResponse:
+		return NonceSize + 8 + 2 + maxOrderLen + SealedKeysLen(MaxMintCount)
 	case TypeErrorResponse:
 		return errorResponseFixed + 1 + MaxErrorMessageLen
 	}

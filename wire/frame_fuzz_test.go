@@ -26,6 +26,10 @@ var parsers = map[Type]func([]byte) (Message, int, error){
 	TypeKeyOpRequest:       anyParser(ParseKeyOpRequest),
 	TypeKeyStatusResponse:  anyParser(ParseKeyStatusResponse),
 	TypeErrorResponse:      anyParser(ParseErrorResponse),
+	TypeEventsRequest:      anyParser(ParseEventsRequest),
+	TypeEventsResponse:     anyParser(ParseEventsResponse),
+	TypeOrderRequest:       anyParser(ParseOrderRequest),
+	TypeOrderResponse:      anyParser(ParseOrderResponse),
 }
 
 // seedMessages returns valid messages of every type: the golden ones and
@@ -49,6 +53,11 @@ func seedMessages(tb testing.TB) []Message {
 		testKeyOpRequest,
 		testKeyStatusResponse(tb),
 		testErrorResponse,
+		testEventsRequest,
+		testEventsResponse(tb),
+		EventsResponse{Nonce: testNonce},
+		testOrderRequest,
+		testOrderResponse(tb),
 	}, largest(tb)...)
 }
 

@@ -51,7 +51,7 @@ func TestParseHeaderErrors(t *testing.T) {
 		{"version 2, short", "02", ErrUnsupportedVersion},
 		{"version 2, unknown type", "02 ee 00000000 00000000", ErrUnsupportedVersion},
 		{"type 0", "01 00 00000000 00000000", ErrUnknownType},
-		{"type 0x0d", "01 0d 00000000 00000000", ErrUnknownType},
+		{"type 0x11", "01 11 00000000 00000000", ErrUnknownType},
 		{"type 0x7e", "01 7e 00000000 00000000", ErrUnknownType},
 		{"type 0xff", "01 ff 00000000 00000000", ErrUnknownType},
 		{"unknown type, huge", "01 80 00000000 ffffffff", ErrUnknownType},
@@ -91,6 +91,11 @@ func largest(t testing.TB) []Message {
 		KeyOpRequest{Op: KeyOpStatus, Key: testKey},
 		KeyStatusResponse{Product: testProduct, Activations: maxActivationList(t)},
 		ErrorResponse{Status: StatusServerError, Message: msg},
+		EventsRequest{Max: MaxEvents},
+		EventsResponse{Events: maxEventList(t)},
+		OrderRequest{OrderID: repeat('o', MaxOrderIDLen)},
+		OrderResponse{Order: MintRequest{OrderID: repeat('o', MaxOrderIDLen), Product: testProduct, Count: MaxMintCount,
+			Spec: MintSpec{Entitlements: maxEntitlementSet(t)}}.AppendOrder(nil), Sealed: fakeSealed(MaxMintCount)},
 	}
 }
 
@@ -131,7 +136,7 @@ func TestTypeString(t *testing.T) {
 		TypeKeyStatusResponse: "KeyStatusResponse",
 		TypeErrorResponse:     "ErrorResponse",
 		0:                     "Type(0x0)",
-		0x0d:                  "Type(0xd)",
+		0x11:                  "Type(0x11)",
 		0xff:                  "Type(0xff)",
 	} {
 		if got := typ.String(); got != want {

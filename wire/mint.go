@@ -52,13 +52,7 @@ func ParseMintRequest(b []byte) (MintRequest, int, error) {
 	var m MintRequest
 	d := decoder{b: b}
 	d.copy(m.Nonce[:])
-	d.copy(m.Product[:])
-	m.Count = d.u16()
-	m.Spec.Term = d.term()
-	m.Spec.Seats = d.u32()
-	m.Spec.Expiry = d.i64()
-	m.OrderID = d.bytes8()
-	m.Spec.Entitlements = sub(&d, "entitlements", ParseEntitlements)
+	d.order(&m)
 	if err := d.end(); err != nil {
 		return MintRequest{}, 0, err
 	}
@@ -66,6 +60,17 @@ func ParseMintRequest(b []byte) (MintRequest, int, error) {
 		return MintRequest{}, 0, err
 	}
 	return m, len(b), nil
+}
+
+// order reads the order's canonical bytes (AppendOrder) into m.
+func (d *decoder) order(m *MintRequest) {
+	d.copy(m.Product[:])
+	m.Count = d.u16()
+	m.Spec.Term = d.term()
+	m.Spec.Seats = d.u32()
+	m.Spec.Expiry = d.i64()
+	m.OrderID = d.bytes8()
+	m.Spec.Entitlements = sub(d, "entitlements", ParseEntitlements)
 }
 
 // Check reports whether the parser would accept m's encoding.

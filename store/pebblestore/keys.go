@@ -20,6 +20,8 @@ const (
 	pfxProduct    = 'p' // p | product code (5)          -> product record
 	pfxOrder      = 'o' // o | len(shop) | shop | order id -> order record
 	pfxQuota      = 'q' // q | len(shop) | shop | day (8) -> keys minted that UTC day (4)
+	pfxEvent      = 'e' // e | len(shop) | shop | seq (8) -> shop event record (event.go)
+	pfxExpiring   = 'x' // x | license id (16) | end (8)  -> seq (8) of the expiring event appended for that end
 	pfxAudit      = 'z' // z | sequence (8)              -> audit entry
 	keyAuditHead  = "Z" // the last audit entry's sequence (8) and hash (32)
 )
@@ -52,6 +54,22 @@ func quotaKey(shop string, day int64) []byte {
 	k = append(k, pfxQuota, byte(len(shop)))
 	k = append(k, shop...)
 	return binary.BigEndian.AppendUint64(k, uint64(day))
+}
+
+// eventPrefix is the prefix of every event of shop's stream.
+func eventPrefix(shop string) []byte {
+	k := make([]byte, 0, 10+len(shop))
+	k = append(k, pfxEvent, byte(len(shop)))
+	return append(k, shop...)
+}
+
+func eventKey(shop string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(eventPrefix(shop), seq)
+}
+
+func expiringKey(id store.LicenseID, end int64) []byte {
+	k := append([]byte{pfxExpiring}, id[:]...)
+	return binary.BigEndian.AppendUint64(k, uint64(end))
 }
 
 func auditKey(seq uint64) []byte {

@@ -58,6 +58,10 @@ type Backend struct {
 	// hold when the record is written (shop.go, product.go).
 	catalogueMu sync.Mutex
 
+	// shopEvents holds, by shop name, the *eventHead of its event stream
+	// (event.go).
+	shopEvents sync.Map
+
 	// The audit chain's head, read once (audit.go).
 	auditMu   sync.Mutex
 	auditInit bool

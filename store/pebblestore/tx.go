@@ -60,6 +60,9 @@ func (b *Backend) Update(id store.LicenseID, hash *keygen.KeyHash, fn func(tx *s
 		return err
 	}
 	fill := func(batch *pebble.Batch) error { return fillTx(batch, id, &c) }
+	if len(c.Events) > 0 {
+		return b.commitEvents(c.Events, c.Audit, fill)
+	}
 	if c.Audit != nil {
 		return b.commitAudited(*c.Audit, fill)
 	}

@@ -14,7 +14,7 @@ import (
 
 // Update runs fn on the license with this id, its row locked (SELECT ...
 // FOR UPDATE) in a SERIALIZABLE transaction, and commits what it changed
-// with its audit entry and a change notification (Watch) before
+// with its audit entry, its shop's events and a change notification (Watch) before
 // returning. A transaction that fails to serialise is run again, fn with
 // it on a new store.Tx read afresh. With hash, the license is found by its
 // key hash, and one of another id is store.ErrNotFound.
@@ -55,6 +55,11 @@ func (b *Backend) Update(id store.LicenseID, hash *keygen.KeyHash, fn func(tx *s
 		}
 		if err := writeChanges(ctx, tx, id, &c); err != nil {
 			return err
+		}
+		if len(c.Events) > 0 {
+			if err := appendEvents(ctx, tx, c.Events); err != nil {
+				return err
+			}
 		}
 		if c.Audit != nil {
 			return b.appendAudit(ctx, tx, *c.Audit)

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Open) {
 	cases = append(cases, shopCases...)
 	cases = append(cases, cacheCases...)
 	cases = append(cases, queryCases...)
+	cases = append(cases, eventCases...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
