@@ -83,8 +83,20 @@ func drop(t testing.TB, cfg *pgx.ConnConfig, name string) {
 		return
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		t.Errorf("pgtest: drop database %s: %v", name, redacted(err, cfg.Password))
+	// FORCE ends the sessions still on it, but a server process the test
+	// role may not signal (an autovacuum worker) can hold it for a moment:
+	// try again a few times before calling the test failed.
+	drop := "DROP DATABASE IF EXISTS " + pgx.Identifier{name}.Sanitize() + " WITH (FORCE)"
+	for try := 1; ; try++ {
+		_, err := conn.Exec(ctx, drop)
+		if err == nil {
+			return
+		}
+		if try == 10 || ctx.Err() != nil {
+			t.Errorf("pgtest: drop database %s: %v", name, redacted(err, cfg.Password))
+			return
+		}
+		time.Sleep(time.Duration(try) * 100 * time.Millisecond)
 	}
 }
 
