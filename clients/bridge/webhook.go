@@ -273,9 +273,11 @@ func (d *Deliverer) post(ctx context.Context, u string, seq uint64, body []byte)
 			outcome = fmt.Sprintf("answered %d", resp.StatusCode)
 		}
 	}
-	if outcome == "" {
+	switch outcome {
+	case "stopped":
+	case "":
 		d.cfg.Metrics.delivered.WithLabelValues("ok").Inc()
-	} else {
+	default:
 		d.cfg.Metrics.delivered.WithLabelValues("failed").Inc()
 		d.cfg.Logger.Info("webhook failed", "event", seq, "webhook", redactURL(u), "outcome", outcome)
 	}
