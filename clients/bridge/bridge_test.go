@@ -130,6 +130,16 @@ func TestOrderRefusals(t *testing.T) {
 	if a.status != http.StatusCreated {
 		t.Fatalf("a good order after the refusals: %d %s", a.status, a.body)
 	}
+	req, _ := http.NewRequest("POST", f.url+"/v1/orders", strings.NewReader(`order_id=OK-2`))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("a form body: %d, want 415 with a problem document", resp.StatusCode)
+	}
 	a = f.do(t, "PUT", "/v1/orders", order("OK-2", 1, nil))
 	if a.problem(t); a.status != http.StatusMethodNotAllowed || a.header.Get("Allow") != "POST" {
 		t.Fatalf("PUT /v1/orders: %d, Allow %q", a.status, a.header.Get("Allow"))

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/gateway/gatewaytest"
@@ -83,6 +84,8 @@ type fixtureOpts struct {
 	networks []string // the shop's networks; default 127.0.0.0/8
 	quota    uint32
 	token    string
+	// healthEvery, when not zero, is the health probes' period.
+	healthEvery time.Duration
 }
 
 func start(t *testing.T, o fixtureOpts) *fixture {
@@ -115,7 +118,7 @@ func start(t *testing.T, o fixtureOpts) *fixture {
 	}
 	t.Cleanup(func() { c.Close() })
 	shop := &replayShop{ShopClient: c, orders: map[string]mintArgs{}}
-	b := New(Config{Shop: shop, Token: o.token})
+	b := New(Config{Shop: shop, Token: o.token, HealthEvery: o.healthEvery})
 	srv := httptest.NewServer(b.Handler())
 	t.Cleanup(srv.Close)
 	return &fixture{g: g, shop: shop, bridge: b, url: srv.URL, token: o.token}

@@ -1,9 +1,13 @@
 package bridge
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tollgate/tollgate/internal/hang"
 )
 
 // TestLicenses: a key minted through the bridge is read, suspended,
@@ -174,5 +178,33 @@ func TestMetricsServed(t *testing.T) {
 	}
 	if strings.Contains(m, o.Keys[0]) || strings.Contains(m, o.Keys[0][6:17]) {
 		t.Fatalf("/metrics holds a key")
+	}
+}
+
+// TestHealthWatch: the background probes notice the gateway stopping
+// without any request of the shop: health turns 503 and the gateway_up
+// figure 0.
+func TestHealthWatch(t *testing.T) {
+	t.Parallel()
+	f := start(t, fixtureOpts{healthEvery: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { f.bridge.Watch(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor := func(what, path, want string) {
+		t.Helper()
+		deadline := time.Now().Add(hang.Timeout(t))
+		for !strings.Contains(string(f.do(t, "GET", path, nil).body), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %s never held %q", what, path, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("gateway up", "/metrics", "tollgate_bridge_gateway_up 1")
+	f.g.Stop()
+	waitFor("gateway stopped", "/metrics", "tollgate_bridge_gateway_up 0")
+	if a := f.do(t, "GET", "/v1/health", nil); a.status != http.StatusServiceUnavailable || a.header.Get("Retry-After") == "" {
+		t.Fatalf("health with the gateway stopped: %d %s", a.status, a.body)
 	}
 }
