@@ -118,8 +118,8 @@ func (h *health) watch(ctx context.Context) {
 	}
 }
 
-// state returns when the gateway last answered and the failure since, if
-// any; fresh is false when nothing answered within two probe periods.
+// state returns when the gateway last answered, the failure since, if
+// any, and whether a probe or request has told anything yet.
 func (h *health) state() (lastOK time.Time, failure error, known bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

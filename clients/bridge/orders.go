@@ -117,8 +117,9 @@ func (r *OrderRequest) check(now time.Time) (string, clients.MintSpec, error) {
 }
 
 // decodeJSON reads a JSON body of at most MaxBody bytes into v, refusing
-// unknown fields and anything after the value. empty reports an empty
-// body, which is an error unless allowEmpty.
+// a media type other than application/json, unknown fields and anything
+// after the value; an empty body is refused unless allowEmpty. It returns
+// the problem to answer when it refuses.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) (p Problem, ok bool) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
