@@ -26,6 +26,7 @@ var (
 	circl   = "github.com/cloudflare/circl"
 	ristr   = "github.com/dgraph-io/ristretto"
 	pgx     = "github.com/jackc/pgx/v5"
+	prom    = "github.com/prometheus/client_golang"
 	gateway = module + "/gateway"
 	store   = module + "/store"
 	clients = module + "/clients"
@@ -59,6 +60,8 @@ var rules = []rule{
 	{folder: "store/storetest", internal: []string{"store", "wire", "keygen"},
 		forbidden: []string{quic, pebble, noise, gateway, service, clients, bench, demo}},
 	{folder: "clients", internal: []string{"clients", "wire", "keygen", "internal/channel", "internal/atomicfile"}, external: []string{quic, noise, circl, "golang.org/x/"},
+		forbidden: []string{pebble, ristr, gateway, service, store, bench, demo}},
+	{folder: "clients/bridge", internal: []string{"clients", "wire", "keygen", "internal/channel", "internal/atomicfile"}, external: []string{prom},
 		forbidden: []string{pebble, ristr, gateway, service, store, bench, demo}},
 	{folder: "service", internal: []string{"service", "store", "wire", "keygen"}, external: []string{circl, "golang.org/x/"},
 		forbidden: []string{quic, pebble, noise, gateway, clients, bench, demo, channel}},

@@ -1,6 +1,9 @@
 // Command tollgate-shop is a shop server's tool for the Tollgate shop
 // channel: it creates the shop's key pair, mints keys for an order, and
-// suspends, resumes, revokes, renews or queries the shop's keys.
+// suspends, resumes, revokes, renews or queries the shop's keys; serve
+// runs the shop's local HTTP/JSON bridge with its webhooks
+// (clients/bridge), openapi prints that API's description, and events
+// follows the shop's events or lists those the bridge could not deliver.
 //
 // It prints license keys only where that is its job (mint); errors never
 // carry a key or the private key. Flags may come before or after the
@@ -68,6 +71,27 @@ shop has it.
 
 Example:
   tollgate-shop status --card server.card --key shop.key --json 1AJS2-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`},
+	{Name: "serve", Args: connSynopsis + " [--listen 127.0.0.1:8088] [--token-file FILE] [--allow-remote]\n       [--webhook URL]... [--webhook-secret-file FILE] [--webhook-retry-for 24h] [--state DIR]", Summary: "serve the shop's HTTP/JSON bridge", Help: `Serves the shop channel as HTTP/JSON on loopback for the shop's web code:
+POST /v1/orders, GET /v1/orders/{order_id}, GET /v1/licenses/{key},
+POST /v1/licenses/{key}/suspend|resume|revoke|renew, GET /v1/health, GET /metrics
+('tollgate-shop openapi' describes them). Refusals are RFC 9457 problem documents.
+A non-loopback --listen needs --allow-remote and --token-file (Authorization:
+Bearer TOKEN). With --webhook, each of the shop's events is POSTed, in order and
+at least once, to every URL, signed: Tollgate-Signature: t=UNIX,v1=HEX, HEX the
+HMAC-SHA-256 of "UNIX.BODY" under the secret in --webhook-secret-file (0600).
+
+Example:
+  tollgate-shop serve --card server.card --key shop.key --webhook http://127.0.0.1/hooks/tollgate --webhook-secret-file webhook.secret --state /var/lib/tollgate-shop`},
+	{Name: "openapi", Args: "", Summary: "print the bridge's OpenAPI 3 document", Help: `Prints the OpenAPI 3 document (JSON) of the API 'tollgate-shop serve' serves.
+
+Example:
+  tollgate-shop openapi > tollgate-bridge.json`},
+	{Name: "events", Args: "--failed --state DIR | " + connSynopsis + " --follow [--after N]", Summary: "follow the shop's events, or list undelivered ones", Help: `--failed lists, one JSON object a line, the events the bridge gave up delivering
+to its webhooks (after --webhook-retry-for). --follow prints the shop's events as
+JSON lines as they happen (pull mode, no webhook), from after event --after.
+
+Example:
+  tollgate-shop events --failed --state /var/lib/tollgate-shop`},
 }
 
 const commonHelp = `Every command takes --json: the answer, errors included, as one JSON object on
@@ -94,11 +118,16 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// shop is one run: its output and whether it speaks JSON.
+// shop is one run: its output, whether it speaks JSON, and the context
+// that ends the commands that run until interrupted (serve, events
+// --follow).
 type shop struct {
 	stdout, stderr io.Writer
 	json           bool
+	ctx            context.Context
 }
+
+func (s *shop) context() context.Context { return s.ctx }
 
 func (s *shop) fail(code int, a cli.Answer) int {
 	cli.Fail(s.stdout, s.stderr, s.json, "tollgate-shop", a)
@@ -112,7 +141,12 @@ func (s *shop) failErr(err error) int {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	s := &shop{stdout: stdout, stderr: stderr, json: cli.WantsJSON(args)}
+	return runContext(context.Background(), args, stdout, stderr)
+}
+
+// runContext is run, ending serve and events --follow when ctx ends.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	s := &shop{stdout: stdout, stderr: stderr, json: cli.WantsJSON(args), ctx: ctx}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage())
 		return s.fail(cli.ExitUsage, cli.Usage("tollgate-shop help", "Give a command."))
@@ -152,6 +186,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return s.keygen(rest)
 	case "mint":
 		return s.mint(rest)
+	case "serve":
+		return s.serve(rest)
+	case "openapi":
+		return s.openapi(rest)
+	case "events":
+		return s.events(rest)
 	default: // suspend, resume, revoke, renew, status
 		return s.keyOp(cmd, rest)
 	}
