@@ -74,11 +74,7 @@ func (s *shop) events(args []string) int {
 		return s.failErr(err)
 	}
 	defer c.Close()
-	var client any = c
-	src, ok := client.(bridge.EventSource)
-	if !ok {
-		return s.fail(cli.ExitFail, cli.Answer{Status: "error", Message: "This build's shop client has no event stream."})
-	}
+	var src bridge.EventSource = c
 	ctx, stop := signal.NotifyContext(s.context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cursor, idle := *after, time.Second

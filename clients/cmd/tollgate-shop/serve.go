@@ -85,13 +85,7 @@ func (s *shop) serve(args []string) int {
 		return s.failErr(err)
 	}
 	defer c.Close()
-	// *clients.ShopClient gains Order and Events with the shop channel's
-	// event stream; a build without them cannot serve.
-	var client any = c
-	shopChannel, ok := client.(bridge.Shop)
-	if !ok {
-		return s.fail(cli.ExitFail, cli.Answer{Status: "error", Message: "This build's shop client has no order lookup and event stream: the bridge cannot serve."})
-	}
+	var shopChannel bridge.Shop = c
 
 	ctx, stop := signal.NotifyContext(s.context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

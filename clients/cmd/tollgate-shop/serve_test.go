@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/clients/bridge"
 	"github.com/tollgate/tollgate/gateway/gatewaytest"
 	"github.com/tollgate/tollgate/internal/channel"
@@ -126,13 +125,8 @@ func (s *syncBuffer) String() string {
 
 // TestServe runs 'tollgate-shop serve' against a real gateway: an order
 // placed over HTTP with the bearer token is minted, and the command ends
-// cleanly when its context ends. It needs the shop client's order lookup
-// and event stream (clients.ShopClient.Order and Events).
+// cleanly when its context ends.
 func TestServe(t *testing.T) {
-	var c any = (*clients.ShopClient)(nil)
-	if _, ok := c.(bridge.Shop); !ok {
-		t.Skip("clients.ShopClient has no Order and Events yet")
-	}
 	g := gatewaytest.Start(t)
 	if _, err := service.LoadDemoCatalogue(g.Server.Store()); err != nil {
 		t.Fatal(err)
