@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,63 +17,15 @@ import (
 	"github.com/tollgate/tollgate/gateway/gatewaytest"
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/internal/hang"
-	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
-	"github.com/tollgate/tollgate/wire"
 )
-
-// replayShop is the bridge's Shop in these tests while clients.ShopClient
-// has no Order and Events yet: Mint and KeyOp go to the real gateway
-// through a real ShopClient, and Order re-sends the Mint of an order
-// minted through it (the gateway answers a retry with the order's keys,
-// exactly what an order lookup answers). It has no event stream: the
-// webhook tests use a testEventSource.
-type replayShop struct {
-	*clients.ShopClient
-	mu     sync.Mutex
-	orders map[string]mintArgs
-}
-
-type mintArgs struct {
-	product string
-	count   int
-	spec    clients.MintSpec
-}
-
-func (s *replayShop) Mint(ctx context.Context, orderID, product string, count int, spec clients.MintSpec) ([]keygen.Key, error) {
-	keys, err := s.ShopClient.Mint(ctx, orderID, product, count, spec)
-	if err == nil {
-		s.mu.Lock()
-		s.orders[orderID] = mintArgs{product, count, spec}
-		s.mu.Unlock()
-	}
-	return keys, err
-}
-
-func (s *replayShop) Order(ctx context.Context, orderID string) (*clients.Order, error) {
-	s.mu.Lock()
-	a, ok := s.orders[orderID]
-	s.mu.Unlock()
-	if !ok {
-		return nil, &wire.StatusError{Status: wire.StatusNotFound, Message: "no such order"}
-	}
-	keys, err := s.ShopClient.Mint(ctx, orderID, a.product, a.count, a.spec)
-	if err != nil {
-		return nil, err
-	}
-	return &clients.Order{ID: orderID, Product: a.product, Keys: keys}, nil
-}
-
-func (s *replayShop) Events(context.Context, uint64, int) ([]clients.Event, error) {
-	panic("replayShop has no event stream")
-}
 
 // fixture is a real gateway with the demo catalogue, a shop registered
 // on it, and a bridge for that shop served on loopback.
 type fixture struct {
 	g      *gatewaytest.Gateway
-	shop   *replayShop
+	shop   *clients.ShopClient
 	bridge *Server
 	url    string
 	token  string
@@ -117,7 +68,7 @@ func start(t *testing.T, o fixtureOpts) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	shop := &replayShop{ShopClient: c, orders: map[string]mintArgs{}}
+	shop := c
 	b := New(Config{Shop: shop, Token: o.token, HealthEvery: o.healthEvery})
 	srv := httptest.NewServer(b.Handler())
 	t.Cleanup(srv.Close)
