@@ -401,14 +401,11 @@ func backupPath(h *tar.Header) (string, bool) {
 }
 
 // writeRestored writes r into a new file at path with mode (0600, or 0644
-// for a public file, whatever the umask), synced.
+// for a public file, less the umask: as init writes them; tollgate's own
+// umask keeps even those private), synced.
 func writeRestored(path string, mode fs.FileMode, r io.Reader) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
 		return err
 	}
 	if _, err := io.Copy(f, r); err != nil {
