@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tollgate/tollgate/clients"
+	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/gateway/gatewaytest"
+	"github.com/tollgate/tollgate/internal/hang"
+	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/service"
+	"github.com/tollgate/tollgate/store"
+)
+
+const product = "1AJS2"
+
+// buildDir holds what the tests build once: the library and the header.
+var buildDir string
+
+func TestMain(m *testing.M) {
+	d, err := os.MkdirTemp("", "tollgate-capi-")
+	if err != nil {
+		panic(err)
+	}
+	buildDir = d
+	code := m.Run()
+	os.RemoveAll(d)
+	os.Exit(code)
+}
+
+var lib struct {
+	once sync.Once
+	out  []byte
+	err  error
+}
+
+// needGCC skips the test, in one line, when there is no C compiler.
+func needGCC(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc is not installed; the C ABI tests compile C programs (apt-get install gcc)")
+	}
+}
+
+// library builds libtollgate.so (as make capi does) into buildDir, once
+// for the whole test binary, with tollgate.h beside it, and returns the
+// directory.
+func library(t *testing.T) string {
+	t.Helper()
+	needGCC(t)
+	lib.once.Do(func() {
+		wd, _ := os.Getwd()
+		cmd := exec.Command("go", "build", "-buildmode=c-shared",
+			"-ldflags", "-X main.version=capi-test -extldflags=-Wl,--version-script="+filepath.Join(wd, "tollgate.map"),
+			"-o", filepath.Join(buildDir, "libtollgate.so"), ".")
+		lib.out, lib.err = cmd.CombinedOutput()
+		if lib.err == nil {
+			var h []byte
+			if h, lib.err = os.ReadFile("tollgate.h"); lib.err == nil {
+				lib.err = os.WriteFile(filepath.Join(buildDir, "tollgate.h"), h, 0o644)
+			}
+		}
+	})
+	if lib.err != nil {
+		t.Fatalf("building libtollgate.so: %v\n%s", lib.err, lib.out)
+	}
+	return buildDir
+}
+
+// compile builds the C program src against the library into a file
+// named out in dir; asan adds AddressSanitizer.
+func compile(t *testing.T, src, out string, asan bool) string {
+	t.Helper()
+	dir := library(t)
+	exe := filepath.Join(t.TempDir(), out)
+	args := []string{"-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-pthread", "-I" + dir, "-o", exe, src,
+		"-L" + dir, "-ltollgate", "-Wl,-rpath," + dir}
+	if asan {
+		args = append([]string{"-fsanitize=address", "-fno-omit-frame-pointer"}, args...)
+	}
+	if out, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+		t.Fatalf("gcc %s: %v\n%s", src, err, out)
+	}
+	return exe
+}
+
+// run runs exe with args, bounded by the test's deadline, and returns its
+// stdout, stderr and exit code.
+func run(t *testing.T, exe string, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), hang.Timeout(t))
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, args...)
+	// ASan reports go to stderr; leaks are checked (detect_leaks=1 is the
+	// default on Linux x86-64): the library passes with them on.
+	cmd.Env = append(os.Environ(), "ASAN_OPTIONS=abort_on_error=0:detect_leaks=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s: %v", exe, err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// startGateway starts a test gateway and writes its card to a file.
+func startGateway(t *testing.T) (*gatewaytest.Gateway, string) {
+	t.Helper()
+	g := gatewaytest.Start(t, func(c *gateway.Config) { c.Limits.HandshakeTimeout = hang.Timeout(t) })
+	card := filepath.Join(t.TempDir(), "server.card")
+	if err := os.WriteFile(card, g.Card.Marshal(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return g, card
+}
+
+// TestABIContract compiles abi.c, which calls every function of
+// tollgate.h with good and bad input, with -Wall -Wextra -Werror, and runs
+// it, plain and under AddressSanitizer.
+func TestABIContract(t *testing.T) {
+	t.Parallel()
+	_, card := startGateway(t)
+	for _, asan := range []bool{false, true} {
+		exe := compile(t, "testdata/abi.c", "abi", asan)
+		stdout, stderr, code := run(t, exe, card, t.TempDir())
+		if code != 0 || !strings.HasPrefix(stdout, "ok: ") || stderr != "" {
+			t.Fatalf("abi (asan %v): exit %d\nstdout: %s\nstderr: %s", asan, code, stdout, stderr)
+		}
+		t.Logf("abi (asan %v): %s", asan, strings.TrimSpace(stdout))
+	}
+}
+
+// TestSymbols: the library exports exactly the functions tollgate.h
+// declares (what make capi-check runs), and the check fails on a header
+// that declares one more.
+func TestSymbols(t *testing.T) {
+	t.Parallel()
+	dir := library(t)
+	so := filepath.Join(dir, "libtollgate.so")
+	if out, err := exec.Command("sh", "symcheck.sh", so, "tollgate.h").CombinedOutput(); err != nil {
+		t.Fatalf("symcheck: %v\n%s", err, out)
+	}
+	h, err := os.ReadFile("tollgate.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := filepath.Join(t.TempDir(), "extra.h")
+	h = bytes.Replace(h, []byte("int tg_abi_version(void);"), []byte("int tg_abi_version(void);\nint tg_not_there(void);"), 1)
+	if err := os.WriteFile(extra, h, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("sh", "symcheck.sh", so, extra).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "-tg_not_there") {
+		t.Fatalf("symcheck passed a header declaring a function the library lacks: %v\n%s", err, out)
+	}
+}
+
+// TestCExample runs examples/c against a real gateway: activate, check,
+// deactivate; then a check finds nothing activated. Plain and under
+// AddressSanitizer.
+func TestCExample(t *testing.T) {
+	t.Parallel()
+	g, card := startGateway(t)
+	keys := g.Mint(t, product, 2, service.Spec{Entitlements: []string{"pro"}, Policy: store.Policy{Level: 2, LeaseSeconds: 10 * 86400}})
+	for i, asan := range []bool{false, true} {
+		exe := compile(t, "../../examples/c/tollgate_example.c", "tollgate_example", asan)
+		state := t.TempDir()
+		stdout, stderr, code := run(t, exe, card, state, keys[i].Display())
+		if code != 0 || stderr != "" {
+			t.Fatalf("example (asan %v): exit %d\nstdout: %s\nstderr: %s", asan, code, stdout, stderr)
+		}
+		for _, want := range []string{
+			"libtollgate capi-test\n",
+			"activate: allowed=1 decided=1 reason=ok contact=ok level=2\n  message: The license is activated on this machine.\n",
+			"check: allowed=1 decided=1 reason=offline contact=none level=2\n",
+			"  entitlements: pro\n",
+			"  lease expires: ",
+			"deactivate: done\n",
+		} {
+			if !strings.Contains(stdout, want) {
+				t.Fatalf("example (asan %v): output lacks %q:\n%s", asan, want, stdout)
+			}
+		}
+		if strings.Contains(stdout, keys[i].Display()) {
+			t.Fatalf("the example's output holds the key")
+		}
+		// The seat is freed and the license forgotten here.
+		stdout, stderr, code = run(t, exe, "--product", product, card, state)
+		if code != 1 || !strings.Contains(stdout, "check: allowed=0 decided=1 reason=not-activated") {
+			t.Fatalf("check after deactivate (asan %v): exit %d\n%s%s", asan, code, stdout, stderr)
+		}
+	}
+}
+
+// activated makes a state directory holding a license activated for the
+// explicit machine id, through the Go library.
+func activated(t *testing.T, g *gatewaytest.Gateway, key keygen.Key, explicit string) string {
+	t.Helper()
+	state := t.TempDir()
+	l, err := clients.OpenLicensee(clients.LicenseeConfig{Card: g.Card, Product: product, StateDir: state, Explicit: explicit, Timeout: hang.Timeout(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if d := l.Activate(hang.Context(t), key); !d.Allowed {
+		t.Fatalf("Activate: %s: %v", d.Message, d.Err)
+	}
+	return state
+}
+
+// TestStress runs stress.c under AddressSanitizer: threads sharing a
+// handle, opening their own, failing on purpose, and one closing the
+// shared handle while the others use it.
+func TestStress(t *testing.T) {
+	t.Parallel()
+	g, card := startGateway(t)
+	key := g.Mint(t, product, 1, service.Spec{Entitlements: []string{"pro"}, Policy: store.Policy{Level: 2, LeaseSeconds: 10 * 86400}})[0]
+	state := activated(t, g, key, "stress-vm")
+	g.Stop() // everything below is offline
+	exe := compile(t, "testdata/stress.c", "stress", true)
+	threads := 4 * runtime.GOMAXPROCS(0)
+	stdout, stderr, code := run(t, exe, card, state, "stress-vm", t.TempDir(), strconv.Itoa(threads), "40")
+	if code != 0 || !strings.HasPrefix(stdout, "ok: ") || stderr != "" {
+		t.Fatalf("stress: exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	t.Logf("stress under ASan: %s", strings.TrimSpace(stdout))
+}
+
+// TestPython runs examples/python (ctypes, the standard library only)
+// against a real gateway.
+func TestPython(t *testing.T) {
+	t.Parallel()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not installed; the Python example needs it")
+	}
+	dir := library(t)
+	g, card := startGateway(t)
+	key := g.Mint(t, product, 1, service.Spec{Entitlements: []string{"pro", "export"}, Policy: store.Policy{Level: 1, LeaseSeconds: 10 * 86400}})[0]
+	ctx := hang.Context(t)
+	cmd := exec.CommandContext(ctx, py, "../../examples/python/tollgate_example.py", card, t.TempDir(), key.Display())
+	cmd.Env = append(os.Environ(), "TOLLGATE_LIBRARY="+filepath.Join(dir, "libtollgate.so"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python example: %v\n%s", err, out)
+	}
+	for _, want := range []string{"activate: allowed=True reason=ok", "check: allowed=True reason=offline", "entitlements: export, pro",
+		"bad key: MALFORMED_KEY:", "deactivate: done"} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("python example: output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), key.Display()) {
+		t.Fatal("the python example's output holds the key")
+	}
+}
