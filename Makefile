@@ -84,7 +84,8 @@ clean:
 # libtollgate, the client library behind a C ABI (clients/capi/tollgate.h):
 # $(DIST)/libtollgate.so (SONAME libtollgate.so.1, the ABI version) and
 # $(DIST)/tollgate.h; and, when mingw-w64 is installed, $(DIST)/tollgate.dll
-# with its import library $(DIST)/libtollgate.dll.a. tg_version() returns
+# with its import library $(DIST)/libtollgate.dll.a (libgcc linked in: the
+# DLL needs only KERNEL32.dll and msvcrt.dll). tg_version() returns
 # $(VERSION).
 MINGW_CC ?= x86_64-w64-mingw32-gcc
 MINGW_DLLTOOL ?= $(patsubst %gcc,%dlltool,$(MINGW_CC))
@@ -100,7 +101,7 @@ capi:
 	@if command -v $(MINGW_CC) >/dev/null; then \
 		echo "build $(DIST)/tollgate.dll"; \
 		CC=$(MINGW_CC) GOOS=windows GOARCH=amd64 CGO_ENABLED=1 $(GO) build -trimpath -buildmode=c-shared \
-			-ldflags '$(CAPI_LDFLAGS)' -o $(DIST)/tollgate.dll ./clients/capi || exit 1; \
+			-ldflags '$(CAPI_LDFLAGS) -extldflags=-static-libgcc' -o $(DIST)/tollgate.dll ./clients/capi || exit 1; \
 		{ echo "LIBRARY tollgate.dll"; echo EXPORTS; \
 		  sed -n 's/^[a-z_][a-z_0-9 ]*[ *]\(tg_[a-z_0-9]*\)(.*/\1/p' clients/capi/tollgate.h; } >$(DIST)/tollgate.def; \
 		$(MINGW_DLLTOOL) -d $(DIST)/tollgate.def -D tollgate.dll -l $(DIST)/libtollgate.dll.a || exit 1; \

@@ -266,3 +266,149 @@ func TestPython(t *testing.T) {
 		t.Fatal("the python example's output holds the key")
 	}
 }
+
+// findWine returns Debian's wine64 loader (it is not on PATH without the
+// "wine" wrapper package), or "".
+func findWine() string {
+	if p, err := exec.LookPath("wine64"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/lib/wine/wine64"); err == nil {
+		return "/usr/lib/wine/wine64"
+	}
+	return ""
+}
+
+// winPath names a Unix path as Wine's Z: drive shows it to a Windows
+// program.
+func winPath(p string) string { return "Z:" + strings.ReplaceAll(p, "/", `\`) }
+
+// TestWindowsDLLUnderWine builds tollgate.dll with mingw (as make capi
+// does, import library included), cross-compiles examples/c against it
+// and runs it under Wine for the offline check of a lease that the Linux
+// build of the same example got from the test gateway, for an explicit
+// machine id. The networked path is not run under Wine (Wine 8 refuses the
+// UDP socket options quic-go sets; see clients/clienttest/wine_test.go).
+func TestWindowsDLLUnderWine(t *testing.T) {
+	t.Parallel()
+	wine := findWine()
+	mingw, err := exec.LookPath("x86_64-w64-mingw32-gcc")
+	if wine == "" || err != nil {
+		t.Skip("wine64 or x86_64-w64-mingw32-gcc is not installed; .ci/run installs them (apt-get install wine64 gcc-mingw-w64-x86-64)")
+	}
+	if testing.Short() {
+		t.Skip("-short: the Wine test takes about a minute")
+	}
+	ctx := hang.Context(t)
+	tmp := t.TempDir()
+
+	// The lease, from the Linux example against the gateway (--keep: the
+	// seat stays taken, the state directory keeps the lease).
+	g, card := startGateway(t)
+	key := g.Mint(t, product, 1, service.Spec{Entitlements: []string{"pro"}, Policy: store.Policy{Level: 2, LeaseSeconds: 10 * 86400}})[0]
+	state := filepath.Join(tmp, "state")
+	linux := compile(t, "../../examples/c/tollgate_example.c", "tollgate_example", false)
+	stdout, stderr, code := run(t, linux, "--explicit", "wine-vm-1", "--keep", card, state, key.Display())
+	if code != 0 || !strings.Contains(stdout, "activate: allowed=1") {
+		t.Fatalf("Linux example: exit %d\n%s%s", code, stdout, stderr)
+	}
+	g.Stop()
+
+	// The DLL, its import library, and the example for Windows.
+	bin := filepath.Join(tmp, "bin")
+	dll := filepath.Join(bin, "tollgate.dll")
+	build := exec.CommandContext(ctx, "go", "build", "-buildmode=c-shared", "-ldflags", "-X main.version=capi-test -extldflags=-static-libgcc", "-o", dll, ".")
+	build.Env = append(os.Environ(), "CC="+mingw, "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=1")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build tollgate.dll: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("sh", "symcheck.sh", dll, "tollgate.h").CombinedOutput(); err != nil {
+		t.Fatalf("symcheck on the DLL: %v\n%s", err, out)
+	}
+	def := filepath.Join(bin, "tollgate.def")
+	h, err := os.ReadFile("tollgate.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defText := "LIBRARY tollgate.dll\nEXPORTS\n"
+	for _, name := range headerFunctions(h) {
+		defText += name + "\n"
+	}
+	if err := os.WriteFile(def, []byte(defText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	implib := filepath.Join(bin, "libtollgate.dll.a")
+	dlltool := strings.TrimSuffix(mingw, "gcc") + "dlltool"
+	if out, err := exec.CommandContext(ctx, dlltool, "-d", def, "-D", "tollgate.dll", "-l", implib).CombinedOutput(); err != nil {
+		t.Fatalf("dlltool: %v\n%s", err, out)
+	}
+	exe := filepath.Join(bin, "tollgate_example.exe")
+	cc := exec.CommandContext(ctx, mingw, "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-I.", "-o", exe,
+		"../../examples/c/tollgate_example.c", implib)
+	if out, err := cc.CombinedOutput(); err != nil {
+		t.Fatalf("mingw example: %v\n%s", err, out)
+	}
+
+	// A fresh Wine prefix with the stand-in bcryptprimitives.dll Go needs.
+	prefix := filepath.Join(tmp, "wine")
+	env := append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=;bcryptprimitives=n")
+	t.Cleanup(func() {
+		server := filepath.Join(filepath.Dir(wine), "wineserver")
+		if _, err := os.Stat(server); err != nil {
+			server = "wineserver"
+		}
+		k := exec.Command(server, "-k")
+		k.Env = env
+		k.Run()
+	})
+	boot := exec.CommandContext(ctx, wine, "wineboot", "-i")
+	boot.Env = env
+	if out, err := boot.CombinedOutput(); err != nil {
+		t.Fatalf("wineboot: %v\n%s", err, out)
+	}
+	stand := filepath.Join(prefix, "drive_c", "windows", "system32", "bcryptprimitives.dll")
+	cc = exec.CommandContext(ctx, mingw, "-shared", "-O2", "-o", stand, "../clienttest/testdata/bcryptprimitives.c", "../clienttest/testdata/bcryptprimitives.def", "-ladvapi32")
+	if out, err := cc.CombinedOutput(); err != nil {
+		t.Fatalf("building the stand-in bcryptprimitives.dll: %v\n%s", err, out)
+	}
+
+	cmd := exec.CommandContext(ctx, wine, winPath(exe), "--explicit", "wine-vm-1", "--offline", "--product", product, winPath(card), winPath(state))
+	cmd.Env = env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	if err != nil {
+		t.Fatalf("the example under Wine: %v\nstdout: %s\nstderr: %s", err, out.String(), errb.String())
+	}
+	for _, want := range []string{
+		"libtollgate capi-test",
+		"fingerprint:\n  explicit ",
+		"check: allowed=1 decided=1 reason=offline contact=none level=2\n",
+		"  entitlements: pro\n",
+	} {
+		if !strings.Contains(strings.ReplaceAll(out.String(), "\r\n", "\n"), want) {
+			t.Fatalf("the example under Wine: output lacks %q:\n%s", want, out.String())
+		}
+	}
+	t.Logf("under Wine:\n%s", strings.TrimSpace(out.String()))
+}
+
+// headerFunctions lists the functions tollgate.h declares, as symcheck.sh
+// finds them.
+func headerFunctions(h []byte) []string {
+	var names []string
+	for _, line := range strings.Split(string(h), "\n") {
+		if line == "" || !(line[0] >= 'a' && line[0] <= 'z') {
+			continue
+		}
+		i := strings.Index(line, "(")
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(strings.ReplaceAll(line[:i], "*", " "))
+		if len(f) >= 2 && strings.HasPrefix(f[len(f)-1], "tg_") {
+			names = append(names, f[len(f)-1])
+		}
+	}
+	return names
+}
