@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -411,4 +412,90 @@ func headerFunctions(h []byte) []string {
 		}
 	}
 	return names
+}
+
+// headerParams maps each function tollgate.h declares to its number of
+// parameters.
+func headerParams(t *testing.T) map[string]int {
+	t.Helper()
+	h, err := os.ReadFile("tollgate.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]int{}
+	decl := regexp.MustCompile(`(?m)^[a-z_][a-z_0-9 ]*[ *](tg_[a-z_0-9]+)\(([^)]*)\);`)
+	for _, f := range decl.FindAllStringSubmatch(string(h), -1) {
+		m[f[1]] = paramCount(f[2])
+	}
+	if len(m) == 0 || len(m) != len(headerFunctions(h)) {
+		t.Fatalf("tollgate.h: %d declarations parsed, %d functions listed", len(m), len(headerFunctions(h)))
+	}
+	return m
+}
+
+func paramCount(list string) int {
+	list = strings.TrimSpace(list)
+	if list == "" || list == "void" {
+		return 0
+	}
+	return strings.Count(list, ",") + 1
+}
+
+// TestCSharpDeclarations checks the P/Invoke declarations of
+// examples/csharp against tollgate.h: the same functions, each with as
+// many parameters. Then, when Mono's compiler is installed, it compiles
+// the example and runs it against a real gateway.
+func TestCSharpDeclarations(t *testing.T) {
+	t.Parallel()
+	want := headerParams(t)
+	src, err := os.ReadFile("../../examples/csharp/Tollgate.cs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	ext := regexp.MustCompile(`static extern [\w.]+ (tg_\w+)\(((?:[^()]|\([^()]*\))*)\);`)
+	for _, f := range ext.FindAllStringSubmatch(string(src), -1) {
+		got[f[1]] = paramCount(f[2])
+	}
+	for name, n := range want {
+		if g, ok := got[name]; !ok {
+			t.Errorf("Tollgate.cs lacks %s", name)
+		} else if g != n {
+			t.Errorf("Tollgate.cs declares %s with %d parameters, tollgate.h with %d", name, g, n)
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("Tollgate.cs declares %s, which tollgate.h does not", name)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+
+	mcs, err1 := exec.LookPath("mcs")
+	mono, err2 := exec.LookPath("mono")
+	if err1 != nil || err2 != nil {
+		t.Skip("mcs or mono is not installed: the declarations are checked, the C# example is not compiled (apt-get install mono-mcs)")
+	}
+	dir := library(t)
+	g, card := startGateway(t)
+	key := g.Mint(t, product, 1, service.Spec{Entitlements: []string{"pro"}, Policy: store.Policy{Level: 1, LeaseSeconds: 10 * 86400}})[0]
+	ctx := hang.Context(t)
+	exe := filepath.Join(t.TempDir(), "Example.exe")
+	if out, err := exec.CommandContext(ctx, mcs, "-warnaserror", "-out:"+exe, "../../examples/csharp/Example.cs", "../../examples/csharp/Tollgate.cs").CombinedOutput(); err != nil {
+		t.Fatalf("mcs: %v\n%s", err, out)
+	}
+	cmd := exec.CommandContext(ctx, mono, exe, card, t.TempDir(), key.Display())
+	cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the C# example under Mono: %v\n%s", err, out)
+	}
+	for _, w := range []string{"libtollgate capi-test", "bad key: MALFORMED_KEY:", "activate: allowed=1 reason=ok level=1",
+		"check: allowed=1 reason=offline level=1", "entitlements: pro", "deactivate: done"} {
+		if !strings.Contains(string(out), w) {
+			t.Fatalf("the C# example: output lacks %q:\n%s", w, out)
+		}
+	}
 }
