@@ -59,6 +59,48 @@ type licensee struct {
 	mu     sync.RWMutex
 	closed bool
 	l      *clients.Licensee
+
+	// call serializes the calls that read the machine's identifiers
+	// (the Licensee serializes them anyway), so that one call reads them
+	// once: tg_check decides and then reports the lease's times, each of
+	// which computes the fingerprint, and reading the identifiers is most
+	// of an offline check's cost.
+	call  sync.Mutex
+	comps []clients.RawComponent // read during the current call; nil before
+
+	// times are the saved lease's level and times as Status reports
+	// them, for the decisions' expiry fields, kept while valid. The
+	// Licensee changes its lease only when it hears from the server
+	// (activation, a server check, a refusal) and on deactivation, so
+	// they are read again after those alone: Status judges the lease
+	// anew and would double the cost of an offline check. Guarded by call.
+	times      clients.Status
+	timesValid bool
+}
+
+// leaseTimes returns the saved lease's times after decision d (nil after
+// a deactivation); the caller holds lic.call.
+func (lic *licensee) leaseTimes(d *clients.Decision) clients.Status {
+	if d == nil || d.Contact != "" || !lic.timesValid {
+		lic.times, lic.timesValid = lic.l.Status(), d != nil
+	}
+	return lic.times
+}
+
+// begin starts a call that may read the machine's identifiers; the caller
+// unlocks lic.call when done.
+func (lic *licensee) begin() {
+	lic.call.Lock()
+	lic.comps = nil
+}
+
+// components is the Licensee's Components: the machine's identifiers,
+// read once per call.
+func (lic *licensee) components() []clients.RawComponent {
+	if lic.comps == nil {
+		lic.comps = clients.MachineComponents()
+	}
+	return lic.comps
 }
 
 // apiError is a failure with its status code.
@@ -224,6 +266,8 @@ func handleValue(h cgo.Handle) (lic *licensee, ok bool) {
 // open opens the Licensee of cfg and returns its handle in *out.
 func open(cfg clients.LicenseeConfig, out **C.tg_licensee) error {
 	cfg.Product = strings.ToUpper(cfg.Product)
+	lic := &licensee{}
+	cfg.Components = lic.components
 	l, err := clients.OpenLicensee(cfg)
 	if err != nil {
 		if errors.Is(err, clients.ErrConfig) || errors.Is(err, clients.ErrInstallKeyDamaged) {
@@ -231,7 +275,8 @@ func open(cfg clients.LicenseeConfig, out **C.tg_licensee) error {
 		}
 		return &apiError{C.TG_ERR_STATE, fmt.Sprintf("tollgate: cannot open the license state: %v", err)}
 	}
-	h := cgo.NewHandle(&licensee{l: l})
+	lic.l = l
+	h := cgo.NewHandle(lic)
 	*out = C.tgi_handle_ptr(C.uintptr_t(h))
 	return nil
 }
@@ -586,6 +631,8 @@ func tg_activate(p *C.tg_licensee, key *C.char, out *C.tg_decision) (st C.tg_sta
 		return
 	}
 	defer done()
+	lic.begin()
+	defer lic.call.Unlock()
 	var ks string
 	if ks, err = goString(key, maxKeyArg, "key", false); err != nil {
 		return
@@ -597,7 +644,8 @@ func tg_activate(p *C.tg_licensee, key *C.char, out *C.tg_decision) (st C.tg_sta
 		return
 	}
 	d := lic.l.Activate(context.Background(), k)
-	fill(out, d, lic.l.Status())
+	lic.timesValid = false
+	fill(out, d, lic.leaseTimes(&d))
 	return
 }
 
@@ -613,6 +661,8 @@ func tg_check(p *C.tg_licensee, mode C.tg_check_mode, out *C.tg_decision) (st C.
 		return
 	}
 	defer done()
+	lic.begin()
+	defer lic.call.Unlock()
 	var d clients.Decision
 	switch mode {
 	case C.TG_CHECK_POLICY:
@@ -625,7 +675,7 @@ func tg_check(p *C.tg_licensee, mode C.tg_check_mode, out *C.tg_decision) (st C.
 		err = fail(C.TG_ERR_INVALID_ARGUMENT, "tollgate: check mode %d is not one of TG_CHECK_POLICY, TG_CHECK_NOW, TG_CHECK_OFFLINE", uint32(mode))
 		return
 	}
-	fill(out, d, lic.l.Status())
+	fill(out, d, lic.leaseTimes(&d))
 	return
 }
 
@@ -638,11 +688,15 @@ func tg_deactivate(p *C.tg_licensee) (st C.tg_status) {
 		return
 	}
 	defer done()
+	lic.begin()
+	defer lic.call.Unlock()
 	if !lic.l.Status().Activated {
 		err = fail(C.TG_NOT_ACTIVATED, "tollgate: no license is activated here")
 		return
 	}
-	if derr := lic.l.Deactivate(context.Background()); derr != nil {
+	derr := lic.l.Deactivate(context.Background())
+	lic.leaseTimes(nil)
+	if derr != nil {
 		err = &apiError{statusOf(derr), "tollgate: deactivate: " + strings.TrimPrefix(derr.Error(), "clients: ")}
 	}
 	return
@@ -657,6 +711,8 @@ func tg_fingerprint(p *C.tg_licensee, buf *C.char, size C.size_t, needed *C.size
 		return
 	}
 	defer done()
+	lic.begin()
+	defer lic.call.Unlock()
 	fp := lic.l.Fingerprint()
 	var b strings.Builder
 	for i, c := range fp.Components() {

@@ -45,7 +45,7 @@ var lib struct {
 }
 
 // needGCC skips the test, in one line, when there is no C compiler.
-func needGCC(t *testing.T) {
+func needGCC(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("gcc"); err != nil {
 		t.Skip("gcc is not installed; the C ABI tests compile C programs (apt-get install gcc)")
@@ -55,7 +55,7 @@ func needGCC(t *testing.T) {
 // library builds libtollgate.so (as make capi does) into buildDir, once
 // for the whole test binary, with tollgate.h beside it, and returns the
 // directory.
-func library(t *testing.T) string {
+func library(t testing.TB) string {
 	t.Helper()
 	needGCC(t)
 	lib.once.Do(func() {
@@ -79,7 +79,7 @@ func library(t *testing.T) string {
 
 // compile builds the C program src against the library into a file
 // named out in dir; asan adds AddressSanitizer.
-func compile(t *testing.T, src, out string, asan bool) string {
+func compile(t testing.TB, src, out string, asan bool) string {
 	t.Helper()
 	dir := library(t)
 	exe := filepath.Join(t.TempDir(), out)
@@ -96,7 +96,7 @@ func compile(t *testing.T, src, out string, asan bool) string {
 
 // run runs exe with args, bounded by the test's deadline, and returns its
 // stdout, stderr and exit code.
-func run(t *testing.T, exe string, args ...string) (string, string, int) {
+func run(t testing.TB, exe string, args ...string) (string, string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), hang.Timeout(t))
 	defer cancel()
@@ -117,7 +117,7 @@ func run(t *testing.T, exe string, args ...string) (string, string, int) {
 }
 
 // startGateway starts a test gateway and writes its card to a file.
-func startGateway(t *testing.T) (*gatewaytest.Gateway, string) {
+func startGateway(t testing.TB) (*gatewaytest.Gateway, string) {
 	t.Helper()
 	g := gatewaytest.Start(t, func(c *gateway.Config) { c.Limits.HandshakeTimeout = hang.Timeout(t) })
 	card := filepath.Join(t.TempDir(), "server.card")
@@ -207,7 +207,7 @@ func TestCExample(t *testing.T) {
 
 // activated makes a state directory holding a license activated for the
 // explicit machine id, through the Go library.
-func activated(t *testing.T, g *gatewaytest.Gateway, key keygen.Key, explicit string) string {
+func activated(t testing.TB, g *gatewaytest.Gateway, key keygen.Key, explicit string) string {
 	t.Helper()
 	state := t.TempDir()
 	l, err := clients.OpenLicensee(clients.LicenseeConfig{Card: g.Card, Product: product, StateDir: state, Explicit: explicit, Timeout: hang.Timeout(t)})
