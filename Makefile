@@ -82,14 +82,17 @@ clean:
 	rm -rf $(DIST)
 
 # libtollgate, the client library behind a C ABI (clients/capi/tollgate.h):
-# $(DIST)/libtollgate.so (SONAME libtollgate.so.1, the ABI version) and
+# $(DIST)/libtollgate.so (SONAME libtollgate.so.1, the ABI version, a link
+# to it) and
 # $(DIST)/tollgate.h; and, when mingw-w64 is installed, $(DIST)/tollgate.dll
-# with its import library $(DIST)/libtollgate.dll.a (libgcc linked in: the
-# DLL needs only KERNEL32.dll and msvcrt.dll). tg_version() returns
-# $(VERSION).
+# with its import library $(DIST)/libtollgate.dll.a and export list
+# $(DIST)/tollgate.def (MSVC: lib /def:tollgate.def makes tollgate.lib);
+# libgcc is linked in, so the DLL needs only KERNEL32.dll and msvcrt.dll.
+# tg_version() returns $(VERSION). -s -w: no DWARF (Go's own stack traces
+# still name functions and lines).
 MINGW_CC ?= x86_64-w64-mingw32-gcc
 MINGW_DLLTOOL ?= $(patsubst %gcc,%dlltool,$(MINGW_CC))
-CAPI_LDFLAGS = -X main.version=$(VERSION)
+CAPI_LDFLAGS = -s -w -X main.version=$(VERSION)
 
 .PHONY: capi capi-check
 capi:
@@ -98,6 +101,7 @@ capi:
 		-ldflags '$(CAPI_LDFLAGS) -extldflags "-Wl,--version-script=$(CURDIR)/clients/capi/tollgate.map -Wl,-soname,libtollgate.so.1"' \
 		-o $(DIST)/libtollgate.so ./clients/capi
 	rm -f $(DIST)/libtollgate.h
+	ln -sf libtollgate.so $(DIST)/libtollgate.so.1 # the SONAME programs linked with it ask for
 	@if command -v $(MINGW_CC) >/dev/null; then \
 		echo "build $(DIST)/tollgate.dll"; \
 		CC=$(MINGW_CC) GOOS=windows GOARCH=amd64 CGO_ENABLED=1 $(GO) build -trimpath -buildmode=c-shared \

@@ -135,7 +135,15 @@ int main(int argc, char **argv) {
 		tg_close(lic);
 		return fail("fingerprint", st);
 	}
-	printf("fingerprint:\n  %s\n", fp);
+	printf("fingerprint:\n  ");
+	for (i = 0; fp[i] != '\0'; i++) {
+		if (fp[i] == '\n') {
+			fputs("\n  ", stdout);
+		} else {
+			putchar(fp[i]);
+		}
+	}
+	printf("\n");
 
 	if (key != NULL) {
 		if ((st = tg_activate(lic, key, &d)) != TG_OK) {
