@@ -175,6 +175,9 @@ func TestCExample(t *testing.T) {
 	t.Parallel()
 	g, card := startGateway(t)
 	keys := g.Mint(t, product, 2, service.Spec{Entitlements: []string{"pro"}, Policy: store.Policy{Level: 2, LeaseSeconds: 10 * 86400}})
+	other, _ := startGateway(t)
+	unknown := other.Mint(t, product, 1, service.Spec{})[0] // well-formed, unknown to g
+	other.Stop()
 	for i, asan := range []bool{false, true} {
 		exe := compile(t, "../../examples/c/tollgate_example.c", "tollgate_example", asan)
 		state := t.TempDir()
@@ -196,6 +199,11 @@ func TestCExample(t *testing.T) {
 		}
 		if strings.Contains(stdout, keys[i].Display()) {
 			t.Fatalf("the example's output holds the key")
+		}
+		// A key the gateway does not know: a refusal, a decision.
+		stdout, stderr, code = run(t, exe, card, t.TempDir(), unknown.Display())
+		if code != 1 || !strings.Contains(stdout, "activate: allowed=0 decided=1 reason=refused contact=refused level=0 server_status=NOT_FOUND\n") {
+			t.Fatalf("unknown key (asan %v): exit %d\n%s%s", asan, code, stdout, stderr)
 		}
 		// The seat is freed and the license forgotten here.
 		stdout, stderr, code = run(t, exe, "--product", product, card, state)
@@ -392,6 +400,26 @@ func TestWindowsDLLUnderWine(t *testing.T) {
 		}
 	}
 	t.Logf("under Wine:\n%s", strings.TrimSpace(out.String()))
+
+	// The ABI contract program too, against the DLL: tg_open_w with
+	// wchar_t strings, the bad input, the per-thread last error
+	// (winpthreads linked in).
+	abi := filepath.Join(bin, "abi.exe")
+	cc = exec.CommandContext(ctx, mingw, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-I.", "-o", abi, "testdata/abi.c", implib, "-static", "-lpthread")
+	if out, err := cc.CombinedOutput(); err != nil {
+		t.Fatalf("mingw abi.c: %v\n%s", err, out)
+	}
+	abiTmp := filepath.Join(tmp, "abi")
+	if err := os.Mkdir(abiTmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.CommandContext(ctx, wine, winPath(abi), winPath(card), winPath(abiTmp))
+	cmd.Env = env
+	raw, err := cmd.CombinedOutput()
+	if err != nil || !bytes.HasPrefix(raw, []byte("ok: ")) {
+		t.Fatalf("abi.c under Wine: %v\n%s", err, raw)
+	}
+	t.Logf("abi.c under Wine: %s", bytes.TrimSpace(raw))
 }
 
 // headerFunctions lists the functions tollgate.h declares, as symcheck.sh

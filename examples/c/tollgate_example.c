@@ -5,8 +5,8 @@
  *
  * Opens the license of the key's product with the server card CARD, state
  * in STATE_DIR; with KEY, activates it; then checks (the policy check, or
- * with --offline the saved lease alone) and prints the decision; with KEY
- * and without --keep, deactivates again, freeing the seat. --explicit ID
+ * with --offline the saved lease alone) and prints the decision; when KEY
+ * was activated and without --keep, deactivates again, freeing the seat. --explicit ID
  * uses ID as the machine's whole fingerprint (containers, VMs).
  *
  * Exit status: 0 licensed, 1 not licensed, 2 an error (its message on
@@ -79,7 +79,7 @@ static void product_of(const char *key, char p[6]) {
 
 int main(int argc, char **argv) {
 	const char *explicit_id = NULL, *card, *state, *key = NULL;
-	int offline = 0, keep = 0, code;
+	int offline = 0, keep = 0, activated = 0, code;
 	char product[6] = "";
 	tg_options opts;
 	tg_licensee *lic = NULL;
@@ -151,6 +151,7 @@ int main(int argc, char **argv) {
 			return fail("activate", st);
 		}
 		print_decision("activate", &d);
+		activated = d.allowed;
 		tg_decision_free(&d);
 	}
 	if ((st = tg_check(lic, offline ? TG_CHECK_OFFLINE : TG_CHECK_POLICY, &d)) != TG_OK) {
@@ -161,7 +162,7 @@ int main(int argc, char **argv) {
 	code = d.allowed ? 0 : 1;
 	tg_decision_free(&d);
 
-	if (key != NULL && !keep) {
+	if (activated && !keep) {
 		if ((st = tg_deactivate(lic)) != TG_OK) {
 			code = fail("deactivate", st);
 		} else {
