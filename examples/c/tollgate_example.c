@@ -1,13 +1,15 @@
 /*
  * tollgate_example: a program licensed through libtollgate.
  *
- *   tollgate_example [--explicit ID] [--offline] [--keep] CARD STATE_DIR [KEY]
+ *   tollgate_example [--explicit ID] [--offline] [--keep] [--product CODE]
+ *                    CARD STATE_DIR [KEY]
  *
- * Opens the license of the key's product with the server card CARD, state
- * in STATE_DIR; with KEY, activates it; then checks (the policy check, or
- * with --offline the saved lease alone) and prints the decision; when KEY
- * was activated and without --keep, deactivates again, freeing the seat. --explicit ID
- * uses ID as the machine's whole fingerprint (containers, VMs).
+ * Opens the license of the product (CODE, else the key's first five
+ * characters) with the server card CARD, state in STATE_DIR; with KEY,
+ * activates it; then checks (the policy check, or with --offline the saved
+ * lease alone) and prints the decision; when KEY was activated and without
+ * --keep, deactivates again, freeing the seat. --explicit ID uses ID as
+ * the machine's whole fingerprint (containers, VMs).
  *
  * Exit status: 0 licensed, 1 not licensed, 2 an error (its message on
  * stderr).
