@@ -146,7 +146,9 @@ typedef struct tg_options {
 
 /* A decision: whether the program may run, why, and what the user can do.
  * Set size to sizeof(tg_decision) (or use TG_DECISION_INIT) before passing
- * it; release what the library put in it with tg_decision_free. */
+ * it; release what the library put in it with tg_decision_free before
+ * passing it again (a call overwrites the pointers without freeing them).
+ * A call that fails leaves every pointer NULL. */
 typedef struct tg_decision {
 	uint32_t size;            /* in: sizeof(tg_decision) */
 	int allowed;              /* 1: the program may run; 0: it may not */
