@@ -143,6 +143,23 @@ func TestABIContract(t *testing.T) {
 	}
 }
 
+// TestHeaderCPlusPlus compiles and links a C++ program against tollgate.h
+// and the library with -Wall -Wextra -Werror.
+func TestHeaderCPlusPlus(t *testing.T) {
+	t.Parallel()
+	gxx, err := exec.LookPath("g++")
+	if err != nil {
+		t.Skip("g++ is not installed; the header's C++ check needs it (apt-get install g++)")
+	}
+	dir := library(t)
+	exe := filepath.Join(t.TempDir(), "cplusplus")
+	out, err := exec.Command(gxx, "-std=c++11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-I"+dir, "-o", exe, "testdata/cplusplus.cpp",
+		"-L"+dir, "-ltollgate").CombinedOutput()
+	if err != nil {
+		t.Fatalf("g++: %v\n%s", err, out)
+	}
+}
+
 // TestSymbols: the library exports exactly the functions tollgate.h
 // declares (what make capi-check runs), and the check fails on a header
 // that declares one more.
