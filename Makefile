@@ -80,3 +80,40 @@ lint:
 
 clean:
 	rm -rf $(DIST)
+
+# libtollgate, the client library behind a C ABI (clients/capi/tollgate.h):
+# $(DIST)/libtollgate.so (SONAME libtollgate.so.1, the ABI version, a link
+# to it) and
+# $(DIST)/tollgate.h; and, when mingw-w64 is installed, $(DIST)/tollgate.dll
+# with its import library $(DIST)/libtollgate.dll.a and export list
+# $(DIST)/tollgate.def (MSVC: lib /def:tollgate.def makes tollgate.lib);
+# libgcc is linked in, so the DLL needs only KERNEL32.dll and msvcrt.dll.
+# tg_version() returns $(VERSION). -s -w: no DWARF (Go's own stack traces
+# still name functions and lines).
+MINGW_CC ?= x86_64-w64-mingw32-gcc
+MINGW_DLLTOOL ?= $(patsubst %gcc,%dlltool,$(MINGW_CC))
+CAPI_LDFLAGS = -s -w -X main.version=$(VERSION)
+
+.PHONY: capi capi-check
+capi:
+	mkdir -p $(DIST)
+	$(GO) build -trimpath -buildmode=c-shared \
+		-ldflags '$(CAPI_LDFLAGS) -extldflags "-Wl,--version-script=$(CURDIR)/clients/capi/tollgate.map -Wl,-soname,libtollgate.so.1"' \
+		-o $(DIST)/libtollgate.so ./clients/capi
+	rm -f $(DIST)/libtollgate.h
+	ln -sf libtollgate.so $(DIST)/libtollgate.so.1 # the SONAME programs linked with it ask for
+	@if command -v $(MINGW_CC) >/dev/null; then \
+		echo "build $(DIST)/tollgate.dll"; \
+		CC=$(MINGW_CC) GOOS=windows GOARCH=amd64 CGO_ENABLED=1 $(GO) build -trimpath -buildmode=c-shared \
+			-ldflags '$(CAPI_LDFLAGS) -extldflags=-static-libgcc' -o $(DIST)/tollgate.dll ./clients/capi || exit 1; \
+		{ echo "LIBRARY tollgate.dll"; echo EXPORTS; \
+		  sed -n 's/^[a-z_][a-z_0-9 ]*[ *]\(tg_[a-z_0-9]*\)(.*/\1/p' clients/capi/tollgate.h; } >$(DIST)/tollgate.def; \
+		$(MINGW_DLLTOOL) -d $(DIST)/tollgate.def -D tollgate.dll -l $(DIST)/libtollgate.dll.a || exit 1; \
+	else echo "$(MINGW_CC) not found: tollgate.dll not built (apt-get install gcc-mingw-w64-x86-64)"; fi
+	cp clients/capi/tollgate.h $(DIST)/tollgate.h # over the header cgo writes beside the DLL
+
+# The exported symbols of the built libraries are exactly tollgate.h's
+# functions.
+capi-check: capi
+	sh clients/capi/symcheck.sh $(DIST)/libtollgate.so $(DIST)/tollgate.h
+	@if [ -f $(DIST)/tollgate.dll ]; then sh clients/capi/symcheck.sh $(DIST)/tollgate.dll $(DIST)/tollgate.h; fi
