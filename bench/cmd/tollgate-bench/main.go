@@ -52,7 +52,8 @@ Scenarios:
                REVOKED validation (validating in a tight loop): p50, p99, max
   mint-http    one shop's orders of 1, 10 and 1,000 keys, --inflight at a time for --duration each,
                through the shop's HTTP bridge (an in-process bridge.Server on loopback) and through
-               the Go shop client: orders/s, keys/s and the ratio; then --activations activations,
+               the Go shop client (in half windows: client, bridge, bridge, client): orders/s,
+               keys/s and the ratio; then --activations activations,
                --conns at a time, and the bridge's webhook delivery of their events: events/s and
                the delay from each activation's answer to its webhook's 2xx (p50, p99)
   all          validate, activate, handshake, mint, mixed and idle-memory, then a table (not flood:
