@@ -223,6 +223,7 @@ func postOrder(ctx context.Context, hc *http.Client, url string, o bridge.OrderR
 // httpStatus is a bridge's answer other than 201.
 type httpStatus int
 
+// Error names the status.
 func (s httpStatus) Error() string { return "HTTP " + strconv.Itoa(int(s)) }
 
 // ordersPhase is what one window of orders did.
@@ -436,6 +437,7 @@ type hookReceiver struct {
 	bad int
 }
 
+// ServeHTTP takes one delivery: 400 unless it verifies, else 204.
 func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	now := time.Now()
@@ -463,6 +465,7 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// count returns the activations whose event came.
 func (h *hookReceiver) count() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

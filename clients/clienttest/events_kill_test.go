@@ -62,12 +62,14 @@ type procLog struct {
 	b  bytes.Buffer
 }
 
+// Write appends p; the processes write concurrently.
 func (l *procLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
+// String returns everything written so far.
 func (l *procLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -156,6 +158,8 @@ type receiver struct {
 	killed   chan uint64 // the event ids at which the bridge was killed
 }
 
+// newReceiver serves a receiver of webhooks signed with secret on
+// loopback until the test ends, and returns it with its URL.
 func newReceiver(t *testing.T, secret []byte) (*receiver, string) {
 	r := &receiver{secret: secret, done: make(chan struct{}), came: make(chan struct{}, 1), killed: make(chan uint64, 1)}
 	srv := httptest.NewServer(r)
@@ -166,6 +170,9 @@ func newReceiver(t *testing.T, secret []byte) (*receiver, string) {
 
 var sigRE = regexp.MustCompile(`^t=([0-9]+),v1=[0-9a-f]{64}$`)
 
+// ServeHTTP takes one delivery: it refuses one that is not signed with
+// the secret or not an event, answers 500 while told to, and records the
+// rest.
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
 	if err != nil {
