@@ -52,10 +52,15 @@ const (
 	// the revocation's answer to node B's first REVOKED validation, which
 	// a tight loop of validations on B looks for.
 	RevokeDelay Scenario = "revoke-delay"
+	// MintHTTP: one shop's orders of 1, 10 and 1,000 keys through the
+	// shop's HTTP bridge (clients/bridge, in process, on loopback) and
+	// through the Go shop client, and the bridge's webhook delivery of
+	// Activations activations' events.
+	MintHTTP Scenario = "mint-http"
 )
 
 // Scenarios lists every scenario.
-var Scenarios = []Scenario{Validate, Activate, Handshake, Mint, Mixed, Ceiling, IdleMemory, Flood, RevokeDelay}
+var Scenarios = []Scenario{Validate, Activate, Handshake, Mint, Mixed, Ceiling, IdleMemory, Flood, RevokeDelay, MintHTTP}
 
 // Mix weighs the operations of the Mixed scenario; only the ratios matter.
 type Mix struct {
@@ -110,6 +115,9 @@ type Config struct {
 	// Revocations is the number of licenses revoke-delay revokes. Zero
 	// means 200.
 	Revocations int
+	// Activations is the number of activations mint-http times from
+	// their answer to their webhook's 2xx. Zero means 200.
+	Activations int
 
 	// Conns is the number of QUIC connections (for handshake and
 	// idle-memory: connections being opened at a time). Zero means the
@@ -200,6 +208,9 @@ func Defaults(s Scenario) Shape {
 		return Shape{Conns: 8, Streams: 1, Inflight: 1}
 	case Mint:
 		return Shape{Conns: 2, Streams: 1, Inflight: 2}
+	case MintHTTP:
+		// Inflight orders at a time; Conns activations at a time.
+		return Shape{Conns: 4, Streams: 1, Inflight: 2}
 	case RevokeDelay:
 		return Shape{Conns: 1, Streams: 1, Inflight: 1}
 	case IdleMemory:
@@ -272,6 +283,9 @@ func (c *Config) setDefaults() error {
 	if c.Revocations == 0 {
 		c.Revocations = 200
 	}
+	if c.Activations == 0 {
+		c.Activations = 200
+	}
 	switch {
 	case c.Conns < 1 || c.Conns > 100000:
 		return fmt.Errorf("%w: conns %d not in 1..100000", ErrConfig, c.Conns)
@@ -303,6 +317,8 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("%w: nodes %d not in 1..16", ErrConfig, c.Nodes)
 	case c.Revocations < 1 || c.Revocations > 100000:
 		return fmt.Errorf("%w: revocations %d not in 1..100000", ErrConfig, c.Revocations)
+	case c.Activations < 1 || c.Activations > 100000:
+		return fmt.Errorf("%w: activations %d not in 1..100000", ErrConfig, c.Activations)
 	case c.Store != "" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://"):
 		return fmt.Errorf("%w: the store's connection string is not a postgres:// URL", ErrConfig)
 	case c.Store != "" && c.Addr != "":
@@ -345,9 +361,9 @@ func (c *Config) setDefaults() error {
 		need = 1
 	case Mixed:
 		need = 2
-	case Mint:
+	case Mint, MintHTTP:
 		if c.ShopKey.IsZero() {
-			return fmt.Errorf("%w: mint against a running gateway needs a registered shop's key", ErrConfig)
+			return fmt.Errorf("%w: %s against a running gateway needs a registered shop's key", ErrConfig, c.Scenario)
 		}
 	}
 	if len(c.Keys) < need {

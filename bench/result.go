@@ -121,6 +121,9 @@ type Result struct {
 	// after a revocation's answer, in all and at most for one license.
 	StaleValidations    *int64 `json:"stale_validations,omitempty"`
 	StaleValidationsMax *int64 `json:"stale_validations_max,omitempty"`
+	// mint-http: orders through the bridge and through the shop client,
+	// batch by batch, and webhook delivery.
+	MintHTTP *MintHTTPFigures `json:"mint_http,omitempty"`
 	// mixed: each operation apart.
 	Ops map[string]OpStats `json:"ops,omitempty"`
 
@@ -287,6 +290,9 @@ func (r *Result) WriteText(w io.Writer) error {
 		p("send lag", "p99 %s (how late the load generator sent requests; part of their latency)", fmtUs(*r.SendLagP99us))
 	}
 	p("errors", "%s", fmtErrors(r.Errors))
+	if r.MintHTTP != nil {
+		r.MintHTTP.writeText(p)
+	}
 	if len(r.Ops) > 0 {
 		names := make([]string, 0, len(r.Ops))
 		for k := range r.Ops {

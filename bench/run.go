@@ -47,6 +47,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		err = runFlood(ctx, &cfg, r)
 	case RevokeDelay:
 		err = runRevokeDelay(ctx, &cfg, r)
+	case MintHTTP:
+		err = runMintHTTP(ctx, &cfg, r)
 	}
 	if ctx.Err() != nil {
 		r.Interrupted = true

@@ -50,6 +50,12 @@ Scenarios:
                activated through node A, validated through node B (which caches it), revoked by
                its shop through node A; the time from the revocation's answer to node B's first
                REVOKED validation (validating in a tight loop): p50, p99, max
+  mint-http    one shop's orders of 1, 10 and 1,000 keys, --inflight at a time for --duration each,
+               through the shop's HTTP bridge (an in-process bridge.Server on loopback) and through
+               the Go shop client (in half windows: client, bridge, bridge, client): orders/s,
+               keys/s and the ratio; then --activations activations,
+               --conns at a time, and the bridge's webhook delivery of their events: events/s and
+               the delay from each activation's answer to its webhook's 2xx (p50, p99)
   all          validate, activate, handshake, mint, mixed and idle-memory, then a table (not flood:
                it loads the whole machine and holds the packets it sends, a few hundred MB)
 
@@ -75,7 +81,8 @@ licenses that exist there with a free seat: --keys FILE, one key a line (what
 activate them first and deactivate them at the end; activate activates them
 (and deactivates them at the end) so that the file serves again; mint needs
 --shop-key, the private key file of a shop registered for 127.0.0.1/32 and
---product ('tollgate-shop keygen', 'tollgate shop add'), and mints real keys.
+--product ('tollgate-shop keygen', 'tollgate shop add'), and mints real keys;
+so does mint-http, which also activates --activations of them.
 The gateway's CPU time and memory are measured only with --pid.
 
 Output: a progress line on standard error about once a second, then a
@@ -257,6 +264,7 @@ func parse(args []string, stdout, stderr io.Writer) (bench.Config, options, erro
 	fs.StringVar(&opt.server, "store", "", "a PostgreSQL server, postgres://USER:PASSWORD@HOST:5432/postgres: the embedded gateway keeps its state in a new database on it, one per scenario, dropped at the end")
 	fs.IntVar(&cfg.Nodes, "nodes", 0, "embedded gateways sharing the --store database, each on its own port; the connections go to them in turn (0: 1, 2 for revoke-delay)")
 	fs.IntVar(&cfg.Revocations, "revocations", 200, "licenses revoked, one at a time (revoke-delay)")
+	fs.IntVar(&cfg.Activations, "activations", 200, "activations whose events are delivered to a webhook (mint-http)")
 	fs.StringVar(&opt.cpuprofile, "cpuprofile", "", "write the load generator's own CPU profile to FILE")
 	quiet := fs.Bool("quiet", false, "no progress lines")
 	if err := fs.Parse(args); err != nil {
@@ -353,8 +361,8 @@ func parse(args []string, stdout, stderr io.Writer) (bench.Config, options, erro
 	if cfg.Scheme, err = gateway.ParseScheme(*scheme); err != nil {
 		return cfg, opt, bad("--scheme: %v", err)
 	}
-	if cfg.Nodes < 0 || cfg.Nodes > 16 || cfg.Revocations < 1 {
-		return cfg, opt, bad("--nodes must be in 0..16, --revocations positive")
+	if cfg.Nodes < 0 || cfg.Nodes > 16 || cfg.Revocations < 1 || cfg.Activations < 1 {
+		return cfg, opt, bad("--nodes must be in 0..16, --revocations and --activations positive")
 	}
 	if cfg.Nodes > 1 && opt.server == "" {
 		return cfg, opt, bad("--nodes %d needs --store: several gateways share a PostgreSQL store", cfg.Nodes)
