@@ -26,6 +26,12 @@ type Config struct {
 	// Pebble store (StoreURL). It may hold a password, which no log line or
 	// error repeats.
 	Store string `json:"store"`
+	// StoreTimeout bounds one operation on a shared store, waiting for a
+	// pooled connection and retries included, after which the request is
+	// answered SERVER_ERROR ("try again later"). Zero means 5 s (a mint
+	// gets as much again per thousand keys). A config file spells it
+	// "store_timeout": "5s".
+	StoreTimeout time.Duration `json:"-"`
 	// Limits bound frames, handshakes, idle connections, streams and nonces.
 	// Zero fields take channel.Limits' defaults. A config file spells them
 	// in snake_case with durations as "60s" (limitsFile).
@@ -183,6 +189,9 @@ func (c *Config) validate() error {
 	}
 	if c.KeyGuessBurst < 0 || c.KeyGuessRefill < 0 {
 		return fmt.Errorf("%w: key_guess_burst and key_guess_refill may not be negative (0 means the default)", ErrConfig)
+	}
+	if c.StoreTimeout < 0 || c.StoreTimeout > time.Hour {
+		return fmt.Errorf("%w: store_timeout %v is not between 0 and 1h (0 means 5s)", ErrConfig, c.StoreTimeout)
 	}
 	if c.DefaultLease < 0 || c.DefaultLease > 10*365*24*time.Hour || c.DefaultLease%time.Second != 0 {
 		return fmt.Errorf("%w: default_lease %v must be whole seconds, up to ten years (0 means 7 days)", ErrConfig, c.DefaultLease)

@@ -69,6 +69,9 @@ type StoreOptions struct {
 	// URL is the shared store's connection string (Config.Store); empty:
 	// the data directory's (StoreURL).
 	URL string
+	// Timeout bounds one operation on a shared store (Config.StoreTimeout);
+	// zero: pgstore.DefaultTimeout.
+	Timeout time.Duration
 	// Migrate creates or upgrades a shared store's schema, as a starting
 	// gateway does; without it an older schema is refused, saying to run
 	// `tollgate migrate`.
@@ -133,7 +136,7 @@ func openBackend(dir string, o StoreOptions) (store.Backend, error) {
 	if u == "" {
 		return pebblestore.Open(pebblestore.Config{Dir: StorePath(dir), Now: o.Now, Logger: o.Logger})
 	}
-	return pgstore.Open(pgstore.Config{URL: u, Now: o.Now, Logger: o.Logger, Migrate: o.Migrate})
+	return pgstore.Open(pgstore.Config{URL: u, Now: o.Now, Logger: o.Logger, Migrate: o.Migrate, Timeout: o.Timeout})
 }
 
 // WriteStoreURL records in the data directory dir that its gateway uses

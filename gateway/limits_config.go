@@ -22,12 +22,16 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 
 		DefaultLease      *duration `json:"default_lease"`
 		KeyGuessRefill    *duration `json:"key_guess_refill"`
+		StoreTimeout      *duration `json:"store_timeout"`
 		OldDefaultLease   *int64    `json:"default_lease_seconds"`
 		OldKeyGuessRefill *int64    `json:"key_guess_refill_seconds"`
 	}
 	aux.plain = (*plain)(c)
 	if err := strictDecode(b, &aux); err != nil {
 		return err
+	}
+	if aux.StoreTimeout != nil {
+		c.StoreTimeout = time.Duration(*aux.StoreTimeout)
 	}
 	for _, f := range []struct {
 		dst       *time.Duration

@@ -57,11 +57,11 @@ func TestLimitsConfigSpellings(t *testing.T) {
 func TestDurationConfigSpellings(t *testing.T) {
 	t.Parallel()
 	var c Config
-	if err := ParseConfig([]byte(`{"default_lease":"48h","key_guess_refill":"1m"}`), &c); err != nil {
+	if err := ParseConfig([]byte(`{"default_lease":"48h","key_guess_refill":"1m","store_timeout":"20s"}`), &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.DefaultLease != 48*time.Hour || c.KeyGuessRefill != time.Minute || len(c.warnings) != 0 {
-		t.Fatalf("new spelling: lease %v, refill %v, warnings %v", c.DefaultLease, c.KeyGuessRefill, c.warnings)
+	if c.DefaultLease != 48*time.Hour || c.KeyGuessRefill != time.Minute || c.StoreTimeout != 20*time.Second || len(c.warnings) != 0 {
+		t.Fatalf("new spelling: lease %v, refill %v, store timeout %v, warnings %v", c.DefaultLease, c.KeyGuessRefill, c.StoreTimeout, c.warnings)
 	}
 	var old Config
 	if err := ParseConfig([]byte(`{"default_lease_seconds":86400,"key_guess_refill_seconds":30}`), &old); err != nil {
@@ -78,6 +78,7 @@ func TestDurationConfigSpellings(t *testing.T) {
 		"fraction":            `{"default_lease":"1.5s"}`,
 		"negative":            `{"key_guess_refill":"-1s"}`,
 		"old negative":        `{"default_lease_seconds":-1}`,
+		"store timeout":       `{"store_timeout":"2h"}`,
 	} {
 		c := Config{Listen: "127.0.0.1:1"}
 		err := ParseConfig([]byte(raw), &c)

@@ -62,7 +62,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := OpenStore(cfg.Dir, StoreOptions{CacheEntries: cfg.CacheEntries, Now: cfg.Now, Logger: cfg.Logger, URL: cfg.Store, Migrate: true})
+	st, err := OpenStore(cfg.Dir, StoreOptions{CacheEntries: cfg.CacheEntries, Now: cfg.Now, Logger: cfg.Logger, URL: cfg.Store, Migrate: true, Timeout: cfg.StoreTimeout})
 	if err != nil {
 		return nil, err
 	}

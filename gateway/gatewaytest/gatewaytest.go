@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/gateway"
+	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/keygen/composite"
 	"github.com/tollgate/tollgate/service"
@@ -53,7 +54,9 @@ func StartNodes(t testing.TB, n int, url string, opts ...func(*gateway.Config)) 
 	if _, err := gateway.Init(first, composite.MLDSA44Ed25519, "127.0.0.1:7443"); err != nil {
 		t.Fatalf("gateway.Init: %v", err)
 	}
-	opts = append([]func(*gateway.Config){func(c *gateway.Config) { c.Store = url }}, opts...)
+	// The tests check outcomes, not how fast a loaded machine's database
+	// answers: only a hang reaches the store's bound.
+	opts = append([]func(*gateway.Config){func(c *gateway.Config) { c.Store, c.StoreTimeout = url, min(hang.Timeout(t), time.Hour) }}, opts...)
 	nodes := make([]*Gateway, n)
 	for i := range nodes {
 		dir := first
