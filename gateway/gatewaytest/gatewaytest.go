@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/gateway"
-	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/keygen/composite"
 	"github.com/tollgate/tollgate/service"
@@ -56,7 +55,7 @@ func StartNodes(t testing.TB, n int, url string, opts ...func(*gateway.Config)) 
 	}
 	// The tests check outcomes, not how fast a loaded machine's database
 	// answers: only a hang reaches the store's bound.
-	opts = append([]func(*gateway.Config){func(c *gateway.Config) { c.Store, c.StoreTimeout = url, min(hang.Timeout(t), time.Hour) }}, opts...)
+	opts = append([]func(*gateway.Config){func(c *gateway.Config) { c.Store, c.StoreTimeout = url, storeBound(t) }}, opts...)
 	nodes := make([]*Gateway, n)
 	for i := range nodes {
 		dir := first
@@ -140,4 +139,15 @@ func (l *Logs) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// storeBound is the time left before the test's deadline, at most an hour
+// (a gateway's store_timeout may not be longer).
+func storeBound(t testing.TB) time.Duration {
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if end, ok := d.Deadline(); ok {
+			return min(max(time.Until(end), time.Second), time.Hour)
+		}
+	}
+	return time.Hour
 }
