@@ -320,26 +320,10 @@ func tg_last_error(buf *C.char, size C.size_t) C.size_t {
 func tg_open(cardPath, product, stateDir *C.char, out **C.tg_licensee) (st C.tg_status) {
 	var err error
 	defer finish(&st, &err)
-	if out == nil {
-		err = fail(C.TG_ERR_INVALID_ARGUMENT, "tollgate: out is NULL")
-		return
-	}
-	*out = nil
-	var cfg clients.LicenseeConfig
-	var path string
-	if path, err = goString(cardPath, maxPath, "card_path", false); err != nil {
-		return
-	}
-	if cfg.Product, err = goString(product, maxShort, "product", false); err != nil {
-		return
-	}
-	if cfg.StateDir, err = goString(stateDir, maxPath, "state_dir", true); err != nil {
-		return
-	}
-	if cfg.Card, err = loadCard(path); err != nil {
-		return
-	}
-	err = open(cfg, out)
+	args := [3]*C.char{cardPath, product, stateDir}
+	err = openArgs(out, func(i int, max int, name string, optional bool) (string, error) {
+		return goString(args[i], max, name, optional)
+	})
 	return
 }
 
@@ -347,27 +331,37 @@ func tg_open(cardPath, product, stateDir *C.char, out **C.tg_licensee) (st C.tg_
 func tg_open_w(cardPath, product, stateDir *C.tg_wchar, out **C.tg_licensee) (st C.tg_status) {
 	var err error
 	defer finish(&st, &err)
+	args := [3]*C.tg_wchar{cardPath, product, stateDir}
+	err = openArgs(out, func(i int, max int, name string, optional bool) (string, error) {
+		return goStringW(args[i], max, name, optional)
+	})
+	return
+}
+
+// openArgs opens a licensee from tg_open's three arguments, the card's
+// path, the product and the state directory, which arg reads (the i-th,
+// bounded by max bytes, named name in errors, optional or not) in the
+// caller's encoding.
+func openArgs(out **C.tg_licensee, arg func(i int, max int, name string, optional bool) (string, error)) error {
 	if out == nil {
-		err = fail(C.TG_ERR_INVALID_ARGUMENT, "tollgate: out is NULL")
-		return
+		return fail(C.TG_ERR_INVALID_ARGUMENT, "tollgate: out is NULL")
 	}
 	*out = nil
 	var cfg clients.LicenseeConfig
-	var path string
-	if path, err = goStringW(cardPath, maxPath, "card_path", false); err != nil {
-		return
+	path, err := arg(0, maxPath, "card_path", false)
+	if err != nil {
+		return err
 	}
-	if cfg.Product, err = goStringW(product, maxShort, "product", false); err != nil {
-		return
+	if cfg.Product, err = arg(1, maxShort, "product", false); err != nil {
+		return err
 	}
-	if cfg.StateDir, err = goStringW(stateDir, maxPath, "state_dir", true); err != nil {
-		return
+	if cfg.StateDir, err = arg(2, maxPath, "state_dir", true); err != nil {
+		return err
 	}
 	if cfg.Card, err = loadCard(path); err != nil {
-		return
+		return err
 	}
-	err = open(cfg, out)
-	return
+	return open(cfg, out)
 }
 
 //export tg_open_ex
