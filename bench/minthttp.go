@@ -189,7 +189,7 @@ func runMintHTTP(ctx context.Context, cfg *Config, r *Result) (err error) {
 	if m.Webhook, err = webhookDelivery(ctx, cfg, t, shop, prefix); err != nil {
 		return err
 	}
-	r.note("webhook delivery with tollgate-shop serve's settings: the event stream read again 1 s after a partial read, backing off to 30 s while idle; the delay includes that wait")
+	r.note("webhook delivery with tollgate-shop serve's settings: the event stream read again 200 ms after a partial read, backing off to 5 s while idle; the delay includes that wait")
 	return nil
 }
 

@@ -67,7 +67,7 @@ type DelivererConfig struct {
 	// failure.
 	Timeout time.Duration
 	// PollMin and PollMax bound the wait between two reads of the event
-	// stream (zero: 1 s and 30 s): none while a read returns a full batch,
+	// stream (zero: 200 ms and 5 s): none while a read returns a full batch,
 	// PollMin after a partial one, doubling from PollMin to PollMax while
 	// there are none.
 	PollMin, PollMax time.Duration
@@ -112,8 +112,8 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 	def(&cfg.RetryMin, time.Second)
 	def(&cfg.RetryMax, 10*time.Minute)
 	def(&cfg.Timeout, 10*time.Second)
-	def(&cfg.PollMin, time.Second)
-	def(&cfg.PollMax, 30*time.Second)
+	def(&cfg.PollMin, 200*time.Millisecond)
+	def(&cfg.PollMax, 5*time.Second)
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
