@@ -233,22 +233,25 @@ func goStringW(p *C.tg_wchar, max int, what string, optional bool) (string, erro
 	return b.String(), nil
 }
 
-// lookup returns the licensee of handle p, locked shared; the caller
-// calls done when finished.
-func lookup(p *C.tg_licensee) (lic *licensee, done func(), err error) {
+// calling runs fn on the licensee of handle p: the handle held open
+// (tg_close waits for it) and the licensee's calls serialised (begin), both
+// released when fn returns.
+func calling(p *C.tg_licensee, fn func(lic *licensee) error) error {
 	if p == nil {
-		return nil, nil, fail(C.TG_ERR_INVALID_HANDLE, "tollgate: the handle is NULL")
+		return fail(C.TG_ERR_INVALID_HANDLE, "tollgate: the handle is NULL")
 	}
 	lic, ok := handleValue(cgo.Handle(C.tgi_ptr_handle(p)))
 	if !ok {
-		return nil, nil, fail(C.TG_ERR_INVALID_HANDLE, "tollgate: not an open handle (closed already, or never returned by tg_open)")
+		return fail(C.TG_ERR_INVALID_HANDLE, "tollgate: not an open handle (closed already, or never returned by tg_open)")
 	}
 	lic.mu.RLock()
+	defer lic.mu.RUnlock()
 	if lic.closed {
-		lic.mu.RUnlock()
-		return nil, nil, fail(C.TG_ERR_INVALID_HANDLE, "tollgate: the handle is closed")
+		return fail(C.TG_ERR_INVALID_HANDLE, "tollgate: the handle is closed")
 	}
-	return lic, lic.mu.RUnlock, nil
+	lic.begin()
+	defer lic.call.Unlock()
+	return fn(lic)
 }
 
 // handleValue is h.Value() for a handle that may be stale: cgo.Handle
@@ -620,26 +623,21 @@ func tg_activate(p *C.tg_licensee, key *C.char, out *C.tg_decision) (st C.tg_sta
 	if err = checkDecision(out); err != nil {
 		return
 	}
-	lic, done, err := lookup(p)
-	if err != nil {
-		return
-	}
-	defer done()
-	lic.begin()
-	defer lic.call.Unlock()
-	var ks string
-	if ks, err = goString(key, maxKeyArg, "key", false); err != nil {
-		return
-	}
-	k, perr := keygen.ParseKey(ks)
-	if perr != nil {
-		// ParseKey's errors never quote the key.
-		err = fail(C.TG_MALFORMED_KEY, "tollgate: that is not a valid license key (%v); check it for typos", perr)
-		return
-	}
-	d := lic.l.Activate(context.Background(), k)
-	lic.timesValid = false
-	fill(out, d, lic.leaseTimes(&d))
+	err = calling(p, func(lic *licensee) error {
+		ks, err := goString(key, maxKeyArg, "key", false)
+		if err != nil {
+			return err
+		}
+		k, perr := keygen.ParseKey(ks)
+		if perr != nil {
+			// ParseKey's errors never quote the key.
+			return fail(C.TG_MALFORMED_KEY, "tollgate: that is not a valid license key (%v); check it for typos", perr)
+		}
+		d := lic.l.Activate(context.Background(), k)
+		lic.timesValid = false
+		fill(out, d, lic.leaseTimes(&d))
+		return nil
+	})
 	return
 }
 
@@ -650,26 +648,21 @@ func tg_check(p *C.tg_licensee, mode C.tg_check_mode, out *C.tg_decision) (st C.
 	if err = checkDecision(out); err != nil {
 		return
 	}
-	lic, done, err := lookup(p)
-	if err != nil {
-		return
-	}
-	defer done()
-	lic.begin()
-	defer lic.call.Unlock()
-	var d clients.Decision
-	switch mode {
-	case C.TG_CHECK_POLICY:
-		d = lic.l.Check(context.Background())
-	case C.TG_CHECK_NOW:
-		d = lic.l.CheckNow(context.Background())
-	case C.TG_CHECK_OFFLINE:
-		d = lic.l.CheckOffline()
-	default:
-		err = fail(C.TG_ERR_INVALID_ARGUMENT, "tollgate: check mode %d is not one of TG_CHECK_POLICY, TG_CHECK_NOW, TG_CHECK_OFFLINE", uint32(mode))
-		return
-	}
-	fill(out, d, lic.leaseTimes(&d))
+	err = calling(p, func(lic *licensee) error {
+		var d clients.Decision
+		switch mode {
+		case C.TG_CHECK_POLICY:
+			d = lic.l.Check(context.Background())
+		case C.TG_CHECK_NOW:
+			d = lic.l.CheckNow(context.Background())
+		case C.TG_CHECK_OFFLINE:
+			d = lic.l.CheckOffline()
+		default:
+			return fail(C.TG_ERR_INVALID_ARGUMENT, "tollgate: check mode %d is not one of TG_CHECK_POLICY, TG_CHECK_NOW, TG_CHECK_OFFLINE", uint32(mode))
+		}
+		fill(out, d, lic.leaseTimes(&d))
+		return nil
+	})
 	return
 }
 
@@ -677,22 +670,17 @@ func tg_check(p *C.tg_licensee, mode C.tg_check_mode, out *C.tg_decision) (st C.
 func tg_deactivate(p *C.tg_licensee) (st C.tg_status) {
 	var err error
 	defer finish(&st, &err)
-	lic, done, err := lookup(p)
-	if err != nil {
-		return
-	}
-	defer done()
-	lic.begin()
-	defer lic.call.Unlock()
-	if !lic.l.Status().Activated {
-		err = fail(C.TG_NOT_ACTIVATED, "tollgate: no license is activated here")
-		return
-	}
-	derr := lic.l.Deactivate(context.Background())
-	lic.leaseTimes(nil)
-	if derr != nil {
-		err = &apiError{statusOf(derr), "tollgate: deactivate: " + strings.TrimPrefix(derr.Error(), "clients: ")}
-	}
+	err = calling(p, func(lic *licensee) error {
+		if !lic.l.Status().Activated {
+			return fail(C.TG_NOT_ACTIVATED, "tollgate: no license is activated here")
+		}
+		derr := lic.l.Deactivate(context.Background())
+		lic.leaseTimes(nil)
+		if derr != nil {
+			return &apiError{statusOf(derr), "tollgate: deactivate: " + strings.TrimPrefix(derr.Error(), "clients: ")}
+		}
+		return nil
+	})
 	return
 }
 
@@ -700,24 +688,19 @@ func tg_deactivate(p *C.tg_licensee) (st C.tg_status) {
 func tg_fingerprint(p *C.tg_licensee, buf *C.char, size C.size_t, needed *C.size_t) (st C.tg_status) {
 	var err error
 	defer finish(&st, &err)
-	lic, done, err := lookup(p)
-	if err != nil {
-		return
-	}
-	defer done()
-	lic.begin()
-	defer lic.call.Unlock()
-	fp := lic.l.Fingerprint()
-	var b strings.Builder
-	for i, c := range fp.Components() {
-		if i > 0 {
-			b.WriteByte('\n')
+	err = calling(p, func(lic *licensee) error {
+		fp := lic.l.Fingerprint()
+		var b strings.Builder
+		for i, c := range fp.Components() {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(c.Kind.String())
+			b.WriteByte(' ')
+			b.WriteString(hex.EncodeToString(c.Hash[:]))
 		}
-		b.WriteString(c.Kind.String())
-		b.WriteByte(' ')
-		b.WriteString(hex.EncodeToString(c.Hash[:]))
-	}
-	err = copyOut(b.String(), buf, size, needed, "fingerprint")
+		return copyOut(b.String(), buf, size, needed, "fingerprint")
+	})
 	return
 }
 
