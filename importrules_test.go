@@ -47,6 +47,8 @@ var rules = []rule{
 		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
 	{folder: "internal/hang", internal: []string{"internal/hang"},
 		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
+	{folder: "internal/wine", internal: []string{"internal/wine"},
+		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
 	{folder: "internal/quicinitial", internal: []string{"internal/quicinitial"},
 		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
 	{folder: "store", internal: []string{"store", "wire", "keygen", "internal/atomicfile"}, external: []string{ristr, circl},

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tollgate/tollgate/internal/wine"
+
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/gateway/gatewaytest"
@@ -293,22 +295,6 @@ func TestPython(t *testing.T) {
 	}
 }
 
-// findWine returns Debian's wine64 loader (it is not on PATH without the
-// "wine" wrapper package), or "".
-func findWine() string {
-	if p, err := exec.LookPath("wine64"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/lib/wine/wine64"); err == nil {
-		return "/usr/lib/wine/wine64"
-	}
-	return ""
-}
-
-// winPath names a Unix path as Wine's Z: drive shows it to a Windows
-// program.
-func winPath(p string) string { return "Z:" + strings.ReplaceAll(p, "/", `\`) }
-
 // TestWindowsDLLUnderWine builds tollgate.dll with mingw (as make capi
 // does, import library included), cross-compiles examples/c against it
 // and runs it under Wine for the offline check of a lease that the Linux
@@ -317,9 +303,9 @@ func winPath(p string) string { return "Z:" + strings.ReplaceAll(p, "/", `\`) }
 // UDP socket options quic-go sets; see clients/clienttest/wine_test.go).
 func TestWindowsDLLUnderWine(t *testing.T) {
 	t.Parallel()
-	wine := findWine()
+	loader := wine.Find()
 	mingw, err := exec.LookPath("x86_64-w64-mingw32-gcc")
-	if wine == "" || err != nil {
+	if loader == "" || err != nil {
 		t.Skip("wine64 or x86_64-w64-mingw32-gcc is not installed; .ci/run installs them (apt-get install wine64 gcc-mingw-w64-x86-64)")
 	}
 	if testing.Short() {
@@ -379,7 +365,7 @@ func TestWindowsDLLUnderWine(t *testing.T) {
 	prefix := filepath.Join(tmp, "wine")
 	env := append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=;bcryptprimitives=n")
 	t.Cleanup(func() {
-		server := filepath.Join(filepath.Dir(wine), "wineserver")
+		server := filepath.Join(filepath.Dir(loader), "wineserver")
 		if _, err := os.Stat(server); err != nil {
 			server = "wineserver"
 		}
@@ -387,7 +373,7 @@ func TestWindowsDLLUnderWine(t *testing.T) {
 		k.Env = env
 		k.Run()
 	})
-	boot := exec.CommandContext(ctx, wine, "wineboot", "-i")
+	boot := exec.CommandContext(ctx, loader, "wineboot", "-i")
 	boot.Env = env
 	if out, err := boot.CombinedOutput(); err != nil {
 		t.Fatalf("wineboot: %v\n%s", err, out)
@@ -398,7 +384,7 @@ func TestWindowsDLLUnderWine(t *testing.T) {
 		t.Fatalf("building the stand-in bcryptprimitives.dll: %v\n%s", err, out)
 	}
 
-	cmd := exec.CommandContext(ctx, wine, winPath(exe), "--explicit", "wine-vm-1", "--offline", "--product", product, winPath(card), winPath(state))
+	cmd := exec.CommandContext(ctx, loader, wine.Path(exe), "--explicit", "wine-vm-1", "--offline", "--product", product, wine.Path(card), wine.Path(state))
 	cmd.Env = env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -430,7 +416,7 @@ func TestWindowsDLLUnderWine(t *testing.T) {
 	if err := os.Mkdir(abiTmp, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	cmd = exec.CommandContext(ctx, wine, winPath(abi), winPath(card), winPath(abiTmp))
+	cmd = exec.CommandContext(ctx, loader, wine.Path(abi), wine.Path(card), wine.Path(abiTmp))
 	cmd.Env = env
 	raw, err := cmd.CombinedOutput()
 	if err != nil || !bytes.HasPrefix(raw, []byte("ok: ")) {

@@ -7,30 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/tollgate/tollgate/internal/wine"
 
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 )
-
-// findWine returns Debian's wine64 loader (it is not on PATH without the
-// "wine" wrapper package), or "".
-func findWine() string {
-	if p, err := exec.LookPath("wine64"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/lib/wine/wine64"); err == nil {
-		return "/usr/lib/wine/wine64"
-	}
-	return ""
-}
-
-// winPath names a Unix path as Wine's Z: drive shows it to a Windows
-// program.
-func winPath(p string) string { return "Z:" + strings.ReplaceAll(p, "/", `\`) }
 
 // TestWindowsClientUnderWine runs the Windows build of tollgate-client
 // under Wine: the fingerprint command, and an offline status on a lease
@@ -42,9 +27,9 @@ func winPath(p string) string { return "Z:" + strings.ReplaceAll(p, "/", `\`) }
 // options quic-go sets, and the Linux build of the same code covers it.
 func TestWindowsClientUnderWine(t *testing.T) {
 	t.Parallel()
-	wine := findWine()
+	loader := wine.Find()
 	gcc, gccErr := exec.LookPath("x86_64-w64-mingw32-gcc")
-	if wine == "" || gccErr != nil {
+	if loader == "" || gccErr != nil {
 		t.Skip("wine64 or x86_64-w64-mingw32-gcc is not installed; .ci/run installs them (apt-get install wine64 gcc-mingw-w64-x86-64)")
 	}
 	if testing.Short() {
@@ -86,7 +71,7 @@ func TestWindowsClientUnderWine(t *testing.T) {
 	prefix := filepath.Join(tmp, "wine")
 	env := append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=;bcryptprimitives=n")
 	t.Cleanup(func() {
-		server := filepath.Join(filepath.Dir(wine), "wineserver")
+		server := filepath.Join(filepath.Dir(loader), "wineserver")
 		if _, err := os.Stat(server); err != nil {
 			server = "wineserver"
 		}
@@ -94,7 +79,7 @@ func TestWindowsClientUnderWine(t *testing.T) {
 		k.Env = env
 		k.Run()
 	})
-	boot := exec.CommandContext(ctx, wine, "wineboot", "-i")
+	boot := exec.CommandContext(ctx, loader, "wineboot", "-i")
 	boot.Env = env
 	if out, err := boot.CombinedOutput(); err != nil {
 		t.Fatalf("wineboot: %v\n%s", err, out)
@@ -107,8 +92,8 @@ func TestWindowsClientUnderWine(t *testing.T) {
 
 	runExe := func(args ...string) (string, int) {
 		t.Helper()
-		args = append([]string{winPath(exe), "--card", winPath(card), "--state", winPath(state), "--explicit", "wine-vm-1"}, args...)
-		cmd := exec.CommandContext(ctx, wine, args...)
+		args = append([]string{wine.Path(exe), "--card", wine.Path(card), "--state", wine.Path(state), "--explicit", "wine-vm-1"}, args...)
+		cmd := exec.CommandContext(ctx, loader, args...)
 		cmd.Env = env
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
@@ -146,7 +131,7 @@ func TestWindowsClientUnderWine(t *testing.T) {
 
 	// The machine's own components, read through the registry, SMBIOS and
 	// the adapter list: at least a MachineGuid.
-	cmd := exec.CommandContext(ctx, wine, winPath(exe), "--card", winPath(card), "--state", winPath(filepath.Join(tmp, "other")), "--product", product, "--json", "fingerprint")
+	cmd := exec.CommandContext(ctx, loader, wine.Path(exe), "--card", wine.Path(card), "--state", wine.Path(filepath.Join(tmp, "other")), "--product", product, "--json", "fingerprint")
 	cmd.Env = env
 	raw, err := cmd.Output()
 	var own clients.FingerprintReport
@@ -170,7 +155,7 @@ func TestWindowsClientUnderWine(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go test -c for Windows: %v\n%s", err, out)
 	}
-	cmd = exec.CommandContext(ctx, wine, winPath(testExe), "-test.run", "^TestRestrictDir$", "-test.v")
+	cmd = exec.CommandContext(ctx, loader, wine.Path(testExe), "-test.run", "^TestRestrictDir$", "-test.v")
 	cmd.Env = env
 	raw, err = cmd.CombinedOutput()
 	if err != nil || !bytes.Contains(raw, []byte("--- PASS: TestRestrictDir")) {
