@@ -161,7 +161,10 @@ func TestTwoServeProcessesFailover(t *testing.T) {
 				return
 			}
 			var se *wire.StatusError
-			if errors.As(err, &se) || failed == 2 || ctx.Err() != nil {
+			// A refusal is a failure; a lost request is not, up to a bound
+			// that only a gateway never failing over reaches (a loaded
+			// machine may let a live node's answer take over 5 s too).
+			if errors.As(err, &se) || failed == 10 || ctx.Err() != nil {
 				t.Fatalf("%s: validation %d: %v (after %d lost)", what, counter, err, failed)
 			}
 			failed++
