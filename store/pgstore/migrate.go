@@ -114,7 +114,10 @@ func (b *Backend) migrate(ctx context.Context) (from, to int, err error) {
 	err = b.serializable(ctx, "create the schema table", func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, schemaTable); err != nil {
 			var pe *pgconn.PgError
-			if isUnique(err) || errors.As(err, &pe) && pe.Code == "42P07" { // duplicate_table
+			// The loser of the collision sees the table (42P07,
+			// duplicate_table), its row type (42710, duplicate_object)
+			// or the catalogue's unique index (23505) already there.
+			if isUnique(err) || errors.As(err, &pe) && (pe.Code == "42P07" || pe.Code == "42710") {
 				return errRace
 			}
 			return err
