@@ -40,10 +40,15 @@ type Server struct {
 	stats     *stats       // what it did, for the operator (stats.go)
 	metricsLn net.Listener // Config.MetricsListen, or nil
 	metrics   *http.Server
-	inflight  sync.WaitGroup // requests being answered
-	conns     sync.WaitGroup // connection goroutines
-	mu        sync.Mutex
-	open      map[*quic.Conn]struct{}
+	inflight  sync.WaitGroup // requests being answered off the read loops
+	// drainMu orders goSlow's inflight.Add before shutdown's Wait: once
+	// draining, a new slow request is not started (its connection is about
+	// to close, and the client sends it again elsewhere or later).
+	drainMu  sync.Mutex
+	draining bool
+	conns    sync.WaitGroup // connection goroutines
+	mu       sync.Mutex
+	open     map[*quic.Conn]struct{}
 }
 
 // New opens the identity and the store in cfg.Dir and binds the listener;
@@ -162,6 +167,9 @@ func (s *Server) shutdown() error {
 	s.cfg.Logger.Info("shutting down: no new connections; finishing requests in flight")
 	s.ln.Close()
 	done := make(chan struct{})
+	s.drainMu.Lock()
+	s.draining = true
+	s.drainMu.Unlock()
 	go func() { s.inflight.Wait(); close(done) }()
 	select {
 	case <-done:
@@ -254,9 +262,17 @@ func (g *slowGroup) start(fn func()) {
 }
 
 // goSlow answers one request of c off its session's read loop
-// (slowGroup.start).
+// (slowGroup.start), counted in inflight for shutdown; once the gateway is
+// shutting down it starts none (the request gets no answer: its
+// connection closes, and nothing of it was done).
 func (s *Server) goSlow(c *caller, k reqKind, answer func(out []byte) []byte) {
+	s.drainMu.Lock()
+	if s.draining {
+		s.drainMu.Unlock()
+		return
+	}
 	s.inflight.Add(1)
+	s.drainMu.Unlock()
 	c.slow.start(func() {
 		defer s.inflight.Done()
 		out := answer(make([]byte, 0, 4096))
