@@ -32,6 +32,17 @@ const (
 	// another product that this state directory holds (its seat would stay
 	// held); deactivate it first, or give this product its own directory.
 	ReasonOtherLicense Reason = "other-license-held"
+	// ReasonNoSeat: every seat of the key is in use on other machines (a
+	// floating key's seats all checked out, or a node-locked key full);
+	// Decision.RetryAt says when one frees up, when the server knows.
+	ReasonNoSeat Reason = "no-seat"
+	// ReasonTrialUsed: this machine already had its trial of the product.
+	ReasonTrialUsed Reason = "trial-used"
+	// ReasonNoTrial: the product offers no trial.
+	ReasonNoTrial Reason = "no-trial"
+	// ReasonBaseMissing: the license is a plug-in's, and the product it
+	// extends is not licensed on this machine.
+	ReasonBaseMissing Reason = "base-missing"
 )
 
 // Reasons nothing could be decided: no usable lease, and no answer from
@@ -73,6 +84,9 @@ type Decision struct {
 	Warning      string          `json:"warning,omitempty"`       // set when allowed but something needs attention soon
 	Entitlements []string        `json:"entitlements"`            // the features granted; empty when not allowed
 	Level        wire.LeaseLevel `json:"level,omitempty"`
+	// RetryAt, when not zero, is when the refused request may succeed
+	// (a floating seat frees up then): Unix seconds.
+	RetryAt int64 `json:"retry_at,omitempty"`
 	// Contact is the outcome of the server check this decision tried: ""
 	// when it made none, ReasonOK when the server answered, or why it
 	// could not be reached.
@@ -130,6 +144,10 @@ var messages = map[Reason][2]string{
 	ReasonWrongServer:   {"The server that answered is not the vendor's license server.", "Check for a proxy or firewall that intercepts connections, or contact the vendor."},
 	ReasonWrongCard:     {"The license server's lease is not signed by the key in this program's server card: the card is wrong (another server's, or out of date) or has been tampered with.", "Get the server card again from the vendor (reinstall the program), then activate again."},
 	ReasonOtherLicense:  {"This license folder already holds the license of another product; activating here would replace it and leave its seat taken on the license server.", "Deactivate that license first, or keep this product's license in a folder of its own."},
+	ReasonNoSeat:        {"Every seat of this license is in use on other computers.", "Close the program on another computer, or try again later."},
+	ReasonTrialUsed:     {"This computer has already had its trial of the program.", "Buy a license key to go on using the program."},
+	ReasonNoTrial:       {"This program offers no trial.", "Buy a license key to use the program."},
+	ReasonBaseMissing:   {"This add-on needs the program it extends, and that program is not licensed on this computer.", "Activate the main program on this computer first, then the add-on."},
 }
 
 // refuse returns a refusal for reason r.

@@ -93,6 +93,10 @@ type Policy struct {
 	OnlineDays   uint16 `json:"online_days"`   // level 3: a server check is required within this many days
 	WarnDays     uint16 `json:"warn_days"`     // level 3: warn this many days before
 	LeaseSeconds uint32 `json:"lease_seconds"` // lifetime of a signed lease
+	// Floating makes the seats concurrent: a seat is checked out for
+	// LeaseSeconds, kept by heartbeats (validations), and free again once
+	// its lease has run out, with no operator action.
+	Floating bool `json:"floating,omitempty"`
 }
 
 // License is one license key's record. The key itself is not in it: only
@@ -112,6 +116,14 @@ type License struct {
 	Created      int64          `json:"created"`
 	Shop         string         `json:"shop,omitempty"`
 	Order        string         `json:"order,omitempty"`
+	// Base is a plug-in's base product code: the license is valid only on
+	// a machine that holds a license of that product. Empty for others.
+	Base string `json:"base,omitempty"`
+	// Trial marks a license the gateway minted itself for a keyless trial.
+	Trial bool `json:"trial,omitempty"`
+	// Resets holds the times (Unix seconds) of the customer's self-service
+	// seat resets within the last 30 days, oldest first.
+	Resets []int64 `json:"resets,omitempty"`
 }
 
 // Expiry returns when the license ends, Unix seconds, or 0 when it does not

@@ -35,6 +35,10 @@ type Product struct {
 	// TrialDays, when not zero, makes the default license a trial of that
 	// many days from first activation.
 	TrialDays uint16 `json:"trial_days,omitempty"`
+	// Base, when not empty, makes this product a plug-in of the product of
+	// that code: its licenses are valid only beside a license of the base
+	// on the same machine. (Floating seats are Policy.Floating.)
+	Base string `json:"base,omitempty"`
 }
 
 // Seat bounds of the catalogue. A key carries 1 to its product's

@@ -14,9 +14,18 @@ import (
 const (
 	// LeaseMagic opens every encoded lease.
 	LeaseMagic = "TGLS"
-	// LeaseVersion is the only lease version this package reads and
-	// writes. A lease of another version is refused, never guessed at.
+	// LeaseVersion is the lease version of a lease without messages or a
+	// key statement. A lease of a version this package does not know is
+	// refused, never guessed at.
 	LeaseVersion = 1
+	// LeaseVersion2 is the version of a lease that carries the product's
+	// messages or a key statement (Lease.Messages, Lease.Statement): the
+	// fields of version 1, then those two, each after its 2-byte length.
+	LeaseVersion2 = 2
+	// MaxLeaseMessages is the most bytes of Lease.Messages.
+	MaxLeaseMessages = 6144
+	// MaxLeaseStatement is the most bytes of Lease.Statement.
+	MaxLeaseStatement = 4096
 	// LeaseContext is the composite signature context of a lease, so that a
 	// lease signature can never be taken for a signature over anything else
 	// the same key might sign.
@@ -49,12 +58,17 @@ const (
 	// LevelCheckRequired: a server check is required by OnlineBy; the app
 	// warns its user from WarnFrom.
 	LevelCheckRequired LeaseLevel = 3
+	// LevelFloating: a floating seat's lease. The seat is checked out
+	// until LeaseExpiry and renewed by heartbeats; offline, the lease is
+	// good until then and no longer.
+	LevelFloating LeaseLevel = 4
 )
 
 var leaseLevelNames = [...]string{
 	LevelLeaseOnly:       "lease-only",
 	LevelCheckWhenOnline: "check-when-online",
 	LevelCheckRequired:   "check-required",
+	LevelFloating:        "floating",
 }
 
 // String returns the level's name, such as "check-required".
@@ -94,7 +108,10 @@ func (v LeaseLevel) Known() bool { return int(v) < len(leaseLevelNames) && lease
 //	  u8   0..15 codes    see             1+9n          u8                    2484 or 3373
 //	                      Entitlements
 //
-// The magic is LeaseMagic and ver is LeaseVersion. The bundle lists further
+// The magic is LeaseMagic and ver is LeaseVersion. A version 2 lease
+// (LeaseVersion2) has two more fields between the fingerprint and the
+// scheme: messages and statement, each a 2-byte length and its bytes, not
+// both empty; a lease with neither is always version 1. The bundle lists further
 // product codes the license covers, in strictly ascending order and without
 // the lease's own product, so each bundle has one encoding. The fingerprint
 // is the machine's, with its components, so that an app offline applies the
@@ -128,9 +145,17 @@ type Lease struct {
 	Bundle       []byte
 	Entitlements Entitlements
 	Fingerprint  Fingerprint
-	Scheme       composite.Scheme       // set by SignLease
-	KeyID        [composite.IDSize]byte // set by SignLease
-	Sig          []byte                 // set by SignLease; parsed, it points into the input
+	// Messages is the product's localized message overrides (at most
+	// MaxLeaseMessages bytes), so that an app offline shows the
+	// publisher's words; Statement is a key-rotation statement (at most
+	// MaxLeaseStatement bytes) that introduces the key signing this lease.
+	// Each is opaque here and may be empty; a lease with either is
+	// encoded as version 2. Parsed, they point into the input.
+	Messages  []byte
+	Statement []byte
+	Scheme    composite.Scheme       // set by SignLease
+	KeyID     [composite.IDSize]byte // set by SignLease
+	Sig       []byte                 // set by SignLease; parsed, it points into the input
 }
 
 // ParseLease parses an encoded lease, which must be all of b, and returns it
@@ -147,7 +172,8 @@ func ParseLease(b []byte) (Lease, int, error) {
 	}
 	var l Lease
 	d := decoder{b: b, off: len(LeaseMagic)}
-	if v := d.u8(); d.err == nil && v != LeaseVersion {
+	v := d.u8()
+	if d.err == nil && v != LeaseVersion && v != LeaseVersion2 {
 		return Lease{}, 0, fmt.Errorf("%w: lease version %d", ErrUnsupportedVersion, v)
 	}
 	d.copy(l.LicenseID[:])
@@ -165,6 +191,13 @@ func ParseLease(b []byte) (Lease, int, error) {
 	l.Bundle = d.take(int(d.u8()) * ProductSize)
 	l.Entitlements = sub(&d, "lease entitlements", ParseEntitlements)
 	l.Fingerprint = sub(&d, "lease fingerprint", ParseFingerprint)
+	if v == LeaseVersion2 {
+		l.Messages = d.take(int(d.u16()))
+		l.Statement = d.take(int(d.u16()))
+		if d.err == nil && len(l.Messages) == 0 && len(l.Statement) == 0 {
+			return Lease{}, 0, fmt.Errorf("%w: version 2 lease without messages or statement", ErrNonCanonical)
+		}
+	}
 	l.Scheme = composite.Scheme(d.u8())
 	d.copy(l.KeyID[:])
 	if d.err == nil && !l.Scheme.Known() {
@@ -215,6 +248,10 @@ func (l *Lease) checkFields() error {
 		return fmt.Errorf("%w: lease server time %d", ErrInvalidField, l.ServerTime)
 	case !l.Level.Known():
 		return fmt.Errorf("%w: lease level %d", ErrInvalidField, uint8(l.Level))
+	case len(l.Messages) > MaxLeaseMessages:
+		return fmt.Errorf("%w: lease messages of %d bytes > %d", ErrInvalidField, len(l.Messages), MaxLeaseMessages)
+	case len(l.Statement) > MaxLeaseStatement:
+		return fmt.Errorf("%w: lease key statement of %d bytes > %d", ErrInvalidField, len(l.Statement), MaxLeaseStatement)
 	case l.Level != LevelCheckRequired && (l.OnlineBy != 0 || l.WarnFrom != 0):
 		return fmt.Errorf("%w: lease online-by or warn-from set at level %v", ErrNonCanonical, l.Level)
 	case l.Level == LevelCheckRequired && l.OnlineBy <= 0:
@@ -302,7 +339,19 @@ func (l *Lease) HasProduct(code [ProductSize]byte) bool {
 
 // signedLen is the size of everything the signature covers.
 func (l *Lease) signedLen() int {
-	return leaseFixed + 1 + len(l.Bundle) + l.Entitlements.Len() + l.Fingerprint.Len() + 1 + composite.IDSize
+	n := leaseFixed + 1 + len(l.Bundle) + l.Entitlements.Len() + l.Fingerprint.Len() + 1 + composite.IDSize
+	if l.version() == LeaseVersion2 {
+		n += 2 + len(l.Messages) + 2 + len(l.Statement)
+	}
+	return n
+}
+
+// version returns the version l is encoded as.
+func (l *Lease) version() uint8 {
+	if len(l.Messages) > 0 || len(l.Statement) > 0 {
+		return LeaseVersion2
+	}
+	return LeaseVersion
 }
 
 // Len returns the encoded size.
@@ -317,7 +366,7 @@ func (l Lease) Append(b []byte) []byte {
 // appendSigned appends the bytes the signature covers.
 func (l *Lease) appendSigned(b []byte) []byte {
 	b = append(b, LeaseMagic...)
-	b = append(b, LeaseVersion)
+	b = append(b, l.version())
 	b = append(b, l.LicenseID[:]...)
 	b = append(b, l.Product[:]...)
 	b = append(b, l.InstallKeyHash[:]...)
@@ -334,6 +383,12 @@ func (l *Lease) appendSigned(b []byte) []byte {
 	b = append(b, l.Bundle...)
 	b = l.Entitlements.Append(b)
 	b = l.Fingerprint.Append(b)
+	if l.version() == LeaseVersion2 {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(l.Messages)))
+		b = append(b, l.Messages...)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(l.Statement)))
+		b = append(b, l.Statement...)
+	}
 	b = append(b, byte(l.Scheme))
 	return append(b, l.KeyID[:]...)
 }

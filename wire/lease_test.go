@@ -188,7 +188,57 @@ func leaseEqual(a, b *Lease) bool {
 		a.Level == b.Level && a.OnlineBy == b.OnlineBy && a.WarnFrom == b.WarnFrom && a.Counter == b.Counter &&
 		a.ServerTime == b.ServerTime && a.Nonce == b.Nonce && bytes.Equal(a.Bundle, b.Bundle) &&
 		a.Entitlements.Equal(b.Entitlements) && a.Fingerprint == b.Fingerprint && a.Scheme == b.Scheme &&
-		a.KeyID == b.KeyID && bytes.Equal(a.Sig, b.Sig)
+		a.KeyID == b.KeyID && bytes.Equal(a.Sig, b.Sig) && bytes.Equal(a.Messages, b.Messages) &&
+		bytes.Equal(a.Statement, b.Statement)
+}
+
+// TestLeaseVersion2 checks the lease that carries messages or a key
+// statement: version 2 with either, version 1 with neither, the largest
+// within MaxLeaseSize, and a version 2 encoding with both empty refused.
+func TestLeaseVersion2(t *testing.T) {
+	k := leaseTestKey(t, composite.MLDSA65Ed25519, "gateway")
+	for _, tc := range []struct {
+		name                string
+		messages, statement []byte
+		version             byte
+	}{
+		{"neither", nil, nil, LeaseVersion},
+		{"messages", []byte("de\x00trial-used\x00Testzeitraum vorbei"), nil, LeaseVersion2},
+		{"statement", nil, []byte("statement"), LeaseVersion2},
+		{"both at their largest", bytes.Repeat([]byte{'m'}, MaxLeaseMessages), bytes.Repeat([]byte{'s'}, MaxLeaseStatement), LeaseVersion2},
+	} {
+		l := testLease(t)
+		l.Level, l.OnlineBy, l.WarnFrom = LevelFloating, 0, 0
+		l.Messages, l.Statement = tc.messages, tc.statement
+		b, err := SignLease(&l, k)
+		if err != nil {
+			t.Fatalf("%s: SignLease: %v", tc.name, err)
+		}
+		if b[len(LeaseMagic)] != tc.version || len(b) > MaxLeaseSize {
+			t.Errorf("%s: version %d, %d bytes; want version %d within %d", tc.name, b[len(LeaseMagic)], len(b), tc.version, MaxLeaseSize)
+		}
+		v, err := VerifyLease(b, []*composite.PublicKey{k.Public()})
+		if err != nil || !leaseEqual(&v, &l) {
+			t.Errorf("%s: VerifyLease = %v, equal %v", tc.name, err, leaseEqual(&v, &l))
+		}
+		for i := range len(b) {
+			if _, _, err := ParseLease(b[:i]); !errors.Is(err, ErrShort) {
+				t.Fatalf("%s: ParseLease of %d of %d bytes: %v, want ErrShort", tc.name, i, len(b), err)
+			}
+		}
+	}
+	// Version 2 with both fields empty: one encoding per lease.
+	l := testLease(t)
+	l.Messages = []byte("x")
+	b, err := SignLease(&l, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := len(b) - len(l.Sig) - 1 - composite.IDSize - 2 - 2 - 1 // the messages' length
+	bad := append(append(append([]byte(nil), b[:at]...), 0, 0, 0, 0), b[at+2+1+2:]...)
+	if _, _, err := ParseLease(bad); !errors.Is(err, ErrNonCanonical) {
+		t.Errorf("version 2 lease with neither field: %v, want ErrNonCanonical", err)
+	}
 }
 
 func TestLeasePrefixes(t *testing.T) {
@@ -216,10 +266,11 @@ func TestLeaseEnvelope(t *testing.T) {
 	}{
 		{"trailing byte", append(bytes.Clone(b), 0), ErrTrailing},
 		{"a second lease", append(bytes.Clone(b), b...), ErrTrailing},
-		{"version 2", with(4, 2), ErrUnsupportedVersion},
+		{"version 3", with(4, 3), ErrUnsupportedVersion},
+		{"version 1 read as 2", with(4, 2), ErrShort},
 		{"version 0", with(4, 0), ErrUnsupportedVersion},
 		{"version 255", with(4, 255), ErrUnsupportedVersion},
-		{"future version, short", []byte("TGLS\x02"), ErrUnsupportedVersion},
+		{"future version, short", []byte("TGLS\x03"), ErrUnsupportedVersion},
 		{"wrong magic", with(3, 'X'), ErrLeaseMagic},
 		{"lower-case magic", with(0, 't'), ErrLeaseMagic},
 		{"one wrong byte", []byte("X"), ErrLeaseMagic},
@@ -270,7 +321,10 @@ func TestLeaseFieldRules(t *testing.T) {
 		{"negative license expiry", func(l *Lease) { l.LicenseExpiry = -1 }, ErrInvalidField},
 		{"server time 0", func(l *Lease) { l.ServerTime = 0 }, ErrInvalidField},
 		{"level 0", func(l *Lease) { l.Level = 0 }, ErrInvalidField},
-		{"level 4", func(l *Lease) { l.Level = 4 }, ErrInvalidField},
+		{"level 5", func(l *Lease) { l.Level = 5 }, ErrInvalidField},
+		{"floating with online-by", func(l *Lease) { l.Level, l.WarnFrom = LevelFloating, 0 }, ErrNonCanonical},
+		{"messages too long", func(l *Lease) { l.Messages = make([]byte, MaxLeaseMessages+1) }, ErrInvalidField},
+		{"statement too long", func(l *Lease) { l.Statement = make([]byte, MaxLeaseStatement+1) }, ErrInvalidField},
 		{"level 1 with online-by", func(l *Lease) { l.Level, l.WarnFrom = LevelLeaseOnly, 0 }, ErrNonCanonical},
 		{"level 2 with warn-from", func(l *Lease) { l.Level, l.OnlineBy = LevelCheckWhenOnline, 0 }, ErrNonCanonical},
 		{"level 3 without online-by", func(l *Lease) { l.OnlineBy, l.WarnFrom = 0, 0 }, ErrInvalidField},

@@ -28,6 +28,10 @@ const (
 	StatusBadRequest          Status = 16 // the request is malformed or not allowed on this channel
 	StatusQuotaExceeded       Status = 17 // the shop's daily key quota is used up
 	StatusInstallCloned       Status = 18 // the install's state was copied: its validation counter went back
+	StatusTrialUsed           Status = 19 // this machine already had its trial of the product
+	StatusNoTrial             Status = 20 // the product offers no trial
+	StatusBaseMissing         Status = 21 // a plug-in's base product is not licensed on this machine
+	StatusResetLimit          Status = 22 // the license's self-service resets are used up for now
 )
 
 var statusNames = [...]string{
@@ -50,6 +54,10 @@ var statusNames = [...]string{
 	StatusBadRequest:          "BAD_REQUEST",
 	StatusQuotaExceeded:       "QUOTA_EXCEEDED",
 	StatusInstallCloned:       "INSTALL_CLONED",
+	StatusTrialUsed:           "TRIAL_USED",
+	StatusNoTrial:             "NO_TRIAL",
+	StatusBaseMissing:         "BASE_MISSING",
+	StatusResetLimit:          "RESET_LIMIT",
 }
 
 // String returns the status name, such as "NO_SEATS".

@@ -92,7 +92,7 @@ func TestValidateResponseBounds(t *testing.T) {
 		{"lease max", func(m *ValidateResponse) { m.Lease = repeat(0xaa, MaxLeaseSize) }, nil},
 		{"lease max+1", func(m *ValidateResponse) { m.Lease = repeat(0xaa, MaxLeaseSize+1) }, ErrInvalidField},
 		{"last known status", func(m *ValidateResponse) { m.Status = StatusInstallCloned }, nil},
-		{"unknown status", func(m *ValidateResponse) { m.Status = StatusInstallCloned + 1 }, ErrInvalidField},
+		{"unknown status", func(m *ValidateResponse) { m.Status = Status(len(statusNames)) }, ErrInvalidField},
 		{"status 0xffff", func(m *ValidateResponse) { m.Status = 0xffff }, ErrInvalidField},
 		{"server time 0", func(m *ValidateResponse) { m.ServerTime = 0 }, nil},
 		{"server time negative", func(m *ValidateResponse) { m.ServerTime = -1 }, ErrInvalidField},

@@ -77,6 +77,10 @@ typedef enum tg_status {
 	TG_BAD_REQUEST = 16,          /* the gateway found the request malformed */
 	TG_QUOTA_EXCEEDED = 17,       /* (shops only) */
 	TG_INSTALL_CLONED = 18,       /* this installation's state was copied to another machine */
+	TG_TRIAL_USED = 19,           /* this machine already had its trial of the product */
+	TG_NO_TRIAL = 20,             /* the product offers no trial */
+	TG_BASE_MISSING = 21,         /* a plug-in's base product is not licensed on this machine */
+	TG_RESET_LIMIT = 22,          /* (shops only) the license's self-service resets are used up for now */
 
 	TG_ERR_INVALID_ARGUMENT = 100, /* a NULL pointer, a bad product code, a wrong size field, a string too long */
 	TG_ERR_INVALID_UTF8 = 101,     /* a string argument is not valid UTF-8 (or UTF-16) */

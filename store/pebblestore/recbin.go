@@ -162,12 +162,38 @@ func (r *recReader) end() error {
 	return r.err
 }
 
+// License record flags (version 3). Part of the on-disk format.
+const (
+	licFloating   = 1 << 0 // Policy.Floating
+	licTrial      = 1 << 1 // License.Trial
+	licFlagsKnown = licFloating | licTrial
+)
+
+// maxRecResets bounds License.Resets: the service keeps only the last 30
+// days' resets, far fewer than this.
+const maxRecResets = 1024
+
+// licenseV3 reports whether l has a field only version 3 records hold.
+func licenseV3(l *store.License) bool {
+	return l.Policy.Floating || l.Trial || l.Base != "" || len(l.Resets) > 0
+}
+
+// appendLicenseV2 encodes l as a version 2 record, or as version 3 when it
+// has a field version 2 lacks (licenseV3): the version 2 fields, then a
+// flags byte, the base product and the reset times. A license without them
+// keeps the version 2 bytes, which earlier gateways read.
 func appendLicenseV2(b []byte, l *store.License, acts int) ([]byte, error) {
 	if acts < 0 || acts > maxRecActs || len(l.Product) > maxRecString || len(l.Shop) > maxRecString ||
-		len(l.Order) > maxRecString || !fitList(l.Bundle) || !fitList(l.Entitlements) {
+		len(l.Order) > maxRecString || !fitList(l.Bundle) || !fitList(l.Entitlements) ||
+		len(l.Base) > maxRecString || len(l.Resets) > maxRecResets {
 		return nil, fmt.Errorf("%w: license record out of bounds", store.ErrInvalid)
 	}
-	b = append(b, recordVersionV2)
+	v3 := licenseV3(l)
+	if v3 {
+		b = append(b, recordVersionV3)
+	} else {
+		b = append(b, recordVersionV2)
+	}
 	b = append(b, l.ID[:]...)
 	b = append(b, l.KeyHash[:]...)
 	b = appendStr(b, l.Product)
@@ -185,13 +211,33 @@ func appendLicenseV2(b []byte, l *store.License, acts int) ([]byte, error) {
 	b = binary.AppendVarint(b, l.Created)
 	b = appendStr(b, l.Shop)
 	b = appendStr(b, l.Order)
-	return binary.AppendUvarint(b, uint64(acts)), nil
+	b = binary.AppendUvarint(b, uint64(acts))
+	if !v3 {
+		return b, nil
+	}
+	var flags byte
+	if l.Policy.Floating {
+		flags |= licFloating
+	}
+	if l.Trial {
+		flags |= licTrial
+	}
+	b = append(b, flags)
+	b = appendStr(b, l.Base)
+	b = binary.AppendUvarint(b, uint64(len(l.Resets)))
+	for _, t := range l.Resets {
+		b = binary.AppendVarint(b, t)
+	}
+	return b, nil
 }
 
 func parseLicenseV2(b []byte) (store.License, int, error) {
 	r := recReader{b: b, what: "license"}
 	var l store.License
-	r.start()
+	v := r.byte("version")
+	if v != recordVersionV2 && v != recordVersionV3 {
+		r.fail("version")
+	}
 	r.fixed(l.ID[:], "id")
 	r.fixed(l.KeyHash[:], "key hash")
 	l.Product = r.str("product")
@@ -211,6 +257,22 @@ func parseLicenseV2(b []byte) (store.License, int, error) {
 	l.Shop = r.str("shop")
 	l.Order = r.str("order")
 	acts := int(r.uvarint(maxRecActs, "activations"))
+	if v == recordVersionV3 {
+		flags := r.byte("flags")
+		if flags&^licFlagsKnown != 0 {
+			r.fail("flags")
+		}
+		l.Policy.Floating = flags&licFloating != 0
+		l.Trial = flags&licTrial != 0
+		l.Base = r.str("base")
+		n := r.uvarint(maxRecResets, "resets")
+		for i := uint64(0); i < n && r.err == nil; i++ {
+			l.Resets = append(l.Resets, r.varint("resets"))
+		}
+		if r.err == nil && !licenseV3(&l) {
+			r.fail("version 3 without its fields") // one encoding per license
+		}
+	}
 	if err := r.end(); err != nil {
 		return store.License{}, 0, err
 	}

@@ -44,7 +44,7 @@ func encodeLicense(l *store.License, acts int) ([]byte, error) {
 // decodeLicenseActs decodes a license record and the number of activations
 // it records, or unknownActs.
 func decodeLicenseActs(b []byte) (store.License, int, error) {
-	if len(b) > 0 && b[0] == recordVersionV2 {
+	if len(b) > 0 && (b[0] == recordVersionV2 || b[0] == recordVersionV3) {
 		return parseLicenseV2(b)
 	}
 	var l store.License

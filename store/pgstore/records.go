@@ -34,6 +34,9 @@ type licenseRest struct {
 	Activated    int64        `json:"activated,omitempty"`
 	Policy       store.Policy `json:"policy"`
 	Created      int64        `json:"created"`
+	Base         string       `json:"base,omitempty"`
+	Trial        bool         `json:"trial,omitempty"`
+	Resets       []int64      `json:"resets,omitempty"`
 }
 
 // licenseRow is a license as its row holds it.
@@ -68,7 +71,8 @@ func encodeLicense(l *store.License) (licenseRow, error) {
 		return licenseRow{}, fmt.Errorf("%w: license state %d", store.ErrInvalid, l.State)
 	}
 	rest, err := json.Marshal(licenseRest{V: recordVersion, Bundle: l.Bundle, Entitlements: l.Entitlements, Seats: l.Seats,
-		Term: l.Term, AbsExpiry: l.AbsExpiry, Activated: l.Activated, Policy: l.Policy, Created: l.Created})
+		Term: l.Term, AbsExpiry: l.AbsExpiry, Activated: l.Activated, Policy: l.Policy, Created: l.Created,
+		Base: l.Base, Trial: l.Trial, Resets: l.Resets})
 	if err != nil {
 		return licenseRow{}, fmt.Errorf("store: encode license: %w", err)
 	}
@@ -90,6 +94,7 @@ func (r *licenseRow) decode() (store.License, error) {
 	l.Shop, l.Order, l.Product, l.State = r.Shop, r.Order, r.Product, store.State(r.State)
 	l.Bundle, l.Entitlements, l.Seats, l.Term = rest.Bundle, rest.Entitlements, rest.Seats, rest.Term
 	l.AbsExpiry, l.Activated, l.Policy, l.Created = rest.AbsExpiry, rest.Activated, rest.Policy, rest.Created
+	l.Base, l.Trial, l.Resets = rest.Base, rest.Trial, rest.Resets
 	return l, nil
 }
 

@@ -29,8 +29,12 @@ func testCreateAndLookUp(t *testing.T, b store.Backend) {
 	derived.Bundle, derived.Entitlements = []string{"2BKT3"}, []string{"scan"}
 	random := NewLicense(t, 1)
 	rand.Read(random.ID[:]) // minted before ids were derived
-	create(t, b, derived, random)
-	for _, l := range []store.License{derived, random} {
+	// The fields of floating seats, plug-ins, trials and resets.
+	extended := NewLicense(t, 2)
+	extended.Policy.Floating, extended.Base, extended.Trial = true, "2BKT3", true
+	extended.Resets = []int64{1700000000, 1700003600}
+	create(t, b, derived, random, extended)
+	for _, l := range []store.License{derived, random, extended} {
 		if got, err := b.LicenseByKeyHash(l.KeyHash); err != nil || !reflect.DeepEqual(got, l) {
 			t.Errorf("LicenseByKeyHash = %+v, %v; want %+v", got, err, l)
 		}
