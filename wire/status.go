@@ -28,6 +28,7 @@ const (
 	StatusBadRequest          Status = 16 // the request is malformed or not allowed on this channel
 	StatusQuotaExceeded       Status = 17 // the shop's daily key quota is used up
 	StatusInstallCloned       Status = 18 // the install's state was copied: its validation counter went back
+	StatusRequestMismatch     Status = 23 // an offline answer or release does not belong to this request/machine
 )
 
 var statusNames = [...]string{
@@ -50,6 +51,7 @@ var statusNames = [...]string{
 	StatusBadRequest:          "BAD_REQUEST",
 	StatusQuotaExceeded:       "QUOTA_EXCEEDED",
 	StatusInstallCloned:       "INSTALL_CLONED",
+	StatusRequestMismatch:     "REQUEST_MISMATCH",
 }
 
 // String returns the status name, such as "NO_SEATS".
