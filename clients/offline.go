@@ -196,8 +196,9 @@ func (l *Licensee) ImportLease(armored []byte) Decision {
 	st.LastContact = now.Unix()
 	st.Trusted = max(st.Trusted, lease.ServerTime)
 	st.Counter = max(st.Counter, lease.Counter)
-	l.advance(now)
-	d := l.offline(now)
+	// decideLocal, not offline: a clock far behind the server's time in
+	// the lease is told now, not at the next check.
+	d := l.decideLocal(now)
 	if d.Allowed {
 		d.Reason, d.Message = ReasonOK, "The license is activated on this machine (answered offline)."
 	}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/tollgate/tollgate/gateway/adminapi"
 	"github.com/tollgate/tollgate/internal/atomicfile"
+	"github.com/tollgate/tollgate/service"
 )
 
 // The license subcommands of air-gapped machines: answering an activation
@@ -44,7 +46,7 @@ func cmdLicenseAnswer(args []string, stdout, stderr io.Writer) error {
 		return err
 	})
 	if err != nil {
-		return licenseError(err)
+		return offlineRefusal(err)
 	}
 	if *out != "" {
 		if err := atomicfile.Write(*out, []byte(ans.Lease), 0o644); err != nil {
@@ -82,7 +84,7 @@ func cmdLicenseRelease(args []string, stdout, stderr io.Writer) error {
 		return err
 	})
 	if err != nil {
-		return licenseError(err)
+		return offlineRefusal(err)
 	}
 	if jsonFlag(fs) {
 		return writeJSON(stdout, l)
@@ -90,4 +92,14 @@ func cmdLicenseRelease(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, "release proof imported: the machine's seat is free")
 	printLicense(stdout, l)
 	return nil
+}
+
+// offlineRefusal says a refusal's status first, as a shop is told it: the
+// operator may pass it on to the customer who brought the file.
+func offlineRefusal(err error) error {
+	var refusal *service.Error
+	if errors.As(err, &refusal) {
+		return fmt.Errorf("%v: %w", refusal.Kind.Status(), err)
+	}
+	return licenseError(err)
 }
