@@ -55,7 +55,7 @@ typedef uint16_t tg_wchar; /* UTF-16 code unit */
 /* One program's license on this machine: what tg_open returns. */
 typedef struct tg_licensee tg_licensee;
 
-/* The outcome of a call. 0 to 18 are the gateway's wire statuses, with the
+/* The outcome of a call. Below 100 are the gateway's wire statuses, with the
  * same numbers (a refusal by the server); 100 and up are the library's own. */
 typedef enum tg_status {
 	TG_OK = 0,                    /* done */
@@ -77,6 +77,7 @@ typedef enum tg_status {
 	TG_BAD_REQUEST = 16,          /* the gateway found the request malformed */
 	TG_QUOTA_EXCEEDED = 17,       /* (shops only) */
 	TG_INSTALL_CLONED = 18,       /* this installation's state was copied to another machine */
+	TG_REQUEST_MISMATCH = 23,     /* an offline answer or release does not belong to this request or machine */
 
 	TG_ERR_INVALID_ARGUMENT = 100, /* a NULL pointer, a bad product code, a wrong size field, a string too long */
 	TG_ERR_INVALID_UTF8 = 101,     /* a string argument is not valid UTF-8 (or UTF-16) */
