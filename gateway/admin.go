@@ -31,6 +31,10 @@ type Admin struct {
 	// Stats, if set, answers the stats command (the running gateway's
 	// Server.Stats); a stopped gateway has none.
 	Stats func() map[string]int64
+	// Svc, if set, answers air-gapped machines' requests and release
+	// proofs (admin_offline.go): the running gateway's service, or one
+	// over the stopped gateway's store.
+	Svc *service.Service
 }
 
 // adminHandler is one operation of the admin API, typed by handle.
@@ -66,6 +70,8 @@ var adminOps = adminTable(
 	handle(adminapi.OpAudit, (*Admin).audit),
 	handle(adminapi.OpAuditVerify, (*Admin).verifyAudit),
 	handle(adminapi.OpStats, (*Admin).stats),
+	handle(adminapi.OpLicenseAnswerOffline, (*Admin).answerOffline),
+	handle(adminapi.OpLicenseReleaseOffline, (*Admin).releaseOffline),
 )
 
 // namedHandler is a handler and the name of its operation.

@@ -51,6 +51,7 @@ var adminCodes = []struct {
 	{adminapi.CodeInstallCloned, []error{service.ErrInstallCloned}},
 	{adminapi.CodeRateLimited, []error{service.ErrRateLimited}},
 	{adminapi.CodeShopNotAllowed, []error{service.ErrShopNotAllowed}},
+	{adminapi.CodeRequestMismatch, []error{service.ErrRequestMismatch}},
 }
 
 // ErrorCode returns the code of err on the admin socket ("" if it has

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tollgate/tollgate/gateway/adminapi"
+	"github.com/tollgate/tollgate/service"
 	"github.com/tollgate/tollgate/store"
 )
 
@@ -124,7 +125,8 @@ func (s *Server) startAdmin() *adminServer {
 		return nil
 	}
 	as := &adminServer{ln: ln, path: AdminSocketPath(s.cfg.Dir), log: s.cfg.Logger, conns: make(map[net.Conn]struct{}),
-		a: &Admin{St: s.st, Hasher: s.id.Hasher, Now: s.cfg.Now, Reload: s.ReloadShops, FlagWindowDays: s.cfg.FlagWindowDays, Stats: s.Stats}}
+		a: &Admin{St: s.st, Hasher: s.id.Hasher, Now: s.cfg.Now, Reload: s.ReloadShops, FlagWindowDays: s.cfg.FlagWindowDays, Stats: s.Stats,
+			Svc: s.svc}}
 	go as.serve()
 	return as
 }
@@ -209,7 +211,12 @@ func OpenAdmin(dir string) (*adminapi.Client, error) {
 		st.Close()
 		return nil, err
 	}
-	return adminapi.NewClient(&Admin{St: st, Hasher: id.Hasher}, st.Close), nil
+	// A service of the stopped gateway's own for air-gapped machines'
+	// requests; leases of products that set no life get Config's default
+	// life (a stopped gateway's config file is not known here).
+	svc := service.New(service.Config{Store: st, Keys: id.serviceKeys(), Log: slog.New(slog.DiscardHandler),
+		DefaultLeaseSeconds: 7 * 86400})
+	return adminapi.NewClient(&Admin{St: st, Hasher: id.Hasher, Svc: svc}, func() error { svc.Close(); return st.Close() }), nil
 }
 
 // DialAdmin connects to the admin socket of the running gateway whose

@@ -48,7 +48,7 @@ type Identity struct {
 
 // serviceKeys returns the keys the license service decides with.
 func (id *Identity) serviceKeys() service.Keys {
-	return service.Keys{Hasher: id.Hasher, LeaseKey: id.LeaseKey, LeaseSeal: id.LeaseSeal, LegacyOrders: id.LegacyOrders}
+	return service.Keys{Hasher: id.Hasher, LeaseKey: id.LeaseKey, LeaseSeal: id.LeaseSeal, LegacyOrders: id.LegacyOrders, Noise: id.Noise}
 }
 
 // legacySealInfo separated the order-sealing key of older gateways from

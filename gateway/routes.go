@@ -43,6 +43,12 @@ var shopChannel = channelRoutes{name: "shop", admit: admitShop, routes: [256]rou
 	wire.TypeKeyOpRequest:  slow(kindKeyOp, wire.ParseKeyOpRequest, answerKeyOp),
 	wire.TypeEventsRequest: slow(kindEvents, wire.ParseEventsRequest, answerEvents),
 	wire.TypeOrderRequest:  slow(kindOrder, wire.ParseOrderRequest, answerOrder),
+
+	// Air-gapped machines' files, carried by the shop's portal
+	// (offline_routes.go); counted as the activations and deactivations
+	// they are.
+	wire.TypeOfflineAnswerRequest:  slow(kindActivate, wire.ParseOfflineAnswerRequest, answerOfflineAnswer),
+	wire.TypeOfflineReleaseRequest: slow(kindDeactivate, wire.ParseOfflineReleaseRequest, answerOfflineRelease),
 }}
 
 // inline is the route of a request answered on the read loop.

@@ -18,6 +18,12 @@ type Activation struct {
 // Activate binds the license of req.Key to p's install on the machine of
 // req.Fingerprint, durably, and signs its lease.
 func (s *Service) Activate(req *wire.ActivateRequest, p *Peer) (Activation, error) {
+	return s.activate(req, p, nil)
+}
+
+// activate is Activate; an offline answer (AnswerOffline) passes via,
+// which limits the license to a shop's own and audits the answer.
+func (s *Service) activate(req *wire.ActivateRequest, p *Peer, via *offlineVia) (Activation, error) {
 	// An address past its allowance of unknown keys (guessLimiter) has its
 	// unknown keys refused with ErrRateLimited, but a key that exists still
 	// activates: one guesser behind a company's NAT does not lock out the
@@ -44,6 +50,9 @@ func (s *Service) Activate(req *wire.ActivateRequest, p *Peer) (Activation, erro
 			return refuseGuess(errUnknownKey)
 		}
 		return Activation{}, s.failed(err, "activate")
+	}
+	if err := via.check(&lic); err != nil {
+		return Activation{}, err
 	}
 	now := s.now()
 	res := Activation{LicenseID: lic.ID}
@@ -85,6 +94,7 @@ func (s *Service) Activate(req *wire.ActivateRequest, p *Peer) (Activation, erro
 		if !ok {
 			recordSeat(tx, store.EventActivated, a.Hostname)
 		}
+		via.audit(tx, &a, now)
 		return nil
 	})
 	if err != nil {

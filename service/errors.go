@@ -32,6 +32,7 @@ const (
 	KindShopNotAllowed                  // the shop may not do this
 	KindOrderConflict                   // the order id was used for another order
 	KindQuotaExceeded                   // the shop's daily quota is used up
+	KindRequestMismatch                 // an offline request or release proof is not for this gateway, machine or activation
 )
 
 // statuses is the one place a refusal's kind becomes a wire status.
@@ -52,6 +53,7 @@ var statuses = [...]wire.Status{
 	KindShopNotAllowed:      wire.StatusShopNotAllowed,
 	KindOrderConflict:       wire.StatusOrderConflict,
 	KindQuotaExceeded:       wire.StatusQuotaExceeded,
+	KindRequestMismatch:     wire.StatusRequestMismatch,
 }
 
 // Status returns the wire status of refusals of kind k.
@@ -108,6 +110,7 @@ var (
 	ErrShopNotAllowed      = refuse(KindShopNotAllowed, "this shop may not do this")
 	ErrOrderConflict       = refuse(KindOrderConflict, "this order id was used for a different order")
 	ErrQuotaExceeded       = refuse(KindQuotaExceeded, "the shop's daily key quota is used up")
+	ErrRequestMismatch     = refuse(KindRequestMismatch, "this file was not made for this license server, or was changed since; make it again on the machine with this server's card")
 )
 
 // Refusals worded for where they happen.

@@ -37,6 +37,10 @@ type Keys struct {
 	// key of their own (read only; new orders are sealed to the shop). Nil:
 	// such orders are answered as damaged.
 	LegacyOrders cipher.AEAD
+	// Noise is the gateway's Noise static private key (X25519): it opens
+	// air-gapped machines' activation requests and checks their release
+	// proofs (offline.go). Zero: those are refused.
+	Noise [32]byte
 }
 
 // Config configures a Service.

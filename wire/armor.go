@@ -28,11 +28,16 @@ var leaseB64 = base64.StdEncoding.Strict()
 
 // ArmorLease returns the armored text of an encoded lease. Empty input gives
 // an armor with no body, which DearmorLease refuses.
-func ArmorLease(b []byte) []byte {
+func ArmorLease(b []byte) []byte { return armor(leaseArmorHeader, leaseArmorFooter, b) }
+
+// armor returns b armored between the lines header and footer, as
+// ArmorLease describes. The offline request and release files
+// (offline.go) are armored the same way under labels of their own.
+func armor(header, footer string, b []byte) []byte {
 	n := base64.StdEncoding.EncodedLen(len(b))
 	lines := (n + leaseArmorWidth - 1) / leaseArmorWidth
-	out := make([]byte, 0, len(leaseArmorHeader)+1+n+lines+len(leaseArmorFooter)+1)
-	out = append(out, leaseArmorHeader...)
+	out := make([]byte, 0, len(header)+1+n+lines+len(footer)+1)
+	out = append(out, header...)
 	out = append(out, '\n')
 	for len(b) > 0 {
 		chunk := b[:min(len(b), leaseArmorChunk)]
@@ -40,7 +45,7 @@ func ArmorLease(b []byte) []byte {
 		out = append(out, '\n')
 		b = b[len(chunk):]
 	}
-	out = append(out, leaseArmorFooter...)
+	out = append(out, footer...)
 	return append(out, '\n')
 }
 
@@ -53,19 +58,25 @@ func ArmorLease(b []byte) []byte {
 // missing newline after the footer. Every failure is ErrArmor, wrapped to
 // say what is wrong.
 func DearmorLease(text []byte) ([]byte, error) {
+	return dearmor(leaseArmorHeader, leaseArmorFooter, text)
+}
+
+// dearmor is DearmorLease for the armor between the lines header and
+// footer.
+func dearmor(header, footer string, text []byte) ([]byte, error) {
 	line, rest, ended := leaseArmorLine(text)
-	if !ended || string(line) != leaseArmorHeader {
-		return nil, fmt.Errorf("%w: first line is not %q", ErrArmor, leaseArmorHeader)
+	if !ended || string(line) != header {
+		return nil, fmt.Errorf("%w: first line is not %q", ErrArmor, header)
 	}
 	out := make([]byte, 0, base64.StdEncoding.DecodedLen(len(rest)))
 	last := false // the previous body line was the last one it may be
 	for i := 2; ; i++ {
 		line, rest, ended = leaseArmorLine(rest)
-		if string(line) == leaseArmorFooter {
+		if string(line) == footer {
 			break
 		}
 		if !ended {
-			return nil, fmt.Errorf("%w: no %q line", ErrArmor, leaseArmorFooter)
+			return nil, fmt.Errorf("%w: no %q line", ErrArmor, footer)
 		}
 		if last {
 			return nil, fmt.Errorf("%w: line %d follows a short or padded line", ErrArmor, i)

@@ -19,7 +19,7 @@ var (
 	ErrLeaseMagic     = errors.New("wire: not a tollgate lease")
 	ErrLeaseSignature = errors.New("wire: lease signature does not verify")
 	ErrLeaseKey       = errors.New("wire: lease signed by a key this card does not hold")
-	ErrArmor          = errors.New("wire: malformed lease armor")
+	ErrArmor          = errors.New("wire: malformed armor") // of a lease, offline request or release
 )
 
 // StatusError is an error a peer can act on: it carries the Status that

@@ -63,7 +63,15 @@ const (
 	TypeEventsResponse     Type = 0x0E
 	TypeOrderRequest       Type = 0x0F
 	TypeOrderResponse      Type = 0x10
-	TypeErrorResponse      Type = 0x7F
+
+	// An air-gapped machine's activation request and release proof, carried
+	// by a shop for its customer (offline.go).
+	TypeOfflineAnswerRequest   Type = 0x13
+	TypeOfflineAnswerResponse  Type = 0x14
+	TypeOfflineReleaseRequest  Type = 0x15
+	TypeOfflineReleaseResponse Type = 0x16
+
+	TypeErrorResponse Type = 0x7F
 )
 
 var typeNames = [...]string{
@@ -83,7 +91,13 @@ var typeNames = [...]string{
 	TypeEventsResponse:     "EventsResponse",
 	TypeOrderRequest:       "OrderRequest",
 	TypeOrderResponse:      "OrderResponse",
-	TypeErrorResponse:      "ErrorResponse",
+
+	TypeOfflineAnswerRequest:   "OfflineAnswerRequest",
+	TypeOfflineAnswerResponse:  "OfflineAnswerResponse",
+	TypeOfflineReleaseRequest:  "OfflineReleaseRequest",
+	TypeOfflineReleaseResponse: "OfflineReleaseResponse",
+
+	TypeErrorResponse: "ErrorResponse",
 }
 
 // String returns the message type's name, such as "ValidateRequest".
@@ -136,6 +150,8 @@ func maxBodyLen(t Type) int {
 		return NonceSize + 1 + MaxOrderIDLen
 	case TypeOrderResponse:
 		return NonceSize + 8 + 2 + maxOrderLen + SealedKeysLen(MaxMintCount)
+	case TypeOfflineAnswerRequest, TypeOfflineAnswerResponse, TypeOfflineReleaseRequest, TypeOfflineReleaseResponse:
+		return offlineMaxBodyLen(t)
 	case TypeErrorResponse:
 		return errorResponseFixed + 1 + MaxErrorMessageLen
 	}

@@ -30,6 +30,11 @@ var parsers = map[Type]func([]byte) (Message, int, error){
 	TypeEventsResponse:     anyParser(ParseEventsResponse),
 	TypeOrderRequest:       anyParser(ParseOrderRequest),
 	TypeOrderResponse:      anyParser(ParseOrderResponse),
+
+	TypeOfflineAnswerRequest:   anyParser(ParseOfflineAnswerRequest),
+	TypeOfflineAnswerResponse:  anyParser(ParseOfflineAnswerResponse),
+	TypeOfflineReleaseRequest:  anyParser(ParseOfflineReleaseRequest),
+	TypeOfflineReleaseResponse: anyParser(ParseOfflineReleaseResponse),
 }
 
 // seedMessages returns valid messages of every type: the golden ones and
@@ -58,6 +63,10 @@ func seedMessages(tb testing.TB) []Message {
 		EventsResponse{Nonce: testNonce},
 		testOrderRequest,
 		testOrderResponse(tb),
+		OfflineAnswerRequest{Nonce: testNonce, Request: testOfflineRequest(tb)},
+		OfflineAnswerResponse{Nonce: testNonce, LicenseID: testLicenseID, Lease: []byte{1, 2, 3}},
+		OfflineReleaseRequest{Nonce: testNonce, Release: testOfflineRelease(tb)},
+		OfflineReleaseResponse{Nonce: testNonce, LicenseID: testLicenseID},
 	}, largest(tb)...)
 }
 

@@ -96,6 +96,11 @@ func largest(t testing.TB) []Message {
 		OrderRequest{OrderID: repeat('o', MaxOrderIDLen)},
 		OrderResponse{Order: MintRequest{OrderID: repeat('o', MaxOrderIDLen), Product: testProduct, Count: MaxMintCount,
 			Spec: MintSpec{Entitlements: maxEntitlementSet(t)}}.AppendOrder(nil), Sealed: fakeSealed(MaxMintCount)},
+		OfflineAnswerRequest{Request: OfflineRequest{Product: testProduct, InstallKey: [InstallKeySize]byte{1}, Created: 1,
+			Fingerprint: fp, Hostname: repeat('h', MaxHostnameLen), AppVersion: repeat('v', MaxAppVersionLen)}},
+		OfflineAnswerResponse{Lease: repeat(0xaa, MaxLeaseSize)},
+		OfflineReleaseRequest{Release: OfflineRelease{InstallKey: [InstallKeySize]byte{1}, LeaseIssued: 1, Created: 1}},
+		OfflineReleaseResponse{},
 	}
 }
 

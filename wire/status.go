@@ -32,6 +32,7 @@ const (
 	StatusNoTrial             Status = 20 // the product offers no trial
 	StatusBaseMissing         Status = 21 // a plug-in's base product is not licensed on this machine
 	StatusResetLimit          Status = 22 // the license's self-service resets are used up for now
+	StatusRequestMismatch     Status = 23 // an offline answer or release does not belong to this request/machine
 )
 
 var statusNames = [...]string{
@@ -58,6 +59,7 @@ var statusNames = [...]string{
 	StatusNoTrial:             "NO_TRIAL",
 	StatusBaseMissing:         "BASE_MISSING",
 	StatusResetLimit:          "RESET_LIMIT",
+	StatusRequestMismatch:     "REQUEST_MISMATCH",
 }
 
 // String returns the status name, such as "NO_SEATS".

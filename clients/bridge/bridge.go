@@ -33,6 +33,7 @@ type Shop interface {
 	KeyOp(ctx context.Context, key keygen.Key, op wire.KeyOp, term wire.Term) (*clients.KeyStatus, error)
 	Order(ctx context.Context, orderID string) (*clients.Order, error)
 	EventSource
+	OfflineShop
 }
 
 // EventSource is the shop's event stream: the events after sequence number

@@ -92,6 +92,8 @@ func TestOpenAPISchemas(t *testing.T) {
 		"OrderResponse": reflect.TypeFor[OrderResponse](), "License": reflect.TypeFor[License](),
 		"Activation": reflect.TypeFor[Activation](), "HealthResponse": reflect.TypeFor[HealthResponse](),
 		"Problem": reflect.TypeFor[Problem](), "Event": reflect.TypeFor[EventJSON](),
+		"OfflineAnswerRequest": reflect.TypeFor[OfflineAnswerRequest](), "OfflineAnswerResponse": reflect.TypeFor[OfflineAnswerResponse](),
+		"OfflineReleaseRequest": reflect.TypeFor[OfflineReleaseRequest](), "OfflineReleaseResponse": reflect.TypeFor[OfflineReleaseResponse](),
 	}
 	if len(doc.Components.Schemas) != len(types) {
 		t.Errorf("%d schemas documented, %d types checked", len(doc.Components.Schemas), len(types))
@@ -129,7 +131,9 @@ func TestOpenAPIExamples(t *testing.T) {
 		"OrderRequest": func() any { return new(OrderRequest) }, "Term": func() any { return new(Term) },
 		"OrderResponse": func() any { return new(OrderResponse) }, "License": func() any { return new(License) },
 		"HealthResponse": func() any { return new(HealthResponse) }, "Problem": func() any { return new(Problem) },
-		"Event": func() any { return new(EventJSON) },
+		"Event":                func() any { return new(EventJSON) },
+		"OfflineAnswerRequest": func() any { return new(OfflineAnswerRequest) }, "OfflineAnswerResponse": func() any { return new(OfflineAnswerResponse) },
+		"OfflineReleaseRequest": func() any { return new(OfflineReleaseRequest) }, "OfflineReleaseResponse": func() any { return new(OfflineReleaseResponse) },
 	}
 	examples := 0
 	check := func(where string, m media) {

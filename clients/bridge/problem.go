@@ -101,6 +101,10 @@ func gatewayProblem(se *wire.StatusError, what string, now time.Time) Problem {
 		p.Status, p.Type, p.Title, p.RetryAfter = http.StatusTooManyRequests, "rate-limited", "Too many requests", 60
 	case wire.StatusServerError:
 		p.Status, p.Type, p.Title, p.RetryAfter = http.StatusServiceUnavailable, "gateway-error", "The gateway could not do it now", 30
+	case wire.StatusRequestMismatch:
+		p.Status, p.Type, p.Title = http.StatusUnprocessableEntity, "request-mismatch", "The file was not made for this gateway, or was changed"
+	case wire.StatusNoSeats, wire.StatusFingerprintMismatch, wire.StatusNotActivated:
+		p.Status, p.Type, p.Title = http.StatusConflict, "seat-state", "The license's seats do not allow this"
 	default:
 		p.Status, p.Type, p.Title = http.StatusBadGateway, "gateway-refused", "The gateway refused"
 	}

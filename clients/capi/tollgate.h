@@ -55,7 +55,7 @@ typedef uint16_t tg_wchar; /* UTF-16 code unit */
 /* One program's license on this machine: what tg_open returns. */
 typedef struct tg_licensee tg_licensee;
 
-/* The outcome of a call. 0 to 18 are the gateway's wire statuses, with the
+/* The outcome of a call. Below 100 are the gateway's wire statuses, with the
  * same numbers (a refusal by the server); 100 and up are the library's own. */
 typedef enum tg_status {
 	TG_OK = 0,                    /* done */
@@ -81,6 +81,7 @@ typedef enum tg_status {
 	TG_NO_TRIAL = 20,             /* the product offers no trial */
 	TG_BASE_MISSING = 21,         /* a plug-in's base product is not licensed on this machine */
 	TG_RESET_LIMIT = 22,          /* (shops only) the license's self-service resets are used up for now */
+	TG_REQUEST_MISMATCH = 23,     /* an offline answer or release does not belong to this request or machine */
 
 	TG_ERR_INVALID_ARGUMENT = 100, /* a NULL pointer, a bad product code, a wrong size field, a string too long */
 	TG_ERR_INVALID_UTF8 = 101,     /* a string argument is not valid UTF-8 (or UTF-16) */

@@ -16,7 +16,7 @@ namespace Tollgate
         FingerprintMismatch = 7, FingerprintRejected = 8, NotActivated = 9, ProductMismatch = 10,
         RateLimited = 11, ShopNotAllowed = 12, OrderConflict = 13, ServerError = 14,
         UnsupportedVersion = 15, BadRequest = 16, QuotaExceeded = 17, InstallCloned = 18,
-        TrialUsed = 19, NoTrial = 20, BaseMissing = 21, ResetLimit = 22,
+        TrialUsed = 19, NoTrial = 20, BaseMissing = 21, ResetLimit = 22, RequestMismatch = 23,
         ErrInvalidArgument = 100, ErrInvalidUtf8 = 101, ErrBufferTooSmall = 102, ErrBadCard = 103,
         ErrState = 104, ErrInstallKeyDamaged = 105, ErrInvalidHandle = 106, ErrUnreachable = 107,
         ErrTimeout = 108, ErrConnection = 109, ErrWrongServer = 110, ErrWrongCard = 111, ErrInternal = 199,

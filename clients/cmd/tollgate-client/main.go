@@ -84,6 +84,7 @@ const flagsHelp = `Flags (before or after the command):
   --explicit ID    use this publisher-chosen machine identifier as the fingerprint
                    (containers and VMs whose hardware changes at every start)
   --offline        validate only: do not ask the server
+  --out FILE       request and release only: the file to write
   --json           print the answer, errors included, as one JSON object on stdout
   -h, --help       show help (tollgate-client COMMAND --help: the command's)
 
@@ -115,6 +116,7 @@ func main() {
 
 type options struct {
 	card, product, state, explicit string
+	out                            string // request, release: the file to write
 	system, json, offline          bool
 	stdout, stderr                 io.Writer
 }
@@ -137,6 +139,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.system, "system", false, "system-wide state directory")
 	fs.BoolVar(&o.json, "json", o.json, "JSON output")
 	fs.BoolVar(&o.offline, "offline", false, "validate without the server")
+	fs.StringVar(&o.out, "out", "", "the file request and release write")
 	pos, err := cli.Parse(fs, args)
 	if cli.IsHelp(err) || len(pos) > 0 && pos[0] == "help" {
 		return help(pos, args, stdout, stderr)
@@ -160,8 +163,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.offline && cmd.Name != "validate" {
 		return o.fail(exitUndecided, cli.Usage(helpOf, "--offline is a flag of validate only."))
 	}
+	if o.out != "" && cmd.Name != "request" && cmd.Name != "release" {
+		return o.fail(exitUndecided, cli.Usage(helpOf, "--out is a flag of request and release only."))
+	}
+	if code, done := o.offlinePrepare(cmd.Name, rest); done {
+		return code
+	}
 	var key keygen.Key
-	if cmd.Name == "activate" {
+	if cmd.Name == "activate" || cmd.Name == "request" {
 		if key, err = keygen.ParseKey(rest[0]); err != nil {
 			return o.fail(exitNotLicensed, cli.Answer{Status: "malformed-key", Message: "That is not a valid license key.", Action: "Check it for typos."})
 		}
@@ -193,6 +202,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return o.deactivate(l.Deactivate(ctx))
 	case "fingerprint":
 		return o.fingerprint(l.FingerprintReport())
+	case "request":
+		return o.request(l, key)
+	case "import":
+		return o.importLease(l, rest[0])
+	case "release":
+		return o.release(l)
 	default: // time
 		return o.time(ctx, l)
 	}

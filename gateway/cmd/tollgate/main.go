@@ -45,6 +45,8 @@ Usage:
   tollgate license list --data DIR [--shop S] [--order O] [--product CODE] [--state S] [--flagged] [--expiring-before DATE]
                         [--limit N] [--after CURSOR] [--json | --csv]
   tollgate license deactivate-machine --data DIR KEY|ID MACHINE-ID   (frees one seat; the others stay)
+  tollgate license answer  --data DIR REQUEST-FILE [--out LEASE-FILE]   (a machine that never goes online)
+  tollgate license release --data DIR RELEASE-FILE   (frees such a machine's seat)
   tollgate backup  --data DIR --out FILE   (a running or stopped gateway; FILE holds its private keys, mode 0600)
   tollgate restore --in FILE --data DIR    (DIR must be new or empty)
   tollgate migrate      --data DIR [--status]   (a PostgreSQL store's schema: show it, or upgrade it)
