@@ -45,6 +45,10 @@ func (s *Service) Activate(req *wire.ActivateRequest, p *Peer) (Activation, erro
 		}
 		return Activation{}, s.failed(err, "activate")
 	}
+	msgs, err := s.leaseMessages(lic.Product)
+	if err != nil {
+		return Activation{}, s.failed(err, "activate")
+	}
 	now := s.now()
 	res := Activation{LicenseID: lic.ID}
 	var flagged string
@@ -78,7 +82,7 @@ func (s *Service) Activate(req *wire.ActivateRequest, p *Peer) (Activation, erro
 		a.Hostname = string(req.Hostname)
 		a.AppVersion = string(req.AppVersion)
 		a.LastSeen = now.Unix()
-		if res.Lease, err = s.signLease(l, &a, &req.Fingerprint, req.Nonce, a.Counter, now); err != nil {
+		if res.Lease, err = s.signLease(l, &a, &req.Fingerprint, req.Nonce, a.Counter, now, msgs); err != nil {
 			return err
 		}
 		tx.PutActivation(a)
