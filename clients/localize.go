@@ -79,3 +79,17 @@ func (c *LicenseeConfig) setLanguage() error {
 	c.Language = lang
 	return nil
 }
+
+// Localize returns d told in language lang (a code such as "de" or a
+// locale name such as "de_DE.UTF-8"; "" is the user's, as
+// LicenseeConfig.Language) from the catalogue alone, for a Decision a
+// program made itself or received in English (over a pipe, from a log).
+// A Licensee's Decisions are already in its language, with the product's
+// own texts.
+func Localize(d Decision, lang string) Decision {
+	c := LicenseeConfig{Language: lang}
+	if c.setLanguage() != nil {
+		c.Language = i18n.Fallback
+	}
+	return localize(d, c.Language, nil)
+}
