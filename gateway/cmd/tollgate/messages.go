@@ -12,16 +12,34 @@ import (
 	"github.com/tollgate/tollgate/wire"
 )
 
-// The product messages commands: a publisher's own texts for the messages
-// its users see, per product and language, sent to the apps in their next
-// lease (store.Product.Messages).
-func init() {
-	groups["product"] = append(groups["product"],
-		sub{"messages set", "product messages set --data DIR CODE LANG ID TEXT", "Sets the product's own text of message ID in language LANG (two letters: de, en, es, he, ru, or another for a language of your own), in place of the catalogue's. Apps show it from their next lease on (activation, or a lease renewed past half its life), offline too. TEXT is plain text: no control characters and no right-to-left marks; it may use the placeholders the English text of ID has, such as {days}. All of a product's texts must fit in a lease (6144 bytes encoded).", "tollgate product messages set --data /var/lib/tollgate 1AJS2 ru refused.revoked 'Ключ отозван. Напишите нам: help@example.com'"},
-		sub{"messages unset", "product messages unset --data DIR CODE LANG ID", "Removes the product's own text of message ID in language LANG: apps show the catalogue's again from their next lease.", "tollgate product messages unset --data /var/lib/tollgate 1AJS2 ru refused.revoked"},
-		sub{"messages list", "product messages list --data DIR CODE", "Lists the product's own texts, one a line: language, message id, text.", "tollgate product messages list --data /var/lib/tollgate 1AJS2 --json"},
-		sub{"messages ids", "product messages ids [--lang LANG]", "Lists the message ids of the catalogue with their text in LANG (default en), and the placeholders each may use.", "tollgate product messages ids --lang he"},
-	)
+// messageSubs are the product messages commands: a publisher's own texts
+// for the messages its users see, per product and language, sent to the
+// apps in their next lease (store.Product.Messages).
+var messageSubs = []sub{
+	{"set", "product messages set --data DIR CODE LANG ID TEXT", "Sets the product's own text of message ID in language LANG (two letters: de, en, es, he, ru, or another for a language of your own), in place of the catalogue's. Apps show it from their next lease on (activation, or a lease renewed past half its life), offline too. TEXT is plain text: no control characters and no right-to-left marks; it may use the placeholders the English text of ID has, such as {days}. All of a product's texts must fit in a lease (6144 bytes encoded).", "tollgate product messages set --data /var/lib/tollgate 1AJS2 ru refused.revoked 'Ключ отозван. Напишите нам: help@example.com'"},
+	{"unset", "product messages unset --data DIR CODE LANG ID", "Removes the product's own text of message ID in language LANG: apps show the catalogue's again from their next lease.", "tollgate product messages unset --data /var/lib/tollgate 1AJS2 ru refused.revoked"},
+	{"list", "product messages list --data DIR CODE", "Lists the product's own texts, one a line: language, message id, text.", "tollgate product messages list --data /var/lib/tollgate 1AJS2 --json"},
+	{"ids", "product messages ids [--lang LANG]", "Lists the message ids of the catalogue with their text in LANG (default en), and the placeholders each may use.", "tollgate product messages ids --lang he"},
+}
+
+// messagesGroup is the entry of the messages commands in 'tollgate product
+// --help'.
+var messagesGroup = sub{"messages", "product messages set|unset|list|ids [flags] [ARGS]",
+	"A product's own texts for the messages its users see (not activated, revoked, no seats, ...), by language: set, unset, list; ids lists the catalogue's messages. Run 'tollgate product messages --help'.",
+	"tollgate product messages set --data /var/lib/tollgate 1AJS2 ru refused.revoked 'Ключ отозван.'"}
+
+func init() { groups["product"] = append(groups["product"], messagesGroup) }
+
+// messageFlags is newFlags for a product messages command.
+func messageFlags(s sub, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("tollgate product messages "+s.name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: tollgate %s\n\n%s\n\nExample:\n  %s\n\nFlags (before or after the arguments):\n", s.usage, s.does, s.example)
+		fs.PrintDefaults()
+	}
+	fs.Bool("json", false, "print the answer, or the error, as one JSON object on stdout")
+	return fs
 }
 
 // messageEntry is one override as 'product messages list --json' prints it.
@@ -46,22 +64,27 @@ func cmdProductMessages(args []string, stdout, stderr io.Writer) error {
 		if len(args) > 0 {
 			w = stdout
 		}
-		fmt.Fprintf(w, "Usage: tollgate product messages SUBCOMMAND [flags] [--json]\n\nSubcommands:\n")
-		for _, s := range groups["product"] {
-			if strings.HasPrefix(s.name, "messages ") {
-				fmt.Fprintf(w, "  %-7s %s\n", strings.TrimPrefix(s.name, "messages "), s.does)
-			}
+		fmt.Fprintf(w, "Usage: tollgate product messages SUBCOMMAND [flags] [--json]\n\n%s\n\nSubcommands:\n", messagesGroup.does)
+		for _, s := range messageSubs {
+			fmt.Fprintf(w, "  %-7s %s\n", s.name, s.does)
 		}
+		fmt.Fprintf(w, "\nExample:\n  %s\n\nRun 'tollgate product messages SUBCOMMAND --help' for its flags.\n", messagesGroup.example)
 		if len(args) == 0 {
 			return usageError("tollgate product messages needs a subcommand: %s", subs)
 		}
 		return flag.ErrHelp
 	}
 	name := "product messages " + args[0]
-	if helpOf(name).name == "" {
+	var this sub
+	for _, s := range messageSubs {
+		if s.name == args[0] {
+			this = s
+		}
+	}
+	if this.name == "" {
 		return usageError("unknown command %q; the subcommands are %s", name, subs)
 	}
-	fs := newFlags(name, stderr)
+	fs := messageFlags(this, stderr)
 	var data, lang *string
 	if args[0] == "ids" {
 		lang = fs.String("lang", i18n.Fallback, "the language of the texts: "+strings.Join(i18n.Languages(), ", "))
@@ -74,7 +97,7 @@ func cmdProductMessages(args []string, stdout, stderr io.Writer) error {
 	}
 	want := map[string]int{"set": 4, "unset": 3, "list": 1, "ids": 0}[args[0]]
 	if len(pos) != want {
-		return usageError("usage: tollgate %s", helpOf(name).usage)
+		return usageError("usage: tollgate %s", this.usage)
 	}
 	out := output{w: stdout, fs: fs}
 	if args[0] == "ids" {
