@@ -72,14 +72,19 @@ func (r Reason) Decided() bool {
 
 // Decision is the answer of Check and Activate: whether the program may
 // run, and if not why and what the user can do. Message, Action and
-// Warning are plain sentences a program may show as they are. Its JSON
-// keys are snake_case; Status is the server's status as a number
-// (tollgate-client prints its name as server_status).
+// Warning are plain sentences a program may show as they are, in the
+// user's language (LicenseeConfig.Language; the product's own texts from
+// its leases first, then the catalogue of package i18n, then English):
+// MessageID names the message for good and Language says which language
+// Message is in. Its JSON keys are snake_case; Status is the server's
+// status as a number (tollgate-client prints its name as server_status).
 type Decision struct {
 	Allowed      bool            `json:"allowed"`
 	Reason       Reason          `json:"reason"`
 	Status       wire.Status     `json:"server_status,omitempty"` // the server's status, for ReasonRefused
 	Message      string          `json:"message"`                 // what happened
+	MessageID    string          `json:"message_id"`              // the message's stable id (i18n), such as "no-seat" or "refused.revoked"
+	Language     string          `json:"language"`                // the language of Message: "de", "en", "es", "he", "ru", or a publisher's own
 	Action       string          `json:"action,omitempty"`        // what the user can do; empty when nothing is needed
 	Warning      string          `json:"warning,omitempty"`       // set when allowed but something needs attention soon
 	Entitlements []string        `json:"entitlements"`            // the features granted; empty when not allowed
@@ -123,7 +128,10 @@ func contactReason(err error) Reason {
 	return ReasonConnection
 }
 
-// messages gives each reason its sentence and the user's way out.
+// messages gives each reason its sentence and the user's way out, in
+// English: the code writes English, and localized tells each sentence in
+// the user's language by its id (i18n.Recognize). A new sentence belongs
+// in i18n/catalogue/en.json and the other languages too (TestSentencesInCatalogue).
 var messages = map[Reason][2]string{
 	ReasonOK:            {"The license is valid; the license server confirmed it.", ""},
 	ReasonOffline:       {"The license is valid (checked offline against the saved lease).", ""},

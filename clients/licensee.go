@@ -58,6 +58,13 @@ type LicenseeConfig struct {
 	// Hostname is the computer name shown in seat lists. Zero means
 	// Hostname().
 	Hostname string
+	// Language is the language of the Decisions' texts: a code such as
+	// "de", or a locale name such as "de_DE.UTF-8" or "de-DE". Zero means
+	// the user's: on Windows the display language, elsewhere LC_ALL, then
+	// LC_MESSAGES, then LANG. A language without a catalogue is told in
+	// the product's own texts for it, where its publisher set them, else
+	// in English.
+	Language string
 }
 
 func (c *LicenseeConfig) setDefaults() error {
@@ -95,7 +102,7 @@ func (c *LicenseeConfig) setDefaults() error {
 	if c.Hostname == "" {
 		c.Hostname = Hostname()
 	}
-	return nil
+	return c.setLanguage()
 }
 
 // Licensee is one program's license on this machine: its state directory,
@@ -112,7 +119,8 @@ type Licensee struct {
 	st      *State
 	damaged error // damage found when loading the state, reported once
 	client  *Client
-	failed  time.Time // when the server last could not be reached; zero after an answer
+	failed  time.Time       // when the server last could not be reached; zero after an answer
+	msgs    productMessages // the product's message overrides, from its leases
 	// verified caches the verification of the lease bytes raw.
 	verified struct {
 		raw   []byte
@@ -136,7 +144,7 @@ func OpenLicensee(cfg LicenseeConfig) (*Licensee, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Licensee{cfg: cfg, st: st, damaged: damaged, client: c}, nil
+	return &Licensee{cfg: cfg, st: st, damaged: damaged, client: c, msgs: loadMessages(st.Dir)}, nil
 }
 
 // Damaged returns what was wrong with the saved state when it was loaded,
@@ -158,6 +166,10 @@ func (l *Licensee) Fingerprint() wire.Fingerprint {
 // lease. A refusal or network failure comes back as a Decision like
 // Check's.
 func (l *Licensee) Activate(ctx context.Context, key keygen.Key) Decision {
+	return l.localized(l.activate(ctx, key))
+}
+
+func (l *Licensee) activate(ctx context.Context, key keygen.Key) Decision {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if key.Product().String() != l.cfg.Product {
@@ -278,13 +290,17 @@ const (
 // When the server cannot be reached the saved lease decides as Check's
 // would: Contact says why the server was not asked (unreachable,
 // timeout, ...) and an allowed Message says the check was offline.
-func (l *Licensee) CheckNow(ctx context.Context) Decision { return l.check(ctx, checkNow) }
+func (l *Licensee) CheckNow(ctx context.Context) Decision {
+	return l.localized(l.check(ctx, checkNow))
+}
 
 // CheckOffline decides from the saved lease and the clock ratchet alone,
 // without asking the server, whatever the level: what Check does when no
 // server check is due. A lease past half its life is not renewed, and a
 // level 3 deadline is not met by it.
-func (l *Licensee) CheckOffline() Decision {
+func (l *Licensee) CheckOffline() Decision { return l.localized(l.checkOffline()) }
+
+func (l *Licensee) checkOffline() Decision {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.st.HasLicense {
@@ -308,7 +324,9 @@ func (l *Licensee) CheckOffline() Decision {
 // At every level the clock ratchet refuses a clock set back further than
 // ClockTolerance behind the latest trusted time. CheckNow asks the server
 // at once; CheckOffline never does.
-func (l *Licensee) Check(ctx context.Context) Decision { return l.check(ctx, checkPolicy) }
+func (l *Licensee) Check(ctx context.Context) Decision {
+	return l.localized(l.check(ctx, checkPolicy))
+}
 
 func (l *Licensee) check(ctx context.Context, mode checkMode) Decision {
 	l.mu.Lock()

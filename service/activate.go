@@ -54,6 +54,10 @@ func (s *Service) activate(req *wire.ActivateRequest, p *Peer, via *offlineVia) 
 	if err := via.check(&lic); err != nil {
 		return Activation{}, err
 	}
+	msgs, err := s.leaseMessages(lic.Product)
+	if err != nil {
+		return Activation{}, s.failed(err, "activate")
+	}
 	now := s.now()
 	res := Activation{LicenseID: lic.ID}
 	var flagged string
@@ -87,7 +91,7 @@ func (s *Service) activate(req *wire.ActivateRequest, p *Peer, via *offlineVia) 
 		a.Hostname = string(req.Hostname)
 		a.AppVersion = string(req.AppVersion)
 		a.LastSeen = now.Unix()
-		if res.Lease, err = s.signLease(l, &a, &req.Fingerprint, req.Nonce, a.Counter, now); err != nil {
+		if res.Lease, err = s.signLease(l, &a, &req.Fingerprint, req.Nonce, a.Counter, now, msgs); err != nil {
 			return err
 		}
 		tx.PutActivation(a)

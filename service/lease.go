@@ -14,8 +14,9 @@ import (
 // in a: sealed (it holds the client's fingerprint hashes), with when it was
 // issued and expires. a must be private (setFingerprint). The lease never
 // outlives the license, and at level 3 it carries when the next server check
-// is due and when to start warning.
-func (s *Service) signLease(l *store.License, a *store.Activation, fp *wire.Fingerprint, nonce [wire.NonceSize]byte, counter uint64, now time.Time) ([]byte, error) {
+// is due and when to start warning. msgs are the product's message
+// overrides (leaseMessages), read before the update transaction.
+func (s *Service) signLease(l *store.License, a *store.Activation, fp *wire.Fingerprint, nonce [wire.NonceSize]byte, counter uint64, now time.Time, msgs []byte) ([]byte, error) {
 	life := l.Policy.LeaseSeconds
 	if life == 0 {
 		life = s.defaultLease
@@ -32,6 +33,7 @@ func (s *Service) signLease(l *store.License, a *store.Activation, fp *wire.Fing
 		ServerTime:     issued,
 		Nonce:          nonce,
 		Fingerprint:    *fp,
+		Messages:       msgs,
 	}
 	if lease.Level == 0 {
 		lease.Level = 1

@@ -57,9 +57,13 @@ func (s *Service) Validate(req *wire.ValidateRequest, p *Peer, now int64) (v Val
 // ValidateSlow answers a validation that needs a new lease (Validate said
 // slow): it signs one and records it durably.
 func (s *Service) ValidateSlow(req *wire.ValidateRequest, p *Peer) (Validation, error) {
+	msgs, err := s.licenseMessages(req.LicenseID, p)
+	if err != nil {
+		return Validation{}, s.failed(err, "validate")
+	}
 	now := s.now()
 	v := Validation{ServerTime: now.Unix()}
-	err := s.st.Update(req.LicenseID, func(tx *store.Tx) error {
+	err = s.st.Update(req.LicenseID, func(tx *store.Tx) error {
 		a, ok := tx.Activation(p.Install)
 		if !ok {
 			return store.ErrNotActivated
@@ -76,7 +80,7 @@ func (s *Service) ValidateSlow(req *wire.ValidateRequest, p *Peer) (Validation, 
 		s.setFingerprint(&a, &req.Fingerprint)
 		a.LastSeen = now.Unix()
 		a.Counter = max(a.Counter, req.Counter)
-		if v.Lease, err = s.signLease(&tx.License, &a, &req.Fingerprint, req.Nonce, req.Counter, now); err != nil {
+		if v.Lease, err = s.signLease(&tx.License, &a, &req.Fingerprint, req.Nonce, req.Counter, now, msgs); err != nil {
 			return err
 		}
 		tx.PutActivation(a)

@@ -39,6 +39,11 @@ type Product struct {
 	// that code: its licenses are valid only beside a license of the base
 	// on the same machine. (Floating seats are Policy.Floating.)
 	Base string `json:"base,omitempty"`
+	// Messages are the publisher's own texts for the messages its users
+	// see: language -> message id -> text (i18n.Overrides). They go out in
+	// the product's leases (Lease.Messages), so an app offline shows them
+	// too. Checked by checkMessages.
+	Messages map[string]map[string]string `json:"messages,omitempty"`
 }
 
 // Seat bounds of the catalogue. A key carries 1 to its product's
@@ -103,7 +108,7 @@ func (p *Product) Check() error {
 	if p.Policy.Level > 3 {
 		return fmt.Errorf("%w: product %s: validation level %d", ErrInvalid, p.Code, p.Policy.Level)
 	}
-	return nil
+	return p.checkMessages()
 }
 
 // ValidProductCode reports whether code is a product code: 5 characters

@@ -25,6 +25,7 @@ type Gateway struct {
 	Server *gateway.Server
 	Card   *wire.Card // the server card, with the address it listens on
 	Logs   *Logs      // everything it logged, at debug level
+	Dir    string     // its data directory: the operator's commands take it as --data
 	// Stop stops the gateway and reports an error of Serve; it is safe to
 	// call more than once, and called when the test ends.
 	Stop func()
@@ -94,7 +95,7 @@ func start(t testing.TB, dir string, opts []func(*gateway.Config)) *Gateway {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
-	g := &Gateway{Server: srv, Card: &card, Logs: logs}
+	g := &Gateway{Server: srv, Card: &card, Logs: logs, Dir: dir}
 	var once sync.Once
 	g.Stop = func() {
 		once.Do(func() {

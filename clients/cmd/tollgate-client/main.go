@@ -85,6 +85,9 @@ const flagsHelp = `Flags (before or after the command):
                    (containers and VMs whose hardware changes at every start)
   --offline        validate only: do not ask the server
   --out FILE       request and release only: the file to write
+  --lang LANG      the language of the messages: de, en, es, he or ru (default:
+                   the user's: LC_ALL, LC_MESSAGES or LANG; Windows' display
+                   language), English where a message has no text in it
   --json           print the answer, errors included, as one JSON object on stdout
   -h, --help       show help (tollgate-client COMMAND --help: the command's)
 
@@ -117,6 +120,7 @@ func main() {
 type options struct {
 	card, product, state, explicit string
 	out                            string // request, release: the file to write
+	lang                           string
 	system, json, offline          bool
 	stdout, stderr                 io.Writer
 }
@@ -140,6 +144,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.json, "json", o.json, "JSON output")
 	fs.BoolVar(&o.offline, "offline", false, "validate without the server")
 	fs.StringVar(&o.out, "out", "", "the file request and release write")
+	fs.StringVar(&o.lang, "lang", "", "language of the messages")
 	pos, err := cli.Parse(fs, args)
 	if cli.IsHelp(err) || len(pos) > 0 && pos[0] == "help" {
 		return help(pos, args, stdout, stderr)
@@ -172,7 +177,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var key keygen.Key
 	if cmd.Name == "activate" || cmd.Name == "request" {
 		if key, err = keygen.ParseKey(rest[0]); err != nil {
-			return o.fail(exitNotLicensed, cli.Answer{Status: "malformed-key", Message: "That is not a valid license key.", Action: "Check it for typos."})
+			d := clients.Localize(clients.Decision{Message: "That is not a valid license key.", Action: "Check the key for typos."}, o.lang)
+			return o.fail(exitNotLicensed, cli.Answer{Status: "malformed-key", Message: d.Message, Action: d.Action})
 		}
 		if o.product == "" {
 			o.product = key.Product().String()
@@ -252,15 +258,15 @@ func (o *options) open(cmd string) (*clients.Licensee, int) {
 		if cmd == "status" {
 			return nil, o.status(clients.Status{})
 		}
-		return nil, o.decision(clients.Decision{Reason: clients.ReasonNotActivated, Message: "No license is activated on this machine.",
-			Action: "Activate the program with your license key."})
+		return nil, o.decision(clients.Localize(clients.Decision{Reason: clients.ReasonNotActivated, Message: "No license is activated on this machine.",
+			Action: "Activate the program with your license key."}, o.lang))
 	}
 	if o.product == "" {
 		return nil, o.fail(exitUndecided, cli.Usage("tollgate-client "+cmd+" --help", "Say which product with --product CODE (or point --state at an activated installation)."))
 	}
 	l, err := clients.OpenLicensee(clients.LicenseeConfig{
 		Card: card, Product: strings.ToUpper(o.product), StateDir: o.state, System: o.system,
-		Explicit: o.explicit, AppVersion: "tollgate-client",
+		Explicit: o.explicit, AppVersion: "tollgate-client", Language: o.lang,
 	})
 	switch {
 	case errors.Is(err, clients.ErrInstallKeyDamaged):
@@ -283,10 +289,12 @@ type decisionJSON struct {
 	Entitlements []string `json:"entitlements"`
 	Level        int      `json:"level,omitempty"`
 	Contact      string   `json:"contact,omitempty"`
+	MessageID    string   `json:"message_id,omitempty"`
+	Language     string   `json:"language,omitempty"`
 }
 
 func (o *options) decision(d clients.Decision) int {
-	if d.Reason == clients.ReasonOtherLicense {
+	if d.Reason == clients.ReasonOtherLicense && d.Language == "en" {
 		state := o.state
 		if state == "" {
 			state = "DIR"
@@ -304,7 +312,8 @@ func (o *options) decision(d clients.Decision) int {
 	}
 	if o.json {
 		out := decisionJSON{Answer: cli.Answer{Status: string(d.Reason), Message: d.Message, Action: d.Action}, Allowed: d.Allowed,
-			Warning: d.Warning, Entitlements: d.Entitlements, Level: int(d.Level), Contact: string(d.Contact)}
+			Warning: d.Warning, Entitlements: d.Entitlements, Level: int(d.Level), Contact: string(d.Contact),
+			MessageID: d.MessageID, Language: d.Language}
 		if out.Entitlements == nil {
 			out.Entitlements = []string{}
 		}

@@ -38,6 +38,8 @@ Usage:
   tollgate product add|update --data DIR --code CODE [--name NAME] [--platform P] [--years N | --months N | --perpetual | --trial-days N]
                         [--seats N] [--max-seats N] [--site-license] [--feature NAME]... [--bundle CODE]... [--level 1|2|3] [--online-days N] [--warn-days N] [--lease-days N]
   tollgate product list|show --data DIR [CODE]
+  tollgate product messages set|unset|list --data DIR CODE [LANG ID [TEXT]]   (a product's own texts for its users, by language)
+  tollgate product messages ids [--lang LANG]   (the message ids and the catalogue's texts)
   tollgate shop add|update --data DIR --name NAME --key noisepub:...|FILE.pub --network CIDR... --product CODE... [--quota N]
   tollgate shop list|remove --data DIR [NAME]
   tollgate license show|suspend|resume|revoke|renew|reset|unflag --data DIR [--years N | --months N | --days N | --perpetual] KEY|ID
@@ -128,6 +130,9 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 		}
 		return cmdAdmin(cmd, rest, stdout, stderr)
 	case "product", "shop", "audit", "stats", "keys":
+		if cmd == "product" && len(rest) > 0 && rest[0] == "messages" {
+			return cmdProductMessages(rest[1:], stdout, stderr)
+		}
 		return cmdAdmin(cmd, rest, stdout, stderr)
 	case "demo":
 		fs := newFlags("demo", stderr)
