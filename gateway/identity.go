@@ -36,8 +36,12 @@ type Identity struct {
 	TLS      tls.Certificate
 	Pin      [32]byte
 	LeaseKey *composite.PrivateKey
-	Hasher   *keygen.Hasher
-	Card     *wire.Card
+	// LeaseKeys is the set LeaseKey is the current key of (leasekeys.go),
+	// and Signer signs with it; an admin rotation switches Signer.
+	LeaseKeys *LeaseKeySet
+	Signer    *service.LeaseSigner
+	Hasher    *keygen.Hasher
+	Card      *wire.Card
 	// LeaseSeal seals the leases the store keeps (Activation.Private),
 	// with a key derived from the key hash secret.
 	LeaseSeal cipher.AEAD
@@ -48,7 +52,7 @@ type Identity struct {
 
 // serviceKeys returns the keys the license service decides with.
 func (id *Identity) serviceKeys() service.Keys {
-	return service.Keys{Hasher: id.Hasher, LeaseKey: id.LeaseKey, LeaseSeal: id.LeaseSeal, LegacyOrders: id.LegacyOrders}
+	return service.Keys{Hasher: id.Hasher, LeaseKey: id.LeaseKey, LeaseSeal: id.LeaseSeal, LegacyOrders: id.LegacyOrders, Signer: id.Signer}
 }
 
 // legacySealInfo separated the order-sealing key of older gateways from
@@ -243,9 +247,10 @@ func LoadIdentity(dir string) (*Identity, error) {
 		return nil, fmt.Errorf("gateway: TLS certificate: %w", err)
 	}
 	id.Pin = channel.Pin(leaf)
-	if id.LeaseKey, err = readLeaseKey(filepath.Join(dir, FileLeaseKey)); err != nil {
+	if id.LeaseKeys, err = readLeaseKeySet(filepath.Join(dir, FileLeaseKey)); err != nil {
 		return nil, err
 	}
+	id.LeaseKey, id.Signer = id.LeaseKeys.Current, id.LeaseKeys.signer()
 	raw, err := os.ReadFile(filepath.Join(dir, FileKeySecret))
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)

@@ -37,6 +37,9 @@ type Keys struct {
 	// key of their own (read only; new orders are sealed to the shop). Nil:
 	// such orders are answered as damaged.
 	LegacyOrders cipher.AEAD
+	// Signer, when set, signs leases instead of LeaseKey alone: the key
+	// an operator may rotate while the service runs.
+	Signer *LeaseSigner
 }
 
 // Config configures a Service.
@@ -69,6 +72,7 @@ type Service struct {
 	flag         FlagPolicy
 	clones       *cloneFlagger // nil: clones refused, not flagged
 	leasesSigned atomic.Int64
+	signer       *LeaseSigner
 }
 
 // New returns a Service over cfg.Store. Close stops what it runs in the
@@ -80,7 +84,7 @@ func New(cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Service{st: cfg.Store, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, defaultLease: cfg.DefaultLeaseSeconds, flag: cfg.Flag}
+	s := &Service{st: cfg.Store, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, defaultLease: cfg.DefaultLeaseSeconds, flag: cfg.Flag, signer: cfg.Keys.signer()}
 	if cfg.GuessRefill > 0 {
 		s.guesses = newGuessLimiter(cfg.GuessBurst, cfg.GuessRefill)
 	}
