@@ -31,6 +31,11 @@ type Admin struct {
 	// Stats, if set, answers the stats command (the running gateway's
 	// Server.Stats); a stopped gateway has none.
 	Stats func() map[string]int64
+	// Dir is the data directory whose lease keys the keys operations
+	// change; Signer, if set, is the running gateway's lease signer, which
+	// a rotation switches (admin_keys.go).
+	Dir    string
+	Signer *service.LeaseSigner
 }
 
 // adminHandler is one operation of the admin API, typed by handle.
@@ -66,6 +71,9 @@ var adminOps = adminTable(
 	handle(adminapi.OpAudit, (*Admin).audit),
 	handle(adminapi.OpAuditVerify, (*Admin).verifyAudit),
 	handle(adminapi.OpStats, (*Admin).stats),
+	handle(adminapi.OpKeysList, (*Admin).leaseKeys),
+	handle(adminapi.OpKeysRotate, (*Admin).rotateLeaseKey),
+	handle(adminapi.OpKeysRetire, (*Admin).retireLeaseKey),
 )
 
 // namedHandler is a handler and the name of its operation.

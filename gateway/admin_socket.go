@@ -124,7 +124,7 @@ func (s *Server) startAdmin() *adminServer {
 		return nil
 	}
 	as := &adminServer{ln: ln, path: AdminSocketPath(s.cfg.Dir), log: s.cfg.Logger, conns: make(map[net.Conn]struct{}),
-		a: &Admin{St: s.st, Hasher: s.id.Hasher, Now: s.cfg.Now, Reload: s.ReloadShops, FlagWindowDays: s.cfg.FlagWindowDays, Stats: s.Stats}}
+		a: &Admin{St: s.st, Hasher: s.id.Hasher, Now: s.cfg.Now, Reload: s.ReloadShops, FlagWindowDays: s.cfg.FlagWindowDays, Stats: s.Stats, Dir: s.cfg.Dir, Signer: s.id.Signer}}
 	go as.serve()
 	return as
 }
@@ -209,7 +209,7 @@ func OpenAdmin(dir string) (*adminapi.Client, error) {
 		st.Close()
 		return nil, err
 	}
-	return adminapi.NewClient(&Admin{St: st, Hasher: id.Hasher}, st.Close), nil
+	return adminapi.NewClient(&Admin{St: st, Hasher: id.Hasher, Dir: dir}, st.Close), nil
 }
 
 // DialAdmin connects to the admin socket of the running gateway whose

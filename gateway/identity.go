@@ -36,18 +36,18 @@ type Identity struct {
 	TLS      tls.Certificate
 	Pin      [32]byte
 	LeaseKey *composite.PrivateKey
-	// LeaseKeys is the set LeaseKey is the current key of (leasekeys.go),
-	// and Signer signs with it; an admin rotation switches Signer.
-	LeaseKeys *LeaseKeySet
-	Signer    *service.LeaseSigner
-	Hasher    *keygen.Hasher
-	Card      *wire.Card
+	Hasher   *keygen.Hasher
+	Card     *wire.Card
 	// LeaseSeal seals the leases the store keeps (Activation.Private),
 	// with a key derived from the key hash secret.
 	LeaseSeal cipher.AEAD
 	// LegacyOrders opens the keys of orders older gateways sealed
 	// (legacyOrderOpener). Never used to seal.
 	LegacyOrders cipher.AEAD
+	// LeaseKeys is the set LeaseKey is the current key of (leasekeys.go),
+	// and Signer signs with it; an admin rotation switches Signer.
+	LeaseKeys *LeaseKeySet
+	Signer    *service.LeaseSigner
 }
 
 // serviceKeys returns the keys the license service decides with.

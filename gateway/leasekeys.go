@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tollgate/tollgate/gateway/adminapi"
 	"github.com/tollgate/tollgate/internal/atomicfile"
 	"github.com/tollgate/tollgate/keygen/composite"
 	"github.com/tollgate/tollgate/service"
@@ -205,23 +206,14 @@ func (s *LeaseKeySet) cardOf(card wire.Card) wire.Card {
 	return card
 }
 
-// LeaseKeyInfo is one key of a set as `tollgate keys list` shows it.
-type LeaseKeyInfo struct {
-	ID          string `json:"id"` // composite.PublicKey.ID, 16 hex digits
-	Scheme      string `json:"scheme"`
-	Signing     bool   `json:"signing"`                // the key that signs leases now
-	Since       int64  `json:"since,omitempty"`        // when it began to sign (after a rotation)
-	RetireAfter int64  `json:"retire_after,omitempty"` // when apps stop trusting it for new leases
-}
-
 // List returns the keys of the set, the current one first.
-func (s *LeaseKeySet) List() []LeaseKeyInfo {
+func (s *LeaseKeySet) List() adminapi.LeaseKeys {
 	pub := s.Current.Public()
-	out := []LeaseKeyInfo{{ID: keyIDHex(pub), Scheme: schemeName(pub.Scheme()), Signing: true, Since: s.From}}
+	out := []adminapi.LeaseKey{{ID: keyIDHex(pub), Scheme: schemeName(pub.Scheme()), Signing: true, Since: s.From}}
 	for _, e := range s.Earlier {
-		out = append(out, LeaseKeyInfo{ID: keyIDHex(e.Key), Scheme: schemeName(e.Key.Scheme()), RetireAfter: e.RetireAfter})
+		out = append(out, adminapi.LeaseKey{ID: keyIDHex(e.Key), Scheme: schemeName(e.Key.Scheme()), RetireAfter: e.RetireAfter})
 	}
-	return out
+	return adminapi.LeaseKeys{Keys: out}
 }
 
 func keyIDHex(k *composite.PublicKey) string {
