@@ -127,9 +127,9 @@ func readLeaseKeySet(path string) (*LeaseKeySet, error) {
 	if len(f) != 2 {
 		return nil, corrupt(`want "SCHEME BASE64" on line 2`)
 	}
-	s, err := ParseScheme(f[0])
-	if err != nil {
-		return nil, err
+	s, ok := fileScheme(f[0])
+	if !ok {
+		return nil, corrupt("line 2: unknown scheme")
 	}
 	b, err := base64.StdEncoding.Strict().DecodeString(f[1])
 	if err != nil {
@@ -151,9 +151,9 @@ func readLeaseKeySet(path string) (*LeaseKeySet, error) {
 		if len(f) != 4 || f[0] != "earlier" {
 			return nil, corrupt(fmt.Sprintf("line %d is not an earlier key", i+4))
 		}
-		s, err := ParseScheme(f[1])
-		if err != nil {
-			return nil, err
+		s, ok := fileScheme(f[1])
+		if !ok {
+			return nil, corrupt(fmt.Sprintf("line %d: unknown scheme", i+4))
 		}
 		b, err := base64.StdEncoding.Strict().DecodeString(f[2])
 		if err != nil {
@@ -181,6 +181,16 @@ func readLeaseKeySet(path string) (*LeaseKeySet, error) {
 	}
 	set.From = st.From
 	return set, nil
+}
+
+// fileScheme reads a scheme as the lease key file spells it, exactly.
+func fileScheme(name string) (composite.Scheme, bool) {
+	for _, s := range []composite.Scheme{composite.MLDSA44Ed25519, composite.MLDSA65Ed25519} {
+		if schemeName(s) == name {
+			return s, true
+		}
+	}
+	return 0, false
 }
 
 func (s *LeaseKeySet) hasEarlier(id [composite.IDSize]byte) bool {
