@@ -282,6 +282,8 @@ func (st *State) Save() error {
 	}
 	if err == nil && len(st.KeyStatements) > 0 {
 		err = write(FileLeaseKeys, marshalLeaseKeys(st.KeyStatements))
+	} else if err == nil {
+		err = remove(FileLeaseKeys) // a damaged one, reported when loaded
 	}
 	return err
 }
