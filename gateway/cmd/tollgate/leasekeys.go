@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/gateway/adminapi"
 )
 
@@ -27,7 +28,7 @@ func cmdKeysList(args []string, stdout, stderr io.Writer) error {
 		return usageError("tollgate keys list --data DIR")
 	}
 	var ks adminapi.LeaseKeys
-	if err := withAdmin(*data, func(c *adminapi.Client) (err error) { ks, err = c.LeaseKeys(); return err }); err != nil {
+	if err := withKeysAdmin(*data, func(c *adminapi.Client) (err error) { ks, err = c.LeaseKeys(); return err }); err != nil {
 		return err
 	}
 	return printLeaseKeys(stdout, jsonFlag(fs), ks)
@@ -54,7 +55,7 @@ func cmdKeysRotate(args []string, stdout, stderr io.Writer) error {
 		req.RetireAfter = t.Unix()
 	}
 	var ks adminapi.LeaseKeys
-	if err := withAdmin(*data, func(c *adminapi.Client) (err error) { ks, err = c.RotateLeaseKey(req); return err }); err != nil {
+	if err := withKeysAdmin(*data, func(c *adminapi.Client) (err error) { ks, err = c.RotateLeaseKey(req); return err }); err != nil {
 		return err
 	}
 	if !jsonFlag(fs) {
@@ -81,10 +82,22 @@ func cmdKeysRetire(args []string, stdout, stderr io.Writer) error {
 	}
 	var ks adminapi.LeaseKeys
 	req := adminapi.KeyRetirement{ID: pos[0], After: t.Unix()}
-	if err := withAdmin(*data, func(c *adminapi.Client) (err error) { ks, err = c.RetireLeaseKey(req); return err }); err != nil {
+	if err := withKeysAdmin(*data, func(c *adminapi.Client) (err error) { ks, err = c.RetireLeaseKey(req); return err }); err != nil {
 		return err
 	}
 	return printLeaseKeys(stdout, jsonFlag(fs), ks)
+}
+
+// withKeysAdmin runs do with the admin client of the gateway in data: its
+// admin socket whenever it runs (even on a shared store, which other
+// commands open directly), so that a rotation reaches the signer of the
+// running gateway; else the stopped gateway's data directory.
+func withKeysAdmin(data string, do func(c *adminapi.Client) error) error {
+	if gateway.Running(data) {
+		c, err := gateway.DialAdmin(data)
+		return using(c, err, do)
+	}
+	return withAdmin(data, do)
 }
 
 // printLeaseKeys prints the keys, one a line, or as JSON.

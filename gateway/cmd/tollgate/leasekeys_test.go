@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,5 +92,27 @@ func TestKeysRotateCommand(t *testing.T) {
 	}
 	if _, _, err := runErr("keys", "list", "--data", dir); !errors.Is(err, gateway.ErrIdentityCorrupt) || !strings.Contains(err.Error(), "restore it from a backup") {
 		t.Fatalf("keys list on a damaged lease.key: %v", err)
+	}
+}
+
+// TestKeysRotateRunning rotates a running gateway's key with the command:
+// it goes through the admin socket, and the gateway signs with the new key
+// at once, without a restart.
+func TestKeysRotateRunning(t *testing.T) {
+	dir := t.TempDir()
+	tollgate(t, "init", "--data", dir)
+	s := serveDir(t, dir)
+	before := s.srv.Identity().Signer.Public()
+	tollgate(t, "keys", "rotate", "--data", dir)
+	after := s.srv.Identity().Signer.Public()
+	if after.Equal(before) {
+		t.Fatal("the running gateway still signs with the old key")
+	}
+	var ks adminapi.LeaseKeys
+	if err := json.Unmarshal([]byte(tollgate(t, "keys", "list", "--data", dir, "--json")), &ks); err != nil {
+		t.Fatal(err)
+	}
+	if len(ks.Keys) != 2 || ks.Keys[0].ID != fmt.Sprintf("%x", after.ID()) {
+		t.Fatalf("keys list after a rotation of a running gateway: %+v", ks.Keys)
 	}
 }
