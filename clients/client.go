@@ -46,6 +46,10 @@ type Config struct {
 	// Timeout bounds one request when the context has no deadline. Zero
 	// means 10 s.
 	Timeout time.Duration
+	// trust, when set, is the Licensee's key trust (keytrust.go); nil:
+	// the card's lease keys and the keys leases introduce while the
+	// client is open.
+	trust *keyTrust
 }
 
 // Client talks to the gateway of one card, at any of its addresses.
@@ -53,6 +57,7 @@ type Client struct {
 	*link
 	cfg     Config
 	install [32]byte // SHA-256 of the install key's public half, derived once
+	trust   *keyTrust
 }
 
 // New returns a client; it connects on first use.
@@ -65,7 +70,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	pub := cfg.InstallKey.Public()
 	l := newLink(cfg.Card, cfg.Address, channel.Config{Pattern: channel.PatternIK, Static: cfg.InstallKey, Limits: cfg.Limits}, cfg.Timeout)
-	return &Client{link: l, cfg: cfg, install: sha256.Sum256(pub[:])}, nil
+	t := cfg.trust
+	if t == nil {
+		t = &keyTrust{card: cfg.Card, now: func() int64 { return time.Now().Unix() }}
+	}
+	return &Client{link: l, cfg: cfg, install: sha256.Sum256(pub[:]), trust: t}, nil
 }
 
 // InstallID returns the hash the gateway knows this installation by.
@@ -220,7 +229,7 @@ func classifyDial(err error) error {
 // card, for this license and this installation, answering the request with
 // this nonce (nil: any request).
 func (c *Client) checkLease(b []byte, nonce *[wire.NonceSize]byte, license [wire.LicenseIDSize]byte) (wire.Lease, error) {
-	l, err := wire.VerifyLease(b, c.cfg.Card.LeaseKeys)
+	l, err := c.trust.verifyNew(b)
 	if errors.Is(err, wire.ErrLeaseKey) || errors.Is(err, wire.ErrLeaseSignature) {
 		return wire.Lease{}, fmt.Errorf("%w: %w: %w", ErrLease, ErrWrongCard, err)
 	}

@@ -140,7 +140,9 @@ func OpenLicensee(cfg LicenseeConfig) (*Licensee, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := New(Config{Card: cfg.Card, InstallKey: st.InstallKey, Address: cfg.Address, Timeout: cfg.Timeout})
+	trust, terr := licenseeTrust(&cfg, st)
+	damaged = errors.Join(damaged, terr)
+	c, err := New(Config{Card: cfg.Card, InstallKey: st.InstallKey, Address: cfg.Address, Timeout: cfg.Timeout, trust: trust})
 	if err != nil {
 		return nil, err
 	}
@@ -495,7 +497,7 @@ func (l *Licensee) lease() (wire.Lease, error) {
 		return wire.Lease{}, errNoLease
 	}
 	if l.verified.raw == nil || !bytes.Equal(l.verified.raw, raw) {
-		lease, err := wire.VerifyLease(raw, l.cfg.Card.LeaseKeys)
+		lease, err := l.client.trust.verifySaved(raw)
 		l.verified.raw, l.verified.lease, l.verified.err = raw, lease, err
 	}
 	return l.verified.lease, l.verified.err

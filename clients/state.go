@@ -50,6 +50,9 @@ type State struct {
 	// to have passed (server times and this machine's clock while it was
 	// trusted).
 	Trusted int64
+	// KeyStatements are the key statements by which this installation
+	// learned the gateway's later lease keys (FileLeaseKeys), oldest first.
+	KeyStatements [][]byte
 }
 
 // LoadState reads the state in dir, creating the directory (0700) and a new
@@ -136,6 +139,11 @@ func LoadState(dir string) (st *State, damaged error, err error) {
 		} else {
 			st.Trusted = t
 		}
+	}
+	if stmts, derr := readLeaseKeys(dir); derr != nil {
+		bad = append(bad, derr)
+	} else {
+		st.KeyStatements = stmts
 	}
 	return st, errors.Join(bad...), nil
 }
@@ -271,6 +279,11 @@ func (st *State) Save() error {
 	}
 	if err == nil {
 		err = write(FileClock, fmt.Appendf(nil, "%d\n", st.Trusted))
+	}
+	if err == nil && len(st.KeyStatements) > 0 {
+		err = write(FileLeaseKeys, marshalLeaseKeys(st.KeyStatements))
+	} else if err == nil {
+		err = remove(FileLeaseKeys) // a damaged one, reported when loaded
 	}
 	return err
 }

@@ -35,6 +35,11 @@ type Admin struct {
 	// proofs (admin_offline.go): the running gateway's service, or one
 	// over the stopped gateway's store.
 	Svc *service.Service
+	// Dir is the data directory whose lease keys the keys operations
+	// change; Signer, if set, is the running gateway's lease signer, which
+	// a rotation switches (admin_keys.go).
+	Dir    string
+	Signer *service.LeaseSigner
 }
 
 // adminHandler is one operation of the admin API, typed by handle.
@@ -72,6 +77,9 @@ var adminOps = adminTable(
 	handle(adminapi.OpStats, (*Admin).stats),
 	handle(adminapi.OpLicenseAnswerOffline, (*Admin).answerOffline),
 	handle(adminapi.OpLicenseReleaseOffline, (*Admin).releaseOffline),
+	handle(adminapi.OpKeysList, (*Admin).leaseKeys),
+	handle(adminapi.OpKeysRotate, (*Admin).rotateLeaseKey),
+	handle(adminapi.OpKeysRetire, (*Admin).retireLeaseKey),
 )
 
 // namedHandler is a handler and the name of its operation.

@@ -126,7 +126,7 @@ func (s *Server) startAdmin() *adminServer {
 	}
 	as := &adminServer{ln: ln, path: AdminSocketPath(s.cfg.Dir), log: s.cfg.Logger, conns: make(map[net.Conn]struct{}),
 		a: &Admin{St: s.st, Hasher: s.id.Hasher, Now: s.cfg.Now, Reload: s.ReloadShops, FlagWindowDays: s.cfg.FlagWindowDays, Stats: s.Stats,
-			Svc: s.svc}}
+			Svc: s.svc, Dir: s.cfg.Dir, Signer: s.id.Signer}}
 	go as.serve()
 	return as
 }
@@ -216,7 +216,7 @@ func OpenAdmin(dir string) (*adminapi.Client, error) {
 	// life (a stopped gateway's config file is not known here).
 	svc := service.New(service.Config{Store: st, Keys: id.serviceKeys(), Log: slog.New(slog.DiscardHandler),
 		DefaultLeaseSeconds: 7 * 86400})
-	return adminapi.NewClient(&Admin{St: st, Hasher: id.Hasher, Svc: svc}, func() error { svc.Close(); return st.Close() }), nil
+	return adminapi.NewClient(&Admin{St: st, Hasher: id.Hasher, Svc: svc, Dir: dir}, func() error { svc.Close(); return st.Close() }), nil
 }
 
 // DialAdmin connects to the admin socket of the running gateway whose

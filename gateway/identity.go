@@ -44,11 +44,15 @@ type Identity struct {
 	// LegacyOrders opens the keys of orders older gateways sealed
 	// (legacyOrderOpener). Never used to seal.
 	LegacyOrders cipher.AEAD
+	// LeaseKeys is the set LeaseKey is the current key of (leasekeys.go),
+	// and Signer signs with it; an admin rotation switches Signer.
+	LeaseKeys *LeaseKeySet
+	Signer    *service.LeaseSigner
 }
 
 // serviceKeys returns the keys the license service decides with.
 func (id *Identity) serviceKeys() service.Keys {
-	return service.Keys{Hasher: id.Hasher, LeaseKey: id.LeaseKey, LeaseSeal: id.LeaseSeal, LegacyOrders: id.LegacyOrders, Noise: id.Noise}
+	return service.Keys{Hasher: id.Hasher, LeaseKey: id.LeaseKey, LeaseSeal: id.LeaseSeal, LegacyOrders: id.LegacyOrders, Noise: id.Noise, Signer: id.Signer}
 }
 
 // legacySealInfo separated the order-sealing key of older gateways from
@@ -243,9 +247,10 @@ func LoadIdentity(dir string) (*Identity, error) {
 		return nil, fmt.Errorf("gateway: TLS certificate: %w", err)
 	}
 	id.Pin = channel.Pin(leaf)
-	if id.LeaseKey, err = readLeaseKey(filepath.Join(dir, FileLeaseKey)); err != nil {
+	if id.LeaseKeys, err = readLeaseKeySet(filepath.Join(dir, FileLeaseKey)); err != nil {
 		return nil, err
 	}
+	id.LeaseKey, id.Signer = id.LeaseKeys.Current, id.LeaseKeys.signer()
 	raw, err := os.ReadFile(filepath.Join(dir, FileKeySecret))
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)

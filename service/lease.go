@@ -65,7 +65,7 @@ func (s *Service) signLease(l *store.License, a *store.Activation, fp *wire.Fing
 	if lease.Entitlements, err = wire.NewEntitlements(l.Entitlements...); err != nil {
 		return nil, fmt.Errorf("service: lease entitlements: %w", err)
 	}
-	b, err := wire.SignLease(&lease, s.keys.LeaseKey)
+	b, err := s.signer.sign(&lease)
 	if err != nil {
 		return nil, fmt.Errorf("service: sign lease: %w", err)
 	}

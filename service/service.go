@@ -41,6 +41,9 @@ type Keys struct {
 	// air-gapped machines' activation requests and checks their release
 	// proofs (offline.go). Zero: those are refused.
 	Noise [32]byte
+	// Signer, when set, signs leases instead of LeaseKey alone: the key
+	// an operator may rotate while the service runs.
+	Signer *LeaseSigner
 }
 
 // Config configures a Service.
@@ -73,6 +76,7 @@ type Service struct {
 	flag         FlagPolicy
 	clones       *cloneFlagger // nil: clones refused, not flagged
 	leasesSigned atomic.Int64
+	signer       *LeaseSigner
 }
 
 // New returns a Service over cfg.Store. Close stops what it runs in the
@@ -84,7 +88,7 @@ func New(cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Service{st: cfg.Store, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, defaultLease: cfg.DefaultLeaseSeconds, flag: cfg.Flag}
+	s := &Service{st: cfg.Store, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, defaultLease: cfg.DefaultLeaseSeconds, flag: cfg.Flag, signer: cfg.Keys.signer()}
 	if cfg.GuessRefill > 0 {
 		s.guesses = newGuessLimiter(cfg.GuessBurst, cfg.GuessRefill)
 	}

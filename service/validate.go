@@ -43,7 +43,7 @@ func (s *Service) Validate(req *wire.ValidateRequest, p *Peer, now int64) (v Val
 		return Validation{}, false, ErrInstallCloned
 	}
 	v = Validation{Changed: changed, ServerTime: now}
-	switch leaseFor(&e.Activation, req.WantLease(), now) {
+	switch s.leaseForKey(&e.Activation, req.WantLease(), now) {
 	case leaseSign:
 		return Validation{}, true, nil
 	case leaseResend:

@@ -91,6 +91,10 @@ type Card struct {
 	// LeaseKeys are the keys leases may be signed with, newest first by
 	// convention. ParseCard returns at least one, no two equal.
 	LeaseKeys []*composite.PublicKey
+	// Retire dates some of LeaseKeys after a key rotation: a key is not
+	// trusted for new leases after its date (cardretire.go). Nil for a
+	// card without retire-after lines.
+	Retire []CardRetire
 }
 
 // cardSchemes maps a lease-key scheme name to its scheme. Part of the card
@@ -227,6 +231,12 @@ func ParseCard(b []byte) (*Card, error) {
 				}
 			}
 			c.LeaseKeys = append(c.LeaseKeys, k)
+		case retireField:
+			r, err := parseRetireLine(f, c.Retire)
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %w", lineNo, err)
+			}
+			c.Retire = append(c.Retire, r)
 		default:
 			return nil, fmt.Errorf("%w: line %d: %.32q", ErrCardField, lineNo, name)
 		}
@@ -242,6 +252,9 @@ func ParseCard(b []byte) (*Card, error) {
 		return nil, fmt.Errorf("%w: tls-pin", ErrCardMissing)
 	case len(c.LeaseKeys) == 0:
 		return nil, fmt.Errorf("%w: lease-key", ErrCardMissing)
+	}
+	if err := c.checkRetire(); err != nil {
+		return nil, err
 	}
 	c.Address = addrs[0]
 	if len(addrs) > 1 {
@@ -374,7 +387,7 @@ func (c *Card) Marshal() []byte {
 		b = enc.AppendEncode(b, k.Bytes())
 		b = append(b, '\n')
 	}
-	return b
+	return c.appendRetire(b)
 }
 
 // LoadCard reads and parses the card file at path.

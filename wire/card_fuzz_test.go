@@ -22,6 +22,7 @@ func FuzzParseCard(f *testing.F) {
 	f.Add(several.Marshal())
 	f.Add([]byte("tollgate-card 1\naddress a:1\naddress A:1\n"))
 	f.Add([]byte("# comment\n\ntollgate-card 1\n"))
+	f.Add(retiringCard(f).Marshal())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := ParseCard(b)
 		if err != nil {

@@ -40,6 +40,9 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if group == "keys" {
+		if f := leaseKeyCommands[sub]; f != nil {
+			return f(args, stdout, stderr)
+		}
 		return cmdMint(args, stdout, stderr)
 	}
 	name := strings.TrimSpace(group + " " + sub)

@@ -45,6 +45,9 @@ var groups = map[string][]sub{
 	},
 	"keys": {
 		{"mint", "keys mint --data DIR --product CODE [flags]", "Mints license keys of a catalogue product straight into the gateway's store and prints them, one a line. Shops mint through the shop channel instead.", "tollgate keys mint --data /var/lib/tollgate --product 1AJS2 --count 10 --years 1"},
+		{"list", "keys list --data DIR", "Lists the gateway's lease-signing keys: the one signing now, then the earlier ones, with their retire dates.", "tollgate keys list --data /var/lib/tollgate"},
+		{"rotate", "keys rotate --data DIR [--scheme mldsa44-ed25519] [--retire-after DATE]", "Makes a new lease-signing key. New leases are signed with it and carry a statement, signed by the current key, from which installed apps learn it; leases signed before stay good until they expire, and apps trust the current key for new leases until --retire-after (default: 90 days from now). A running gateway switches at once, without a restart. The card then lists both keys, the new one first: ship it with your next release. On several gateways sharing one database, rotate one, copy its lease.key and server.card to the others and restart them.", "tollgate keys rotate --data /var/lib/tollgate --retire-after 2027-03-01"},
+		{"retire", "keys retire --data DIR --after DATE KEYID", "Dates an earlier lease key's retirement on the card (apps built with that card stop trusting it for new leases after DATE). Apps that learned the current key from a statement keep the date the rotation gave. The key signing now cannot be retired: rotate first.", "tollgate keys retire --data /var/lib/tollgate --after 2027-03-01 3f2a9c01d4e5b6a7"},
 	},
 }
 

@@ -35,6 +35,7 @@ Usage:
   tollgate serve --data DIR [--listen 127.0.0.1:7443] [--config FILE] [--log text|json]
   tollgate run   --data DIR [--listen 127.0.0.1:7443]   (init on first use, then serve)
   tollgate keys mint --data DIR --product CODE [--count N] [--seats N] [--years N | --months N | --days N | --perpetual] [--feature NAME]...
+  tollgate keys list|rotate|retire --data DIR [--retire-after DATE | --after DATE KEYID]   (the lease-signing keys)
   tollgate product add|update --data DIR --code CODE [--name NAME] [--platform P] [--years N | --months N | --perpetual | --trial-days N]
                         [--seats N] [--max-seats N] [--site-license] [--feature NAME]... [--bundle CODE]... [--level 1|2|3] [--online-days N] [--warn-days N] [--lease-days N]
   tollgate product list|show --data DIR [CODE]
