@@ -63,6 +63,8 @@ const (
 	TypeEventsResponse     Type = 0x0E
 	TypeOrderRequest       Type = 0x0F
 	TypeOrderResponse      Type = 0x10
+	TypeTrialRequest       Type = 0x11
+	TypeTrialResponse      Type = 0x12
 	TypeErrorResponse      Type = 0x7F
 )
 
@@ -83,6 +85,8 @@ var typeNames = [...]string{
 	TypeEventsResponse:     "EventsResponse",
 	TypeOrderRequest:       "OrderRequest",
 	TypeOrderResponse:      "OrderResponse",
+	TypeTrialRequest:       "TrialRequest",
+	TypeTrialResponse:      "TrialResponse",
 	TypeErrorResponse:      "ErrorResponse",
 }
 
@@ -136,6 +140,10 @@ func maxBodyLen(t Type) int {
 		return NonceSize + 1 + MaxOrderIDLen
 	case TypeOrderResponse:
 		return NonceSize + 8 + 2 + maxOrderLen + SealedKeysLen(MaxMintCount)
+	case TypeTrialRequest:
+		return trialRequestFixed + maxFingerprintLen + 1 + MaxHostnameLen + 1 + MaxAppVersionLen
+	case TypeTrialResponse:
+		return trialResponseFixed + 2 + MaxLeaseSize
 	case TypeErrorResponse:
 		return errorResponseFixed + 1 + MaxErrorMessageLen
 	}

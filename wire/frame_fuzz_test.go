@@ -30,6 +30,8 @@ var parsers = map[Type]func([]byte) (Message, int, error){
 	TypeEventsResponse:     anyParser(ParseEventsResponse),
 	TypeOrderRequest:       anyParser(ParseOrderRequest),
 	TypeOrderResponse:      anyParser(ParseOrderResponse),
+	TypeTrialRequest:       anyParser(ParseTrialRequest),
+	TypeTrialResponse:      anyParser(ParseTrialResponse),
 }
 
 // seedMessages returns valid messages of every type: the golden ones and
@@ -58,6 +60,8 @@ func seedMessages(tb testing.TB) []Message {
 		EventsResponse{Nonce: testNonce},
 		testOrderRequest,
 		testOrderResponse(tb),
+		testTrialRequest,
+		testTrialResponse,
 	}, largest(tb)...)
 }
 
