@@ -32,6 +32,8 @@ const (
 	KindShopNotAllowed                  // the shop may not do this
 	KindOrderConflict                   // the order id was used for another order
 	KindQuotaExceeded                   // the shop's daily quota is used up
+	KindTrialUsed                       // this machine already had its trial of the product
+	KindNoTrial                         // the product offers no keyless trial
 )
 
 // statuses is the one place a refusal's kind becomes a wire status.
@@ -52,6 +54,8 @@ var statuses = [...]wire.Status{
 	KindShopNotAllowed:      wire.StatusShopNotAllowed,
 	KindOrderConflict:       wire.StatusOrderConflict,
 	KindQuotaExceeded:       wire.StatusQuotaExceeded,
+	KindTrialUsed:           wire.StatusTrialUsed,
+	KindNoTrial:             wire.StatusNoTrial,
 }
 
 // Status returns the wire status of refusals of kind k.
@@ -108,6 +112,8 @@ var (
 	ErrShopNotAllowed      = refuse(KindShopNotAllowed, "this shop may not do this")
 	ErrOrderConflict       = refuse(KindOrderConflict, "this order id was used for a different order")
 	ErrQuotaExceeded       = refuse(KindQuotaExceeded, "the shop's daily key quota is used up")
+	ErrTrialUsed           = refuse(KindTrialUsed, "this computer has already had its trial of this product; buy a license key to go on")
+	ErrNoTrial             = refuse(KindNoTrial, "this product offers no trial; buy a license key to use it")
 )
 
 // Refusals worded for where they happen.

@@ -8,6 +8,34 @@ import (
 	"github.com/tollgate/tollgate/wire"
 )
 
+// TrialOffer is a product's keyless trial (Product.TrialOffer): Days days
+// from its start on one machine, once per machine, with Entitlements (the
+// publisher's choice, which may be fewer than a bought key's). The trial's
+// license takes the product's policy.
+type TrialOffer struct {
+	Days         uint16   `json:"days"`
+	Entitlements []string `json:"entitlements,omitempty"`
+}
+
+// MaxTrialDays is the longest trial a product may offer.
+const MaxTrialDays = 366
+
+// check refuses (ErrInvalid) an offer of no days or more than
+// MaxTrialDays, or with entitlements a lease cannot carry. A nil offer
+// is none, and valid.
+func (o *TrialOffer) check(code string) error {
+	if o == nil {
+		return nil
+	}
+	if o.Days < 1 || o.Days > MaxTrialDays {
+		return fmt.Errorf("%w: product %s: a trial of %d days: offer 1 to %d days", ErrInvalid, code, o.Days, MaxTrialDays)
+	}
+	if _, err := wire.NewEntitlements(o.Entitlements...); err != nil {
+		return fmt.Errorf("%w: product %s: trial entitlements: %w", ErrInvalid, code, err)
+	}
+	return nil
+}
+
 // Trial is the mark a product's keyless trial leaves: which install of
 // which machine had it, and its license. The gateway keeps it so that a
 // machine gets one trial of a product, whatever install asks (a new state
