@@ -125,8 +125,8 @@ func (s *Service) newTrial(pc keygen.ProductCode, prod *store.Product, req *wire
 
 // resumeTrial answers an install that asks again for its trial t: while
 // the trial runs, on the same machine, a new lease of the same license;
-// once it has ended, ErrTrialUsed. An install whose seat an operator freed
-// takes it again.
+// once it has ended, or its seat was given up (converted to a bought key,
+// or freed by an operator), ErrTrialUsed.
 func (s *Service) resumeTrial(t *store.Trial, req *wire.TrialRequest, p *Peer) (TrialGrant, error) {
 	res := TrialGrant{LicenseID: t.License, Resumed: true}
 	err := s.st.Update(t.License, func(tx *store.Tx) error {
@@ -139,15 +139,13 @@ func (s *Service) resumeTrial(t *store.Trial, req *wire.TrialRequest, p *Peer) (
 			return err
 		}
 		a, ok := tx.Activation(p.Install)
-		if ok {
-			if _, same := s.matchFingerprint(&a, &req.Fingerprint); !same {
-				return errActivatedElsewhere
-			}
-		} else {
-			if uint32(len(tx.Activations)) >= l.Seats {
-				return ErrNoSeats
-			}
-			a = store.Activation{Install: p.Install, Created: now.Unix()}
+		if !ok {
+			// Its seat was given up: the trial was converted to a key
+			// (Licensee.Activate frees it), or an operator freed it.
+			return trialUsed(t)
+		}
+		if _, same := s.matchFingerprint(&a, &req.Fingerprint); !same {
+			return errActivatedElsewhere
 		}
 		s.setFingerprint(&a, &req.Fingerprint)
 		a.Hostname, a.AppVersion, a.LastSeen = string(req.Hostname), string(req.AppVersion), now.Unix()
@@ -157,9 +155,6 @@ func (s *Service) resumeTrial(t *store.Trial, req *wire.TrialRequest, p *Peer) (
 		}
 		res.Ends = l.Expiry()
 		tx.PutActivation(a)
-		if !ok {
-			recordSeat(tx, store.EventActivated, a.Hostname)
-		}
 		return nil
 	})
 	if err != nil {
