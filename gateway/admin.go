@@ -66,6 +66,7 @@ var adminOps = adminTable(
 	handle(adminapi.OpAudit, (*Admin).audit),
 	handle(adminapi.OpAuditVerify, (*Admin).verifyAudit),
 	handle(adminapi.OpStats, (*Admin).stats),
+	handle(adminapi.OpTrialList, (*Admin).trials),
 )
 
 // namedHandler is a handler and the name of its operation.

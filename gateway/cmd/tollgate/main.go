@@ -37,7 +37,9 @@ Usage:
   tollgate keys mint --data DIR --product CODE [--count N] [--seats N] [--years N | --months N | --days N | --perpetual] [--feature NAME]...
   tollgate product add|update --data DIR --code CODE [--name NAME] [--platform P] [--years N | --months N | --perpetual | --trial-days N]
                         [--seats N] [--max-seats N] [--site-license] [--feature NAME]... [--bundle CODE]... [--level 1|2|3] [--online-days N] [--warn-days N] [--lease-days N]
+                        [--keyless-trial DAYS [--trial-feature NAME]...]
   tollgate product list|show --data DIR [CODE]
+  tollgate trial list --data DIR [--product CODE]   (keyless trials: machine, started, ends; counted)
   tollgate shop add|update --data DIR --name NAME --key noisepub:...|FILE.pub --network CIDR... --product CODE... [--quota N]
   tollgate shop list|remove --data DIR [NAME]
   tollgate license show|suspend|resume|revoke|renew|reset|unflag --data DIR [--years N | --months N | --days N | --perpetual] KEY|ID
@@ -125,7 +127,7 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 			return licenseListCommands[rest[0]](rest[1:], stdout, stderr)
 		}
 		return cmdAdmin(cmd, rest, stdout, stderr)
-	case "product", "shop", "audit", "stats", "keys":
+	case "product", "shop", "audit", "stats", "keys", "trial":
 		return cmdAdmin(cmd, rest, stdout, stderr)
 	case "demo":
 		fs := newFlags("demo", stderr)
