@@ -124,4 +124,3 @@ func TestTrialEndToEnd(t *testing.T) {
 		t.Fatalf("the reopened state grants %v", d.Entitlements)
 	}
 }
-

@@ -103,4 +103,3 @@ func TestTrialCommands(t *testing.T) {
 		t.Fatalf("audit: want 2 trial.start entries: %q", out)
 	}
 }
-
