@@ -1,9 +1,13 @@
 package clienttest
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,4 +127,55 @@ func TestTrialEndToEnd(t *testing.T) {
 	if !slices.Equal(d.Entitlements, []string{"quarantine", "scan", "update"}) {
 		t.Fatalf("the reopened state grants %v", d.Entitlements)
 	}
+}
+
+// TestClientTrialCommand runs tollgate-client trial against the test
+// gateway: the trial starts and validates with its features; another state
+// folder on this machine is refused trial-used; a product without a trial
+// no-trial; each with its exit code.
+func TestClientTrialCommand(t *testing.T) {
+	t.Parallel()
+	ctx := hang.Context(t)
+	tmp := t.TempDir()
+	exe := binary(t, "tollgate-client")
+	g := startGateway(t)
+	err := g.srv.Store().AddProduct(store.Product{Code: trialProduct, Name: "VSE 2.1 Pro", Entitlements: []string{"scan", "update"},
+		Policy: store.Policy{Level: 2, LeaseSeconds: 7 * 86400}, TrialOffer: &store.TrialOffer{Days: 14, Entitlements: []string{"scan"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := filepath.Join(tmp, "server.card")
+	if err := os.WriteFile(card, g.card.Marshal(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(state string, args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, exe, append([]string{"--card", card, "--state", filepath.Join(tmp, state)}, args...)...)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return o.String() + e.String(), code
+	}
+	expect := func(what string, out string, code, wantCode int, want string) {
+		t.Helper()
+		if code != wantCode || !strings.Contains(out, want) {
+			t.Fatalf("%s: exit %d, output %q; want exit %d and %q", what, code, out, wantCode, want)
+		}
+	}
+	out, code := run("a", "--product", trialProduct, "trial")
+	expect("trial", out, code, 0, "The trial is running on this computer until ")
+	out, code = run("a", "validate")
+	expect("validate the trial", out, code, 0, "Features: scan.")
+	out, code = run("b", "--product", trialProduct, "trial", "--json")
+	expect("trial in another state folder", out, code, 1, `"status": "trial-used"`)
+	out, code = run("c", "--product", product, "trial")
+	expect("trial of a product without one", out, code, 1, "offers no trial")
+	out, code = run("d", "trial")
+	expect("trial without a product", out, code, 2, "--product CODE")
 }
