@@ -9,7 +9,7 @@ import (
 	"github.com/tollgate/tollgate/wire"
 )
 
-// StartTrial locks the product's trial head row, finds the product's
+// StartTrial writes (and so locks) the product's trial head row, finds the product's
 // earlier trials of install or sharing a fingerprint component with fp,
 // lets decide judge, and writes the new trial's license, activation, mark,
 // index rows and audit entry in the same SERIALIZABLE transaction (run
@@ -26,10 +26,12 @@ func (b *Backend) StartTrial(product string, install store.InstallID, fp wire.Fi
 	ctx, cancel := b.ctx()
 	defer cancel()
 	return b.serializable(ctx, "start a trial", func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO tollgate_trial_heads (product) VALUES ($1) ON CONFLICT (product) DO NOTHING`, product); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `SELECT product FROM tollgate_trial_heads WHERE product = $1 FOR UPDATE`, product); err != nil {
+		// The head row is written, not only locked: a transaction that
+		// waited for it fails to serialise once the other commits (40001),
+		// and runs again on a snapshot that holds the other's trial,
+		// whenever its own snapshot was taken.
+		if _, err := tx.Exec(ctx, `INSERT INTO tollgate_trial_heads (product) VALUES ($1)
+			ON CONFLICT (product) DO UPDATE SET product = excluded.product`, product); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT record FROM tollgate_trials WHERE product = $1 AND (install = $2 OR install IN

@@ -2,8 +2,9 @@
 -- JSON record (store.EncodeTrial) beside the columns queries need, and
 -- an index row per fingerprint component (kind byte and keyed hash), by
 -- which a machine that had a trial is found again under a new install.
--- A product's head row is what StartTrial locks (FOR UPDATE), so that two
--- gateways starting trials of one product take turns.
+-- A product's head row is what StartTrial writes first (an upsert, which
+-- locks it), so that two gateways starting trials of one product take
+-- turns, the later one run again on a snapshot that sees the other's.
 CREATE TABLE tollgate_trial_heads (
 	product text PRIMARY KEY
 );
