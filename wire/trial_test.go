@@ -1,6 +1,9 @@
 package wire
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -87,4 +90,34 @@ func TestTrialResponseBounds(t *testing.T) {
 		{"ends zero", func(m *TrialResponse) { m.Ends = 0 }, ErrInvalidField},
 		{"ends negative", func(m *TrialResponse) { m.Ends = -1 }, ErrInvalidField},
 	})
+}
+
+// TestTrialGoldenFile: testdata/trial.golden, the vectors other
+// implementations read, holds the encodings these tests check.
+func TestTrialGoldenFile(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "trial.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sections := map[string]*strings.Builder{}
+	var cur *strings.Builder
+	for line := range strings.Lines(string(b)) {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "["); ok {
+			cur = &strings.Builder{}
+			sections[strings.TrimSuffix(name, "]")] = cur
+			continue
+		}
+		if cur != nil {
+			cur.WriteString(line)
+		}
+	}
+	for name, m := range map[string]Message{"TrialRequest": testTrialRequest, "TrialResponse": testTrialResponse} {
+		s, ok := sections[name]
+		if !ok {
+			t.Fatalf("testdata/trial.golden has no [%s]", name)
+		}
+		if got, want := unhex(t, s.String()), m.Append(nil); !bytes.Equal(got, want) {
+			t.Errorf("[%s] differs from the encoding at byte %d", name, firstDiff(got, want))
+		}
+	}
 }
