@@ -471,6 +471,10 @@ func (l *Licensee) refusal(err error, held bool) Decision {
 		d.Message, d.Action = "That is not a valid license key.", "Check the key for typos."
 	case wire.StatusFingerprintRejected:
 		d.Message, d.Action = "This computer could not be identified well enough to activate it.", "Contact the vendor; a virtual machine may need an explicit machine identifier."
+	case wire.StatusTrialUsed:
+		d.Reason, d.Message, d.Action = ReasonTrialUsed, messages[ReasonTrialUsed][0], messages[ReasonTrialUsed][1]
+	case wire.StatusNoTrial:
+		d.Reason, d.Message, d.Action = ReasonNoTrial, messages[ReasonNoTrial][0], messages[ReasonNoTrial][1]
 	case wire.StatusInstallCloned:
 		d.Message = "This program's license data is also in use on another computer (it was copied, or restored from a backup), so the license server refused it here."
 		d.Action = "Activate the program again with your license key. A copy of the program's data on another computer stops working then."

@@ -80,6 +80,7 @@ var adminOps = adminTable(
 	handle(adminapi.OpKeysList, (*Admin).leaseKeys),
 	handle(adminapi.OpKeysRotate, (*Admin).rotateLeaseKey),
 	handle(adminapi.OpKeysRetire, (*Admin).retireLeaseKey),
+	handle(adminapi.OpTrialList, (*Admin).trials),
 )
 
 // namedHandler is a handler and the name of its operation.

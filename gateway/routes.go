@@ -33,6 +33,7 @@ var appChannel = channelRoutes{name: "app", routes: [256]route{
 	wire.TypeTimeRequest:       inline(kindTime, wire.ParseTimeRequest, answerTime),
 	wire.TypeActivateRequest:   slow(kindActivate, wire.ParseActivateRequest, answerActivate),
 	wire.TypeDeactivateRequest: slow(kindDeactivate, wire.ParseDeactivateRequest, answerDeactivate),
+	wire.TypeTrialRequest:      slow(kindTrial, wire.ParseTrialRequest, answerTrial),
 }}
 
 // shopChannel serves shops (Noise KK, IP-locked): mint, key operations,

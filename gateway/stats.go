@@ -25,11 +25,12 @@ const (
 	kindKeyOp
 	kindEvents
 	kindOrder
+	kindTrial
 	kindOther // a request of no kind the channel serves, or an unreadable frame
 	numKinds
 )
 
-var kindNames = [numKinds]string{"validate", "activate", "deactivate", "time", "mint", "key_op", "events", "order", "other"}
+var kindNames = [numKinds]string{"validate", "activate", "deactivate", "time", "mint", "key_op", "events", "order", "trial", "other"}
 
 // numStatuses bounds the statuses counted one by one; a higher one (from a
 // newer wire version) is counted with the last.
@@ -54,6 +55,8 @@ func kindOf(t wire.Type) reqKind {
 		return kindEvents
 	case wire.TypeOrderRequest:
 		return kindOrder
+	case wire.TypeTrialRequest:
+		return kindTrial
 	}
 	return kindOther
 }

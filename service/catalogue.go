@@ -9,7 +9,8 @@ import (
 
 // DemoCatalogue returns the seed's VSE 2.1 products: Lite (1A), Basic (1B)
 // and Pro (1C) for Windows (J), in 1, 10 and 50 client editions (S2, S3,
-// S4), each licensed for one year.
+// S4), each licensed for one year; Pro for one client (1CJS2) offers a
+// 14-day keyless trial with "scan" only.
 func DemoCatalogue() []store.Product {
 	editions := []struct {
 		letter, name string
@@ -24,6 +25,8 @@ func DemoCatalogue() []store.Product {
 		seats uint32
 	}{{"2", 1}, {"3", 10}, {"4", 50}}
 	var out []store.Product
+	// Pro for one client offers a 14-day keyless trial that scans only.
+	trial := map[string]*store.TrialOffer{"1CJS2": {Days: 14, Entitlements: []string{"scan"}}}
 	for _, e := range editions {
 		for _, s := range sizes {
 			clients := "clients"
@@ -38,6 +41,7 @@ func DemoCatalogue() []store.Product {
 				Seats:        s.seats,
 				Entitlements: e.ents,
 				Policy:       store.Policy{Level: 2, LeaseSeconds: 7 * 24 * 3600},
+				TrialOffer:   trial["1"+e.letter+"JS"+s.digit],
 			})
 		}
 	}

@@ -33,6 +33,8 @@ const (
 	KindOrderConflict                   // the order id was used for another order
 	KindQuotaExceeded                   // the shop's daily quota is used up
 	KindRequestMismatch                 // an offline request or release proof is not for this gateway, machine or activation
+	KindTrialUsed                       // this machine already had its trial of the product
+	KindNoTrial                         // the product offers no keyless trial
 )
 
 // statuses is the one place a refusal's kind becomes a wire status.
@@ -54,6 +56,8 @@ var statuses = [...]wire.Status{
 	KindOrderConflict:       wire.StatusOrderConflict,
 	KindQuotaExceeded:       wire.StatusQuotaExceeded,
 	KindRequestMismatch:     wire.StatusRequestMismatch,
+	KindTrialUsed:           wire.StatusTrialUsed,
+	KindNoTrial:             wire.StatusNoTrial,
 }
 
 // Status returns the wire status of refusals of kind k.
@@ -111,6 +115,8 @@ var (
 	ErrOrderConflict       = refuse(KindOrderConflict, "this order id was used for a different order")
 	ErrQuotaExceeded       = refuse(KindQuotaExceeded, "the shop's daily key quota is used up")
 	ErrRequestMismatch     = refuse(KindRequestMismatch, "this file was not made for this license server, or was changed since; make it again on the machine with this server's card")
+	ErrTrialUsed           = refuse(KindTrialUsed, "this computer has already had its trial of this product; buy a license key to go on")
+	ErrNoTrial             = refuse(KindNoTrial, "this product offers no trial; buy a license key to use it")
 )
 
 // Refusals worded for where they happen.

@@ -1,6 +1,9 @@
 package store
 
-import "github.com/tollgate/tollgate/keygen"
+import (
+	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/wire"
+)
 
 // Backend is what a storage backend provides to the Store in front of it:
 // the durable state of licenses, activations, orders, shops, products,
@@ -171,6 +174,25 @@ type Backend interface {
 	// for this end (Unix seconds) was appended before, by any gateway of
 	// the database: then added is false and nothing is written.
 	AppendExpiring(e Event, end int64) (added bool, _ error)
+
+	// StartTrial starts a keyless trial of product for install on the
+	// machine of fp (keyed under the gateway's secret, as Trial keeps it),
+	// serialised with every other StartTrial of the product (a lock, a
+	// locked row), so that two installs of one machine asking at once get
+	// one trial. decide is called with the product's trials of this install
+	// or that share at least one fingerprint component (kind and keyed hash)
+	// with fp, ordered by install id; it returns the trial to write, or nil
+	// to write nothing, or an error returned unchanged (nothing written).
+	// The new trial's license (which must not exist: ErrExists), its one
+	// activation, the mark and the audit entry are written in one durable
+	// commit. A new trial whose parts do not belong together
+	// (CheckNewTrial) is ErrInvalid. decide may run more than once (a SQL
+	// backend runs a transaction again); only its last answer is written.
+	StartTrial(product string, install InstallID, fp wire.Fingerprint, decide func(prior []Trial) (*NewTrial, error)) error
+	// Trials returns the trial marks of product (every product when
+	// empty), ordered by product code, then install id. It is an
+	// operator's query: a backend may scan.
+	Trials(product string) ([]Trial, error)
 
 	// Stats returns the backend's figures now (PendingWrites is the
 	// Store's, and left zero).

@@ -44,6 +44,10 @@ type Product struct {
 	// the product's leases (Lease.Messages), so an app offline shows them
 	// too. Checked by checkMessages.
 	Messages map[string]map[string]string `json:"messages,omitempty"`
+	// TrialOffer, when set, offers a keyless trial of the product: once
+	// per machine, without a key (TrialOffer; not to be confused with
+	// TrialDays, a default term of minted keys).
+	TrialOffer *TrialOffer `json:"trial_offer,omitempty"`
 }
 
 // Seat bounds of the catalogue. A key carries 1 to its product's
@@ -104,6 +108,9 @@ func (p *Product) Check() error {
 		return seatError("product %s: at most %d seats needs a site license; otherwise the maximum is 1 to %d", p.Code, p.MaxSeats, DefaultMaxSeats)
 	case p.Seats > p.SeatLimit():
 		return seatError("product %s: default seats %d outside 1..%d, the seats it allows", p.Code, p.Seats, p.SeatLimit())
+	}
+	if err := p.TrialOffer.check(p.Code); err != nil {
+		return err
 	}
 	if p.Policy.Level > 3 {
 		return fmt.Errorf("%w: product %s: validation level %d", ErrInvalid, p.Code, p.Policy.Level)

@@ -63,6 +63,8 @@ const (
 	TypeEventsResponse     Type = 0x0E
 	TypeOrderRequest       Type = 0x0F
 	TypeOrderResponse      Type = 0x10
+	TypeTrialRequest       Type = 0x11
+	TypeTrialResponse      Type = 0x12
 
 	// An air-gapped machine's activation request and release proof, carried
 	// by a shop for its customer (offline.go).
@@ -91,6 +93,8 @@ var typeNames = [...]string{
 	TypeEventsResponse:     "EventsResponse",
 	TypeOrderRequest:       "OrderRequest",
 	TypeOrderResponse:      "OrderResponse",
+	TypeTrialRequest:       "TrialRequest",
+	TypeTrialResponse:      "TrialResponse",
 
 	TypeOfflineAnswerRequest:   "OfflineAnswerRequest",
 	TypeOfflineAnswerResponse:  "OfflineAnswerResponse",
@@ -152,6 +156,10 @@ func maxBodyLen(t Type) int {
 		return NonceSize + 8 + 2 + maxOrderLen + SealedKeysLen(MaxMintCount)
 	case TypeOfflineAnswerRequest, TypeOfflineAnswerResponse, TypeOfflineReleaseRequest, TypeOfflineReleaseResponse:
 		return offlineMaxBodyLen(t)
+	case TypeTrialRequest:
+		return trialRequestFixed + maxFingerprintLen + 1 + MaxHostnameLen + 1 + MaxAppVersionLen
+	case TypeTrialResponse:
+		return trialResponseFixed + 2 + MaxLeaseSize
 	case TypeErrorResponse:
 		return errorResponseFixed + 1 + MaxErrorMessageLen
 	}

@@ -35,6 +35,8 @@ var parsers = map[Type]func([]byte) (Message, int, error){
 	TypeOfflineAnswerResponse:  anyParser(ParseOfflineAnswerResponse),
 	TypeOfflineReleaseRequest:  anyParser(ParseOfflineReleaseRequest),
 	TypeOfflineReleaseResponse: anyParser(ParseOfflineReleaseResponse),
+	TypeTrialRequest:           anyParser(ParseTrialRequest),
+	TypeTrialResponse:          anyParser(ParseTrialResponse),
 }
 
 // seedMessages returns valid messages of every type: the golden ones and
@@ -67,6 +69,8 @@ func seedMessages(tb testing.TB) []Message {
 		OfflineAnswerResponse{Nonce: testNonce, LicenseID: testLicenseID, Lease: []byte{1, 2, 3}},
 		OfflineReleaseRequest{Nonce: testNonce, Release: testOfflineRelease(tb)},
 		OfflineReleaseResponse{Nonce: testNonce, LicenseID: testLicenseID},
+		testTrialRequest,
+		testTrialResponse,
 	}, largest(tb)...)
 }
 

@@ -51,7 +51,7 @@ func TestParseHeaderErrors(t *testing.T) {
 		{"version 2, short", "02", ErrUnsupportedVersion},
 		{"version 2, unknown type", "02 ee 00000000 00000000", ErrUnsupportedVersion},
 		{"type 0", "01 00 00000000 00000000", ErrUnknownType},
-		{"type 0x11", "01 11 00000000 00000000", ErrUnknownType},
+		{"type 0x7e", "01 7e 00000000 00000000", ErrUnknownType},
 		{"type 0x7e", "01 7e 00000000 00000000", ErrUnknownType},
 		{"type 0xff", "01 ff 00000000 00000000", ErrUnknownType},
 		{"unknown type, huge", "01 80 00000000 ffffffff", ErrUnknownType},
@@ -101,6 +101,8 @@ func largest(t testing.TB) []Message {
 		OfflineAnswerResponse{Lease: repeat(0xaa, MaxLeaseSize)},
 		OfflineReleaseRequest{Release: OfflineRelease{InstallKey: [InstallKeySize]byte{1}, LeaseIssued: 1, Created: 1}},
 		OfflineReleaseResponse{},
+		TrialRequest{Product: testProduct, Fingerprint: fp, Hostname: repeat('h', MaxHostnameLen), AppVersion: repeat('v', MaxAppVersionLen)},
+		TrialResponse{Ends: 1, Lease: repeat(0xaa, MaxLeaseSize)},
 	}
 }
 
@@ -141,7 +143,8 @@ func TestTypeString(t *testing.T) {
 		TypeKeyStatusResponse: "KeyStatusResponse",
 		TypeErrorResponse:     "ErrorResponse",
 		0:                     "Type(0x0)",
-		0x11:                  "Type(0x11)",
+		TypeTrialRequest:      "TrialRequest",
+		0x7e:                  "Type(0x7e)",
 		0xff:                  "Type(0xff)",
 	} {
 		if got := typ.String(); got != want {

@@ -24,6 +24,8 @@ const (
 	pfxExpiring   = 'x' // x | license id (16) | end (8)  -> seq (8) of the expiring event appended for that end
 	pfxAudit      = 'z' // z | sequence (8)              -> audit entry
 	keyAuditHead  = "Z" // the last audit entry's sequence (8) and hash (32)
+	pfxTrial      = 'T' // T | product (5) | install (32) -> trial mark (store.EncodeTrial, trial.go)
+	pfxTrialFP    = 'U' // U | product (5) | kind (1) | keyed hash (8) | install (32) -> nothing: a trial's fingerprint component
 )
 
 func licenseKey(h keygen.KeyHash) []byte     { return append([]byte{pfxLicense}, h[:]...) }

@@ -57,6 +57,9 @@ type Backend struct {
 	// "no shop of this name or key" and "no product of this code" still
 	// hold when the record is written (shop.go, product.go).
 	catalogueMu sync.Mutex
+	// trialMu serialises StartTrial (trial.go): trials are rare, and one
+	// lock makes "no earlier trial of this machine" hold when one is written.
+	trialMu sync.Mutex
 
 	// shopEvents holds, by shop name, the *eventHead of its event stream
 	// (event.go).

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Open) {
 	cases = append(cases, cacheCases...)
 	cases = append(cases, queryCases...)
 	cases = append(cases, eventCases...)
+	cases = append(cases, trialCases...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

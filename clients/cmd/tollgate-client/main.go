@@ -43,6 +43,16 @@ deactivate that one first, or use another --state.
 
 Example:
   tollgate-client --card server.card activate 1AJS2-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`},
+	{Name: "trial", Summary: "start the product's keyless trial on this machine", Help: `Starts the product's keyless trial, if it offers one: a license of the trial's
+days and features for this installation, saved as an activated key's is, so
+that validate and status work on it until the trial ends. A computer gets one
+trial of a product: a new state folder or a reinstall is refused (trial-used).
+A folder that already holds a license starts no trial: the answer is that
+license's check. Activating a bought key later in the same folder replaces the
+trial and keeps the installation.
+
+Example:
+  tollgate-client --card server.card --product 1CJS2 trial`},
 	{Name: "validate", Summary: "check the license with the server (--offline: from the saved lease)", Help: `Asks the license server whether the license is still good, now: a suspension,
 revocation or seat reset is seen at once. When the server cannot be reached,
 the saved lease decides, and the answer says the check was offline.
@@ -184,6 +194,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			o.product = key.Product().String()
 		}
 	}
+	if cmd.Name == "trial" && o.product == "" {
+		return o.fail(exitUndecided, cli.Usage(helpOf, "Say which product's trial with --product CODE."))
+	}
 	l, code := o.open(cmd.Name)
 	if l == nil {
 		return code
@@ -197,6 +210,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd.Name {
 	case "activate":
 		return o.decision(l.Activate(ctx, key))
+	case "trial":
+		return o.decision(l.StartTrial(ctx))
 	case "validate":
 		if o.offline {
 			return o.decision(l.CheckOffline())

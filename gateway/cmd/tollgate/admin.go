@@ -58,7 +58,7 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 			return printing(out, (*adminapi.Client).Stats, func(counters map[string]int64) any { return counters }, func(c map[string]int64) { printStats(stdout, c) }), nil
 		}
 	case "product add", "product update":
-		edit := productFlags(fs)
+		edit := withTrialOffer(productFlags(fs), trialOfferFlags(fs))
 		code := fs.String("code", "", "5-character product code (required)")
 		finish = func(pos []string) (command, error) {
 			code := strings.ToUpper(*code)
@@ -133,6 +133,8 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 			get := func(c *adminapi.Client) (adminapi.Shop, error) { return shopNamed(c, name) }
 			return saying(out, updating(get, edit, (*adminapi.Client).UpdateShop), "shop %s updated", name), nil
 		}
+	case "trial list":
+		finish = trialListFlags(fs, out, stdout)
 	case "license flagged":
 		finish = func(pos []string) (command, error) {
 			return printing(out, (*adminapi.Client).FlaggedLicenses, func(fl []adminapi.License) any { return adminapi.Flagged{Licenses: fl} }, func(fl []adminapi.License) { printFlagged(stdout, fl) }), nil
@@ -463,6 +465,9 @@ func printProducts(w io.Writer, ps ...store.Product) {
 		fmt.Fprint(w, ")")
 		if len(p.Entitlements) > 0 {
 			fmt.Fprintf(w, "  features %s", strings.Join(p.Entitlements, ","))
+		}
+		if o := p.TrialOffer; o != nil {
+			fmt.Fprintf(w, "  keyless trial %d day(s) features %s", o.Days, strings.Join(o.Entitlements, ","))
 		}
 		fmt.Fprintf(w, "  level %d\n", p.Policy.Level)
 	}

@@ -43,6 +43,9 @@ var groups = map[string][]sub{
 		{"deactivate-machine", "license deactivate-machine --data DIR KEY|ID MACHINE-ID", "Frees the seat of one machine of a license, and leaves its other seats: the machine's app must activate again (if a seat is free then). The license is named by its key or its id; the machine by the id 'tollgate license show' prints beside it. Audited.", "tollgate license deactivate-machine --data DIR 3f2a9c01 5be1d0c4"},
 		{"flagged", "license flagged --data DIR", "Lists the licenses activated on too many machines or networks: shared keys.", "tollgate license flagged --data /var/lib/tollgate"},
 	},
+	"trial": {
+		{"list", "trial list --data DIR [--product CODE]", "Lists the keyless trials started (never a key: a trial has none), oldest first: license id, product, machine, hostname, start and end, running or ended, and counts them. A machine gets one trial of a product; 'license show' takes the id, 'license revoke' ends a trial early.", "tollgate trial list --data /var/lib/tollgate --product 1CJS2 --json"},
+	},
 	"keys": {
 		{"mint", "keys mint --data DIR --product CODE [flags]", "Mints license keys of a catalogue product straight into the gateway's store and prints them, one a line. Shops mint through the shop channel instead.", "tollgate keys mint --data /var/lib/tollgate --product 1AJS2 --count 10 --years 1"},
 		{"list", "keys list --data DIR", "Lists the gateway's lease-signing keys: the one signing now, then the earlier ones, with their retire dates.", "tollgate keys list --data /var/lib/tollgate"},

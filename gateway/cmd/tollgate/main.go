@@ -38,9 +38,11 @@ Usage:
   tollgate keys list|rotate|retire --data DIR [--retire-after DATE | --after DATE KEYID]   (the lease-signing keys)
   tollgate product add|update --data DIR --code CODE [--name NAME] [--platform P] [--years N | --months N | --perpetual | --trial-days N]
                         [--seats N] [--max-seats N] [--site-license] [--feature NAME]... [--bundle CODE]... [--level 1|2|3] [--online-days N] [--warn-days N] [--lease-days N]
+                        [--keyless-trial DAYS [--trial-feature NAME]...]
   tollgate product list|show --data DIR [CODE]
   tollgate product messages set|unset|list --data DIR CODE [LANG ID [TEXT]]   (a product's own texts for its users, by language)
   tollgate product messages ids [--lang LANG]   (the message ids and the catalogue's texts)
+  tollgate trial list --data DIR [--product CODE]   (keyless trials: machine, started, ends; counted)
   tollgate shop add|update --data DIR --name NAME --key noisepub:...|FILE.pub --network CIDR... --product CODE... [--quota N]
   tollgate shop list|remove --data DIR [NAME]
   tollgate license show|suspend|resume|revoke|renew|reset|unflag --data DIR [--years N | --months N | --days N | --perpetual] KEY|ID
@@ -130,7 +132,7 @@ func dispatch(args []string, stdout, stderr io.Writer) error {
 			return licenseListCommands[rest[0]](rest[1:], stdout, stderr)
 		}
 		return cmdAdmin(cmd, rest, stdout, stderr)
-	case "product", "shop", "audit", "stats", "keys":
+	case "product", "shop", "audit", "stats", "keys", "trial":
 		if cmd == "product" && len(rest) > 0 && rest[0] == "messages" {
 			return cmdProductMessages(rest[1:], stdout, stderr)
 		}
