@@ -32,6 +32,8 @@ const (
 	KindShopNotAllowed                  // the shop may not do this
 	KindOrderConflict                   // the order id was used for another order
 	KindQuotaExceeded                   // the shop's daily quota is used up
+	KindBaseMissing                     // a plug-in's base product is not licensed on this install
+	KindResetLimit                      // the license's self-service seat resets are used up for now
 )
 
 // statuses is the one place a refusal's kind becomes a wire status.
@@ -52,6 +54,8 @@ var statuses = [...]wire.Status{
 	KindShopNotAllowed:      wire.StatusShopNotAllowed,
 	KindOrderConflict:       wire.StatusOrderConflict,
 	KindQuotaExceeded:       wire.StatusQuotaExceeded,
+	KindBaseMissing:         wire.StatusBaseMissing,
+	KindResetLimit:          wire.StatusResetLimit,
 }
 
 // Status returns the wire status of refusals of kind k.
@@ -108,6 +112,8 @@ var (
 	ErrShopNotAllowed      = refuse(KindShopNotAllowed, "this shop may not do this")
 	ErrOrderConflict       = refuse(KindOrderConflict, "this order id was used for a different order")
 	ErrQuotaExceeded       = refuse(KindQuotaExceeded, "the shop's daily key quota is used up")
+	ErrBaseMissing         = refuse(KindBaseMissing, "this plug-in needs a license of the product it extends on this installation; activate that product first, then the plug-in")
+	ErrResetLimit          = refuse(KindResetLimit, "the self-service seat resets of this license are used up for now; try again later or contact the publisher")
 )
 
 // Refusals worded for where they happen.

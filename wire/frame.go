@@ -105,7 +105,7 @@ func (t Type) Known() bool { return int(t) < len(typeNames) && typeNames[t] != "
 func maxBodyLen(t Type) int {
 	switch t {
 	case TypeActivateRequest:
-		return activateRequestFixed + maxFingerprintLen + 1 + MaxHostnameLen + 1 + MaxAppVersionLen
+		return activateRequestFixed + maxFingerprintLen + 1 + MaxHostnameLen + 1 + MaxAppVersionLen + LicenseIDSize
 	case TypeActivateResponse:
 		return activateResponseFixed + 2 + MaxLeaseSize
 	case TypeValidateRequest:

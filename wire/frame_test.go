@@ -77,7 +77,7 @@ func largest(t testing.TB) []Message {
 		msg = append(msg, "€"...)
 	}
 	return []Message{
-		ActivateRequest{Key: testKey, Fingerprint: fp, Hostname: repeat('h', MaxHostnameLen), AppVersion: repeat('v', MaxAppVersionLen)},
+		ActivateRequest{Key: testKey, Fingerprint: fp, Hostname: repeat('h', MaxHostnameLen), AppVersion: repeat('v', MaxAppVersionLen), Base: testLicenseID},
 		ActivateResponse{Lease: repeat(0xaa, MaxLeaseSize)},
 		ValidateRequest{Fingerprint: fp},
 		ValidateResponse{Lease: repeat(0xaa, MaxLeaseSize)},
