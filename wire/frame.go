@@ -63,6 +63,8 @@ const (
 	TypeEventsResponse     Type = 0x0E
 	TypeOrderRequest       Type = 0x0F
 	TypeOrderResponse      Type = 0x10
+	TypeSeatResetRequest   Type = 0x17 // shop channel: a customer frees a seat (seatreset.go)
+	TypeSeatResetResponse  Type = 0x18
 	TypeErrorResponse      Type = 0x7F
 )
 
@@ -83,6 +85,8 @@ var typeNames = [...]string{
 	TypeEventsResponse:     "EventsResponse",
 	TypeOrderRequest:       "OrderRequest",
 	TypeOrderResponse:      "OrderResponse",
+	TypeSeatResetRequest:   "SeatResetRequest",
+	TypeSeatResetResponse:  "SeatResetResponse",
 	TypeErrorResponse:      "ErrorResponse",
 }
 
@@ -136,6 +140,10 @@ func maxBodyLen(t Type) int {
 		return NonceSize + 1 + MaxOrderIDLen
 	case TypeOrderResponse:
 		return NonceSize + 8 + 2 + maxOrderLen + SealedKeysLen(MaxMintCount)
+	case TypeSeatResetRequest:
+		return seatResetRequestFixed + 1 + MaxHostnameLen
+	case TypeSeatResetResponse:
+		return seatResetResponseLen
 	case TypeErrorResponse:
 		return errorResponseFixed + 1 + MaxErrorMessageLen
 	}

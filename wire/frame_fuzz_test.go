@@ -30,6 +30,8 @@ var parsers = map[Type]func([]byte) (Message, int, error){
 	TypeEventsResponse:     anyParser(ParseEventsResponse),
 	TypeOrderRequest:       anyParser(ParseOrderRequest),
 	TypeOrderResponse:      anyParser(ParseOrderResponse),
+	TypeSeatResetRequest:   anyParser(ParseSeatResetRequest),
+	TypeSeatResetResponse:  anyParser(ParseSeatResetResponse),
 }
 
 // seedMessages returns valid messages of every type: the golden ones and
@@ -40,6 +42,10 @@ func seedMessages(tb testing.TB) []Message {
 	vr.Changed = 1 << KindCPU
 	return append([]Message{
 		testActivateRequest,
+		testPluginActivateRequest(),
+		testSeatResetRequest,
+		SeatResetRequest{Nonce: testNonce, Key: testKey, Flags: SeatResetAll},
+		testSeatResetResponse,
 		testActivateResponse,
 		testValidateRequest,
 		testValidateResponse,

@@ -89,6 +89,8 @@ func largest(t testing.TB) []Message {
 			Spec: MintSpec{Entitlements: maxEntitlementSet(t)}},
 		MintResponse{OrderID: repeat('o', MaxOrderIDLen), Count: MaxMintCount, Sealed: fakeSealed(MaxMintCount)},
 		KeyOpRequest{Op: KeyOpStatus, Key: testKey},
+		SeatResetRequest{Key: testKey, Hostname: repeat('h', MaxHostnameLen)},
+		SeatResetResponse{Freed: 1, Seats: 1, NextReset: 1},
 		KeyStatusResponse{Product: testProduct, Activations: maxActivationList(t)},
 		ErrorResponse{Status: StatusServerError, Message: msg},
 		EventsRequest{Max: MaxEvents},
