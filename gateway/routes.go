@@ -43,6 +43,8 @@ var shopChannel = channelRoutes{name: "shop", admit: admitShop, routes: [256]rou
 	wire.TypeKeyOpRequest:  slow(kindKeyOp, wire.ParseKeyOpRequest, answerKeyOp),
 	wire.TypeEventsRequest: slow(kindEvents, wire.ParseEventsRequest, answerEvents),
 	wire.TypeOrderRequest:  slow(kindOrder, wire.ParseOrderRequest, answerOrder),
+	// A customer's seat reset is a key operation (counted as one).
+	wire.TypeSeatResetRequest: slow(kindKeyOp, wire.ParseSeatResetRequest, answerSeatReset),
 }}
 
 // inline is the route of a request answered on the read loop.

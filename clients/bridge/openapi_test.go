@@ -92,6 +92,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"OrderResponse": reflect.TypeFor[OrderResponse](), "License": reflect.TypeFor[License](),
 		"Activation": reflect.TypeFor[Activation](), "HealthResponse": reflect.TypeFor[HealthResponse](),
 		"Problem": reflect.TypeFor[Problem](), "Event": reflect.TypeFor[EventJSON](),
+		"SeatResetRequest": reflect.TypeFor[SeatResetRequest](), "SeatResetResponse": reflect.TypeFor[SeatResetResponse](),
 	}
 	if len(doc.Components.Schemas) != len(types) {
 		t.Errorf("%d schemas documented, %d types checked", len(doc.Components.Schemas), len(types))
@@ -129,7 +130,8 @@ func TestOpenAPIExamples(t *testing.T) {
 		"OrderRequest": func() any { return new(OrderRequest) }, "Term": func() any { return new(Term) },
 		"OrderResponse": func() any { return new(OrderResponse) }, "License": func() any { return new(License) },
 		"HealthResponse": func() any { return new(HealthResponse) }, "Problem": func() any { return new(Problem) },
-		"Event": func() any { return new(EventJSON) },
+		"Event":            func() any { return new(EventJSON) },
+		"SeatResetRequest": func() any { return new(SeatResetRequest) }, "SeatResetResponse": func() any { return new(SeatResetResponse) },
 	}
 	examples := 0
 	check := func(where string, m media) {
@@ -157,6 +159,10 @@ func TestOpenAPIExamples(t *testing.T) {
 		case *Term:
 			if _, err := v.wireTerm(); err != nil {
 				t.Errorf("%s: the server refuses the example term: %v", where, err)
+			}
+		case *SeatResetRequest:
+			if msg := v.check(); msg != "" {
+				t.Errorf("%s: the server refuses the example: %s", where, msg)
 			}
 		case *Problem:
 			if !strings.HasPrefix(v.Type, problemURN) || v.Status < 400 || v.Title == "" || v.Detail == "" {

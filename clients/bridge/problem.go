@@ -97,6 +97,10 @@ func gatewayProblem(se *wire.StatusError, what string, now time.Time) Problem {
 		p.Status, p.Type, p.Title = http.StatusTooManyRequests, "quota-exceeded", "The shop's daily key quota is used up"
 		// The quota is per UTC day.
 		p.RetryAfter = int(now.UTC().Truncate(24*time.Hour).Add(24*time.Hour).Sub(now).Seconds()) + 1
+	case wire.StatusResetLimit:
+		p.Status, p.Type, p.Title = http.StatusTooManyRequests, "reset-limit", "The license's self-service seat resets are used up for now"
+	case wire.StatusNotActivated:
+		p.Status, p.Type, p.Title = http.StatusNotFound, "not-activated", "No such machine holds a seat of the license"
 	case wire.StatusRateLimited:
 		p.Status, p.Type, p.Title, p.RetryAfter = http.StatusTooManyRequests, "rate-limited", "Too many requests", 60
 	case wire.StatusServerError:

@@ -28,6 +28,7 @@ func (s *Server) routes() []Route {
 		{"POST", "/v1/licenses/{key}/resume", s.keyOp(wire.KeyOpResume)},
 		{"POST", "/v1/licenses/{key}/revoke", s.keyOp(wire.KeyOpRevoke)},
 		{"POST", "/v1/licenses/{key}/renew", s.keyOp(wire.KeyOpRenew)},
+		{"POST", "/v1/licenses/{key}/reset", s.postSeatReset},
 		{"GET", "/v1/health", s.getHealth},
 		{"GET", "/metrics", s.getMetrics},
 	}
