@@ -156,3 +156,37 @@ func TestPluginEndToEnd(t *testing.T) {
 	want(t, "the plug-in once Pro is deactivated", plugin.CheckOffline(), false, clients.ReasonBaseMissing)
 	want(t, "the plug-in's check once Pro is deactivated", plugin.Check(ctx), false, clients.ReasonBaseMissing)
 }
+
+// TestPluginAndBundleCLI: tollgate-client activates a plug-in with --base
+// and --base-state: refused base-missing (exit 1, JSON status
+// base-missing) until the base is activated in its state directory, then
+// activated; a suite's key activates for Pro with --product and prints
+// Pro's entitlements.
+func TestPluginAndBundleCLI(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t)
+	if _, err := service.LoadDemoCatalogue(g.srv.Store()); err != nil {
+		t.Fatal(err)
+	}
+	c := newClientCLI(t, g)
+	tmp := t.TempDir()
+	baseDir, mailDir := filepath.Join(tmp, "pro"), filepath.Join(tmp, "mail")
+	mail, pro := g.mintCatalogue(t, "1MJS2", 1), g.mintCatalogue(t, "1CJS2", 1)
+	plugin := func(args ...string) result {
+		return runBinary(t, c.exe, append([]string{"--card", c.card, "--state", mailDir, "--product", "1MJS2", "--base", "1CJS2", "--base-state", baseDir}, args...)...)
+	}
+	r := plugin("--json", "activate", mail.Display())
+	if a := r.jsonAnswer(t, "plug-in without base"); r.code != 1 || a["status"] != string(clients.ReasonBaseMissing) {
+		t.Fatalf("the plug-in without its base: exit %d, %v", r.code, a)
+	}
+	runBinary(t, c.exe, "--card", c.card, "--state", baseDir, "activate", pro.Display()).expect(t, "activate Pro", 0, "activated")
+	plugin("activate", mail.Display()).expect(t, "the plug-in beside Pro", 0, "activated")
+	plugin("validate").expect(t, "the plug-in's validation", 0)
+
+	suite := g.mintCatalogue(t, "1SJS2", 1)
+	r = runBinary(t, c.exe, "--card", c.card, "--state", filepath.Join(tmp, "suite"), "--product", "1CJS2", "--json", "activate", suite.Display())
+	a := r.jsonAnswer(t, "the suite's key for Pro")
+	if ents, _ := a["entitlements"].([]any); r.code != 0 || len(ents) != 3 || ents[0] != "quarantine" {
+		t.Fatalf("the suite's key for Pro: exit %d, %v", r.code, a)
+	}
+}
