@@ -101,7 +101,11 @@ type ActivateResult struct {
 
 // Activate binds key to this installation on this machine.
 func (c *Client) Activate(ctx context.Context, key keygen.Key, fp wire.Fingerprint, hostname, appVersion string) (*ActivateResult, error) {
-	req := wire.ActivateRequest{Nonce: newNonce(), Key: key, Fingerprint: fp, Hostname: []byte(hostname), AppVersion: []byte(appVersion)}
+	return c.activate(ctx, wire.ActivateRequest{Nonce: newNonce(), Key: key, Fingerprint: fp, Hostname: []byte(hostname), AppVersion: []byte(appVersion)})
+}
+
+// activate sends req, an activation, and checks the answer.
+func (c *Client) activate(ctx context.Context, req wire.ActivateRequest) (*ActivateResult, error) {
 	r, err := c.roundTrip(ctx, req)
 	if err != nil {
 		return nil, err

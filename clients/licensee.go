@@ -65,6 +65,15 @@ type LicenseeConfig struct {
 	// the product's own texts for it, where its publisher set them, else
 	// in English.
 	Language string
+	// Base, when not empty, makes this the Licensee of a plug-in of the
+	// product of that code: it shares the base program's install (its
+	// install key, in BaseStateDir), names the base's license when it
+	// activates, and is refused (ReasonBaseMissing) while the base is not
+	// licensed on this machine. See product.go.
+	Base string
+	// BaseStateDir is the base program's state directory. Zero means
+	// DefaultStateDir(Base, System).
+	BaseStateDir string
 }
 
 func (c *LicenseeConfig) setDefaults() error {
@@ -127,6 +136,7 @@ type Licensee struct {
 		lease wire.Lease
 		err   error
 	}
+	base baseCache // a plug-in's: the base's lease verified
 }
 
 // OpenLicensee loads (or creates) the state and returns the Licensee. It
@@ -140,9 +150,17 @@ func OpenLicensee(cfg LicenseeConfig) (*Licensee, error) {
 	if err != nil {
 		return nil, err
 	}
+	installKey := st.InstallKey
+	if cfg.Base != "" {
+		base, err := cfg.baseState()
+		if err != nil {
+			return nil, err
+		}
+		installKey = base.InstallKey
+	}
 	trust, terr := licenseeTrust(&cfg, st)
 	damaged = errors.Join(damaged, terr)
-	c, err := New(Config{Card: cfg.Card, InstallKey: st.InstallKey, Address: cfg.Address, Timeout: cfg.Timeout, trust: trust})
+	c, err := New(Config{Card: cfg.Card, InstallKey: installKey, Address: cfg.Address, Timeout: cfg.Timeout, trust: trust})
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +184,11 @@ func (l *Licensee) Fingerprint() wire.Fingerprint {
 
 // Activate binds key to this installation on this machine and saves the
 // lease. A refusal or network failure comes back as a Decision like
-// Check's.
+// Check's. The key may be another product's when that product is a bundle
+// covering this one; the key of a product that does not cover it is
+// refused (ReasonWrongProduct) and the seat its activation took freed
+// again. A plug-in's key (LicenseeConfig.Base) needs its base licensed
+// here first (ReasonBaseMissing).
 func (l *Licensee) Activate(ctx context.Context, key keygen.Key) Decision {
 	return l.localized(l.activate(ctx, key))
 }
@@ -174,9 +196,6 @@ func (l *Licensee) Activate(ctx context.Context, key keygen.Key) Decision {
 func (l *Licensee) activate(ctx context.Context, key keygen.Key) Decision {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if key.Product().String() != l.cfg.Product {
-		return refuse(ReasonWrongProduct, nil)
-	}
 	st := l.st
 	if st.HasLicense && st.Product != l.cfg.Product {
 		// Replacing it would leave its seat taken on the server, with
@@ -189,13 +208,26 @@ func (l *Licensee) activate(ctx context.Context, key keygen.Key) Decision {
 	if d, back := l.ratchet(now); back {
 		return d
 	}
-	res, err := l.client.Activate(ctx, key, l.Fingerprint(), l.cfg.Hostname, l.cfg.AppVersion)
+	var res *ActivateResult
+	var err error
+	if l.cfg.Base != "" {
+		base, d, ok := l.baseLicense(now)
+		if !ok {
+			return d
+		}
+		res, err = l.client.ActivatePlugin(ctx, key, base, l.Fingerprint(), l.cfg.Hostname, l.cfg.AppVersion)
+	} else {
+		res, err = l.client.Activate(ctx, key, l.Fingerprint(), l.cfg.Hostname, l.cfg.AppVersion)
+	}
 	var unverified *UnverifiedActivationError
 	if errors.As(err, &unverified) {
 		return l.undoActivation(ctx, unverified)
 	}
 	if err != nil {
 		return l.refusal(err, false)
+	}
+	if d, ok := l.refuseUncovered(ctx, res); !ok {
+		return d
 	}
 	old, had := st.LicenseID, st.HasLicense
 	st.LicenseID, st.HasLicense, st.Product, st.Lease = res.LicenseID, true, l.cfg.Product, res.Lease
@@ -475,11 +507,13 @@ func (l *Licensee) refusal(err error, held bool) Decision {
 		d.Reason, d.Message, d.Action = ReasonTrialUsed, messages[ReasonTrialUsed][0], messages[ReasonTrialUsed][1]
 	case wire.StatusNoTrial:
 		d.Reason, d.Message, d.Action = ReasonNoTrial, messages[ReasonNoTrial][0], messages[ReasonNoTrial][1]
+	case wire.StatusBaseMissing:
+		d.Reason, d.Message, d.Action = ReasonBaseMissing, messages[ReasonBaseMissing][0], messages[ReasonBaseMissing][1]
 	case wire.StatusInstallCloned:
 		d.Message = "This program's license data is also in use on another computer (it was copied, or restored from a backup), so the license server refused it here."
 		d.Action = "Activate the program again with your license key. A copy of the program's data on another computer stops working then."
 	}
-	if held && l.st.HasLicense && se.Status != wire.StatusNoSeats && se.Status != wire.StatusMalformedKey {
+	if held && l.st.HasLicense && se.Status != wire.StatusNoSeats && se.Status != wire.StatusMalformedKey && se.Status != wire.StatusBaseMissing {
 		l.st.Lease = nil
 		// A copy refused stops asking: it would otherwise leapfrog the
 		// original's counter and get it refused in turn.
@@ -540,8 +574,13 @@ func (l *Licensee) offline(now time.Time) Decision {
 	if lease.LicenseID != st.LicenseID || lease.InstallKeyHash != c.InstallID() {
 		return refuse(ReasonLeaseForeign, ErrLease)
 	}
-	if string(lease.Product[:]) != l.cfg.Product && !lease.HasProduct([wire.ProductSize]byte([]byte(l.cfg.Product))) {
+	if !leaseCovers(&lease, l.cfg.Product) {
 		return refuse(ReasonWrongProduct, ErrLease)
+	}
+	if l.cfg.Base != "" {
+		if _, d, ok := l.baseLicense(now); !ok {
+			return d
+		}
 	}
 	fp := l.Fingerprint()
 	if _, same := lease.Fingerprint.Match(&fp); !same {
@@ -560,9 +599,7 @@ func (l *Licensee) offline(now time.Time) Decision {
 		return d
 	}
 	d := Decision{Allowed: true, Reason: ReasonOffline, Message: messages[ReasonOffline][0], Level: lease.Level}
-	for e := range lease.Entitlements.All() {
-		d.Entitlements = append(d.Entitlements, string(e))
-	}
+	d.Entitlements = ProductEntitlements(&lease, l.cfg.Product)
 	if lease.Level == wire.LevelCheckRequired && lease.WarnFrom != 0 && t >= lease.WarnFrom {
 		days := (lease.OnlineBy - t + 86399) / 86400
 		d.Warning = fmt.Sprintf("The license must be checked with the license server within %d day(s); connect to the internet before then.", days)

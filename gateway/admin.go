@@ -171,10 +171,16 @@ func (a *Admin) answer(line []byte) adminapi.Answer {
 }
 
 func (a *Admin) addProduct(p store.Product) (adminapi.None, error) {
+	if err := service.CheckCatalogueProduct(a.St, &p); err != nil {
+		return adminapi.None{}, err
+	}
 	return adminapi.None{}, a.St.AddProduct(p)
 }
 
 func (a *Admin) updateProduct(p store.Product) (adminapi.None, error) {
+	if err := service.CheckCatalogueProduct(a.St, &p); err != nil {
+		return adminapi.None{}, err
+	}
 	return adminapi.None{}, a.St.UpdateProduct(p)
 }
 

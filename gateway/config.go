@@ -69,6 +69,12 @@ type Config struct {
 	// negative turns it off; at most 365.
 	ExpiringDays int `json:"expiring_days"`
 
+	// SelfServiceResets is how many times in 30 days a customer may free a
+	// seat of one license through the shop that sold it (a shop's
+	// SeatReset). Zero means 3; negative turns self-service resets off; at
+	// most 100.
+	SelfServiceResets int `json:"self_service_resets"`
+
 	// MetricsListen is a TCP address to serve the gateway's counters on,
 	// at /metrics in Prometheus's text format (for example
 	// 127.0.0.1:9464). Empty means none. The page holds no secret but tells
@@ -204,6 +210,9 @@ func (c *Config) validate() error {
 	}
 	if c.ExpiringDays > service.MaxExpiringDays {
 		return fmt.Errorf("%w: expiring_days %d is more than %d (a negative value turns expiring events off)", ErrConfig, c.ExpiringDays, service.MaxExpiringDays)
+	}
+	if c.SelfServiceResets > service.MaxSelfServiceResets {
+		return fmt.Errorf("%w: self_service_resets %d is more than %d (0 means 3; a negative value turns self-service resets off)", ErrConfig, c.SelfServiceResets, service.MaxSelfServiceResets)
 	}
 	if c.CacheEntries < 0 {
 		return fmt.Errorf("%w: cache_entries %d is negative (0 means the default)", ErrConfig, c.CacheEntries)

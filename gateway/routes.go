@@ -50,6 +50,8 @@ var shopChannel = channelRoutes{name: "shop", admit: admitShop, routes: [256]rou
 	// they are.
 	wire.TypeOfflineAnswerRequest:  slow(kindActivate, wire.ParseOfflineAnswerRequest, answerOfflineAnswer),
 	wire.TypeOfflineReleaseRequest: slow(kindDeactivate, wire.ParseOfflineReleaseRequest, answerOfflineRelease),
+	// A customer's seat reset is a key operation (counted as one).
+	wire.TypeSeatResetRequest: slow(kindKeyOp, wire.ParseSeatResetRequest, answerSeatReset),
 }}
 
 // inline is the route of a request answered on the read loop.

@@ -112,7 +112,8 @@ func New(cfg Config) (*Server, error) {
 		svc: service.New(service.Config{
 			Store: st, Keys: id.serviceKeys(), Now: cfg.Now, Log: cfg.Logger, DefaultLeaseSeconds: uint32(cfg.DefaultLease / time.Second),
 			GuessBurst: cfg.KeyGuessBurst, GuessRefill: cfg.KeyGuessRefill,
-			Flag: service.FlagPolicy{MachinesPerSeat: cfg.FlagMachinesPerSeat, NetworksPerSeat: cfg.FlagNetworksPerSeat, WindowDays: cfg.FlagWindowDays},
+			Flag:              service.FlagPolicy{MachinesPerSeat: cfg.FlagMachinesPerSeat, NetworksPerSeat: cfg.FlagNetworksPerSeat, WindowDays: cfg.FlagWindowDays},
+			SelfServiceResets: cfg.SelfServiceResets,
 		}),
 		open: make(map[*quic.Conn]struct{}),
 	}

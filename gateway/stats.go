@@ -49,7 +49,7 @@ func kindOf(t wire.Type) reqKind {
 		return kindTime
 	case wire.TypeMintRequest:
 		return kindMint
-	case wire.TypeKeyOpRequest:
+	case wire.TypeKeyOpRequest, wire.TypeSeatResetRequest:
 		return kindKeyOp
 	case wire.TypeEventsRequest:
 		return kindEvents

@@ -59,6 +59,11 @@ func (s *Service) activate(req *wire.ActivateRequest, p *Peer, via *offlineVia) 
 		return Activation{}, s.failed(err, "activate")
 	}
 	now := s.now()
+	if lic.Base != "" {
+		if err := s.checkBase(&lic, req.Base, p.Install, now.Unix()); err != nil {
+			return Activation{}, s.failed(err, "activate")
+		}
+	}
 	res := Activation{LicenseID: lic.ID}
 	var flagged string
 	err = s.st.UpdateLicense(&lic, func(tx *store.Tx) error {

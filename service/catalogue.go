@@ -10,7 +10,8 @@ import (
 // DemoCatalogue returns the seed's VSE 2.1 products: Lite (1A), Basic (1B)
 // and Pro (1C) for Windows (J), in 1, 10 and 50 client editions (S2, S3,
 // S4), each licensed for one year; Pro for one client (1CJS2) offers a
-// 14-day keyless trial with "scan" only.
+// 14-day keyless trial with "scan" only; then a bundle and a plug-in
+// (demoBundleAndPlugin).
 func DemoCatalogue() []store.Product {
 	editions := []struct {
 		letter, name string
@@ -45,7 +46,35 @@ func DemoCatalogue() []store.Product {
 			})
 		}
 	}
+	out = append(out, demoBundleAndPlugin(out)...)
 	return out
+}
+
+// demoBundleAndPlugin returns the demo's bundle and plug-in, for a
+// catalogue that already holds VSE 2.1 Pro (1CJS2): VSE 2.1 Firewall
+// (1FJS2), the VSE 2.1 Suite (1SJS2), one key that licenses Pro and
+// Firewall each with its own entitlements, and Mail Shield (1MJS2), a
+// plug-in of Pro.
+func demoBundleAndPlugin(catalogue []store.Product) []store.Product {
+	year := store.Term{Kind: store.TermYears, Value: 1}
+	policy := store.Policy{Level: 2, LeaseSeconds: 7 * 24 * 3600}
+	firewall := store.Product{Code: "1FJS2", Name: "VSE 2.1 Firewall for Windows, 1 client, 1 year", Platform: "windows",
+		Term: year, Seats: 1, Entitlements: []string{"firewall", "update"}, Policy: policy}
+	covered := []store.Product{firewall}
+	for _, p := range catalogue {
+		if p.Code == "1CJS2" {
+			covered = append([]store.Product{p}, covered...)
+		}
+	}
+	codes := make([]string, len(covered))
+	for i, p := range covered {
+		codes[i] = p.Code
+	}
+	suite := store.Product{Code: "1SJS2", Name: "VSE 2.1 Suite for Windows (Pro and Firewall), 1 client, 1 year", Platform: "windows",
+		Term: year, Seats: 1, Entitlements: BundleEntitlements([]string{"suite"}, covered), Bundle: codes, Policy: policy}
+	mail := store.Product{Code: "1MJS2", Name: "VSE 2.1 Mail Shield plug-in for VSE 2.1 Pro, 1 client, 1 year", Platform: "windows",
+		Term: year, Seats: 1, Entitlements: []string{"mail-scan"}, Base: "1CJS2", Policy: policy}
+	return []store.Product{firewall, suite, mail}
 }
 
 // LoadDemoCatalogue adds the demo products missing from st's catalogue and

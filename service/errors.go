@@ -35,6 +35,8 @@ const (
 	KindRequestMismatch                 // an offline request or release proof is not for this gateway, machine or activation
 	KindTrialUsed                       // this machine already had its trial of the product
 	KindNoTrial                         // the product offers no keyless trial
+	KindBaseMissing                     // a plug-in's base product is not licensed on this install
+	KindResetLimit                      // the license's self-service seat resets are used up for now
 )
 
 // statuses is the one place a refusal's kind becomes a wire status.
@@ -58,6 +60,8 @@ var statuses = [...]wire.Status{
 	KindRequestMismatch:     wire.StatusRequestMismatch,
 	KindTrialUsed:           wire.StatusTrialUsed,
 	KindNoTrial:             wire.StatusNoTrial,
+	KindBaseMissing:         wire.StatusBaseMissing,
+	KindResetLimit:          wire.StatusResetLimit,
 }
 
 // Status returns the wire status of refusals of kind k.
@@ -117,6 +121,8 @@ var (
 	ErrRequestMismatch     = refuse(KindRequestMismatch, "this file was not made for this license server, or was changed since; make it again on the machine with this server's card")
 	ErrTrialUsed           = refuse(KindTrialUsed, "this computer has already had its trial of this product; buy a license key to go on")
 	ErrNoTrial             = refuse(KindNoTrial, "this product offers no trial; buy a license key to use it")
+	ErrBaseMissing         = refuse(KindBaseMissing, "this plug-in needs a license of the product it extends on this installation; activate that product first, then the plug-in")
+	ErrResetLimit          = refuse(KindResetLimit, "the self-service seat resets of this license are used up for now; try again later or contact the publisher")
 )
 
 // Refusals worded for where they happen.

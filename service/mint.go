@@ -16,6 +16,7 @@ type Spec struct {
 	AbsExpiry    int64      // absolute expiry, Unix seconds; 0: none
 	Entitlements []string
 	Bundle       []string
+	Base         string // a plug-in's base product code (store.License.Base)
 	Policy       store.Policy
 	Shop, Order  string
 }
@@ -24,7 +25,7 @@ type Spec struct {
 // order overrides nothing: its seats and their maximum, default term,
 // entitlements, bundle and validation policy.
 func ProductSpec(p *store.Product) Spec {
-	return Spec{Seats: p.Seats, MaxSeats: p.SeatLimit(), Term: p.DefaultTerm(), Entitlements: p.Entitlements, Bundle: p.Bundle, Policy: p.Policy}
+	return Spec{Seats: p.Seats, MaxSeats: p.SeatLimit(), Term: p.DefaultTerm(), Entitlements: p.Entitlements, Bundle: p.Bundle, Base: p.Base, Policy: p.Policy}
 }
 
 // checkSeats refuses a seat count above the spec's maximum (KindBadRequest,
@@ -88,6 +89,7 @@ func newLicenses(h *keygen.Hasher, p keygen.ProductCode, n int, spec Spec, now t
 		l.ID = store.IDFor(l.KeyHash)
 		l.Product = p.String()
 		l.Bundle = spec.Bundle
+		l.Base = spec.Base
 		l.Entitlements = spec.Entitlements
 		l.Seats = spec.Seats
 		l.Term = spec.Term

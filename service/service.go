@@ -63,6 +63,10 @@ type Config struct {
 	GuessRefill time.Duration
 	// Flag says when a key is flagged as shared. Zero: never.
 	Flag FlagPolicy
+	// SelfServiceResets is how many self-service seat resets (SeatReset)
+	// a license has in any ResetWindow. Zero means
+	// DefaultSelfServiceResets; negative turns them off.
+	SelfServiceResets int
 }
 
 // Service makes the decisions. Its methods are safe for concurrent use.
@@ -77,6 +81,7 @@ type Service struct {
 	clones       *cloneFlagger // nil: clones refused, not flagged
 	leasesSigned atomic.Int64
 	signer       *LeaseSigner
+	resets       int // self-service seat resets per ResetWindow; negative: off
 }
 
 // New returns a Service over cfg.Store. Close stops what it runs in the
@@ -88,7 +93,10 @@ func New(cfg Config) *Service {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	s := &Service{st: cfg.Store, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, defaultLease: cfg.DefaultLeaseSeconds, flag: cfg.Flag, signer: cfg.Keys.signer()}
+	s := &Service{st: cfg.Store, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, defaultLease: cfg.DefaultLeaseSeconds, flag: cfg.Flag, signer: cfg.Keys.signer(), resets: cfg.SelfServiceResets}
+	if s.resets == 0 {
+		s.resets = DefaultSelfServiceResets
+	}
 	if cfg.GuessRefill > 0 {
 		s.guesses = newGuessLimiter(cfg.GuessBurst, cfg.GuessRefill)
 	}

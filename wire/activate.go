@@ -1,6 +1,9 @@
 package wire
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // ActivateRequest asks the gateway to activate a license key on this
 // machine and to return a signed lease.
@@ -13,15 +16,27 @@ import "encoding/binary"
 //	+--------------+-------------------+-------------+-----+----------+-----+-------------+
 //	                                     f = 1+9n      u8    0..64      u8    0..32
 //
+//	then, only for a plug-in's key, its base license:
+//	+------------------------+
+//	|  base license id (16)  |
+//	+------------------------+
+//
 // The key is in canonical form (0-9A-Z, no dashes); its check character is
 // not verified here but by the gateway. The hostname is UTF-8 without
-// control characters, the app version printable ASCII.
+// control characters, the app version printable ASCII. The base license
+// id is present or absent as a whole (16 bytes or none after the app
+// version) and is never all zeros: the zero id is "absent", which has one
+// encoding, the shorter one.
 type ActivateRequest struct {
 	Nonce       [NonceSize]byte
 	Key         [KeySize]byte // a secret: never print or log it
 	Fingerprint Fingerprint
 	Hostname    []byte // points into the input
 	AppVersion  []byte // points into the input
+	// Base, when not zero, is the license of the plug-in's base product
+	// that this install holds: the gateway activates a plug-in's key only
+	// beside it (BASE_MISSING otherwise).
+	Base [LicenseIDSize]byte
 }
 
 const activateRequestFixed = NonceSize + KeySize
@@ -36,6 +51,12 @@ func ParseActivateRequest(b []byte) (ActivateRequest, int, error) {
 	m.Fingerprint = sub(&d, "fingerprint", ParseFingerprint)
 	m.Hostname = d.bytes8()
 	m.AppVersion = d.bytes8()
+	if d.err == nil && len(b)-d.off == LicenseIDSize {
+		d.copy(m.Base[:])
+		if m.Base == ([LicenseIDSize]byte{}) {
+			return ActivateRequest{}, 0, fmt.Errorf("%w: base license id of zeros: absent is no field", ErrNonCanonical)
+		}
+	}
 	if err := d.end(); err != nil {
 		return ActivateRequest{}, 0, err
 	}
@@ -70,7 +91,11 @@ func (ActivateRequest) Type() Type { return TypeActivateRequest }
 
 // Len returns the encoded size.
 func (m ActivateRequest) Len() int {
-	return activateRequestFixed + m.Fingerprint.Len() + 1 + len(m.Hostname) + 1 + len(m.AppVersion)
+	n := activateRequestFixed + m.Fingerprint.Len() + 1 + len(m.Hostname) + 1 + len(m.AppVersion)
+	if m.Base != ([LicenseIDSize]byte{}) {
+		n += LicenseIDSize
+	}
+	return n
 }
 
 // Append appends the encoding of m to b.
@@ -81,7 +106,11 @@ func (m ActivateRequest) Append(b []byte) []byte {
 	b = append(b, byte(len(m.Hostname)))
 	b = append(b, m.Hostname...)
 	b = append(b, byte(len(m.AppVersion)))
-	return append(b, m.AppVersion...)
+	b = append(b, m.AppVersion...)
+	if m.Base != ([LicenseIDSize]byte{}) {
+		b = append(b, m.Base[:]...)
+	}
+	return b
 }
 
 // ActivateResponse answers an ActivateRequest that succeeded.

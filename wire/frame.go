@@ -72,6 +72,8 @@ const (
 	TypeOfflineAnswerResponse  Type = 0x14
 	TypeOfflineReleaseRequest  Type = 0x15
 	TypeOfflineReleaseResponse Type = 0x16
+	TypeSeatResetRequest       Type = 0x17 // shop channel: a customer frees a seat (seatreset.go)
+	TypeSeatResetResponse      Type = 0x18
 
 	TypeErrorResponse Type = 0x7F
 )
@@ -100,6 +102,8 @@ var typeNames = [...]string{
 	TypeOfflineAnswerResponse:  "OfflineAnswerResponse",
 	TypeOfflineReleaseRequest:  "OfflineReleaseRequest",
 	TypeOfflineReleaseResponse: "OfflineReleaseResponse",
+	TypeSeatResetRequest:       "SeatResetRequest",
+	TypeSeatResetResponse:      "SeatResetResponse",
 
 	TypeErrorResponse: "ErrorResponse",
 }
@@ -123,7 +127,7 @@ func (t Type) Known() bool { return int(t) < len(typeNames) && typeNames[t] != "
 func maxBodyLen(t Type) int {
 	switch t {
 	case TypeActivateRequest:
-		return activateRequestFixed + maxFingerprintLen + 1 + MaxHostnameLen + 1 + MaxAppVersionLen
+		return activateRequestFixed + maxFingerprintLen + 1 + MaxHostnameLen + 1 + MaxAppVersionLen + LicenseIDSize
 	case TypeActivateResponse:
 		return activateResponseFixed + 2 + MaxLeaseSize
 	case TypeValidateRequest:
@@ -160,6 +164,10 @@ func maxBodyLen(t Type) int {
 		return trialRequestFixed + maxFingerprintLen + 1 + MaxHostnameLen + 1 + MaxAppVersionLen
 	case TypeTrialResponse:
 		return trialResponseFixed + 2 + MaxLeaseSize
+	case TypeSeatResetRequest:
+		return seatResetRequestFixed + 1 + MaxHostnameLen
+	case TypeSeatResetResponse:
+		return seatResetResponseLen
 	case TypeErrorResponse:
 		return errorResponseFixed + 1 + MaxErrorMessageLen
 	}

@@ -37,6 +37,8 @@ var parsers = map[Type]func([]byte) (Message, int, error){
 	TypeOfflineReleaseResponse: anyParser(ParseOfflineReleaseResponse),
 	TypeTrialRequest:           anyParser(ParseTrialRequest),
 	TypeTrialResponse:          anyParser(ParseTrialResponse),
+	TypeSeatResetRequest:       anyParser(ParseSeatResetRequest),
+	TypeSeatResetResponse:      anyParser(ParseSeatResetResponse),
 }
 
 // seedMessages returns valid messages of every type: the golden ones and
@@ -47,6 +49,10 @@ func seedMessages(tb testing.TB) []Message {
 	vr.Changed = 1 << KindCPU
 	return append([]Message{
 		testActivateRequest,
+		testPluginActivateRequest(),
+		testSeatResetRequest,
+		SeatResetRequest{Nonce: testNonce, Key: testKey, Flags: SeatResetAll},
+		testSeatResetResponse,
 		testActivateResponse,
 		testValidateRequest,
 		testValidateResponse,

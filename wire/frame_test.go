@@ -77,7 +77,7 @@ func largest(t testing.TB) []Message {
 		msg = append(msg, "€"...)
 	}
 	return []Message{
-		ActivateRequest{Key: testKey, Fingerprint: fp, Hostname: repeat('h', MaxHostnameLen), AppVersion: repeat('v', MaxAppVersionLen)},
+		ActivateRequest{Key: testKey, Fingerprint: fp, Hostname: repeat('h', MaxHostnameLen), AppVersion: repeat('v', MaxAppVersionLen), Base: testLicenseID},
 		ActivateResponse{Lease: repeat(0xaa, MaxLeaseSize)},
 		ValidateRequest{Fingerprint: fp},
 		ValidateResponse{Lease: repeat(0xaa, MaxLeaseSize)},
@@ -89,6 +89,8 @@ func largest(t testing.TB) []Message {
 			Spec: MintSpec{Entitlements: maxEntitlementSet(t)}},
 		MintResponse{OrderID: repeat('o', MaxOrderIDLen), Count: MaxMintCount, Sealed: fakeSealed(MaxMintCount)},
 		KeyOpRequest{Op: KeyOpStatus, Key: testKey},
+		SeatResetRequest{Key: testKey, Hostname: repeat('h', MaxHostnameLen)},
+		SeatResetResponse{Freed: 1, Seats: 1, NextReset: 1},
 		KeyStatusResponse{Product: testProduct, Activations: maxActivationList(t)},
 		ErrorResponse{Status: StatusServerError, Message: msg},
 		EventsRequest{Max: MaxEvents},

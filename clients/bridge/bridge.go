@@ -32,6 +32,7 @@ type Shop interface {
 	Mint(ctx context.Context, orderID, product string, count int, spec clients.MintSpec) ([]keygen.Key, error)
 	KeyOp(ctx context.Context, key keygen.Key, op wire.KeyOp, term wire.Term) (*clients.KeyStatus, error)
 	Order(ctx context.Context, orderID string) (*clients.Order, error)
+	ResetSeat(ctx context.Context, key keygen.Key, hostname string) (*clients.SeatReset, error)
 	EventSource
 	OfflineShop
 }
@@ -148,15 +149,11 @@ func (s *Server) authorize(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// notFound answers a path the bridge does not serve. A license reset is
-// named: it exists for the operator, not on the shop channel.
+// notFound answers a path the bridge does not serve. (A license's reset
+// is served: the customer's self-service reset, postSeatReset.)
 func notFound(w http.ResponseWriter, r *http.Request) {
 	p := Problem{Status: http.StatusNotFound, Type: "not-found", Title: "Not found",
 		Detail: "No such endpoint; 'tollgate-shop openapi' describes the bridge's API."}
-	if rest, ok := strings.CutPrefix(r.URL.Path, "/v1/licenses/"); ok && strings.HasSuffix(rest, "/reset") {
-		p.Type, p.Title = "operation-not-allowed", "Reset is not allowed on the shop channel"
-		p.Detail = "Freeing a license's seats (reset) is the gateway operator's operation (tollgate license reset); a shop may suspend, resume, revoke, renew and read its keys."
-	}
 	writeProblem(w, p)
 }
 

@@ -13,8 +13,8 @@ import (
 // TestLicenses: a key minted through the bridge is read, suspended,
 // resumed, renewed and revoked through it, each answer the license's
 // state afterwards; resuming a revoked key is 409 with REVOKED; a key no
-// license of the shop has is 404 NOT_FOUND; reset is refused with a
-// problem document saying it is the operator's.
+// license of the shop has is 404 NOT_FOUND; a reset naming no seat is 400
+// saying what to send.
 func TestLicenses(t *testing.T) {
 	t.Parallel()
 	f := start(t, fixtureOpts{})
@@ -60,7 +60,7 @@ func TestLicenses(t *testing.T) {
 	}{
 		{"renew, term of two kinds", "POST", path + "/renew", map[string]any{"years": 1, "days": 3}, 400, "", "more than one"},
 		{"suspend with a body", "POST", path + "/suspend", map[string]any{"why": "x"}, 400, "", `"why"`},
-		{"reset", "POST", path + "/reset", nil, 404, "", "operator"},
+		{"reset naming no seat", "POST", path + "/reset", "{}", 400, "", `{"hostname": "..."}`},
 		{"unknown operation", "POST", path + "/frobnicate", nil, 404, "", "openapi"},
 		{"malformed key", "GET", "/v1/licenses/1AJS2-AAAAA", nil, 400, "", "well-formed"},
 		{"another shop's or unknown key", "GET", "/v1/licenses/" + probeKey.Display(), nil, 404, "NOT_FOUND", "No license of this shop"},

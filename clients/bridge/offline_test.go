@@ -33,7 +33,7 @@ func airMachine(t *testing.T, card *wire.Card, id string) *clients.Licensee {
 // request through POST /v1/offline/answer and imports its release through
 // POST /v1/offline/release, over the shop channel to a real gateway; the
 // refusals are problem documents with the gateway's status: the seat rules
-// (409 NO_SEATS, NOT_ACTIVATED), another gateway's request (422
+// (409 NO_SEATS, 404 NOT_ACTIVATED), another gateway's request (422
 // REQUEST_MISMATCH), another shop's license (404), a file that is not one
 // (400).
 func TestOfflineEndpoints(t *testing.T) {
@@ -103,7 +103,7 @@ func TestOfflineEndpoints(t *testing.T) {
 	if r.status != http.StatusOK || json.Unmarshal(r.body, &rel) != nil || !rel.Released || rel.LicenseID != ans.LicenseID {
 		t.Fatalf("release: %d %s", r.status, r.body)
 	}
-	if p := f.do(t, "POST", "/v1/offline/release", OfflineReleaseRequest{Release: string(proof)}).problem(t); p.Status != http.StatusConflict || p.GatewayStatus != "NOT_ACTIVATED" {
+	if p := f.do(t, "POST", "/v1/offline/release", OfflineReleaseRequest{Release: string(proof)}).problem(t); p.Status != http.StatusNotFound || p.GatewayStatus != "NOT_ACTIVATED" {
 		t.Fatalf("released twice: %+v", p)
 	}
 	// The seat is free: the second machine's request is answered now.

@@ -94,6 +94,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"Problem": reflect.TypeFor[Problem](), "Event": reflect.TypeFor[EventJSON](),
 		"OfflineAnswerRequest": reflect.TypeFor[OfflineAnswerRequest](), "OfflineAnswerResponse": reflect.TypeFor[OfflineAnswerResponse](),
 		"OfflineReleaseRequest": reflect.TypeFor[OfflineReleaseRequest](), "OfflineReleaseResponse": reflect.TypeFor[OfflineReleaseResponse](),
+		"SeatResetRequest": reflect.TypeFor[SeatResetRequest](), "SeatResetResponse": reflect.TypeFor[SeatResetResponse](),
 	}
 	if len(doc.Components.Schemas) != len(types) {
 		t.Errorf("%d schemas documented, %d types checked", len(doc.Components.Schemas), len(types))
@@ -134,6 +135,7 @@ func TestOpenAPIExamples(t *testing.T) {
 		"Event":                func() any { return new(EventJSON) },
 		"OfflineAnswerRequest": func() any { return new(OfflineAnswerRequest) }, "OfflineAnswerResponse": func() any { return new(OfflineAnswerResponse) },
 		"OfflineReleaseRequest": func() any { return new(OfflineReleaseRequest) }, "OfflineReleaseResponse": func() any { return new(OfflineReleaseResponse) },
+		"SeatResetRequest": func() any { return new(SeatResetRequest) }, "SeatResetResponse": func() any { return new(SeatResetResponse) },
 	}
 	examples := 0
 	check := func(where string, m media) {
@@ -161,6 +163,10 @@ func TestOpenAPIExamples(t *testing.T) {
 		case *Term:
 			if _, err := v.wireTerm(); err != nil {
 				t.Errorf("%s: the server refuses the example term: %v", where, err)
+			}
+		case *SeatResetRequest:
+			if msg := v.check(); msg != "" {
+				t.Errorf("%s: the server refuses the example: %s", where, msg)
 			}
 		case *Problem:
 			if !strings.HasPrefix(v.Type, problemURN) || v.Status < 400 || v.Title == "" || v.Detail == "" {

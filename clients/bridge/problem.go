@@ -97,13 +97,17 @@ func gatewayProblem(se *wire.StatusError, what string, now time.Time) Problem {
 		p.Status, p.Type, p.Title = http.StatusTooManyRequests, "quota-exceeded", "The shop's daily key quota is used up"
 		// The quota is per UTC day.
 		p.RetryAfter = int(now.UTC().Truncate(24*time.Hour).Add(24*time.Hour).Sub(now).Seconds()) + 1
+	case wire.StatusResetLimit:
+		p.Status, p.Type, p.Title = http.StatusTooManyRequests, "reset-limit", "The license's self-service seat resets are used up for now"
+	case wire.StatusNotActivated:
+		p.Status, p.Type, p.Title = http.StatusNotFound, "not-activated", "No such machine holds a seat of the license"
 	case wire.StatusRateLimited:
 		p.Status, p.Type, p.Title, p.RetryAfter = http.StatusTooManyRequests, "rate-limited", "Too many requests", 60
 	case wire.StatusServerError:
 		p.Status, p.Type, p.Title, p.RetryAfter = http.StatusServiceUnavailable, "gateway-error", "The gateway could not do it now", 30
 	case wire.StatusRequestMismatch:
 		p.Status, p.Type, p.Title = http.StatusUnprocessableEntity, "request-mismatch", "The file was not made for this gateway, or was changed"
-	case wire.StatusNoSeats, wire.StatusFingerprintMismatch, wire.StatusNotActivated:
+	case wire.StatusNoSeats, wire.StatusFingerprintMismatch:
 		p.Status, p.Type, p.Title = http.StatusConflict, "seat-state", "The license's seats do not allow this"
 	default:
 		p.Status, p.Type, p.Title = http.StatusBadGateway, "gateway-refused", "The gateway refused"

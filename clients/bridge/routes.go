@@ -30,6 +30,7 @@ func (s *Server) routes() []Route {
 		{"POST", "/v1/licenses/{key}/renew", s.keyOp(wire.KeyOpRenew)},
 		{"POST", "/v1/offline/answer", s.postOfflineAnswer},
 		{"POST", "/v1/offline/release", s.postOfflineRelease},
+		{"POST", "/v1/licenses/{key}/reset", s.postSeatReset},
 		{"GET", "/v1/health", s.getHealth},
 		{"GET", "/metrics", s.getMetrics},
 	}

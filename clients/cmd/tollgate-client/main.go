@@ -91,6 +91,10 @@ const flagsHelp = `Flags (before or after the command):
                    $XDG_STATE_HOME/tollgate/<product> on Linux,
                    %ProgramData%\Tollgate\<product> on Windows)
   --system         use the system-wide state directory (/var/lib/tollgate/<product>)
+  --base CODE      the product is a plug-in of product CODE: use the installation
+                   of CODE (its install key) and activate only beside its license
+  --base-state DIR the base product's state directory (default: as --state's
+                   default, for CODE)
   --explicit ID    use this publisher-chosen machine identifier as the fingerprint
                    (containers and VMs whose hardware changes at every start)
   --offline        validate only: do not ask the server
@@ -131,6 +135,7 @@ type options struct {
 	card, product, state, explicit string
 	out                            string // request, release: the file to write
 	lang                           string
+	base, baseState                string
 	system, json, offline          bool
 	stdout, stderr                 io.Writer
 }
@@ -150,6 +155,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.product, "product", "", "product code")
 	fs.StringVar(&o.state, "state", "", "state directory")
 	fs.StringVar(&o.explicit, "explicit", "", "explicit machine identifier")
+	fs.StringVar(&o.base, "base", "", "a plug-in's base product code")
+	fs.StringVar(&o.baseState, "base-state", "", "the base product's state directory")
 	fs.BoolVar(&o.system, "system", false, "system-wide state directory")
 	fs.BoolVar(&o.json, "json", o.json, "JSON output")
 	fs.BoolVar(&o.offline, "offline", false, "validate without the server")
@@ -281,7 +288,7 @@ func (o *options) open(cmd string) (*clients.Licensee, int) {
 	}
 	l, err := clients.OpenLicensee(clients.LicenseeConfig{
 		Card: card, Product: strings.ToUpper(o.product), StateDir: o.state, System: o.system,
-		Explicit: o.explicit, AppVersion: "tollgate-client", Language: o.lang,
+		Explicit: o.explicit, AppVersion: "tollgate-client", Language: o.lang, Base: o.base, BaseStateDir: o.baseState,
 	})
 	switch {
 	case errors.Is(err, clients.ErrInstallKeyDamaged):

@@ -71,6 +71,16 @@ shop has it.
 
 Example:
   tollgate-shop status --card server.card --key shop.key --json 1AJS2-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`},
+	{Name: "reset-seat", Args: connSynopsis + " --machine HOSTNAME | --all  KEY", Summary: "free a customer's seat (self-service, limited)", Help: `Frees, for the customer, the seat that the machine named --machine holds
+(as 'status' lists the machines), or every seat with --all: the customer's
+machine died. The gateway allows a few such resets per license in any 30
+days (its self_service_resets, 3 by default); the answer says how many are
+left, and past them it refuses RESET_LIMIT with when the next is possible.
+Each reset is audited on the gateway and appears in the shop's events
+(deactivated).
+
+Example:
+  tollgate-shop reset-seat --card server.card --key shop.key --machine alice-laptop 1AJS2-XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`},
 	{Name: "serve", Args: connSynopsis + " [--listen 127.0.0.1:8088] [--token-file FILE] [--allow-remote]\n       [--webhook URL]... [--webhook-secret-file FILE] [--webhook-retry-for 24h] [--state DIR]", Summary: "serve the shop's HTTP/JSON bridge", Help: `Serves the shop channel as HTTP/JSON on loopback for the shop's web code:
 POST /v1/orders, GET /v1/orders/{order_id}, GET /v1/licenses/{key},
 POST /v1/licenses/{key}/suspend|resume|revoke|renew, GET /v1/health, GET /metrics
@@ -192,6 +202,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return s.openapi(rest)
 	case "events":
 		return s.events(rest)
+	case "reset-seat":
+		return s.resetSeat(rest)
 	default: // suspend, resume, revoke, renew, status
 		return s.keyOp(cmd, rest)
 	}

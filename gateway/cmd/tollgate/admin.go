@@ -290,7 +290,8 @@ func productFlags(fs *flag.FlagSet) func(p *store.Product, add bool) error {
 	lease := fs.Uint("lease-days", 7, "lifetime of a signed lease, in days")
 	var features, bundle multi
 	fs.Var(&features, "feature", "default entitlement (repeatable)")
-	fs.Var(&bundle, "bundle", "further product code a key licenses (repeatable)")
+	fs.Var(&bundle, "bundle", "further product code a key licenses, a product already in the catalogue (repeatable, or CODE,CODE); its entitlements come along scoped as code.name unless --feature scopes some")
+	base := fs.String("base", "", "make the product a plug-in of this catalogue product: its keys work only beside a license of it on the same installation")
 	return func(p *store.Product, add bool) error {
 		set := given(fs)
 		is := func(f string) bool { return add || set[f] }
@@ -325,8 +326,15 @@ func productFlags(fs *flag.FlagSet) func(p *store.Product, add bool) error {
 		if is("bundle") {
 			p.Bundle = nil
 			for _, b := range bundle {
-				p.Bundle = append(p.Bundle, strings.ToUpper(b))
+				for c := range strings.SplitSeq(b, ",") {
+					if c = strings.TrimSpace(c); c != "" {
+						p.Bundle = append(p.Bundle, strings.ToUpper(c))
+					}
+				}
 			}
+		}
+		if is("base") {
+			p.Base = strings.ToUpper(*base)
 		}
 		if is("level") {
 			p.Policy.Level = uint8(*level)
@@ -463,6 +471,12 @@ func printProducts(w io.Writer, ps ...store.Product) {
 			fmt.Fprint(w, ", site license")
 		}
 		fmt.Fprint(w, ")")
+		if len(p.Bundle) > 0 {
+			fmt.Fprintf(w, "  bundle of %s", strings.Join(p.Bundle, ","))
+		}
+		if p.Base != "" {
+			fmt.Fprintf(w, "  plug-in of %s", p.Base)
+		}
 		if len(p.Entitlements) > 0 {
 			fmt.Fprintf(w, "  features %s", strings.Join(p.Entitlements, ","))
 		}

@@ -37,7 +37,7 @@ Usage:
   tollgate keys mint --data DIR --product CODE [--count N] [--seats N] [--years N | --months N | --days N | --perpetual] [--feature NAME]...
   tollgate keys list|rotate|retire --data DIR [--retire-after DATE | --after DATE KEYID]   (the lease-signing keys)
   tollgate product add|update --data DIR --code CODE [--name NAME] [--platform P] [--years N | --months N | --perpetual | --trial-days N]
-                        [--seats N] [--max-seats N] [--site-license] [--feature NAME]... [--bundle CODE]... [--level 1|2|3] [--online-days N] [--warn-days N] [--lease-days N]
+                        [--seats N] [--max-seats N] [--site-license] [--feature NAME]... [--bundle CODE[,CODE]]... [--base CODE] [--level 1|2|3] [--online-days N] [--warn-days N] [--lease-days N]
                         [--keyless-trial DAYS [--trial-feature NAME]...]
   tollgate product list|show --data DIR [CODE]
   tollgate product messages set|unset|list --data DIR CODE [LANG ID [TEXT]]   (a product's own texts for its users, by language)
