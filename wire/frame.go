@@ -113,7 +113,7 @@ func maxBodyLen(t Type) int {
 	case TypeValidateResponse:
 		return validateResponseFixed + 2 + MaxLeaseSize
 	case TypeDeactivateRequest:
-		return deactivateRequestLen
+		return deactivateRequestLen + 1
 	case TypeDeactivateResponse:
 		return deactivateResponseLen
 	case TypeTimeRequest:
@@ -137,7 +137,7 @@ func maxBodyLen(t Type) int {
 	case TypeOrderResponse:
 		return NonceSize + 8 + 2 + maxOrderLen + SealedKeysLen(MaxMintCount)
 	case TypeErrorResponse:
-		return errorResponseFixed + 1 + MaxErrorMessageLen
+		return errorResponseFixed + 1 + MaxErrorMessageLen + 8
 	}
 	return 0
 }
