@@ -130,7 +130,11 @@ func answerActivate(s *Server, f *from, out []byte, reqID uint32, req *wire.Acti
 }
 
 func answerDeactivate(s *Server, f *from, out []byte, reqID uint32, req *wire.DeactivateRequest) []byte {
-	if err := s.svc.Deactivate(req.LicenseID, &f.peer); err != nil {
+	do := s.svc.Deactivate
+	if req.CheckIn() {
+		do = s.svc.CheckIn // a floating seat's check-in keeps the binding
+	}
+	if err := do(req.LicenseID, &f.peer); err != nil {
 		return refusal(out, reqID, req.Nonce, err)
 	}
 	return wire.AppendFrame(out, reqID, wire.DeactivateResponse{Nonce: req.Nonce})
