@@ -267,3 +267,24 @@ func TestFloatingPrune(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoCatalogueFloating: the demo catalogue's floating product is a
+// usable catalogue entry, and its keys are floating.
+func TestDemoCatalogueFloating(t *testing.T) {
+	t.Parallel()
+	var found bool
+	for _, p := range DemoCatalogue() {
+		if err := p.Check(); err != nil {
+			t.Errorf("%s: %v", p.Code, err)
+		}
+		if p.Code == "1FJS3" {
+			found = true
+			if spec := ProductSpec(&p); !spec.Policy.Floating || spec.Seats != 10 || spec.Policy.LeaseSeconds != 900 {
+				t.Errorf("1FJS3 mints %+v", spec)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no floating product 1FJS3 in the demo catalogue")
+	}
+}

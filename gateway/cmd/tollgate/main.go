@@ -37,6 +37,7 @@ Usage:
   tollgate keys mint --data DIR --product CODE [--count N] [--seats N] [--years N | --months N | --days N | --perpetual] [--feature NAME]...
   tollgate product add|update --data DIR --code CODE [--name NAME] [--platform P] [--years N | --months N | --perpetual | --trial-days N]
                         [--seats N] [--max-seats N] [--site-license] [--feature NAME]... [--bundle CODE]... [--level 1|2|3] [--online-days N] [--warn-days N] [--lease-days N]
+                        [--floating [--checkout 15m]]   (concurrent seats: at most N machines at once)
   tollgate product list|show --data DIR [CODE]
   tollgate shop add|update --data DIR --name NAME --key noisepub:...|FILE.pub --network CIDR... --product CODE... [--quota N]
   tollgate shop list|remove --data DIR [NAME]
@@ -303,7 +304,7 @@ func initDemo(cfg gateway.Config, stdout io.Writer) error {
 		if err := atomicfile.Create(keysFile, []byte(b.String()), 0o600); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "initialised %s with the demo catalogue (VSE 2.1: 1AJS2..1CJS4) and 5 demo keys of product 1AJS2 (2 seats each) in %s\n", cfg.Dir, keysFile)
+		fmt.Fprintf(stdout, "initialised %s with the demo catalogue (VSE 2.1: 1AJS2..1CJS4, 1FJS3 floating) and 5 demo keys of product 1AJS2 (2 seats each) in %s\n", cfg.Dir, keysFile)
 	}
 	fmt.Fprintf(stdout, "server card: %s\n", card)
 	if _, err := os.Stat(keysFile); err == nil {
