@@ -15,7 +15,7 @@ import (
 // floatingClock is a settable clock for the service.
 type floatingClock struct{ t atomic.Int64 }
 
-func (c *floatingClock) now() time.Time       { return time.Unix(c.t.Load(), 0) }
+func (c *floatingClock) now() time.Time      { return time.Unix(c.t.Load(), 0) }
 func (c *floatingClock) add(d time.Duration) { c.t.Add(int64(d / time.Second)) }
 
 // floatingMachine is one install on one machine.
