@@ -148,6 +148,21 @@ func recordFloatingSeat(tx *store.Tx, k store.EventKind, hostname string, now in
 	tx.Record(store.Event{Kind: k, Seat: min(held, tx.License.Seats), Seats: tx.License.Seats, Machine: hostname})
 }
 
+// SeatsInUse returns how many seats of license l its activations acts use
+// at now: the activations, or for a floating license those holding a seat.
+func SeatsInUse(l *store.License, acts []store.Activation, now int64) uint32 {
+	if !l.Policy.Floating {
+		return uint32(len(acts))
+	}
+	var n uint32
+	for i := range acts {
+		if holding(&acts[i], now) {
+			n++
+		}
+	}
+	return n
+}
+
 // CheckIn frees the floating seat p's install holds on license id at once,
 // durably, and keeps the install's binding. An install not holding a seat
 // is answered as one that checked in (a retried check-in succeeds).

@@ -178,6 +178,22 @@ func TestFloatingEvents(t *testing.T) {
 	if err := s.CheckIn(id, &m[0].p); err != nil {
 		t.Fatal(err)
 	}
+	lic, err := s.st.LicenseByID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts, err := s.st.Activations(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := SeatsInUse(&lic, acts, clk.now().Unix()); n != 0 || len(acts) != 1 {
+		t.Fatalf("after the check-in: %d seats in use, %d bindings; want 0 and 1", n, len(acts))
+	}
+	// A full deactivation of a binding holding no seat frees none: its
+	// event says so (0 of 1 held).
+	if err := s.Deactivate(id, &m[0].p); err != nil {
+		t.Fatal(err)
+	}
 	evs, err := s.st.ShopEvents("web", 0, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -188,8 +204,8 @@ func TestFloatingEvents(t *testing.T) {
 			kinds = append(kinds, e.Kind)
 		}
 	}
-	if len(kinds) != 2 || kinds[0] != store.EventActivated || kinds[1] != store.EventDeactivated {
-		t.Fatalf("seat events: %v; want one activated, one deactivated", kinds)
+	if len(kinds) != 3 || kinds[0] != store.EventActivated || kinds[1] != store.EventDeactivated || kinds[2] != store.EventDeactivated {
+		t.Fatalf("seat events: %v; want activated, deactivated (check-in), deactivated (binding removed)", kinds)
 	}
 	if last := evs[len(evs)-1]; last.Seat != 0 || last.Seats != 1 {
 		t.Fatalf("check-in event: seat %d of %d", last.Seat, last.Seats)
