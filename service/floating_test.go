@@ -2,13 +2,18 @@ package service
 
 import (
 	"errors"
+	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate/internal/hang"
+	"github.com/tollgate/tollgate/internal/pgtest"
 	"github.com/tollgate/tollgate/keygen/composite"
 	"github.com/tollgate/tollgate/store"
+	"github.com/tollgate/tollgate/store/pgstore"
 	"github.com/tollgate/tollgate/wire"
 )
 
@@ -213,17 +218,57 @@ func TestFloatingEvents(t *testing.T) {
 }
 
 // TestFloatingConcurrentCheckouts: 500 installs check out a 10-seat
-// floating key at once; exactly 10 hold a seat.
+// floating key at once; exactly 10 hold a seat. On Pebble, and on
+// PostgreSQL through two services (two gateways) sharing the database
+// (skipped without one, see internal/pgtest).
 func TestFloatingConcurrentCheckouts(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestService(t, Config{})
+	t.Run("pebble", func(t *testing.T) {
+		t.Parallel()
+		s, _ := newTestService(t, Config{})
+		concurrentCheckouts(t, []*Service{s})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		url := pgtest.URL(t)
+		keys := testKeys(t)
+		var ss []*Service
+		for range 2 {
+			// Only a hung database reaches the timeout: 500 updates wait in
+			// turn for the license's row lock.
+			b, err := pgstore.Open(pgstore.Config{URL: url, Migrate: true, Timeout: hang.Timeout(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := store.New(b, store.Options{})
+			if err != nil {
+				b.Close()
+				t.Fatal(err)
+			}
+			s := New(Config{Store: st, Keys: keys, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), DefaultLeaseSeconds: 86400})
+			t.Cleanup(func() {
+				s.Close()
+				st.Close()
+			})
+			ss = append(ss, s)
+		}
+		concurrentCheckouts(t, ss)
+	})
+}
+
+// concurrentCheckouts checks out a 10-seat floating key from 500 installs
+// at once, spread over ss (sharing one database), and checks that exactly
+// 10 hold a seat and every other is refused NO_SEATS with a retry time.
+func concurrentCheckouts(t *testing.T, ss []*Service) {
+	s := ss[0]
 	key, id := mintOne(t, s, floatingSpec(10))
 	const n = 500
 	var ok, full atomic.Int64
 	var wg sync.WaitGroup
 	start := make(chan struct{})
-	for range n {
+	for i := range n {
 		p, fp := newInstall(t), testFingerprint()
+		s := ss[i%len(ss)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
