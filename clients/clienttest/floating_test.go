@@ -15,15 +15,19 @@ import (
 	"github.com/tollgate/tollgate/wire"
 )
 
-// floatingCheckout is the checkout time of the tests' floating keys: a
-// few seconds, so that a seat whose heartbeats stop frees up soon (the
-// catalogue refuses less than service.MinCheckoutSeconds; a test's key is
-// minted without it).
-const floatingCheckout = 3
+// The checkout times of the tests' floating keys: a few seconds, so that a
+// seat whose heartbeats stop frees up soon, and long enough that a loaded
+// machine's heartbeat (every third of it) or next command comes in time
+// (the catalogue refuses less than service.MinCheckoutSeconds; a test's
+// key is minted without it).
+const (
+	libraryCheckout  = 6
+	floatingCheckout = 10
+)
 
-func floatingKey(t *testing.T, g *testGateway, seats uint32) (keygen.Key, store.LicenseID) {
+func floatingKey(t *testing.T, g *testGateway, seats, checkout uint32) (keygen.Key, store.LicenseID) {
 	t.Helper()
-	key := g.mint(t, 1, service.Spec{Seats: seats, Policy: store.Policy{Level: 1, LeaseSeconds: floatingCheckout, Floating: true}})[0]
+	key := g.mint(t, 1, service.Spec{Seats: seats, Policy: store.Policy{Level: 1, LeaseSeconds: checkout, Floating: true}})[0]
 	lic, err := g.srv.Store().LicenseByKeyHash(g.srv.Identity().Hasher.Hash(key))
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +60,7 @@ func seatsHeld(t *testing.T, g *testGateway, id store.LicenseID) int {
 func TestFloatingLicensee(t *testing.T) {
 	t.Parallel()
 	g := startGateway(t)
-	key, id := floatingKey(t, g, 2)
+	key, id := floatingKey(t, g, 2, libraryCheckout)
 	ctx := hang.Context(t)
 	// Three machines on the real clock (the heartbeats run on it).
 	var m []install
@@ -138,7 +142,7 @@ func reopen(t *testing.T, g *testGateway, dir string, comps func() []clients.Raw
 func TestFloatingCheckoutKill(t *testing.T) {
 	t.Parallel()
 	g := startGateway(t)
-	key, id := floatingKey(t, g, 2)
+	key, id := floatingKey(t, g, 2, floatingCheckout)
 	tmp := t.TempDir()
 	card := filepath.Join(tmp, "server.card")
 	if err := os.WriteFile(card, g.card.Marshal(), 0o600); err != nil {
