@@ -217,3 +217,31 @@ func TestFloatingCheckoutKill(t *testing.T) {
 	runBinary(t, exe, args("a", "validate")...).expect(t, "a after b's exit", 0, "confirmed")
 	c.kill()
 }
+
+// TestFloatingLeaseOffline: a floating seat's lease lets the program run
+// offline until the checkout's end and not a second past it, whatever the
+// server's reachability.
+func TestFloatingLeaseOffline(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t)
+	key, _ := floatingKey(t, g, 1, 60)
+	clock := &fakeClock{t: time.Now()}
+	in := open(t, g, "", machine("a", "02:00:00:00:00:0a"), clock)
+	activate(t, in, key)
+	end := in.Status().LeaseExpiry
+	if got := end.Sub(clock.Now()).Round(time.Second); got != 60*time.Second {
+		t.Fatalf("the checkout ends in %v, want 60s", got)
+	}
+	g.stop()
+	clock.Add(59 * time.Second)
+	d := in.Check(stopped(t))
+	want(t, "a second before the checkout's end, server gone", d, true, clients.ReasonOffline)
+	if d.Level != wire.LevelFloating || d.Contact == clients.ReasonOK {
+		t.Fatalf("offline floating check: level %v, contact %q", d.Level, d.Contact)
+	}
+	clock.Add(time.Second)
+	want(t, "at the checkout's end, offline", in.CheckOffline(), false, clients.ReasonLeaseExpired)
+	if d := in.Check(stopped(t)); d.Allowed || d.Decided() {
+		t.Fatalf("at the checkout's end, server gone: %+v", d)
+	}
+}
