@@ -74,6 +74,9 @@ type LicenseeConfig struct {
 	// BaseStateDir is the base program's state directory. Zero means
 	// DefaultStateDir(Base, System).
 	BaseStateDir string
+	// OnHeartbeat, when set, is told the outcome of each heartbeat of a
+	// floating license (floating.go), from the heartbeat's goroutine.
+	OnHeartbeat func(Decision)
 }
 
 func (c *LicenseeConfig) setDefaults() error {
@@ -136,7 +139,8 @@ type Licensee struct {
 		lease wire.Lease
 		err   error
 	}
-	base baseCache // a plug-in's: the base's lease verified
+	base  baseCache // a plug-in's: the base's lease verified
+	float floating  // a floating seat's heartbeat (floating.go)
 }
 
 // OpenLicensee loads (or creates) the state and returns the Licensee. It
@@ -171,8 +175,12 @@ func OpenLicensee(cfg LicenseeConfig) (*Licensee, error) {
 // or nil. The state has been recovered from: the next Check re-validates.
 func (l *Licensee) Damaged() error { return l.damaged }
 
-// Close closes the connection to the gateway.
-func (l *Licensee) Close() error { return l.client.Close() }
+// Close checks a floating seat in (floating.go) and closes the connection
+// to the gateway.
+func (l *Licensee) Close() error {
+	l.checkIn()
+	return l.client.Close()
+}
 
 // Fingerprint returns this machine's fingerprint for the product.
 func (l *Licensee) Fingerprint() wire.Fingerprint {
@@ -243,6 +251,7 @@ func (l *Licensee) activate(ctx context.Context, key keygen.Key) Decision {
 	d := l.offline(now)
 	if d.Allowed {
 		d.Reason, d.Message, d.Contact = ReasonOK, "The license is activated on this machine.", ReasonOK
+		l.heartbeatIfFloating()
 	}
 	if err := st.Save(); err != nil {
 		d.Warning = "The license is active, but it could not be saved on this computer; it will be fetched again next time."
@@ -299,6 +308,7 @@ func (l *Licensee) Deactivate(ctx context.Context) error {
 	if !l.st.HasLicense {
 		return fmt.Errorf("%w: no license is activated here", ErrConfig)
 	}
+	l.stopHeartbeat()
 	err := l.client.Deactivate(ctx, l.st.LicenseID)
 	var se *wire.StatusError
 	if err != nil && !(errors.As(err, &se) && se.Status == wire.StatusNotActivated) {
@@ -382,6 +392,8 @@ func (l *Licensee) check(ctx context.Context, mode checkMode) Decision {
 			contact, want = true, true
 		case lease.Level == wire.LevelCheckWhenOnline && due:
 			contact = true
+		case lease.Level == wire.LevelFloating && now.Unix() >= heartbeatDue(&lease):
+			contact, want = true, true
 		case lease.Level == wire.LevelCheckRequired && (due || (lease.WarnFrom != 0 && now.Unix() >= lease.WarnFrom) || now.Unix() >= lease.OnlineBy):
 			contact, want = true, true
 		}
@@ -412,6 +424,7 @@ func (l *Licensee) check(ctx context.Context, mode checkMode) Decision {
 			d := l.decideLocal(now)
 			if d.Allowed {
 				d.Reason, d.Message, d.Contact = ReasonOK, messages[ReasonOK][0], ReasonOK
+				l.heartbeatIfFloating()
 			} else {
 				d.Contact = ReasonOK
 			}
@@ -498,7 +511,7 @@ func (l *Licensee) refusal(err error, held bool) Decision {
 	case wire.StatusNotActivated, wire.StatusNotFound:
 		d.Message, d.Action = "The license is no longer activated on this machine.", "Activate the program again with your license key."
 	case wire.StatusNoSeats:
-		d.Message, d.Action = "Every seat of this license is in use on other computers.", "Deactivate the program on another computer, then try again."
+		d.Reason, d.Message, d.Action, d.RetryAt = ReasonNoSeat, messages[ReasonNoSeat][0], messages[ReasonNoSeat][1], se.RetryAt
 	case wire.StatusMalformedKey:
 		d.Message, d.Action = "That is not a valid license key.", "Check the key for typos."
 	case wire.StatusFingerprintRejected:

@@ -139,7 +139,11 @@ func answerActivate(s *Server, f *from, out []byte, reqID uint32, req *wire.Acti
 }
 
 func answerDeactivate(s *Server, f *from, out []byte, reqID uint32, req *wire.DeactivateRequest) []byte {
-	if err := s.svc.Deactivate(req.LicenseID, &f.peer); err != nil {
+	do := s.svc.Deactivate
+	if req.CheckIn() {
+		do = s.svc.CheckIn // a floating seat's check-in keeps the binding
+	}
+	if err := do(req.LicenseID, &f.peer); err != nil {
 		return refusal(out, reqID, req.Nonce, err)
 	}
 	return wire.AppendFrame(out, reqID, wire.DeactivateResponse{Nonce: req.Nonce})
@@ -182,7 +186,7 @@ func answerKeyOp(s *Server, f *from, out []byte, reqID uint32, req *wire.KeyOpRe
 // keyStatus is a license's state as a shop's key status answer shows it.
 func keyStatus(nonce [wire.NonceSize]byte, res *service.LicenseState, now int64) wire.KeyStatusResponse {
 	l := &res.License
-	resp := wire.KeyStatusResponse{Nonce: nonce, Seats: l.Seats, SeatsUsed: uint32(len(res.Activations)),
+	resp := wire.KeyStatusResponse{Nonce: nonce, Seats: l.Seats, SeatsUsed: service.SeatsInUse(l, res.Activations, now),
 		Activated: l.Activated, Expiry: l.Expiry(), Status: service.LicenseStatus(l, now)}
 	copy(resp.Product[:], l.Product)
 	for _, a := range res.Activations {

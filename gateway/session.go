@@ -133,8 +133,10 @@ func appendError(out []byte, reqID uint32, nonce [wire.NonceSize]byte, st wire.S
 	return wire.AppendFrame(out, reqID, wire.ErrorResponse{Nonce: nonce, Status: st, Message: []byte(msg)})
 }
 
-// refusal appends the ErrorResponse answering nonce with err's status.
+// refusal appends the ErrorResponse answering nonce with err's status,
+// and when the request may succeed, when the refusal knows it (a floating
+// license's seats all held).
 func refusal(out []byte, reqID uint32, nonce [wire.NonceSize]byte, err error) []byte {
 	st, msg, _ := service.StatusOf(err)
-	return appendError(out, reqID, nonce, st, msg)
+	return wire.AppendFrame(out, reqID, wire.ErrorResponse{Nonce: nonce, Status: st, Message: []byte(msg), RetryAt: service.RetryAt(err)})
 }

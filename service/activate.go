@@ -83,13 +83,21 @@ func (s *Service) activate(req *wire.ActivateRequest, p *Peer, via *offlineVia) 
 				return errActivatedElsewhere
 			}
 		} else {
-			if uint32(len(tx.Activations)) >= l.Seats {
+			if !l.Policy.Floating && uint32(len(tx.Activations)) >= l.Seats {
 				return ErrNoSeats
 			}
 			a = store.Activation{Install: p.Install, Created: now.Unix()}
 		}
 		var err error
-		if flagged, err = s.sight(tx, p, now); err != nil {
+		var took bool // a floating seat taken (floating.go)
+		if l.Policy.Floating {
+			if took, err = checkout(tx, &a, now.Unix()); err != nil {
+				return err
+			}
+			if !ok {
+				pruneBindings(tx, now.Unix())
+			}
+		} else if flagged, err = s.sight(tx, p, now); err != nil {
 			return err
 		}
 		s.setFingerprint(&a, &req.Fingerprint)
@@ -100,7 +108,9 @@ func (s *Service) activate(req *wire.ActivateRequest, p *Peer, via *offlineVia) 
 			return err
 		}
 		tx.PutActivation(a)
-		if !ok {
+		if took {
+			recordFloatingSeat(tx, store.EventActivated, a.Hostname, now.Unix())
+		} else if !ok && !l.Policy.Floating {
 			recordSeat(tx, store.EventActivated, a.Hostname)
 		}
 		via.audit(tx, &a, now)

@@ -9,9 +9,9 @@ import (
 
 // DemoCatalogue returns the seed's VSE 2.1 products: Lite (1A), Basic (1B)
 // and Pro (1C) for Windows (J), in 1, 10 and 50 client editions (S2, S3,
-// S4), each licensed for one year; Pro for one client (1CJS2) offers a
-// 14-day keyless trial with "scan" only; then a bundle and a plug-in
-// (demoBundleAndPlugin).
+// S4), each licensed for one year, and Pro with 10 floating seats (1FJS3);
+// Pro for one client (1CJS2) offers a 14-day keyless trial with "scan"
+// only; then a bundle and a plug-in (demoBundleAndPlugin).
 func DemoCatalogue() []store.Product {
 	editions := []struct {
 		letter, name string
@@ -46,6 +46,17 @@ func DemoCatalogue() []store.Product {
 			})
 		}
 	}
+	// A floating edition: 10 concurrent seats, any number of machines,
+	// each seat checked out for 15 minutes and renewed by heartbeats.
+	out = append(out, store.Product{
+		Code:         "1FJS3",
+		Name:         "VSE 2.1 Pro for Windows, 10 concurrent (floating) clients, 1 year",
+		Platform:     "windows",
+		Term:         store.Term{Kind: store.TermYears, Value: 1},
+		Seats:        10,
+		Entitlements: []string{"quarantine", "scan", "update"},
+		Policy:       store.Policy{Level: 1, LeaseSeconds: 15 * 60, Floating: true},
+	})
 	out = append(out, demoBundleAndPlugin(out)...)
 	return out
 }

@@ -25,6 +25,11 @@ import (
 // recordSeat records an activated or deactivated event of the machine
 // hostname in tx, with the seats in use after the change.
 func recordSeat(tx *store.Tx, k store.EventKind, hostname string) {
+	if tx.License.Policy.Floating {
+		// Seats held, not machines bound (floating.go).
+		recordFloatingSeat(tx, k, hostname, tx.Now.Unix())
+		return
+	}
 	tx.Record(store.Event{Kind: k, Seat: uint32(len(tx.Activations)), Seats: tx.License.Seats, Machine: hostname})
 }
 

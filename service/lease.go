@@ -38,6 +38,10 @@ func (s *Service) signLease(l *store.License, a *store.Activation, fp *wire.Fing
 	if lease.Level == 0 {
 		lease.Level = 1
 	}
+	if l.Policy.Floating {
+		// Valid offline only until the checkout's end (floating.go).
+		lease.Level = wire.LevelFloating
+	}
 	copy(lease.Product[:], l.Product)
 	if lease.LicenseExpiry != 0 && lease.LicenseExpiry < lease.LeaseExpiry {
 		lease.LeaseExpiry = lease.LicenseExpiry

@@ -42,6 +42,11 @@ func (s *Service) Validate(req *wire.ValidateRequest, p *Peer, now int64) (v Val
 		s.clones.report(e.License.ID)
 		return Validation{}, false, ErrInstallCloned
 	}
+	if e.License.Policy.Floating {
+		// A heartbeat: it extends the checkout or takes a seat again, and
+		// signs the lease that says so (floating.go).
+		return Validation{}, true, nil
+	}
 	v = Validation{Changed: changed, ServerTime: now}
 	switch s.leaseForKey(&e.Activation, req.WantLease(), now) {
 	case leaseSign:
@@ -77,6 +82,12 @@ func (s *Service) ValidateSlow(req *wire.ValidateRequest, p *Peer) (Validation, 
 		}
 		// The counter was checked and advanced by Validate.
 		var err error
+		var took bool // a floating seat taken again (floating.go)
+		if tx.License.Policy.Floating {
+			if took, err = checkout(tx, &a, now.Unix()); err != nil {
+				return err
+			}
+		}
 		s.setFingerprint(&a, &req.Fingerprint)
 		a.LastSeen = now.Unix()
 		a.Counter = max(a.Counter, req.Counter)
@@ -84,6 +95,9 @@ func (s *Service) ValidateSlow(req *wire.ValidateRequest, p *Peer) (Validation, 
 			return err
 		}
 		tx.PutActivation(a)
+		if took {
+			recordFloatingSeat(tx, store.EventActivated, a.Hostname, now.Unix())
+		}
 		return nil
 	})
 	if err != nil {

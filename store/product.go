@@ -115,6 +115,9 @@ func (p *Product) Check() error {
 	if p.Policy.Level > 3 {
 		return fmt.Errorf("%w: product %s: validation level %d", ErrInvalid, p.Code, p.Policy.Level)
 	}
+	if err := p.Policy.CheckFloating(); err != nil {
+		return fmt.Errorf("product %s: %w", p.Code, err)
+	}
 	return p.checkMessages()
 }
 

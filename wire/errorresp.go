@@ -11,10 +11,18 @@ import (
 // Encoding (part of the wire format):
 //
 //	 0              16            18      19
-//	+--------------+-------------+-------+-----------------+
-//	|  nonce (16)  | status (2)  |  len  |  message (len)  |
-//	+--------------+-------------+-------+-----------------+
-//	                                       0..255
+//	+--------------+-------------+-------+-----------------+------------------+
+//	|  nonce (16)  | status (2)  |  len  |  message (len)  | [retry at (8)]   |
+//	+--------------+-------------+-------+-----------------+------------------+
+//	                                       0..255            optional
+//
+// The retry-at time (Unix seconds, signed, > 0) is present only when the
+// refusal knows when the same request may succeed (RetryAt, such as when
+// a floating license's next seat frees up); a zero RetryAt is encoded by
+// leaving the field out, never as zeros (ErrNonCanonical). Gateways send
+// it only with refusals that earlier clients never meet (a floating
+// license's NO_SEATS), so an earlier client's strict parser is not
+// surprised by it.
 //
 // The status is never StatusOK. It may be a status this version does not
 // know: statuses are only ever added, and a client shows an unknown one by
@@ -24,6 +32,9 @@ type ErrorResponse struct {
 	Nonce   [NonceSize]byte
 	Status  Status
 	Message []byte // points into the input
+	// RetryAt, when not zero, is when the request may succeed if sent
+	// again (Unix seconds).
+	RetryAt int64
 }
 
 const errorResponseFixed = NonceSize + 2
@@ -36,6 +47,11 @@ func ParseErrorResponse(b []byte) (ErrorResponse, int, error) {
 	d.copy(m.Nonce[:])
 	m.Status = Status(d.u16())
 	m.Message = d.bytes8()
+	if d.err == nil && d.off < len(d.b) {
+		if m.RetryAt = d.i64(); d.err == nil && m.RetryAt == 0 {
+			return ErrorResponse{}, 0, fmt.Errorf("%w: error response retry-at of zero (leave it out)", ErrNonCanonical)
+		}
+	}
 	if err := d.end(); err != nil {
 		return ErrorResponse{}, 0, err
 	}
@@ -53,24 +69,37 @@ func (m ErrorResponse) Check() error {
 	if err := checkLen("error message", len(m.Message), 0, MaxErrorMessageLen); err != nil {
 		return err
 	}
+	if m.RetryAt < 0 {
+		return fmt.Errorf("%w: error response retry-at before 1970", ErrInvalidField)
+	}
 	return checkText("error message", m.Message)
 }
 
 // Err returns the error the response carries. It copies the message.
 func (m ErrorResponse) Err() *StatusError {
-	return &StatusError{Status: m.Status, Message: string(m.Message)}
+	return &StatusError{Status: m.Status, Message: string(m.Message), RetryAt: m.RetryAt}
 }
 
 // Type returns TypeErrorResponse.
 func (ErrorResponse) Type() Type { return TypeErrorResponse }
 
 // Len returns the encoded size.
-func (m ErrorResponse) Len() int { return errorResponseFixed + 1 + len(m.Message) }
+func (m ErrorResponse) Len() int {
+	n := errorResponseFixed + 1 + len(m.Message)
+	if m.RetryAt != 0 {
+		n += 8
+	}
+	return n
+}
 
 // Append appends the encoding of m to b.
 func (m ErrorResponse) Append(b []byte) []byte {
 	b = append(b, m.Nonce[:]...)
 	b = binary.BigEndian.AppendUint16(b, uint16(m.Status))
 	b = append(b, byte(len(m.Message)))
-	return append(b, m.Message...)
+	b = append(b, m.Message...)
+	if m.RetryAt != 0 {
+		b = binary.BigEndian.AppendUint64(b, uint64(m.RetryAt))
+	}
+	return b
 }

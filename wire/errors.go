@@ -28,6 +28,9 @@ var (
 type StatusError struct {
 	Status  Status
 	Message string // plain text, never a license key or secret
+	// RetryAt, when not zero, is when the same request may succeed (Unix
+	// seconds): a floating license's next free seat.
+	RetryAt int64
 }
 
 func (e *StatusError) Error() string {

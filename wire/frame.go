@@ -135,7 +135,7 @@ func maxBodyLen(t Type) int {
 	case TypeValidateResponse:
 		return validateResponseFixed + 2 + MaxLeaseSize
 	case TypeDeactivateRequest:
-		return deactivateRequestLen
+		return deactivateRequestLen + 1
 	case TypeDeactivateResponse:
 		return deactivateResponseLen
 	case TypeTimeRequest:
@@ -169,7 +169,7 @@ func maxBodyLen(t Type) int {
 	case TypeSeatResetResponse:
 		return seatResetResponseLen
 	case TypeErrorResponse:
-		return errorResponseFixed + 1 + MaxErrorMessageLen
+		return errorResponseFixed + 1 + MaxErrorMessageLen + 8
 	}
 	return 0
 }

@@ -351,7 +351,7 @@ func TestDeactivateFreesSeat(t *testing.T) {
 	b := open(t, g, "", machine("b", "02:00:00:00:00:02"), nil)
 	activate(t, a, key)
 	d := b.Activate(ctx, key)
-	if d.Allowed || d.Reason != clients.ReasonRefused || d.Status != wire.StatusNoSeats {
+	if d.Allowed || d.Reason != clients.ReasonNoSeat || d.Status != wire.StatusNoSeats || d.RetryAt != 0 {
 		t.Fatalf("second machine on a one-seat license: %+v", d)
 	}
 	if err := a.Deactivate(ctx); err != nil {

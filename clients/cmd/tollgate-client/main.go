@@ -72,6 +72,7 @@ so the key can be activated on another machine. It needs the server.
 
 Example:
   tollgate-client --card server.card --product 1AJS2 deactivate`},
+	{Name: "checkout", Summary: checkoutCommand.summary, Help: checkoutCommand.help},
 	{Name: "fingerprint", Summary: "show this machine's fingerprint and what changed", Help: `Shows this machine's fingerprint (salted hashes: no hardware identifier leaves
 the machine) and which components changed since the license was activated.
 
@@ -228,6 +229,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return o.status(l.Status())
 	case "deactivate":
 		return o.deactivate(l.Deactivate(ctx))
+	case "checkout":
+		return o.checkout(ctx, l)
 	case "fingerprint":
 		return o.fingerprint(l.FingerprintReport())
 	case "request":
@@ -289,6 +292,7 @@ func (o *options) open(cmd string) (*clients.Licensee, int) {
 	l, err := clients.OpenLicensee(clients.LicenseeConfig{
 		Card: card, Product: strings.ToUpper(o.product), StateDir: o.state, System: o.system,
 		Explicit: o.explicit, AppVersion: "tollgate-client", Language: o.lang, Base: o.base, BaseStateDir: o.baseState,
+		OnHeartbeat: o.heartbeatNote,
 	})
 	switch {
 	case errors.Is(err, clients.ErrInstallKeyDamaged):
@@ -313,6 +317,7 @@ type decisionJSON struct {
 	Contact      string   `json:"contact,omitempty"`
 	MessageID    string   `json:"message_id,omitempty"`
 	Language     string   `json:"language,omitempty"`
+	RetryAt      int64    `json:"retry_at,omitempty"` // Unix seconds: when a floating seat frees up
 }
 
 func (o *options) decision(d clients.Decision) int {
@@ -335,7 +340,7 @@ func (o *options) decision(d clients.Decision) int {
 	if o.json {
 		out := decisionJSON{Answer: cli.Answer{Status: string(d.Reason), Message: d.Message, Action: d.Action}, Allowed: d.Allowed,
 			Warning: d.Warning, Entitlements: d.Entitlements, Level: int(d.Level), Contact: string(d.Contact),
-			MessageID: d.MessageID, Language: d.Language}
+			MessageID: d.MessageID, Language: d.Language, RetryAt: d.RetryAt}
 		if out.Entitlements == nil {
 			out.Entitlements = []string{}
 		}
@@ -355,6 +360,9 @@ func (o *options) decision(d clients.Decision) int {
 	}
 	if d.Action != "" {
 		fmt.Fprintln(w, d.Action)
+	}
+	if d.RetryAt != 0 {
+		fmt.Fprintf(w, "The first seat in use runs out at %s unless its machine renews it; try again then.\n", time.Unix(d.RetryAt, 0).UTC().Format(time.RFC3339))
 	}
 	if d.Allowed && len(d.Entitlements) > 0 {
 		fmt.Fprintf(w, "Features: %s.\n", strings.Join(d.Entitlements, ", "))

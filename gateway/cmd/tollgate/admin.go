@@ -162,7 +162,7 @@ func cmdAdmin(group string, args []string, stdout, stderr io.Writer) error {
 				l, err := op(c, key, term)
 				return l, licenseError(err)
 			}
-			return printing(out, run, func(l adminapi.License) any { return l }, func(l adminapi.License) { printLicense(stdout, l) }), nil
+			return printing(out, run, asLicenseJSON, func(l adminapi.License) { printLicense(stdout, l) }), nil
 		}
 	default:
 		return usageError("unknown command %q; run 'tollgate help'", name)
@@ -288,6 +288,7 @@ func productFlags(fs *flag.FlagSet) func(p *store.Product, add bool) error {
 	online := fs.Uint("online-days", 0, "level 3: server check required within this many days")
 	warn := fs.Uint("warn-days", 0, "level 3: warn this many days before")
 	lease := fs.Uint("lease-days", 7, "lifetime of a signed lease, in days")
+	float := floatingFlags(fs)
 	var features, bundle multi
 	fs.Var(&features, "feature", "default entitlement (repeatable)")
 	fs.Var(&bundle, "bundle", "further product code a key licenses, a product already in the catalogue (repeatable, or CODE,CODE); its entitlements come along scoped as code.name unless --feature scopes some")
@@ -357,7 +358,7 @@ func productFlags(fs *flag.FlagSet) func(p *store.Product, add bool) error {
 		if set["trial-days"] {
 			p.TrialDays = uint16(*trial)
 		}
-		return nil
+		return float(p, add, set)
 	}
 }
 
@@ -483,7 +484,11 @@ func printProducts(w io.Writer, ps ...store.Product) {
 		if o := p.TrialOffer; o != nil {
 			fmt.Fprintf(w, "  keyless trial %d day(s) features %s", o.Days, strings.Join(o.Entitlements, ","))
 		}
-		fmt.Fprintf(w, "  level %d\n", p.Policy.Level)
+		fmt.Fprintf(w, "  level %d", p.Policy.Level)
+		if p.Policy.Floating {
+			fmt.Fprintf(w, ", floating (checkout %v)", time.Duration(p.Policy.LeaseSeconds)*time.Second)
+		}
+		fmt.Fprintln(w)
 	}
 }
 
@@ -552,7 +557,12 @@ func printLicense(w io.Writer, l adminapi.License) {
 	if len(lic.Bundle) > 0 {
 		fmt.Fprintf(w, " + %s", strings.Join(lic.Bundle, ","))
 	}
-	fmt.Fprintf(w, "\n  seats       %d used of %d\n", len(l.Activations), lic.Seats)
+	now := time.Now().Unix()
+	if lic.Policy.Floating {
+		fmt.Fprintf(w, "\n  seats       %s\n", floatingSummary(l, now))
+	} else {
+		fmt.Fprintf(w, "\n  seats       %d used of %d\n", len(l.Activations), lic.Seats)
+	}
 	fmt.Fprintf(w, "  term        %s\n", l.Term)
 	fmt.Fprintf(w, "  activated   %s\n", unixOr(lic.Activated, "never"))
 	fmt.Fprintf(w, "  expires     %s\n", unixOr(l.Expiry, "no end yet"))
@@ -562,6 +572,10 @@ func printLicense(w io.Writer, l adminapi.License) {
 	fmt.Fprintf(w, "  validation  %s\n", policyString(lic.Policy))
 	if lic.Shop != "" {
 		fmt.Fprintf(w, "  minted by   shop %s, order %q, %s\n", lic.Shop, lic.Order, unixOr(lic.Created, "?"))
+	}
+	if lic.Policy.Floating {
+		printFloatingSeats(w, l, now)
+		return
 	}
 	for _, a := range l.Activations {
 		fmt.Fprintf(w, "  machine     %s  %s (app %s), first seen %s, last seen %s\n", service.MachineID(a.Install), a.Hostname, a.AppVersion, unixOr(a.Created, "?"), unixOr(a.LastSeen, "never"))
@@ -578,6 +592,9 @@ func unixOr(t int64, none string) string {
 // policyString says a license's validation policy; zero fields are the
 // gateway's defaults (level 1, the configured lease lifetime).
 func policyString(p store.Policy) string {
+	if p.Floating {
+		return fmt.Sprintf("floating seats, checked out for %v and renewed by heartbeats", time.Duration(p.LeaseSeconds)*time.Second)
+	}
 	level := max(p.Level, 1)
 	s := fmt.Sprintf("level %d", level)
 	if level == 3 {

@@ -39,6 +39,7 @@ Usage:
   tollgate product add|update --data DIR --code CODE [--name NAME] [--platform P] [--years N | --months N | --perpetual | --trial-days N]
                         [--seats N] [--max-seats N] [--site-license] [--feature NAME]... [--bundle CODE[,CODE]]... [--base CODE] [--level 1|2|3] [--online-days N] [--warn-days N] [--lease-days N]
                         [--keyless-trial DAYS [--trial-feature NAME]...]
+                        [--floating [--checkout 15m]]   (concurrent seats: at most N machines at once)
   tollgate product list|show --data DIR [CODE]
   tollgate product messages set|unset|list --data DIR CODE [LANG ID [TEXT]]   (a product's own texts for its users, by language)
   tollgate product messages ids [--lang LANG]   (the message ids and the catalogue's texts)
@@ -313,7 +314,7 @@ func initDemo(cfg gateway.Config, stdout io.Writer) error {
 		if err := atomicfile.Create(keysFile, []byte(b.String()), 0o600); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "initialised %s with the demo catalogue (VSE 2.1: 1AJS2..1CJS4) and 5 demo keys of product 1AJS2 (2 seats each) in %s\n", cfg.Dir, keysFile)
+		fmt.Fprintf(stdout, "initialised %s with the demo catalogue (VSE 2.1: 1AJS2..1CJS4, 1FJS3 floating) and 5 demo keys of product 1AJS2 (2 seats each) in %s\n", cfg.Dir, keysFile)
 	}
 	fmt.Fprintf(stdout, "server card: %s\n", card)
 	if _, err := os.Stat(keysFile); err == nil {
