@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -35,8 +36,13 @@ var ErrStep = errors.New("demo: step failed")
 // shop for 127.0.0.1 (through the typed admin API) and mints 5 keys of
 // 1AJS2 with the shop client (Noise KK), then, as an app would with the
 // client library (Noise IK), activates one key, validates it, shows the
-// lease and deactivates. It stops the gateway and removes the directory
-// before returning, whatever happens.
+// lease and deactivates. Then it walks through the licensing models of the
+// demo catalogue with clients.Licensee on several made-up machines
+// (models.go): a floating key's seats checked out, refused no-seat and
+// checked in; a keyless trial, and a reinstall refused trial-used (in
+// English and German); a bundle's key licensing two products; a plug-in
+// refused base-missing until its base is activated. It stops the gateway
+// and removes the directory before returning, whatever happens.
 func Run(ctx context.Context, w io.Writer) (err error) {
 	step := func(format string, args ...any) { fmt.Fprintf(w, "==> "+format+"\n", args...) }
 	dir, err := os.MkdirTemp("", "tollgate-demo-")
@@ -80,7 +86,7 @@ func Run(ctx context.Context, w io.Writer) (err error) {
 	// The operator's command, in process: the socket would serve the same
 	// API, but this program already holds the running gateway.
 	admin := (&gateway.Admin{St: srv.Store(), Hasher: srv.Identity().Hasher, Reload: srv.ReloadShops}).Client()
-	sh := adminapi.Shop{Name: "demo-shop", PublicKey: shopKey.Public().String(), Products: []string{"1AJS2", "1AJS3", "1AJS4"},
+	sh := adminapi.Shop{Name: "demo-shop", PublicKey: shopKey.Public().String(), Products: []string{"1AJS2", "1AJS3", "1AJS4", "1FJS3", "1CJS2", "1SJS2", "1MJS2"},
 		Networks: []string{"127.0.0.1/32"}, DailyQuota: 1000}
 	if err := admin.AddShop(sh); err != nil {
 		return err
@@ -152,7 +158,8 @@ func Run(ctx context.Context, w io.Writer) (err error) {
 		return err
 	}
 	step("app deactivated: the seat is free for another machine")
-	return nil
+
+	return runModels(ctx, w, step, &card, srv, shop, filepath.Join(dir, "machines"))
 }
 
 // machine is a made-up machine with three components; the client library
