@@ -58,7 +58,7 @@ Usage:
   tollgate migrate      --data DIR [--status]   (a PostgreSQL store's schema: show it, or upgrade it)
   tollgate audit        --data DIR [--since 2006-01-02T15:04:05Z | --since 24h] [--verify]
   tollgate stats        --data DIR   (a running gateway's counters: sessions, answers by kind and status, store)
-  tollgate demo         (a whole round trip in a temporary directory; leaves nothing running)
+  tollgate demo         (a whole round trip, then floating seats, a trial, a bundle, a plug-in; leaves nothing running)
 
 Every command but serve, run and demo takes --json: its answer, or its
 error ({"error": {"code", "status", "message"}}), as one JSON object on
