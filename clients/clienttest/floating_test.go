@@ -79,6 +79,10 @@ func TestFloatingLicensee(t *testing.T) {
 	if d.Status != wire.StatusNoSeats || d.RetryAt < time.Now().Unix() || d.RetryAt > aEnd+1 {
 		t.Fatalf("no-seat: status %v, retry at %d; want NO_SEATS, by machine a's checkout end %d", d.Status, d.RetryAt, aEnd)
 	}
+	if at := time.Unix(d.RetryAt+59, 0).UTC().Format("2006-01-02 15:04 UTC"); d.MessageID != "no-seat" ||
+		d.Action != "Close the program on another computer, or try again after "+at+"." {
+		t.Fatalf("no-seat: message %q, action %q; want it to say when to try again (%s)", d.MessageID, d.Action, at)
+	}
 	// The heartbeats renew the checkouts: machine a's lease moves on, and
 	// past its first end the seats are still held.
 	for m[0].Status().LeaseExpiry.Unix() <= aEnd+1 {
@@ -229,9 +233,13 @@ func TestFloatingLeaseOffline(t *testing.T) {
 	in := open(t, g, "", machine("a", "02:00:00:00:00:0a"), clock)
 	activate(t, in, key)
 	end := in.Status().LeaseExpiry
-	if got := end.Sub(clock.Now()).Round(time.Second); got != 60*time.Second {
+	// The lease counts whole seconds from the gateway's clock: from the
+	// fake clock's start (a fraction into a second) the end is 59 to 61 s
+	// away. Set the clock to the checkout's start as the lease has it.
+	if got := end.Sub(clock.Now()); got < 59*time.Second || got > 61*time.Second {
 		t.Fatalf("the checkout ends in %v, want 60s", got)
 	}
+	clock.Add(end.Add(-60 * time.Second).Sub(clock.Now()))
 	g.stop()
 	clock.Add(59 * time.Second)
 	d := in.Check(stopped(t))

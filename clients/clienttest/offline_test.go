@@ -101,7 +101,7 @@ func TestOfflineCommands(t *testing.T) {
 	air("import", leaseFile).expect(t, "import again", 1, "does not answer an activation request")
 
 	online := open(t, g, "", machine("2", "mac-2"), nil)
-	want(t, "online machine, seat taken offline", online.Activate(context.Background(), key), false, clients.ReasonRefused)
+	want(t, "online machine, seat taken offline", online.Activate(context.Background(), key), false, clients.ReasonNoSeat)
 
 	air("release", "--out", proofFile).expect(t, "release", 0, "released")
 	air("validate", "--offline").expect(t, "validate after release", 1, "No license")
@@ -201,7 +201,7 @@ func TestOfflineLibrary(t *testing.T) {
 
 	// The seat is held: an online machine is refused; released, it is free.
 	online := open(t, g, "", machine("2", "mac-2"), nil)
-	want(t, "online machine", online.Activate(ctx, key), false, clients.ReasonRefused)
+	want(t, "online machine", online.Activate(ctx, key), false, clients.ReasonNoSeat)
 	proof, err := m.ReleaseOffline()
 	if err != nil {
 		t.Fatal(err)
