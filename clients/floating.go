@@ -87,7 +87,7 @@ func (l *Licensee) heartbeat(ctx context.Context, done chan struct{}) {
 			return
 		}
 		if f := l.cfg.OnHeartbeat; f != nil {
-			f(d)
+			f(l.localized(d))
 		}
 	}
 }

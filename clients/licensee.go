@@ -75,7 +75,8 @@ type LicenseeConfig struct {
 	// DefaultStateDir(Base, System).
 	BaseStateDir string
 	// OnHeartbeat, when set, is told the outcome of each heartbeat of a
-	// floating license (floating.go), from the heartbeat's goroutine.
+	// floating license (floating.go), from the heartbeat's goroutine, in
+	// the Licensee's language as Check's Decisions are.
 	OnHeartbeat func(Decision)
 }
 
@@ -512,6 +513,9 @@ func (l *Licensee) refusal(err error, held bool) Decision {
 		d.Message, d.Action = "The license is no longer activated on this machine.", "Activate the program again with your license key."
 	case wire.StatusNoSeats:
 		d.Reason, d.Message, d.Action, d.RetryAt = ReasonNoSeat, messages[ReasonNoSeat][0], messages[ReasonNoSeat][1], se.RetryAt
+		if se.RetryAt != 0 {
+			d.Action = fmt.Sprintf("Close the program on another computer, or try again after %s.", retryTime(se.RetryAt))
+		}
 	case wire.StatusMalformedKey:
 		d.Message, d.Action = "That is not a valid license key.", "Check the key for typos."
 	case wire.StatusFingerprintRejected:
@@ -536,6 +540,12 @@ func (l *Licensee) refusal(err error, held bool) Decision {
 		l.save(&d)
 	}
 	return d
+}
+
+// retryTime tells Unix time t, rounded up to the minute, as the no-seat
+// action names it: "2026-11-27 14:05 UTC".
+func retryTime(t int64) string {
+	return time.Unix(t+59, 0).UTC().Truncate(time.Minute).Format("2006-01-02 15:04 UTC")
 }
 
 // lease verifies the saved lease's signature against the card. A

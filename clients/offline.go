@@ -142,6 +142,10 @@ func (l *Licensee) savePending(ns [][wire.NonceSize]byte) error {
 // (ReasonRequestMismatch). It is then kept as Activate keeps the lease of
 // an online activation, and Check works offline by the lease's level.
 func (l *Licensee) ImportLease(armored []byte) Decision {
+	return l.localized(l.importLease(armored))
+}
+
+func (l *Licensee) importLease(armored []byte) Decision {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	raw, err := wire.DearmorLease(armored)

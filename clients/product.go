@@ -78,8 +78,12 @@ func ProductEntitlements(lease *wire.Lease, code string) []string {
 // ReasonWrongProduct when it does not cover code. A suite's program asks
 // it for each of its parts.
 func (l *Licensee) CheckProduct(ctx context.Context, code string) Decision {
+	return l.localized(l.checkProduct(ctx, code))
+}
+
+func (l *Licensee) checkProduct(ctx context.Context, code string) Decision {
 	code = strings.ToUpper(code)
-	d := l.Check(ctx)
+	d := l.check(ctx, checkPolicy)
 	if !d.Allowed {
 		return d
 	}
@@ -166,25 +170,23 @@ func (c *LicenseeConfig) baseState() (*State, error) {
 // license the base product on this installation at now.
 func (l *Licensee) baseLicense(now time.Time) ([wire.LicenseIDSize]byte, Decision, bool) {
 	var id [wire.LicenseIDSize]byte
-	missing := func(msg string) ([wire.LicenseIDSize]byte, Decision, bool) {
-		d := refuse(ReasonBaseMissing, nil)
-		if msg != "" {
-			d.Message = msg
-		}
-		return id, d, false
+	missing := func() ([wire.LicenseIDSize]byte, Decision, bool) {
+		return id, refuse(ReasonBaseMissing, nil), false
 	}
 	hexID, _, ok := savedLicense(l.cfg.BaseStateDir)
 	if !ok {
-		return missing(fmt.Sprintf("This add-on needs the program it extends (product %s), and that program is not activated on this computer.", l.cfg.Base))
+		d := refuse(ReasonBaseMissing, nil)
+		d.Message = fmt.Sprintf("This add-on needs the program it extends (product %s), and that program is not activated on this computer.", l.cfg.Base)
+		return id, d, false
 	}
 	hex.Decode(id[:], []byte(hexID))
 	b, ok := readState(l.cfg.BaseStateDir, FileLease)
 	if !ok {
-		return missing("")
+		return missing()
 	}
 	raw, err := wire.DearmorLease(b)
 	if err != nil {
-		return missing("")
+		return missing()
 	}
 	if l.base.raw == nil || !bytes.Equal(l.base.raw, raw) {
 		lease, err := wire.VerifyLease(raw, l.cfg.Card.LeaseKeys)
@@ -193,9 +195,11 @@ func (l *Licensee) baseLicense(now time.Time) ([wire.LicenseIDSize]byte, Decisio
 	lease, t := &l.base.lease, now.Unix()
 	switch {
 	case l.base.err != nil, lease.LicenseID != id, lease.InstallKeyHash != l.client.InstallID(), !leaseCovers(lease, l.cfg.Base):
-		return missing("")
+		return missing()
 	case lease.LicenseExpiry != 0 && t >= lease.LicenseExpiry:
-		return missing(fmt.Sprintf("This add-on needs the program it extends (product %s), and that program's license has expired.", l.cfg.Base))
+		d := refuse(ReasonBaseMissing, nil)
+		d.Message = fmt.Sprintf("This add-on needs the program it extends (product %s), and that program's license has expired.", l.cfg.Base)
+		return id, d, false
 	case t >= lease.LeaseExpiry:
 		d := refuse(ReasonBaseMissing, nil)
 		d.Message = fmt.Sprintf("This add-on needs the program it extends (product %s), and that program has not renewed its license for a while.", l.cfg.Base)

@@ -59,10 +59,14 @@ func (c *Client) StartTrial(ctx context.Context, product string, fp wire.Fingerp
 // a bought key later in the same state directory replaces the trial and
 // keeps the installation.
 func (l *Licensee) StartTrial(ctx context.Context) Decision {
+	return l.localized(l.startTrial(ctx))
+}
+
+func (l *Licensee) startTrial(ctx context.Context) Decision {
 	l.mu.Lock()
 	if l.st.HasLicense {
 		l.mu.Unlock()
-		return l.Check(ctx)
+		return l.check(ctx, checkPolicy)
 	}
 	defer l.mu.Unlock()
 	st := l.st

@@ -79,6 +79,10 @@ func TestFloatingLicensee(t *testing.T) {
 	if d.Status != wire.StatusNoSeats || d.RetryAt < time.Now().Unix() || d.RetryAt > aEnd+1 {
 		t.Fatalf("no-seat: status %v, retry at %d; want NO_SEATS, by machine a's checkout end %d", d.Status, d.RetryAt, aEnd)
 	}
+	if at := time.Unix(d.RetryAt+59, 0).UTC().Format("2006-01-02 15:04 UTC"); d.MessageID != "no-seat" ||
+		d.Action != "Close the program on another computer, or try again after "+at+"." {
+		t.Fatalf("no-seat: message %q, action %q; want it to say when to try again (%s)", d.MessageID, d.Action, at)
+	}
 	// The heartbeats renew the checkouts: machine a's lease moves on, and
 	// past its first end the seats are still held.
 	for m[0].Status().LeaseExpiry.Unix() <= aEnd+1 {

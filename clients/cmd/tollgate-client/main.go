@@ -361,9 +361,8 @@ func (o *options) decision(d clients.Decision) int {
 	if d.Action != "" {
 		fmt.Fprintln(w, d.Action)
 	}
-	if d.RetryAt != 0 {
-		fmt.Fprintf(w, "The first seat in use runs out at %s unless its machine renews it; try again then.\n", time.Unix(d.RetryAt, 0).UTC().Format(time.RFC3339))
-	}
+	// A no-seat refusal's RetryAt is in its Action, in the user's language
+	// ("try again after ..."); --json gives it as retry_at.
 	if d.Allowed && len(d.Entitlements) > 0 {
 		fmt.Fprintf(w, "Features: %s.\n", strings.Join(d.Entitlements, ", "))
 	}
