@@ -30,8 +30,8 @@ import (
 // (the card's first until one has), then to the others in card order, each
 // dial given headStart alone before the next starts beside it (dialAny).
 type link struct {
-	addrs     []string   // the card's addresses, or the override alone
-	pins      [][32]byte // the card's tls-pin, then its next-tls-pin if any
+	addrs     []string          // the card's addresses, or the override alone
+	pins      [][32]byte        // the card's tls-pin, then its next-tls-pin if any
 	noise     channel.Config    // pattern, static keys and limits of the session
 	timeout   time.Duration     // for a request whose context has no deadline
 	headStart time.Duration     // how long a dial runs alone before the next address is dialed too
