@@ -55,7 +55,12 @@ type Identity struct {
 
 // serviceKeys returns the keys the license service decides with.
 func (id *Identity) serviceKeys() service.Keys {
-	return service.Keys{Hasher: id.Hasher, LeaseKey: id.LeaseKey, LeaseSeal: id.LeaseSeal, LegacyOrders: id.LegacyOrders, Noise: id.Noise, Signer: id.Signer}
+	keys := service.Keys{Hasher: id.Hasher, LeaseKey: id.LeaseKey, LeaseSeal: id.LeaseSeal, LegacyOrders: id.LegacyOrders, Noise: id.Noise, Signer: id.Signer}
+	if id.Transport != nil {
+		st := transportOf(id)
+		keys.NoiseKeys = st.noiseKeys
+	}
+	return keys
 }
 
 // legacySealInfo separated the order-sealing key of older gateways from

@@ -115,10 +115,14 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	stats := newStats(cfg.Now())
+	serviceKeys := id.serviceKeys()
+	// Offline files are opened with the keys new connections are served
+	// with, which the transport operations switch.
+	serviceKeys.NoiseKeys = func() [][32]byte { return transport.load().noiseKeys() }
 	s := &Server{
 		cfg: cfg, id: id, transport: transport, st: st, ln: ln, udp: udp, tr: tr, adm: adm, shops: shops, stats: stats, metricsLn: metricsLn,
 		svc: service.New(service.Config{
-			Store: st, Keys: id.serviceKeys(), Now: cfg.Now, Log: cfg.Logger, DefaultLeaseSeconds: uint32(cfg.DefaultLease / time.Second),
+			Store: st, Keys: serviceKeys, Now: cfg.Now, Log: cfg.Logger, DefaultLeaseSeconds: uint32(cfg.DefaultLease / time.Second),
 			GuessBurst: cfg.KeyGuessBurst, GuessRefill: cfg.KeyGuessRefill,
 			Flag:              service.FlagPolicy{MachinesPerSeat: cfg.FlagMachinesPerSeat, NetworksPerSeat: cfg.FlagNetworksPerSeat, WindowDays: cfg.FlagWindowDays},
 			SelfServiceResets: cfg.SelfServiceResets,

@@ -269,6 +269,16 @@ func transportOf(id *Identity) *transportState {
 	return t
 }
 
+// noiseKeys returns the Noise keys of the state, current first, for the
+// service's offline files.
+func (t *transportState) noiseKeys() [][32]byte {
+	out := [][32]byte{t.noise}
+	for _, k := range t.others {
+		out = append(out, k)
+	}
+	return out
+}
+
 // choose picks the certificate of a TLS handshake: the one whose pin the
 // client names; else, during a switch's overlap, the previous one (what a
 // client built before rotation pins); else the current one.
