@@ -70,7 +70,14 @@ func (a *Admin) needDir() error {
 
 // transportKeys answers keys.transport.
 func (a *Admin) transportKeys(adminapi.None) (adminapi.TransportKeys, error) {
-	return a.transportOp(func() (*Identity, error) { return LoadIdentity(a.Dir) })
+	if err := a.needDir(); err != nil {
+		return adminapi.TransportKeys{}, err
+	}
+	id, err := LoadIdentity(a.Dir)
+	if err != nil {
+		return adminapi.TransportKeys{}, err
+	}
+	return id.TransportList(), nil
 }
 
 // announceTransport answers keys.announce_transport: AnnounceTransport on
