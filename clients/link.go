@@ -30,8 +30,8 @@ import (
 // (the card's first until one has), then to the others in card order, each
 // dial given headStart alone before the next starts beside it (dialAny).
 type link struct {
-	addrs     []string // the card's addresses, or the override alone
-	pin       [32]byte
+	addrs     []string          // the card's addresses, or the override alone
+	pins      [][32]byte        // the card's tls-pin, then its next-tls-pin if any
 	noise     channel.Config    // pattern, static keys and limits of the session
 	timeout   time.Duration     // for a request whose context has no deadline
 	headStart time.Duration     // how long a dial runs alone before the next address is dialed too
@@ -70,8 +70,10 @@ func newLink(card *wire.Card, addr string, noise channel.Config, timeout time.Du
 	if addr != "" {
 		addrs = []string{addr}
 	}
-	noise.RemoteStatic = card.NoiseKey
-	return &link{addrs: addrs, pin: card.TLSPin, noise: noise, timeout: timeout, headStart: dialHeadStart, pending: make(map[uint32]chan response)}
+	// With a card that announces the gateway's next transport identity,
+	// either key and either certificate is the gateway's (wire.Card).
+	noise.RemoteStatic, noise.NextRemoteStatic = card.NoiseKey, card.NextNoiseKey
+	return &link{addrs: addrs, pins: card.TLSPins(), noise: noise, timeout: timeout, headStart: dialHeadStart, pending: make(map[uint32]chan response)}
 }
 
 // close ends the connection. Requests in flight fail with ErrClosed.
@@ -164,7 +166,7 @@ func (l *link) dialAny(ctx context.Context) (*quic.Conn, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan dialResult, len(order))
-	tlsConf := channel.ClientTLSConfig(l.pin)
+	tlsConf := channel.ClientTLSConfig(l.pins[0], l.pins[1:]...)
 	started, running := 0, 0
 	start := func() {
 		i := order[started]
@@ -241,6 +243,11 @@ func (l *link) openLocked(ctx context.Context) (*channel.Session, error) {
 			return nil, &wire.StatusError{Status: wire.Status(re.Code), Message: "the gateway refused this shop's connection"}
 		}
 		return nil, fmt.Errorf("%w: %w", ErrHandshake, err)
+	}
+	if k := sess.RemoteStatic(); !l.noise.NextRemoteStatic.IsZero() && k.Equal(l.noise.NextRemoteStatic) {
+		// The gateway switched to the card's next key: try it first from
+		// now on.
+		l.noise.RemoteStatic, l.noise.NextRemoteStatic = l.noise.NextRemoteStatic, l.noise.RemoteStatic
 	}
 	l.sess = sess
 	go l.readLoop(sess)

@@ -40,6 +40,9 @@ type Admin struct {
 	// a rotation switches (admin_keys.go).
 	Dir    string
 	Signer *service.LeaseSigner
+	// Transport, if set, is the running gateway's transport state, which
+	// the transport key operations replace (admin_keys.go).
+	Transport *transportHolder
 }
 
 // adminHandler is one operation of the admin API, typed by handle.
@@ -80,6 +83,10 @@ var adminOps = adminTable(
 	handle(adminapi.OpKeysList, (*Admin).leaseKeys),
 	handle(adminapi.OpKeysRotate, (*Admin).rotateLeaseKey),
 	handle(adminapi.OpKeysRetire, (*Admin).retireLeaseKey),
+	handle(adminapi.OpKeysTransport, (*Admin).transportKeys),
+	handle(adminapi.OpKeysAnnounceTransport, (*Admin).announceTransport),
+	handle(adminapi.OpKeysSwitchTransport, (*Admin).switchTransport),
+	handle(adminapi.OpKeysRetireTransport, (*Admin).retireTransport),
 	handle(adminapi.OpTrialList, (*Admin).trials),
 )
 

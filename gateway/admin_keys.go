@@ -67,3 +67,48 @@ func (a *Admin) needDir() error {
 	}
 	return nil
 }
+
+// transportKeys answers keys.transport.
+func (a *Admin) transportKeys(adminapi.None) (adminapi.TransportKeys, error) {
+	if err := a.needDir(); err != nil {
+		return adminapi.TransportKeys{}, err
+	}
+	id, err := LoadIdentity(a.Dir)
+	if err != nil {
+		return adminapi.TransportKeys{}, err
+	}
+	return id.TransportList(), nil
+}
+
+// announceTransport answers keys.announce_transport: AnnounceTransport on
+// the data directory, then, in a running gateway, new connections accept
+// the next keys as well.
+func (a *Admin) announceTransport(adminapi.None) (adminapi.TransportKeys, error) {
+	return a.transportOp(func() (*Identity, error) { return AnnounceTransport(a.Dir, TransportOptions{Now: a.now()}) })
+}
+
+// switchTransport answers keys.switch_transport.
+func (a *Admin) switchTransport(adminapi.None) (adminapi.TransportKeys, error) {
+	return a.transportOp(func() (*Identity, error) { return SwitchTransport(a.Dir, TransportOptions{Now: a.now()}) })
+}
+
+// retireTransport answers keys.retire_transport.
+func (a *Admin) retireTransport(adminapi.None) (adminapi.TransportKeys, error) {
+	return a.transportOp(func() (*Identity, error) { return RetireTransport(a.Dir) })
+}
+
+// transportOp runs op on the data directory and hands the identity it
+// leaves to the running gateway's new connections.
+func (a *Admin) transportOp(op func() (*Identity, error)) (adminapi.TransportKeys, error) {
+	if err := a.needDir(); err != nil {
+		return adminapi.TransportKeys{}, err
+	}
+	id, err := op()
+	if err != nil {
+		return adminapi.TransportKeys{}, err
+	}
+	if a.Transport != nil {
+		a.Transport.p.Store(transportOf(id))
+	}
+	return id.TransportList(), nil
+}

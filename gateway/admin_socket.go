@@ -126,7 +126,7 @@ func (s *Server) startAdmin() *adminServer {
 	}
 	as := &adminServer{ln: ln, path: AdminSocketPath(s.cfg.Dir), log: s.cfg.Logger, conns: make(map[net.Conn]struct{}),
 		a: &Admin{St: s.st, Hasher: s.id.Hasher, Now: s.cfg.Now, Reload: s.ReloadShops, FlagWindowDays: s.cfg.FlagWindowDays, Stats: s.Stats,
-			Svc: s.svc, Dir: s.cfg.Dir, Signer: s.id.Signer}}
+			Svc: s.svc, Dir: s.cfg.Dir, Signer: s.id.Signer, Transport: s.transport}}
 	go as.serve()
 	return as
 }

@@ -48,11 +48,19 @@ type Identity struct {
 	// and Signer signs with it; an admin rotation switches Signer.
 	LeaseKeys *LeaseKeySet
 	Signer    *service.LeaseSigner
+	// Transport holds the next or previous Noise key and TLS certificate
+	// during a rotation of them (transportkeys.go); never nil.
+	Transport *TransportKeys
 }
 
 // serviceKeys returns the keys the license service decides with.
 func (id *Identity) serviceKeys() service.Keys {
-	return service.Keys{Hasher: id.Hasher, LeaseKey: id.LeaseKey, LeaseSeal: id.LeaseSeal, LegacyOrders: id.LegacyOrders, Noise: id.Noise, Signer: id.Signer}
+	keys := service.Keys{Hasher: id.Hasher, LeaseKey: id.LeaseKey, LeaseSeal: id.LeaseSeal, LegacyOrders: id.LegacyOrders, Noise: id.Noise, Signer: id.Signer}
+	if id.Transport != nil {
+		st := transportOf(id)
+		keys.NoiseKeys = st.noiseKeys
+	}
+	return keys
 }
 
 // legacySealInfo separated the order-sealing key of older gateways from
@@ -281,7 +289,13 @@ func LoadIdentity(dir string) (*Identity, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	if id.Card.NoiseKey != id.Noise.Public() || id.Card.TLSPin != id.Pin {
-		return nil, fmt.Errorf("%w: %s does not match the keys beside it", ErrIdentityCorrupt, FileCard)
+		return nil, fmt.Errorf("%w: %s does not match the keys beside it (after an interrupted `tollgate keys switch-transport`, run it again)", ErrIdentityCorrupt, FileCard)
+	}
+	if id.Transport, err = readTransportKeys(dir); err != nil {
+		return nil, err
+	}
+	if n := id.Transport.Next; id.Card.HasNextNoiseKey() && (n == nil || id.Card.NextNoiseKey != n.Noise.Public() || id.Card.NextTLSPin != n.Pin) {
+		return nil, fmt.Errorf("%w: %s announces next transport keys that %s does not hold (restore both from a backup of the data directory)", ErrIdentityCorrupt, FileCard, FileTransportKeys)
 	}
 	return id, nil
 }

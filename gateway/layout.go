@@ -19,15 +19,18 @@ import (
 // The layout of a gateway's data directory: this file is the one place
 // that knows it. Private files are mode 0600, private directories 0700.
 const (
-	FileNoiseKey    = "noise.key"      // Noise static private key (0600)
-	FileTLSCert     = "tls.crt"        // self-signed certificate for QUIC
-	FileTLSKey      = "tls.key"        // its private key (0600)
-	FileLeaseKey    = "lease.key"      // composite lease-signing private key (0600)
-	FileKeySecret   = "keyhash.secret" // secret of the keyed key hashes (0600)
-	FileCard        = "server.card"    // the server card apps embed (public)
-	DirDB           = "db"             // the embedded store (Pebble)
-	DirRun          = "run"            // private directory of the admin socket (0700)
-	FileAdminSocket = "admin.sock"     // the admin socket in DirRun (0600)
+	FileNoiseKey  = "noise.key"      // Noise static private key (0600)
+	FileTLSCert   = "tls.crt"        // self-signed certificate for QUIC
+	FileTLSKey    = "tls.key"        // its private key (0600)
+	FileLeaseKey  = "lease.key"      // composite lease-signing private key (0600)
+	FileKeySecret = "keyhash.secret" // secret of the keyed key hashes (0600)
+	FileCard      = "server.card"    // the server card apps embed (public)
+	// FileTransportKeys holds the next and previous Noise and TLS keys
+	// during a rotation of them (transportkeys.go), 0600; absent otherwise.
+	FileTransportKeys = "transport.keys"
+	DirDB             = "db"         // the embedded store (Pebble)
+	DirRun            = "run"        // private directory of the admin socket (0700)
+	FileAdminSocket   = "admin.sock" // the admin socket in DirRun (0600)
 	// FileStore names the shared store (PostgreSQL) of a gateway that does
 	// not keep its state in DirDB: one line, the connection string, mode
 	// 0600 (it may hold a password). Absent: the embedded store.
@@ -41,6 +44,11 @@ const EnvStore = "TOLLGATE_STORE"
 // IdentityFiles are the files of a gateway's identity, which a backup
 // holds beside its store: private keys and secrets among them.
 var IdentityFiles = []string{FileNoiseKey, FileTLSCert, FileTLSKey, FileLeaseKey, FileKeySecret, FileCard}
+
+// OptionalIdentityFiles are identity files a data directory holds only at
+// times (FileTransportKeys, during a rotation of the transport keys): a
+// backup carries them when they are there.
+var OptionalIdentityFiles = []string{FileTransportKeys}
 
 // FileMode returns the mode of the data directory's file name: 0644 for
 // the public ones (the server card, the TLS certificate), 0600 for every

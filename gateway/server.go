@@ -11,6 +11,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -26,16 +27,19 @@ import (
 
 // Server is a running gateway.
 type Server struct {
-	cfg   Config
-	id    *Identity
-	st    *store.Store
-	svc   *service.Service
-	ln    *quic.Listener
-	udp   net.PacketConn
-	tr    *quic.Transport
-	adm   *admission   // handshakes and connections by address (admission.go)
-	shops *shops       // the shop channel: IP lock, orders (shop.go)
-	admin *adminServer // the operator's admin socket, nil if it could not open (admin.go)
+	cfg Config
+	id  *Identity
+	// transport is what new connections are served with: Noise keys and
+	// certificates, switched by the admin's transport operations.
+	transport *transportHolder
+	st        *store.Store
+	svc       *service.Service
+	ln        *quic.Listener
+	udp       net.PacketConn
+	tr        *quic.Transport
+	adm       *admission   // handshakes and connections by address (admission.go)
+	shops     *shops       // the shop channel: IP lock, orders (shop.go)
+	admin     *adminServer // the operator's admin socket, nil if it could not open (admin.go)
 
 	stats     *stats       // what it did, for the operator (stats.go)
 	metricsLn net.Listener // Config.MetricsListen, or nil
@@ -83,7 +87,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	adm := newAdmission(cfg.Admission)
 	tr := &quic.Transport{Conn: udp, VerifySourceAddress: adm.verify, ConnContext: adm.connContext}
-	ln, err := tr.Listen(channel.ServerTLSConfig(id.TLS), cfg.Limits.QUICConfig())
+	transport := &transportHolder{}
+	transport.p.Store(transportOf(id))
+	ln, err := tr.Listen(channel.ServerTLSConfigFunc(func(pin [32]byte, named bool) *tls.Certificate {
+		return transport.load().choose(pin, named)
+	}), cfg.Limits.QUICConfig())
 	if err != nil {
 		udp.Close()
 		st.Close()
@@ -107,10 +115,14 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	stats := newStats(cfg.Now())
+	serviceKeys := id.serviceKeys()
+	// Offline files are opened with the keys new connections are served
+	// with, which the transport operations switch.
+	serviceKeys.NoiseKeys = func() [][32]byte { return transport.load().noiseKeys() }
 	s := &Server{
-		cfg: cfg, id: id, st: st, ln: ln, udp: udp, tr: tr, adm: adm, shops: shops, stats: stats, metricsLn: metricsLn,
+		cfg: cfg, id: id, transport: transport, st: st, ln: ln, udp: udp, tr: tr, adm: adm, shops: shops, stats: stats, metricsLn: metricsLn,
 		svc: service.New(service.Config{
-			Store: st, Keys: id.serviceKeys(), Now: cfg.Now, Log: cfg.Logger, DefaultLeaseSeconds: uint32(cfg.DefaultLease / time.Second),
+			Store: st, Keys: serviceKeys, Now: cfg.Now, Log: cfg.Logger, DefaultLeaseSeconds: uint32(cfg.DefaultLease / time.Second),
 			GuessBurst: cfg.KeyGuessBurst, GuessRefill: cfg.KeyGuessRefill,
 			Flag:              service.FlagPolicy{MachinesPerSeat: cfg.FlagMachinesPerSeat, NetworksPerSeat: cfg.FlagNetworksPerSeat, WindowDays: cfg.FlagWindowDays},
 			SelfServiceResets: cfg.SelfServiceResets,

@@ -36,8 +36,9 @@ type from struct {
 // its channel's routes.
 func (s *Server) serveStream(conn *quic.Conn, stream *quic.Stream) {
 	defer stream.Close()
+	t := s.transport.load()
 	sess, err := channel.ServerHandshake(stream, channel.ServerConfig{
-		Static: s.id.Noise, Lookup: s.shops.lookup(conn.RemoteAddr()), Limits: s.cfg.Limits,
+		Static: t.noise, Others: t.others, Lookup: s.shops.lookup(conn.RemoteAddr()), Limits: s.cfg.Limits,
 	})
 	if err != nil {
 		stream.CancelRead(0)

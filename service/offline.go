@@ -65,10 +65,19 @@ var (
 // A request sealed to another gateway, or changed since it was made, is
 // refused with KindRequestMismatch.
 func (s *Service) AnswerOffline(req *wire.OfflineRequest, shop string) (Activation, error) {
-	if s.keys.Noise == [32]byte{} {
+	noise := s.noiseKeys()
+	if len(noise) == 0 {
 		return Activation{}, s.failed(errNoNoiseKey, "answer offline")
 	}
-	key, err := wire.OpenOfflineRequest(req, &s.keys.Noise)
+	var (
+		key [wire.KeySize]byte
+		err error
+	)
+	for i := range noise {
+		if key, err = wire.OpenOfflineRequest(req, &noise[i]); !errors.Is(err, wire.ErrOfflineSeal) {
+			break
+		}
+	}
 	if err != nil {
 		if errors.Is(err, wire.ErrOfflineSeal) {
 			return Activation{}, ErrRequestMismatch
@@ -95,10 +104,17 @@ func (s *Service) AnswerOffline(req *wire.OfflineRequest, shop string) (Activati
 // proof carried in again after the machine was activated anew); a license
 // the install does not hold a seat of is KindNotActivated.
 func (s *Service) ImportRelease(rel *wire.OfflineRelease, shop string) (store.LicenseID, error) {
-	if s.keys.Noise == [32]byte{} {
+	noise := s.noiseKeys()
+	if len(noise) == 0 {
 		return store.LicenseID{}, s.failed(errNoNoiseKey, "import release")
 	}
-	if err := wire.VerifyOfflineRelease(rel, &s.keys.Noise); err != nil {
+	var err error
+	for i := range noise {
+		if err = wire.VerifyOfflineRelease(rel, &noise[i]); !errors.Is(err, wire.ErrOfflineSeal) {
+			break
+		}
+	}
+	if err != nil {
 		if errors.Is(err, wire.ErrOfflineSeal) {
 			return store.LicenseID{}, ErrRequestMismatch
 		}
@@ -108,7 +124,7 @@ func (s *Service) ImportRelease(rel *wire.OfflineRelease, shop string) (store.Li
 	install := store.InstallID(rel.InstallID())
 	via := offlineVia{shop: shop}
 	now := s.now()
-	err := s.st.Update(id, func(tx *store.Tx) error {
+	err = s.st.Update(id, func(tx *store.Tx) error {
 		if via.check(&tx.License) != nil {
 			return ErrNotFound
 		}
@@ -130,4 +146,16 @@ func (s *Service) ImportRelease(rel *wire.OfflineRelease, shop string) (store.Li
 	}
 	s.log.Info("released offline", "license", LicenseRef(id))
 	return id, nil
+}
+
+// noiseKeys returns the Noise keys to open offline files with, none if the
+// gateway has none.
+func (s *Service) noiseKeys() [][32]byte {
+	if s.keys.NoiseKeys != nil {
+		return s.keys.NoiseKeys()
+	}
+	if s.keys.Noise == [32]byte{} {
+		return nil
+	}
+	return [][32]byte{s.keys.Noise}
 }

@@ -241,3 +241,46 @@ func TestImportRelease(t *testing.T) {
 		t.Fatalf("unknown license: %v", err)
 	}
 }
+
+// TestOfflineNoiseKeys: during a rotation of the gateway's transport keys
+// (Keys.NoiseKeys) a request sealed to either key it holds is answered,
+// and a release signed for either is imported; one for a key it no longer
+// holds is REQUEST_MISMATCH.
+func TestOfflineNoiseKeys(t *testing.T) {
+	t.Parallel()
+	s, oldGW := offlineService(t, nil)
+	oldPriv := s.keys.Noise
+	k, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newPriv, newGW := [32]byte(k.Bytes()), [32]byte(k.PublicKey().Bytes())
+	held := [][32]byte{newPriv, oldPriv}
+	s.keys.NoiseKeys = func() [][32]byte { return held }
+	key, id := mintOne(t, s, Spec{Seats: 2})
+	m := newOfflineMachine()
+	req := m.request(t, key, oldGW)
+	a, err := s.AnswerOffline(&req, "")
+	if err != nil {
+		t.Fatalf("a request sealed to the previous key: %v", err)
+	}
+	n := newOfflineMachine()
+	nreq := n.request(t, key, newGW)
+	if _, err := s.AnswerOffline(&nreq, ""); err != nil {
+		t.Fatalf("a request sealed to the current key: %v", err)
+	}
+	lease, err := wire.VerifyLease(a.Lease, []*composite.PublicKey{s.keys.LeaseKey.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := m.release(t, id, lease.Issued, oldGW)
+	if _, err := s.ImportRelease(&rel, ""); err != nil {
+		t.Fatalf("a release signed for the previous key: %v", err)
+	}
+	held = held[:1] // retired
+	late := newOfflineMachine()
+	lreq := late.request(t, key, oldGW)
+	if _, err := s.AnswerOffline(&lreq, ""); KindOf(err) != KindRequestMismatch {
+		t.Fatalf("a request sealed to a retired key: %v, want REQUEST_MISMATCH", err)
+	}
+}

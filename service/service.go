@@ -41,6 +41,12 @@ type Keys struct {
 	// air-gapped machines' activation requests and checks their release
 	// proofs (offline.go). Zero: those are refused.
 	Noise [32]byte
+	// NoiseKeys, when set, returns the Noise keys the gateway holds now,
+	// tried in order instead of Noise alone: during a rotation of its
+	// transport keys, the announced next or the previous one as well (a
+	// request sealed to the card an app has), and after a switch on a
+	// running gateway, the new current one.
+	NoiseKeys func() [][32]byte
 	// Signer, when set, signs leases instead of LeaseKey alone: the key
 	// an operator may rotate while the service runs.
 	Signer *LeaseSigner

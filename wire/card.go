@@ -67,6 +67,12 @@ const (
 //	lease-key mldsa44-ed25519 <base64 of the composite public key>
 //	lease-key mldsa65-ed25519 <...>
 //
+// During a rotation of the gateway's transport identity the card may also
+// announce the next Noise key and TLS pin, once each (cardnext.go):
+//
+//	next-noise-key <base64>
+//	next-tls-pin sha256/<base64>
+//
 // Several address lines name the gateways of one deployment, which share
 // one identity (Noise key, certificate, lease keys) and one database; their
 // order, among themselves, is the order of preference. Two lines naming the
@@ -95,6 +101,11 @@ type Card struct {
 	// trusted for new leases after its date (cardretire.go). Nil for a
 	// card without retire-after lines.
 	Retire []CardRetire
+	// NextNoiseKey and NextTLSPin announce the gateway's next transport
+	// identity (cardnext.go): clients accept it as well as the current
+	// one. Zero when the card has no next-noise-key or next-tls-pin line.
+	NextNoiseKey [NoiseKeySize]byte
+	NextTLSPin   [TLSPinSize]byte
 }
 
 // cardSchemes maps a lease-key scheme name to its scheme. Part of the card
@@ -231,6 +242,10 @@ func ParseCard(b []byte) (*Card, error) {
 				}
 			}
 			c.LeaseKeys = append(c.LeaseKeys, k)
+		case nextNoiseField, nextPinField:
+			if err := c.parseNextLine(f); err != nil {
+				return nil, fmt.Errorf("line %d: %w", lineNo, err)
+			}
 		case retireField:
 			r, err := parseRetireLine(f, c.Retire)
 			if err != nil {
@@ -254,6 +269,9 @@ func ParseCard(b []byte) (*Card, error) {
 		return nil, fmt.Errorf("%w: lease-key", ErrCardMissing)
 	}
 	if err := c.checkRetire(); err != nil {
+		return nil, err
+	}
+	if err := c.checkNext(); err != nil {
 		return nil, err
 	}
 	c.Address = addrs[0]
@@ -380,6 +398,7 @@ func (c *Card) Marshal() []byte {
 	b = append(b, "\ntls-pin "+pinPrefix...)
 	b = enc.AppendEncode(b, c.TLSPin[:])
 	b = append(b, '\n')
+	b = c.appendNext(b)
 	for _, k := range c.LeaseKeys {
 		b = append(b, "lease-key "...)
 		b = append(b, schemeName(k.Scheme())...)

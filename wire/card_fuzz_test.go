@@ -23,6 +23,8 @@ func FuzzParseCard(f *testing.F) {
 	f.Add([]byte("tollgate-card 1\naddress a:1\naddress A:1\n"))
 	f.Add([]byte("# comment\n\ntollgate-card 1\n"))
 	f.Add(retiringCard(f).Marshal())
+	f.Add(nextCard(f).Marshal())
+	f.Add([]byte("tollgate-card 1\nnext-noise-key AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nnext-tls-pin sha256/x\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := ParseCard(b)
 		if err != nil {

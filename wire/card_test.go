@@ -44,7 +44,7 @@ func cardForTest(tb testing.TB) *Card {
 
 // cardEqual compares two cards field by field, lease keys in order.
 func cardEqual(a, b *Card) bool {
-	if !slices.Equal(a.Addresses(), b.Addresses()) || a.NoiseKey != b.NoiseKey || a.TLSPin != b.TLSPin || len(a.LeaseKeys) != len(b.LeaseKeys) || !slices.Equal(a.Retire, b.Retire) {
+	if !slices.Equal(a.Addresses(), b.Addresses()) || a.NoiseKey != b.NoiseKey || a.TLSPin != b.TLSPin || a.NextNoiseKey != b.NextNoiseKey || a.NextTLSPin != b.NextTLSPin || len(a.LeaseKeys) != len(b.LeaseKeys) || !slices.Equal(a.Retire, b.Retire) {
 		return false
 	}
 	for i := range a.LeaseKeys {

@@ -50,3 +50,45 @@ func (c *Client) RotateLeaseKey(r KeyRotation) (LeaseKeys, error) { return Call(
 func (c *Client) RetireLeaseKey(r KeyRetirement) (LeaseKeys, error) {
 	return Call(c, OpKeysRetire, r)
 }
+
+// The operations on the gateway's transport keys (the Noise static key and
+// the TLS key and certificate the card names): list them, announce the
+// next, switch to it, retire the previous. On a running gateway each
+// applies to new connections at once.
+var (
+	OpKeysTransport         = Op[None, TransportKeys]{"keys.transport"}
+	OpKeysAnnounceTransport = Op[None, TransportKeys]{"keys.announce_transport"}
+	OpKeysSwitchTransport   = Op[None, TransportKeys]{"keys.switch_transport"}
+	OpKeysRetireTransport   = Op[None, TransportKeys]{"keys.retire_transport"}
+)
+
+// TransportKeys are the gateway's transport keys, the current first.
+type TransportKeys struct {
+	Keys []TransportKey `json:"keys"`
+}
+
+// TransportKey is one transport key of the gateway: public facts only.
+type TransportKey struct {
+	Role     string `json:"role"`            // current, next (announced) or previous (still accepted)
+	NoiseKey string `json:"noise_key"`       // noisepub:BASE64, as the card's noise-key
+	TLSPin   string `json:"tls_pin"`         // sha256/BASE64, as the card's tls-pin
+	Since    int64  `json:"since,omitempty"` // when announced (next) or switched from (previous)
+}
+
+// TransportKeys lists the gateway's transport keys.
+func (c *Client) TransportKeys() (TransportKeys, error) { return Call(c, OpKeysTransport, None{}) }
+
+// AnnounceTransport makes the next transport keys and adds them to the card.
+func (c *Client) AnnounceTransport() (TransportKeys, error) {
+	return Call(c, OpKeysAnnounceTransport, None{})
+}
+
+// SwitchTransport makes the announced next transport keys the current ones.
+func (c *Client) SwitchTransport() (TransportKeys, error) {
+	return Call(c, OpKeysSwitchTransport, None{})
+}
+
+// RetireTransport drops the previous transport keys.
+func (c *Client) RetireTransport() (TransportKeys, error) {
+	return Call(c, OpKeysRetireTransport, None{})
+}

@@ -3,14 +3,15 @@ package channel
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 
 	"github.com/quic-go/quic-go"
 )
 
 // Dial opens a QUIC connection to a gateway. tlsConf is normally
-// ClientTLSConfig(card.TLSPin): a server whose certificate does not match
-// the pin fails the dial with an error wrapping ErrPinMismatch. The
+// ClientTLSConfig(card.TLSPin) (with the card's next-tls-pin, if any): a
+// server whose certificate matches none of the pins fails the dial with an error wrapping ErrPinMismatch. The
 // connection sends keep-alives at half of limits.IdleTimeout. Open
 // sessions on it with OpenSession; it may carry several at once.
 func Dial(ctx context.Context, addr string, tlsConf *tls.Config, limits Limits) (*quic.Conn, error) {
@@ -28,8 +29,26 @@ func Dial(ctx context.Context, addr string, tlsConf *tls.Config, limits Limits) 
 
 // OpenSession opens a stream on conn and runs the initiator's handshake on
 // it, bounded by ctx and cfg.Limits.HandshakeTimeout. On error the stream
-// is reset; the connection stays open for other sessions.
+// is reset; the connection stays open for other sessions. With
+// cfg.NextRemoteStatic set, a handshake with RemoteStatic that fails other
+// than by a refusal or a timeout (the gateway holds no longer, or not yet,
+// that key) is tried once more with NextRemoteStatic on a new stream;
+// Session.RemoteStatic says which key answered.
 func OpenSession(ctx context.Context, conn *quic.Conn, cfg Config) (*Session, error) {
+	sess, err := openSession(ctx, conn, cfg)
+	if err == nil || cfg.NextRemoteStatic.IsZero() || cfg.NextRemoteStatic == cfg.RemoteStatic ||
+		errors.Is(err, ErrRefused) || errors.Is(err, ErrHandshakeTimeout) || errors.Is(err, ErrConfig) || ctx.Err() != nil || conn.Context().Err() != nil {
+		return sess, err
+	}
+	cfg.RemoteStatic, cfg.NextRemoteStatic = cfg.NextRemoteStatic, PublicKey{}
+	sess, nextErr := openSession(ctx, conn, cfg)
+	if nextErr != nil {
+		return nil, fmt.Errorf("%w (and with the card's next key: %w)", err, nextErr)
+	}
+	return sess, nil
+}
+
+func openSession(ctx context.Context, conn *quic.Conn, cfg Config) (*Session, error) {
 	str, err := conn.OpenStreamSync(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("channel: opening a stream: %w", err)

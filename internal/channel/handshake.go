@@ -127,6 +127,13 @@ type Config struct {
 	Static PrivateKey
 	// RemoteStatic is the gateway's static key, from the card. Required.
 	RemoteStatic PublicKey
+	// NextRemoteStatic, if not zero, is a second static key the gateway
+	// may hold: the card's next-noise-key, during a rotation of the
+	// gateway's transport identity. OpenSession tries it, on a new
+	// stream, when the handshake with RemoteStatic fails other than by a
+	// refusal or a timeout. ClientHandshake ignores it (one stream, one
+	// try). Session.RemoteStatic says which key the session is with.
+	NextRemoteStatic PublicKey
 	// Limits bound the session. The zero value means the defaults.
 	Limits Limits
 	// Rand is the source of ephemeral keys. Nil means crypto/rand.
@@ -149,6 +156,13 @@ func (c Config) check() error {
 type ServerConfig struct {
 	// Static is the gateway's static key. Required.
 	Static PrivateKey
+	// Others are further static keys the responder accepts, tried in
+	// order after Static when message 1 does not authenticate with it:
+	// the gateway's previous (or announced next) key during a rotation of
+	// its transport identity. A wrong key costs the responder one more
+	// Diffie-Hellman for IK (message 1's first tag fails), two for KK;
+	// nothing, with none set.
+	Others []PrivateKey
 	// Lookup, if set, accepts KK sessions: it is called with the
 	// initiator's key id before any Diffie-Hellman (the gateway applies the
 	// shop's IP lock there) and returns the shop's key. An error refuses
@@ -329,24 +343,6 @@ func serverHandshake(rw io.ReadWriteCloser, cfg ServerConfig, allowIK bool) (*Se
 		return nil, g.refuse(codeBadRequest, fmt.Errorf("%w: pattern %v not accepted here", ErrHandshake, pattern))
 	}
 
-	sp := staticOf(cfg.Static)
-	pub := sp.pub
-	var pbuf [maxPrologueLen]byte
-	ncfg := noise.Config{
-		CipherSuite:   cfg.suite(sp),
-		Random:        cfg.Rand,
-		Pattern:       pattern.noise(),
-		Prologue:      prologue(&pbuf, preamble),
-		StaticKeypair: noise.DHKey{Private: cfg.Static[:], Public: pub[:]},
-	}
-	if pattern == PatternKK {
-		ncfg.PeerStatic = peer[:]
-	}
-	hs, err := noise.NewHandshakeState(ncfg)
-	if err != nil {
-		return nil, g.fail("starting", err)
-	}
-
 	// IK: -> e, es, s, ss
 	// KK: -> e, es, ss
 	var in [2 + 2*dhLen + 2*tagSize]byte
@@ -354,7 +350,41 @@ func serverHandshake(rw io.ReadWriteCloser, cfg ServerConfig, allowIK bool) (*Se
 	if err != nil {
 		return nil, g.fail("reading message 1", err)
 	}
-	if _, _, _, err := hs.ReadMessage(nil, msg); err != nil {
+	var (
+		hs   *noise.HandshakeState
+		pbuf [maxPrologueLen]byte
+	)
+	for i := 0; i <= len(cfg.Others); i++ {
+		static := cfg.Static
+		if i > 0 {
+			static = cfg.Others[i-1]
+			if static.IsZero() {
+				continue
+			}
+		}
+		sp := staticOf(static)
+		ncfg := noise.Config{
+			CipherSuite:   cfg.suite(sp),
+			Random:        cfg.Rand,
+			Pattern:       pattern.noise(),
+			Prologue:      prologue(&pbuf, preamble),
+			StaticKeypair: noise.DHKey{Private: static[:], Public: sp.pub[:]},
+		}
+		if pattern == PatternKK {
+			ncfg.PeerStatic = peer[:]
+		}
+		h, err := noise.NewHandshakeState(ncfg)
+		if err != nil {
+			return nil, g.fail("starting", err)
+		}
+		// ReadMessage reads msg without changing it: the next key, if
+		// any, tries the same bytes.
+		if _, _, _, err := h.ReadMessage(nil, msg); err == nil {
+			hs = h
+			break
+		}
+	}
+	if hs == nil {
 		return nil, g.fail("message 1", errors.New("does not authenticate"))
 	}
 	if pattern == PatternIK {

@@ -198,11 +198,7 @@ func WritePrivateKeyFile(path string, k PrivateKey) error {
 	if err != nil {
 		return fmt.Errorf("channel: writing private key: %w", err)
 	}
-	b := make([]byte, 0, len(privateKeyHeader)+len(privatePrefix)+base64.StdEncoding.EncodedLen(KeySize)+1)
-	b = append(b, privateKeyHeader...)
-	b = append(b, privatePrefix...)
-	b = base64.StdEncoding.AppendEncode(b, k[:])
-	b = append(b, '\n')
+	b := AppendPrivateKeyFile(nil, k)
 	_, err = f.Write(b)
 	clear(b)
 	if err == nil {
@@ -216,6 +212,16 @@ func WritePrivateKeyFile(path string, k PrivateKey) error {
 		return fmt.Errorf("channel: writing private key: %w", err)
 	}
 	return nil
+}
+
+// AppendPrivateKeyFile appends to b the content of a private key file
+// holding k, as WritePrivateKeyFile writes it, for a caller that replaces
+// a key file atomically (a rotation). Clear the result after use.
+func AppendPrivateKeyFile(b []byte, k PrivateKey) []byte {
+	b = append(b, privateKeyHeader...)
+	b = append(b, privatePrefix...)
+	b = base64.StdEncoding.AppendEncode(b, k[:])
+	return append(b, '\n')
 }
 
 // ReadPrivateKeyFile reads a private key written by WritePrivateKeyFile:

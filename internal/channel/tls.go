@@ -9,11 +9,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base32"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -107,25 +109,87 @@ func ServerTLSConfig(cert tls.Certificate) *tls.Config {
 	}
 }
 
+// ServerTLSConfigFunc is ServerTLSConfig with the certificate chosen at
+// each handshake by choose, which is given the pin the client names in its
+// server name (PinServerName), named false when it names none (a client
+// built before transport rotation sends the card address's host, or
+// nothing). A gateway that holds two certificates during a rotation
+// serves each client the one its card pins.
+func ServerTLSConfigFunc(choose func(pin [32]byte, named bool) *tls.Certificate) *tls.Config {
+	return &tls.Config{
+		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			pin, named := ParsePinServerName(hello.ServerName)
+			if c := choose(pin, named); c != nil {
+				return c, nil
+			}
+			return nil, errors.New("channel: no certificate to present")
+		},
+		NextProtos:       []string{ALPN},
+		MinVersion:       tls.VersionTLS13,
+		CurvePreferences: slices.Clone(curves),
+	}
+}
+
+// pinNameSuffix ends the server name that names a pin. ".invalid" is
+// reserved (RFC 2606): the name is never looked up, only read by the
+// gateway.
+const pinNameSuffix = ".pin.tollgate.invalid"
+
+var pinNameEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// PinServerName returns the TLS server name by which a client names the
+// pin it expects: the pin in lowercase base32 (52 characters, one DNS
+// label) followed by ".pin.tollgate.invalid". The pin is public (it is in
+// the card); the name is sent in the clear in the ClientHello.
+func PinServerName(pin [32]byte) string {
+	return strings.ToLower(pinNameEncoding.EncodeToString(pin[:])) + pinNameSuffix
+}
+
+// ParsePinServerName returns the pin a server name of PinServerName's
+// form names, and false for any other name.
+func ParsePinServerName(name string) ([32]byte, bool) {
+	label, ok := strings.CutSuffix(name, pinNameSuffix)
+	if !ok || len(label) != pinNameEncoding.EncodedLen(32) {
+		return [32]byte{}, false
+	}
+	var pin [32]byte
+	n, err := pinNameEncoding.Decode(pin[:], []byte(strings.ToUpper(label)))
+	if err != nil || n != 32 || PinServerName(pin) != name {
+		return [32]byte{}, false
+	}
+	return pin, true
+}
+
 // ClientTLSConfig returns a client TLS configuration that offers only the
 // X25519MLKEM768 key exchange and accepts only a server whose
-// certificate's public key has the given pin. A handshake with
-// any other server fails with an error wrapping ErrPinMismatch.
-func ClientTLSConfig(pin [32]byte) *tls.Config {
+// certificate's public key has pin, or one of more (the card's
+// next-tls-pin during a rotation). It names pin in its server name
+// (PinServerName), so that a gateway holding two certificates presents
+// that one. A handshake with any other server fails with an error
+// wrapping ErrPinMismatch.
+func ClientTLSConfig(pin [32]byte, more ...[32]byte) *tls.Config {
+	pins := append([][32]byte{pin}, more...)
 	return &tls.Config{
 		// InsecureSkipVerify turns off the Web PKI checks only: a chain to
 		// a trusted root, the host name and the validity dates, which a
 		// self-signed gateway certificate cannot pass and which the card
 		// makes unnecessary. It is not blanket skipping: VerifyConnection
 		// runs on every handshake, full or resumed, and fails it unless the
-		// leaf certificate's public key hashes to the pin; and TLS 1.3 still
+		// leaf certificate's public key hashes to a pin; and TLS 1.3 still
 		// requires the server to sign the handshake with that key's private
 		// half (CertificateVerify), so presenting a copy of the certificate
 		// is not enough. Certificates after the leaf are ignored, not
 		// trusted: only the leaf's key signs the handshake.
 		InsecureSkipVerify: true,
+		ServerName:         PinServerName(pin),
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			return verifyPin(cs.PeerCertificates, pin)
+			var err error
+			for _, p := range pins {
+				if err = verifyPin(cs.PeerCertificates, p); err == nil {
+					return nil
+				}
+			}
+			return err
 		},
 		NextProtos:       []string{ALPN},
 		MinVersion:       tls.VersionTLS13,

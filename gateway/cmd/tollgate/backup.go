@@ -177,6 +177,16 @@ func writeBackup(out, data, snap string) (int, int64, error) {
 		}
 		n++
 	}
+	for _, name := range gateway.OptionalIdentityFiles {
+		path := filepath.Join(data, name)
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := addFile(tw, path, name); err != nil {
+			return 0, 0, err
+		}
+		n++
+	}
 	entries, err := os.ReadDir(snap)
 	if err != nil {
 		return 0, 0, err
@@ -390,7 +400,7 @@ func backupPath(h *tar.Header) (string, bool) {
 	if h.Typeflag != tar.TypeReg {
 		return "", false
 	}
-	if slices.Contains(gateway.IdentityFiles, h.Name) {
+	if slices.Contains(gateway.IdentityFiles, h.Name) || slices.Contains(gateway.OptionalIdentityFiles, h.Name) {
 		return h.Name, true
 	}
 	base, ok := strings.CutPrefix(h.Name, gateway.DirDB+"/")

@@ -36,6 +36,7 @@ Usage:
   tollgate run   --data DIR [--listen 127.0.0.1:7443]   (init on first use, then serve)
   tollgate keys mint --data DIR --product CODE [--count N] [--seats N] [--years N | --months N | --days N | --perpetual] [--feature NAME]...
   tollgate keys list|rotate|retire --data DIR [--retire-after DATE | --after DATE KEYID]   (the lease-signing keys)
+  tollgate keys transport|announce-transport|switch-transport|retire-transport --data DIR   (the Noise key and TLS certificate)
   tollgate product add|update --data DIR --code CODE [--name NAME] [--platform P] [--years N | --months N | --perpetual | --trial-days N]
                         [--seats N] [--max-seats N] [--site-license] [--feature NAME]... [--bundle CODE[,CODE]]... [--base CODE] [--level 1|2|3] [--online-days N] [--warn-days N] [--lease-days N]
                         [--keyless-trial DAYS [--trial-feature NAME]...]
