@@ -141,6 +141,18 @@ func (t *keyTrust) verifySaved(b []byte) (wire.Lease, error) {
 	return wire.VerifyLease(b, t.keys())
 }
 
+// verifyHeld verifies a lease kept in another state (a plug-in's base
+// program's): as verifySaved, and a lease of a key this state has not
+// learned yet as verifyNew does, through its statement (the base program
+// may have learned a rotated key first).
+func (t *keyTrust) verifyHeld(b []byte) (wire.Lease, error) {
+	l, err := t.verifySaved(b)
+	if errors.Is(err, wire.ErrLeaseKey) {
+		return t.verifyNew(b)
+	}
+	return l, err
+}
+
 // verifyNew verifies a lease the gateway just sent. Signed by a trusted
 // key that has not retired, it is good. Signed by an unknown key, it is
 // good when its statement introduces that key and is signed by a trusted

@@ -133,6 +133,9 @@ type Licensee struct {
 	damaged error // damage found when loading the state, reported once
 	client  *Client
 	failed  time.Time       // when the server last could not be reached; zero after an answer
+	// savedTrusted is the clock ratchet as last saved by advance (or
+	// loaded): advance saves it again once it is a minute ahead of that.
+	savedTrusted int64
 	msgs    productMessages // the product's message overrides, from its leases
 	// verified caches the verification of the lease bytes raw.
 	verified struct {
@@ -169,7 +172,7 @@ func OpenLicensee(cfg LicenseeConfig) (*Licensee, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Licensee{cfg: cfg, st: st, damaged: damaged, client: c, msgs: loadMessages(st.Dir)}, nil
+	return &Licensee{cfg: cfg, st: st, damaged: damaged, client: c, msgs: loadMessages(st.Dir), savedTrusted: st.Trusted}, nil
 }
 
 // Damaged returns what was wrong with the saved state when it was loaded,
@@ -180,6 +183,12 @@ func (l *Licensee) Damaged() error { return l.damaged }
 // to the gateway.
 func (l *Licensee) Close() error {
 	l.checkIn()
+	l.mu.Lock()
+	if l.st.Trusted > l.savedTrusted {
+		l.st.Save() // the clock ratchet, as far as it went
+		l.savedTrusted = l.st.Trusted
+	}
+	l.mu.Unlock()
 	return l.client.Close()
 }
 
@@ -654,10 +663,15 @@ func (l *Licensee) ratchet(now time.Time) (Decision, bool) {
 func (l *Licensee) advance(now time.Time) {
 	t := now.Unix()
 	if t > l.st.Trusted {
-		moved := t - l.st.Trusted
 		l.st.Trusted = t
-		if moved > 60 {
+		// Saved once it is a minute past what was saved last, however
+		// small each step: a program checking every few seconds must not
+		// leave the saved ratchet at its last server contact (the clock
+		// set back to then, after a restart, would make an expired lease
+		// good again).
+		if t-l.savedTrusted > 60 {
 			l.st.Save()
+			l.savedTrusted = t
 		}
 	}
 }

@@ -154,7 +154,10 @@ func (l *Licensee) importLease(armored []byte) Decision {
 		d.Message, d.Action = "This is not a license file (its -----BEGIN TOLLGATE LEASE----- text is damaged or missing).", "Bring the license file the license server answered the activation request with, unchanged."
 		return d
 	}
-	lease, err := wire.VerifyLease(raw, l.cfg.Card.LeaseKeys)
+	// As a lease from the gateway: signed by a key of the card or one
+	// learned, not retired by the trusted clock, or introduced by the
+	// statement it carries (a rotated key).
+	lease, err := l.client.trust.verifyNew(raw)
 	switch {
 	case errors.Is(err, wire.ErrLeaseKey):
 		return refuse(ReasonWrongCard, fmt.Errorf("%w: %w: %w", ErrLease, ErrWrongCard, err))

@@ -189,7 +189,7 @@ func (l *Licensee) baseLicense(now time.Time) ([wire.LicenseIDSize]byte, Decisio
 		return missing()
 	}
 	if l.base.raw == nil || !bytes.Equal(l.base.raw, raw) {
-		lease, err := wire.VerifyLease(raw, l.cfg.Card.LeaseKeys)
+		lease, err := l.client.trust.verifyHeld(raw)
 		l.base.raw, l.base.lease, l.base.err = raw, lease, err
 	}
 	lease, t := &l.base.lease, now.Unix()

@@ -3,6 +3,7 @@ package clients
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/tollgate/tollgate/wire"
 )
@@ -48,7 +49,10 @@ func (c *ShopClient) AnswerOffline(ctx context.Context, request []byte) (*Offlin
 	if resp.Nonce != req.Nonce {
 		return nil, fmt.Errorf("%w: the answer does not echo the request's nonce", ErrProtocol)
 	}
-	l, err := wire.VerifyLease(resp.Lease, c.cfg.Card.LeaseKeys)
+	// As an app would: a key of the card not retired, or a rotated key
+	// its statement introduces.
+	trust := &keyTrust{card: c.cfg.Card, now: func() int64 { return time.Now().Unix() }}
+	l, err := trust.verifyNew(resp.Lease)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLease, err)
 	}

@@ -14,11 +14,14 @@ func answerSeatReset(s *Server, f *from, out []byte, reqID uint32, req *wire.Sea
 	if err != nil {
 		return refusal(out, reqID, req.Nonce, err)
 	}
-	return wire.AppendFrame(out, reqID, seatResetResponse(req.Nonce, &r))
+	return wire.AppendFrame(out, reqID, seatResetResponse(req.Nonce, &r, s.cfg.Now().Unix()))
 }
 
 // seatResetResponse is a reset as its answer tells it.
-func seatResetResponse(nonce [wire.NonceSize]byte, r *service.SeatReset) wire.SeatResetResponse {
-	return wire.SeatResetResponse{Nonce: nonce, Freed: uint32(r.Freed), SeatsUsed: uint32(len(r.State.Activations)),
+// A floating license's seats in use are those checked out now, not its
+// bindings.
+func seatResetResponse(nonce [wire.NonceSize]byte, r *service.SeatReset, now int64) wire.SeatResetResponse {
+	used := service.SeatsInUse(&r.State.License, r.State.Activations, now)
+	return wire.SeatResetResponse{Nonce: nonce, Freed: uint32(r.Freed), SeatsUsed: used,
 		Seats: r.State.License.Seats, ResetsLeft: uint8(min(r.ResetsLeft, 255)), NextReset: r.NextReset}
 }

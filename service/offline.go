@@ -132,7 +132,10 @@ func (s *Service) ImportRelease(rel *wire.OfflineRelease, shop string) (store.Li
 		if !ok {
 			return refusef(KindNotActivated, "license %s has no seat on the machine that wrote this release proof: it was released already, or never activated there", LicenseRef(id))
 		}
-		if rel.LeaseIssued < a.Created {
+		// The proof must give up the newest lease the binding was given: an
+		// older one (released, then activated again on the same binding)
+		// frees nothing.
+		if rel.LeaseIssued < a.LeaseIssued {
 			return errReleaseOlder
 		}
 		tx.DeleteActivation(install)

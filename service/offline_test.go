@@ -226,7 +226,8 @@ func TestImportRelease(t *testing.T) {
 	}
 	clock.Add(3600)
 	req2 := m.request(t, key, gw)
-	if _, err := s.AnswerOffline(&req2, ""); err != nil {
+	a2, err := s.AnswerOffline(&req2, "")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ImportRelease(&rel, ""); KindOf(err) != KindRequestMismatch {
@@ -234,6 +235,22 @@ func TestImportRelease(t *testing.T) {
 	}
 	if acts, _ := s.st.Activations(id); len(acts) != 1 {
 		t.Fatal("the old proof freed the new seat")
+	}
+	// The machine writes a proof for its lease but keeps the binding (the
+	// proof is never carried in), then gets a newer lease on the same
+	// binding: the kept proof must not free the seat that lease holds.
+	lease2, _, _ := wire.ParseLease(a2.Lease)
+	kept := m.release(t, id, lease2.Issued, gw)
+	clock.Add(60)
+	req3 := m.request(t, key, gw)
+	if _, err := s.AnswerOffline(&req3, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ImportRelease(&kept, ""); KindOf(err) != KindRequestMismatch {
+		t.Fatalf("a proof of an earlier lease of the same binding: %v", err)
+	}
+	if acts, _ := s.st.Activations(id); len(acts) != 1 {
+		t.Fatal("a proof of an earlier lease freed the seat")
 	}
 	// Unknown license.
 	ghost := m.release(t, store.LicenseID{1}, lease.Issued, gw)

@@ -83,6 +83,7 @@ type Service struct {
 	log          *slog.Logger
 	defaultLease uint32
 	guesses      *guessLimiter // nil: no limit
+	trials       *guessLimiter // new keyless trials per source address
 	flag         FlagPolicy
 	clones       *cloneFlagger // nil: clones refused, not flagged
 	leasesSigned atomic.Int64
@@ -106,9 +107,20 @@ func New(cfg Config) *Service {
 	if cfg.GuessRefill > 0 {
 		s.guesses = newGuessLimiter(cfg.GuessBurst, cfg.GuessRefill)
 	}
+	s.trials = newGuessLimiter(TrialBurst, TrialRefill)
 	s.clones = newCloneFlagger(s)
 	return s
 }
+
+// The new keyless trials one source address may start: TrialBurst at
+// once, then one per TrialRefill. Each writes a license, an activation, a
+// trial mark and an audit entry, and a script can make fresh installs and
+// fingerprints at will: without a bound it could grow the store without
+// end. A running trial asked for again costs nothing.
+const (
+	TrialBurst  = 10
+	TrialRefill = 6 * time.Minute
+)
 
 // Close flags the clones reported so far and stops. Call it after the
 // transports that call the service have stopped, before the store closes.

@@ -75,6 +75,11 @@ func (s *Service) StartTrial(req *wire.TrialRequest, p *Peer) (TrialGrant, error
 				return nil, trialUsed(t)
 			}
 		}
+		// Only a new trial counts against the address (a running one
+		// asked for again costs nothing).
+		if wait := s.trials.wait(p.Addr, now); wait > 0 {
+			return nil, refusef(KindRateLimited, "too many new trials from this address; try again in %s", wait.Round(time.Second))
+		}
 		n, err := s.newTrial(pc, &prod, req, p, keyed, now)
 		if err != nil {
 			return nil, err
@@ -89,6 +94,7 @@ func (s *Service) StartTrial(req *wire.TrialRequest, p *Peer) (TrialGrant, error
 	if resume != nil {
 		return s.resumeTrial(resume, req, p)
 	}
+	s.trials.fail(p.Addr, now)
 	s.leasesSigned.Add(1)
 	s.log.Info("trial started", "license", LicenseRef(res.LicenseID), "product", code)
 	return res, nil

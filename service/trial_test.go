@@ -3,6 +3,7 @@ package service
 import (
 	"crypto/rand"
 	"errors"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -201,5 +202,48 @@ func TestTrialConcurrentInstalls(t *testing.T) {
 	}
 	if ts, err := s.st.Trials("1CJS2"); err != nil || len(ts) != 1 {
 		t.Fatalf("Trials = %d, %v", len(ts), err)
+	}
+}
+
+// TestTrialRateLimited: one source address starts at most TrialBurst new
+// trials at once (each a license, an activation, a mark and an audit
+// entry); the next is RATE_LIMITED and writes nothing, another address
+// still gets its trial, and a running trial asked for again costs nothing.
+func TestTrialRateLimited(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestService(t, Config{})
+	if _, err := LoadDemoCatalogue(s.st); err != nil {
+		t.Fatal(err)
+	}
+	var first Peer
+	var firstMachine wire.Fingerprint
+	for i := range TrialBurst {
+		p, m := newInstall(t), trialMachine() // every install from 192.0.2.10
+		if _, err := s.StartTrial(trialRequest("1CJS2", m), &p); err != nil {
+			t.Fatalf("trial %d of the burst: %v", i+1, err)
+		}
+		if i == 0 {
+			first, firstMachine = p, m
+		}
+	}
+	before, err := s.st.Trials("1CJS2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newInstall(t)
+	if _, err := s.StartTrial(trialRequest("1CJS2", trialMachine()), &p); KindOf(err) != KindRateLimited {
+		t.Fatalf("trial %d from one address: %v, want RATE_LIMITED", TrialBurst+1, err)
+	}
+	if after, _ := s.st.Trials("1CJS2"); len(after) != len(before) {
+		t.Fatalf("a refused trial was written: %d trials, want %d", len(after), len(before))
+	}
+	var static [32]byte
+	rand.Read(static[:])
+	elsewhere := NewPeer(static, netip.MustParseAddr("198.51.100.7"))
+	if _, err := s.StartTrial(trialRequest("1CJS2", trialMachine()), &elsewhere); err != nil {
+		t.Fatalf("another address's trial: %v", err)
+	}
+	if g, err := s.StartTrial(trialRequest("1CJS2", firstMachine), &first); err != nil || !g.Resumed {
+		t.Fatalf("a running trial asked for again from the limited address: %+v, %v", g, err)
 	}
 }

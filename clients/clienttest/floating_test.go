@@ -15,14 +15,15 @@ import (
 	"github.com/tollgate/tollgate/wire"
 )
 
-// The checkout times of the tests' floating keys: a few seconds, so that a
-// seat whose heartbeats stop frees up soon, and long enough that a loaded
-// machine's heartbeat (every third of it) or next command comes in time
-// (the catalogue refuses less than service.MinCheckoutSeconds; a test's
-// key is minted without it).
+// The checkout times of the tests' floating keys: seconds, so that a seat
+// whose heartbeats stop frees up soon, and long enough that a heartbeat
+// (every third of it: a QUIC round trip, a signature and an fsync) or a
+// next command comes in time on a loaded machine under the race detector,
+// where an answer has taken over 5 s (the catalogue refuses less than
+// service.MinCheckoutSeconds; a test's key is minted without it).
 const (
-	libraryCheckout  = 6
-	floatingCheckout = 10
+	libraryCheckout  = 15
+	floatingCheckout = 15
 )
 
 func floatingKey(t *testing.T, g *testGateway, seats, checkout uint32) (keygen.Key, store.LicenseID) {
