@@ -132,11 +132,11 @@ type Licensee struct {
 	st      *State
 	damaged error // damage found when loading the state, reported once
 	client  *Client
-	failed  time.Time       // when the server last could not be reached; zero after an answer
+	failed  time.Time // when the server last could not be reached; zero after an answer
 	// savedTrusted is the clock ratchet as last saved by advance (or
 	// loaded): advance saves it again once it is a minute ahead of that.
 	savedTrusted int64
-	msgs    productMessages // the product's message overrides, from its leases
+	msgs         productMessages // the product's message overrides, from its leases
 	// verified caches the verification of the lease bytes raw.
 	verified struct {
 		raw   []byte
