@@ -280,6 +280,25 @@ func checkChanged(mask uint32) error {
 	return nil
 }
 
+// checkMachine checks what an activation, a trial request and an offline
+// request say of the machine: its fingerprint, a hostname of text and an
+// app version of printable characters, each within its bound.
+func checkMachine(f *Fingerprint, hostname, appVersion []byte) error {
+	if err := checkFingerprint(f); err != nil {
+		return err
+	}
+	if err := checkLen("hostname", len(hostname), 0, MaxHostnameLen); err != nil {
+		return err
+	}
+	if err := checkText("hostname", hostname); err != nil {
+		return err
+	}
+	if err := checkLen("app version", len(appVersion), 0, MaxAppVersionLen); err != nil {
+		return err
+	}
+	return checkPrintable("app version", appVersion)
+}
+
 // checkFingerprint checks what ParseFingerprint checks, for a Fingerprint
 // built by hand: 1..MaxComponents components, kinds 1..MaxKind strictly
 // ascending.

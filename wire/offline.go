@@ -161,19 +161,7 @@ func (m *OfflineRequest) Check() error {
 	if m.Created <= 0 {
 		return fmt.Errorf("%w: activation request time %d", ErrInvalidField, m.Created)
 	}
-	if err := checkFingerprint(&m.Fingerprint); err != nil {
-		return err
-	}
-	if err := checkLen("hostname", len(m.Hostname), 0, MaxHostnameLen); err != nil {
-		return err
-	}
-	if err := checkText("hostname", m.Hostname); err != nil {
-		return err
-	}
-	if err := checkLen("app version", len(m.AppVersion), 0, MaxAppVersionLen); err != nil {
-		return err
-	}
-	return checkPrintable("app version", m.AppVersion)
+	return checkMachine(&m.Fingerprint, m.Hostname, m.AppVersion)
 }
 
 // Len returns the encoded size.

@@ -55,19 +55,7 @@ func (m TrialRequest) Check() error {
 	if err := checkKeyChars("product code", m.Product[:]); err != nil {
 		return err
 	}
-	if err := checkFingerprint(&m.Fingerprint); err != nil {
-		return err
-	}
-	if err := checkLen("hostname", len(m.Hostname), 0, MaxHostnameLen); err != nil {
-		return err
-	}
-	if err := checkText("hostname", m.Hostname); err != nil {
-		return err
-	}
-	if err := checkLen("app version", len(m.AppVersion), 0, MaxAppVersionLen); err != nil {
-		return err
-	}
-	return checkPrintable("app version", m.AppVersion)
+	return checkMachine(&m.Fingerprint, m.Hostname, m.AppVersion)
 }
 
 // Type returns TypeTrialRequest.
