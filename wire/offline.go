@@ -113,12 +113,9 @@ type OfflineRequest struct {
 // sealed key: see OpenOfflineRequest.
 func ParseOfflineRequest(b []byte) (OfflineRequest, int, error) {
 	var m OfflineRequest
-	if err := offlineMagic(b, OfflineRequestMagic); err != nil {
+	d, err := offlineHeader(b, OfflineRequestMagic)
+	if err != nil {
 		return m, 0, err
-	}
-	d := decoder{b: b, off: len(OfflineRequestMagic)}
-	if v := d.u8(); d.err == nil && v != OfflineVersion {
-		return m, 0, fmt.Errorf("%w: activation request version %d", ErrUnsupportedVersion, v)
 	}
 	d.copy(m.Product[:])
 	d.copy(m.InstallKey[:])
@@ -137,17 +134,23 @@ func ParseOfflineRequest(b []byte) (OfflineRequest, int, error) {
 	return m, len(b), nil
 }
 
-// offlineMagic checks the magic at the start of b: ErrShort for a prefix
-// of it, ErrInvalidField for anything else.
-func offlineMagic(b []byte, magic string) error {
-	if bytes.HasPrefix(b, []byte(magic)) {
-		return nil
+// offlineHeader checks the magic and version at the start of b (ErrShort
+// for a prefix of the magic, ErrInvalidField for another magic,
+// ErrUnsupportedVersion for another version) and returns a decoder past
+// them.
+func offlineHeader(b []byte, magic string) (decoder, error) {
+	what := map[string]string{OfflineRequestMagic: "activation request", OfflineReleaseMagic: "release proof"}[magic]
+	if !bytes.HasPrefix(b, []byte(magic)) {
+		if len(b) < len(magic) && bytes.HasPrefix([]byte(magic), b) {
+			return decoder{}, ErrShort
+		}
+		return decoder{}, fmt.Errorf("%w: not a tollgate %s", ErrInvalidField, what)
 	}
-	if len(b) < len(magic) && bytes.HasPrefix([]byte(magic), b) {
-		return ErrShort
+	d := decoder{b: b, off: len(magic)}
+	if v := d.u8(); d.err == nil && v != OfflineVersion {
+		return decoder{}, fmt.Errorf("%w: %s version %d", ErrUnsupportedVersion, what, v)
 	}
-	return fmt.Errorf("%w: not a tollgate %s", ErrInvalidField, map[string]string{
-		OfflineRequestMagic: "activation request", OfflineReleaseMagic: "release proof"}[magic])
+	return d, nil
 }
 
 // Check reports whether ParseOfflineRequest would accept m's encoding.
@@ -334,12 +337,9 @@ type OfflineRelease struct {
 // of b. It does not verify the MAC: see VerifyOfflineRelease.
 func ParseOfflineRelease(b []byte) (OfflineRelease, int, error) {
 	var m OfflineRelease
-	if err := offlineMagic(b, OfflineReleaseMagic); err != nil {
+	d, err := offlineHeader(b, OfflineReleaseMagic)
+	if err != nil {
 		return m, 0, err
-	}
-	d := decoder{b: b, off: len(OfflineReleaseMagic)}
-	if v := d.u8(); d.err == nil && v != OfflineVersion {
-		return m, 0, fmt.Errorf("%w: release proof version %d", ErrUnsupportedVersion, v)
 	}
 	d.copy(m.InstallKey[:])
 	d.copy(m.LicenseID[:])

@@ -80,15 +80,7 @@ func (o *options) request(l *clients.Licensee, key keygen.Key) int {
 	}
 	a := cli.Answer{Status: "ok", Message: fmt.Sprintf("Activation request written to %s.", o.out),
 		Action: "Carry it to the vendor; import the license file they answer with ('tollgate-client import FILE')."}
-	if o.json {
-		cli.Emit(o.stdout, struct {
-			cli.Answer
-			Out string `json:"out"`
-		}{a, o.out})
-	} else {
-		fmt.Fprintf(o.stdout, "%s\n%s\n", a.Message, a.Action)
-	}
-	return exitLicensed
+	return o.written(a)
 }
 
 func (o *options) importLease(l *clients.Licensee, file string) int {
@@ -110,6 +102,12 @@ func (o *options) release(l *clients.Licensee) int {
 	}
 	a := cli.Answer{Status: "ok", Message: fmt.Sprintf("The license is released on this machine; release proof written to %s.", o.out),
 		Action: "Carry it to the vendor, who frees this machine's seat with it."}
+	return o.written(a)
+}
+
+// written prints the answer of a command that wrote the file --out names
+// (request, release): with --json, the answer and the file.
+func (o *options) written(a cli.Answer) int {
 	if o.json {
 		cli.Emit(o.stdout, struct {
 			cli.Answer
