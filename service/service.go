@@ -84,6 +84,7 @@ type Service struct {
 	defaultLease uint32
 	guesses      *guessLimiter // nil: no limit
 	trials       *guessLimiter // new keyless trials per source address
+	msgCache     messageCache  // products' encoded message overrides (lease_messages.go)
 	flag         FlagPolicy
 	clones       *cloneFlagger // nil: clones refused, not flagged
 	leasesSigned atomic.Int64

@@ -62,11 +62,25 @@ func (s *Store) Shops() ([]Shop, error) { return s.b.Shops() }
 
 // AddProduct adds a new catalogue entry, durably, and audits it; an
 // existing code is ErrExists (Backend.AddProduct).
-func (s *Store) AddProduct(p Product) error { return s.b.AddProduct(p) }
+func (s *Store) AddProduct(p Product) error {
+	defer s.catalogue.Add(1)
+	return s.b.AddProduct(p)
+}
 
 // UpdateProduct replaces a catalogue entry, durably, and audits it; an
 // unknown code is ErrNotFound (Backend.UpdateProduct).
-func (s *Store) UpdateProduct(p Product) error { return s.b.UpdateProduct(p) }
+func (s *Store) UpdateProduct(p Product) error {
+	defer s.catalogue.Add(1)
+	return s.b.UpdateProduct(p)
+}
+
+// CatalogueVersion returns a number that changes whenever the catalogue
+// may have changed, so that what a caller derives from a product can be
+// kept while it stays the same; ok is false while a shared backend may
+// have missed changes (then nothing derived may be kept).
+func (s *Store) CatalogueVersion() (v uint64, ok bool) {
+	return s.catalogue.Load(), !s.untrusted.Load()
+}
 
 // ProductByCode returns the catalogue entry of code, or ErrNotFound.
 func (s *Store) ProductByCode(code string) (Product, error) { return s.b.ProductByCode(code) }

@@ -88,6 +88,9 @@ type Store struct {
 	// untrusted: a shared backend may have missed a change (Watcher), so
 	// Lookup reads through to it.
 	untrusted atomic.Bool
+	// catalogue counts the catalogue's changes seen by this process: its
+	// own AddProduct and UpdateProduct, and other processes' (Watcher).
+	catalogue atomic.Uint64
 	subscribers
 
 	dirtyMu sync.Mutex

@@ -59,12 +59,15 @@ func (s *Store) changed(c Change) {
 	switch c.Kind {
 	case ChangeLicense:
 		s.epochOf(c.License).Add(1)
+	case ChangeProducts:
+		s.catalogue.Add(1)
 	case ChangeUntrusted:
 		s.untrusted.Store(true)
 	case ChangeResync:
 		for i := range s.epochs {
 			s.epochs[i].Add(1)
 		}
+		s.catalogue.Add(1)
 		s.untrusted.Store(false)
 	}
 	s.subMu.Lock()
