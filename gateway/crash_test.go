@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"context"
 	"crypto/rand"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/internal/freeport"
 	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/wire"
@@ -32,14 +32,14 @@ func buildTollgate(t *testing.T, dir string) string {
 	return bin
 }
 
+// freeUDPPort returns a loopback UDP address for a gateway process
+// (internal/freeport).
 func freeUDPPort(t *testing.T) string {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	addr, err := freeport.UDP()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := c.LocalAddr().String()
-	c.Close()
 	return addr
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"github.com/tollgate/tollgate/clients"
 	gw "github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/internal/freeport"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/wire"
 )
@@ -302,14 +302,14 @@ func (g *gateway) stop() error {
 	return nil
 }
 
-// freePort returns a loopback UDP address nobody was bound to a moment ago.
+// freePort returns a loopback UDP address nobody was bound to a moment ago
+// (internal/freeport).
 func freePort() (string, error) {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	addr, err := freeport.UDP()
 	if err != nil {
 		return "", fmt.Errorf("crash: finding a free port: %w", err)
 	}
-	defer c.Close()
-	return c.LocalAddr().String(), nil
+	return addr, nil
 }
 
 // tail keeps the last bytes written to it: the end of a gateway's log,

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,21 +22,24 @@ import (
 	"github.com/tollgate/tollgate/gateway"
 	"github.com/tollgate/tollgate/gateway/adminapi"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/internal/freeport"
 	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/internal/pgtest"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/wire"
 )
 
-// freeUDPPort returns a loopback UDP port no socket holds now.
+// freeUDPPort returns a loopback UDP port no socket holds now, for a
+// node's card (internal/freeport).
 func freeUDPPort(t *testing.T) int {
 	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	addr, err := freeport.UDP()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	_, port, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(port)
+	return n
 }
 
 // node is a `tollgate serve` process of a test.
@@ -61,14 +65,16 @@ func (n *node) start(t *testing.T) {
 	served := make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
+		var last []string
 		for sc.Scan() {
 			if strings.Contains(sc.Text(), "msg=serving") {
 				served <- nil
 				io.Copy(io.Discard, stderr)
 				return
 			}
+			last = append(last[max(0, len(last)-4):], sc.Text())
 		}
-		served <- fmt.Errorf("tollgate serve --data %s ended before serving", n.dir)
+		served <- fmt.Errorf("tollgate serve --data %s --listen %s ended before serving: %s", n.dir, n.listen, strings.Join(last, " | "))
 	}()
 	select {
 	case err := <-served:
