@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,6 +25,7 @@ import (
 	"github.com/tollgate/tollgate/clients"
 	"github.com/tollgate/tollgate/clients/bridge"
 	"github.com/tollgate/tollgate/internal/channel"
+	"github.com/tollgate/tollgate/internal/freeport"
 	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/wire"
@@ -485,15 +485,15 @@ func sameEvent(a, b bridge.EventJSON) bool {
 	return a == b && at.Equal(bt)
 }
 
-// freeUDP returns a loopback UDP address no socket holds now.
+// freeUDP returns a loopback UDP address no socket holds now, for a
+// gateway process (internal/freeport).
 func freeUDP(t *testing.T) string {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	addr, err := freeport.UDP()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	return c.LocalAddr().String()
+	return addr
 }
 
 // postOrder orders count keys through the bridge at url and returns them.
