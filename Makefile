@@ -6,7 +6,7 @@ LISTEN   ?= 127.0.0.1:7443
 DIST     ?= dist
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build run test bench loadtest crash fuzz cross dist lint clean
+.PHONY: all build run test bench loadtest instructions crash fuzz cross dist lint clean
 
 all: build
 
@@ -37,6 +37,11 @@ bench:
 # has the full runs and their commands.
 loadtest:
 	$(GO) run ./bench/cmd/tollgate-bench --scenario all --duration 2s --warmup 500ms --ceiling --licenses 2000 --sessions 1000
+
+# Instructions per hot validation and per activation under valgrind's
+# callgrind: figures the machine's load does not move (about a minute).
+instructions:
+	GO=$(GO) bash bench/instructions.sh
 
 # 100 SIGKILL cycles of the tollgate binary under concurrent activations and
 # deactivations; prints acknowledged / lost / over-seat counts, fails on any
