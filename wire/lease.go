@@ -126,6 +126,17 @@ func (v LeaseLevel) Known() bool { return int(v) < len(leaseLevelNames) && lease
 // composite.PublicKey.ID. The signature covers every byte before it, from
 // the magic to the key id, under the context LeaseContext.
 //
+// A batch-signed lease (SignLeaseBatch: the gateway signs up to
+// MaxLeaseBatch leases with one signature when they arrive faster than it
+// signs) has the bit LeaseBatched set in its version byte (0x81 or 0x82),
+// which a parser of versions 1 and 2 alone refuses as an unknown version;
+// between its key id and its signature comes its proof (LeaseProof: batch
+// size, index, path), and its signature is of the batch's Merkle root under
+// the context LeaseBatchContext. The flag is a bit beside the version, not
+// further version numbers, because the two say different things: what the
+// lease holds (1 or 2) and how it is signed. A lease signed alone is
+// encoded exactly as before batches existed.
+//
 // Field rules, checked by ParseLease and Check: product and bundle codes in
 // 0-9A-Z; issued > 0; lease expiry > issued; license expiry 0 (perpetual)
 // or not before the lease expiry, so that a lease never outlives its
