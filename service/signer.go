@@ -83,8 +83,9 @@ func (s *LeaseSigner) signAll(ls []*wire.Lease, out [][]byte, errs []error) {
 // that finds no signature under way is signed at once, alone, by its own
 // caller; while a signature is under way, further leases queue, and when
 // it ends, the first queued caller takes every lease queued (at most max)
-// and signs them with one signature, and so on. A caller thus waits at
-// most for the signature under way before its own begins. It takes no
+// and signs them with one signature, and so on. A caller thus waits for
+// the signature under way before its own begins, and for one more per max
+// leases queued before it when more than max wait at once. It takes no
 // lock but its own, held only to queue and dequeue, so callers may hold
 // store locks (they sign inside store.Update).
 type leaseBatcher struct {
