@@ -135,6 +135,14 @@ func activateLoad(ctx context.Context, cfg *Config, r *Result) (pr *phaseResult,
 	if err != nil || r.Interrupted {
 		return pr, 0, err
 	}
+	var leases, alone int
+	var sigs float64
+	for _, a := range acts {
+		leases, alone, sigs = leases+len(a.activated), alone+a.alone, sigs+a.sigs
+	}
+	if sigs > 0 {
+		r.LeasesPerSignature, r.LeasesAlone = ptr(float64(leases)/sigs), ptr(float64(alone)/float64(leases))
+	}
 	if err := rel.run(ctx); err != nil {
 		return pr, 0, err
 	}
@@ -166,6 +174,11 @@ type activateEx struct {
 	verified  bool
 	ids       [][wire.LicenseIDSize]byte // by key index, setup only
 	activated [][wire.LicenseIDSize]byte // in the order answered
+	// sigs counts the signatures behind the leases answered: 1 for a
+	// lease signed alone, 1/n for a lease of a batch of n; alone counts
+	// the leases signed alone.
+	sigs  float64
+	alone int
 }
 
 func newActivateEx(keys []keygen.Key, fp *wire.Fingerprint, card *wire.Card) *activateEx {
@@ -215,6 +228,14 @@ func (e *activateEx) answer(id, tag uint32, typ wire.Type, body []byte) (int, st
 			return 0, errBadLease
 		}
 		e.verified = true
+	}
+	if l, _, err := wire.ParseLease(resp.Lease); err != nil {
+		return 0, errBadLease
+	} else if l.Proof.Size == 0 {
+		e.sigs++
+		e.alone++
+	} else {
+		e.sigs += 1 / float64(l.Proof.Size)
 	}
 	if e.ids != nil {
 		e.ids[tag] = resp.LicenseID

@@ -129,7 +129,10 @@ func TestScenariosEmbedded(t *testing.T) {
 					r.BatchRatio == nil || *r.BatchRatio != r.RequestsPerSec / *r.UnbatchedPerSec {
 					t.Errorf("activate: lease batch %d, one signature per lease %v, p99 %v, ratio %v", r.LeaseBatch, m["unbatched_requests_per_sec"], m["unbatched_p99_us"], m["batch_ratio"])
 				}
-				for _, f := range []string{"lease_batch", "unbatched_requests_per_sec", "unbatched_p99_us", "batch_ratio"} {
+				if r.LeasesPerSignature == nil || *r.LeasesPerSignature < 1 || r.LeasesAlone == nil || *r.LeasesAlone > 1 {
+					t.Errorf("activate: leases per signature %v, alone %v", m["leases_per_signature"], m["leases_alone_share"])
+				}
+				for _, f := range []string{"lease_batch", "unbatched_requests_per_sec", "unbatched_p99_us", "batch_ratio", "leases_per_signature", "leases_alone_share"} {
 					if m[f] == nil {
 						t.Errorf("activate: JSON without %s", f)
 					}

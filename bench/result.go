@@ -98,6 +98,10 @@ type Result struct {
 	UnbatchedP99us       *float64 `json:"unbatched_p99_us,omitempty"`
 	UnbatchedCPUUsPerReq *float64 `json:"unbatched_gateway_cpu_us_per_req,omitempty"`
 	BatchRatio           *float64 `json:"batch_ratio,omitempty"`
+	// activate: the mean number of leases per signature and the share of
+	// leases signed alone, from the leases answered (warm-up included).
+	LeasesPerSignature *float64 `json:"leases_per_signature,omitempty"`
+	LeasesAlone        *float64 `json:"leases_alone_share,omitempty"`
 	// mint: keys per request, keys per second.
 	Batch      int      `json:"batch,omitempty"`
 	KeysPerSec *float64 `json:"keys_per_sec,omitempty"`
@@ -353,6 +357,9 @@ func (r *Result) WriteText(w io.Writer) error {
 		}
 		p("one sig per lease", "%.0f activations/s, p99 %s%s (lease_batch 1, the run before)", *r.UnbatchedPerSec, fmtUs(*r.UnbatchedP99us), cpu)
 		p("batched", "%.0f activations/s, p99 %s (lease_batch %d, the run above)", r.RequestsPerSec, fmtUs(r.P99us), r.LeaseBatch)
+	}
+	if r.LeasesPerSignature != nil {
+		p("lease signatures", "%.2f leases per signature, %.0f%% of leases signed alone (warm-up included)", *r.LeasesPerSignature, 100**r.LeasesAlone)
 	}
 	if r.SignPerSec != nil {
 		p("signing alone", "%.0f leases/s on %d goroutines", *r.SignPerSec, r.Machine.CPUs)
