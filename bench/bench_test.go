@@ -124,6 +124,26 @@ func TestScenariosEmbedded(t *testing.T) {
 				if r.SignPerSec == nil || *r.SignPerSec <= 0 || r.SignRatio == nil {
 					t.Errorf("signing alone not measured")
 				}
+				// Loaded twice: one signature per lease, then batched.
+				if r.LeaseBatch != 64 || r.UnbatchedPerSec == nil || *r.UnbatchedPerSec <= 0 || r.UnbatchedP99us == nil || *r.UnbatchedP99us <= 0 ||
+					r.BatchRatio == nil || *r.BatchRatio != r.RequestsPerSec / *r.UnbatchedPerSec {
+					t.Errorf("activate: lease batch %d, one signature per lease %v, p99 %v, ratio %v", r.LeaseBatch, m["unbatched_requests_per_sec"], m["unbatched_p99_us"], m["batch_ratio"])
+				}
+				if r.LeasesPerSignature == nil || *r.LeasesPerSignature < 1 || r.LeasesAlone == nil || *r.LeasesAlone > 1 {
+					t.Errorf("activate: leases per signature %v, alone %v", m["leases_per_signature"], m["leases_alone_share"])
+				}
+				for _, f := range []string{"lease_batch", "unbatched_requests_per_sec", "unbatched_p99_us", "batch_ratio", "leases_per_signature", "leases_alone_share"} {
+					if m[f] == nil {
+						t.Errorf("activate: JSON without %s", f)
+					}
+				}
+				names := map[string]bool{}
+				for _, tg := range r.Targets {
+					names[tg.Name] = tg.Value != nil
+				}
+				if !names["activate batched / one signature per lease"] || !names["activate batched / lease signing alone"] {
+					t.Errorf("activate: targets %v", r.Targets)
+				}
 			case bench.Mint:
 				if r.Batch != cfg.Batch || r.KeysPerSec == nil || *r.KeysPerSec != r.RequestsPerSec*float64(cfg.Batch) {
 					t.Errorf("mint: batch %d, keys/s %v", r.Batch, m["keys_per_sec"])
@@ -411,6 +431,8 @@ func TestConfigErrors(t *testing.T) {
 		{Scenario: bench.RevokeDelay, Store: "postgres://u@127.0.0.1:1/x", Nodes: 1},
 		{Scenario: bench.Validate, Store: "host=127.0.0.1 dbname=x"},
 		{Scenario: bench.Handshake, Store: "postgres://u@127.0.0.1:1/x", Nodes: 2},
+		{Scenario: bench.Activate, GatewayLeaseBatch: 65},
+		{Scenario: bench.Activate, GatewayLeaseBatch: -1},
 	} {
 		if _, err := bench.Run(ctx, c); !errors.Is(err, bench.ErrConfig) {
 			t.Errorf("%+v: got %v, want ErrConfig", c, err)

@@ -39,6 +39,7 @@ const (
 	envCache       = "TOLLGATE_BENCH_CACHE"        // the gateway's cache_entries (childServe), if set
 	envHeap        = "TOLLGATE_BENCH_MEMPROFILE"   // where the child writes a heap profile each time it frees memory, if set
 	envNoAdmission = "TOLLGATE_BENCH_NO_ADMISSION" // set: the gateway's admission limits are off (childServe)
+	envLeaseBatch  = "TOLLGATE_BENCH_LEASE_BATCH"  // the gateway's lease_batch (childServe), if set
 
 	childServe = "serve"
 	childEcho  = "echo"
@@ -150,6 +151,13 @@ func serveChild(dir string) error {
 			return fmt.Errorf("%w: %s=%q", ErrChild, envCache, v)
 		}
 		cfg.CacheEntries = n
+	}
+	if v := os.Getenv(envLeaseBatch); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%w: %s=%q", ErrChild, envLeaseBatch, v)
+		}
+		cfg.LeaseBatch = n
 	}
 	if os.Getenv(envNoAdmission) != "" {
 		cfg.Admission = gateway.Admission{HandshakeRetry: -1, HandshakeRetryPerAddr: -1, MaxHandshakes: -1, MaxHandshakesPerAddr: -1, MaxConns: -1, MaxConnsPerAddr: -1}

@@ -89,6 +89,19 @@ type Result struct {
 	// activate: lease signing alone on every core, and the ratio to it.
 	SignPerSec *float64 `json:"sign_per_sec,omitempty"`
 	SignRatio  *float64 `json:"sign_ratio,omitempty"`
+	// activate: LeaseBatch is the gateway's lease_batch in the run the
+	// main figures are of (64 unless set); the Unbatched figures are of
+	// the run before it, with one signature per lease (lease_batch 1), and
+	// BatchRatio is RequestsPerSec over UnbatchedPerSec.
+	LeaseBatch           int      `json:"lease_batch,omitempty"`
+	UnbatchedPerSec      *float64 `json:"unbatched_requests_per_sec,omitempty"`
+	UnbatchedP99us       *float64 `json:"unbatched_p99_us,omitempty"`
+	UnbatchedCPUUsPerReq *float64 `json:"unbatched_gateway_cpu_us_per_req,omitempty"`
+	BatchRatio           *float64 `json:"batch_ratio,omitempty"`
+	// activate: the mean number of leases per signature and the share of
+	// leases signed alone, from the leases answered (warm-up included).
+	LeasesPerSignature *float64 `json:"leases_per_signature,omitempty"`
+	LeasesAlone        *float64 `json:"leases_alone_share,omitempty"`
 	// mint: keys per request, keys per second.
 	Batch      int      `json:"batch,omitempty"`
 	KeysPerSec *float64 `json:"keys_per_sec,omitempty"`
@@ -337,6 +350,17 @@ func (r *Result) WriteText(w io.Writer) error {
 		p("gateway rss", "peak %.1f MB without the flood, peak %.1f MB under it, %.1f MB after it (handshakes timed out, garbage collected)",
 			float64(*r.GatewayRSSBaseBytes)/(1<<20), float64(*r.GatewayRSSPeakBytes)/(1<<20), float64(*r.GatewayRSSAfterBytes)/(1<<20))
 	}
+	if r.UnbatchedPerSec != nil {
+		cpu := ""
+		if r.UnbatchedCPUUsPerReq != nil {
+			cpu = fmt.Sprintf(", gateway cpu %.1f µs per answer", *r.UnbatchedCPUUsPerReq)
+		}
+		p("one sig per lease", "%.0f activations/s, p99 %s%s (lease_batch 1, the run before)", *r.UnbatchedPerSec, fmtUs(*r.UnbatchedP99us), cpu)
+		p("batched", "%.0f activations/s, p99 %s (lease_batch %d, the run above)", r.RequestsPerSec, fmtUs(r.P99us), r.LeaseBatch)
+	}
+	if r.LeasesPerSignature != nil {
+		p("lease signatures", "%.2f leases per signature, %.0f%% of leases signed alone (warm-up included)", *r.LeasesPerSignature, 100**r.LeasesAlone)
+	}
 	if r.SignPerSec != nil {
 		p("signing alone", "%.0f leases/s on %d goroutines", *r.SignPerSec, r.Machine.CPUs)
 	}
@@ -367,6 +391,9 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	if r.SignRatio != nil {
 		p("ratio to signing", "%.3f", *r.SignRatio)
+	}
+	if r.BatchRatio != nil {
+		p("batched / one sig", "%.3f", *r.BatchRatio)
 	}
 	for _, t := range r.Targets {
 		p("target", "%s (%s): %s", t.Name, t.Goal, verdict(t))

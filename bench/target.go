@@ -121,6 +121,9 @@ func prepareEmbedded(ctx context.Context, cfg *Config, n need) (t *target, err e
 	if cfg.GatewayNoAdmission {
 		env = append(env, envNoAdmission+"=1")
 	}
+	if cfg.GatewayLeaseBatch > 0 {
+		env = append(env, fmt.Sprintf("%s=%d", envLeaseBatch, cfg.GatewayLeaseBatch))
+	}
 	for _, p := range []struct{ env, path string }{{envProfile, cfg.GatewayCPUProfile}, {envHeap, cfg.GatewayMemProfile}} {
 		if p.path == "" {
 			continue

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tollgate/tollgate/internal/channel"
 	"github.com/tollgate/tollgate/service"
+	"github.com/tollgate/tollgate/wire"
 )
 
 // Config configures a gateway.
@@ -74,6 +75,15 @@ type Config struct {
 	// SeatReset). Zero means 3; negative turns self-service resets off; at
 	// most 100.
 	SelfServiceResets int `json:"self_service_resets"`
+
+	// LeaseBatch is the most leases the gateway signs with one signature
+	// when activations and renewals arrive faster than it signs them one
+	// by one (service.Config.LeaseBatch): those that queue behind a
+	// signature under way are signed together, each with its Merkle proof
+	// (wire.SignLeaseBatch). A lease that finds no signature under way is
+	// signed alone, at once. Zero means 64, the most; 1 signs every lease
+	// alone.
+	LeaseBatch int `json:"lease_batch"`
 
 	// MetricsListen is a TCP address to serve the gateway's counters on,
 	// at /metrics in Prometheus's text format (for example
@@ -213,6 +223,9 @@ func (c *Config) validate() error {
 	}
 	if c.SelfServiceResets > service.MaxSelfServiceResets {
 		return fmt.Errorf("%w: self_service_resets %d is more than %d (0 means 3; a negative value turns self-service resets off)", ErrConfig, c.SelfServiceResets, service.MaxSelfServiceResets)
+	}
+	if c.LeaseBatch < 0 || c.LeaseBatch > wire.MaxLeaseBatch {
+		return fmt.Errorf("%w: lease_batch %d is not between 0 (the default, %d) and %d (1 signs each lease alone)", ErrConfig, c.LeaseBatch, wire.MaxLeaseBatch, wire.MaxLeaseBatch)
 	}
 	if c.CacheEntries < 0 {
 		return fmt.Errorf("%w: cache_entries %d is negative (0 means the default)", ErrConfig, c.CacheEntries)

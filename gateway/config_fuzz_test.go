@@ -18,6 +18,8 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(`{"limits":{"idle_timeout":"30s","IdleTimeout":5}}`))
 	f.Add([]byte(`{} {}`))
 	f.Add([]byte(`{"lisen":"127.0.0.1:1"}`))
+	f.Add([]byte(`{"lease_batch":1}`))
+	f.Add([]byte(`{"lease_batch":65}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		c := Config{Listen: "127.0.0.1:1", CacheEntries: 7}
 		err := ParseConfig(raw, &c)

@@ -126,6 +126,7 @@ func New(cfg Config) (*Server, error) {
 			GuessBurst: cfg.KeyGuessBurst, GuessRefill: cfg.KeyGuessRefill,
 			Flag:              service.FlagPolicy{MachinesPerSeat: cfg.FlagMachinesPerSeat, NetworksPerSeat: cfg.FlagNetworksPerSeat, WindowDays: cfg.FlagWindowDays},
 			SelfServiceResets: cfg.SelfServiceResets,
+			LeaseBatch:        cfg.LeaseBatch,
 		}),
 		open: make(map[*quic.Conn]struct{}),
 	}

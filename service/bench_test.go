@@ -2,7 +2,10 @@ package service
 
 import (
 	"crypto/rand"
+	"fmt"
 	"net/netip"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,3 +58,52 @@ func countFrom() {}
 
 //go:noinline
 func countTo() {}
+
+// BenchmarkActivateConcurrent activates from 64 goroutines at once (as a
+// gateway with many sessions does), each activation a key of its own,
+// with leases signed one by one (lease_batch 1) and in batches (64): the
+// group commit of lease signatures (leaseBatcher). It reports
+// activations/s and the mean number of leases per signature.
+//
+//	go test -run '^$' -bench ActivateConcurrent -benchtime 2000x ./service/
+func BenchmarkActivateConcurrent(b *testing.B) {
+	for _, batch := range []int{1, 64} {
+		b.Run(fmt.Sprintf("lease_batch=%d", batch), func(b *testing.B) {
+			s, _ := newTestService(b, Config{LeaseBatch: batch})
+			p, _ := keygen.ParseProductCode("1AJS2")
+			keys, err := MintKeys(s.st, s.keys.Hasher, p, b.N, Spec{}, time.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			reqs := make([]wire.ActivateRequest, b.N)
+			peers := make([]Peer, b.N)
+			for i := range reqs {
+				reqs[i] = wire.ActivateRequest{Key: keys[i], Fingerprint: testFingerprint(), Hostname: []byte("bench")}
+				rand.Read(reqs[i].Nonce[:])
+				var static [32]byte
+				rand.Read(static[:])
+				peers[i] = NewPeer(static, netip.MustParseAddr("192.0.2.10"))
+			}
+			var next atomic.Int64
+			sigs0, leases0 := s.LeaseSignatures()
+			b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := next.Add(1) - 1
+					if _, err := s.Activate(&reqs[i], &peers[i]); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			sigs, leases := s.LeaseSignatures()
+			if sigs > sigs0 {
+				b.ReportMetric(float64(leases-leases0)/float64(sigs-sigs0), "leases/sig")
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "activations/s")
+		})
+	}
+}

@@ -69,7 +69,7 @@ func (s *Service) signLease(l *store.License, a *store.Activation, fp *wire.Fing
 	if lease.Entitlements, err = wire.NewEntitlements(l.Entitlements...); err != nil {
 		return nil, fmt.Errorf("service: lease entitlements: %w", err)
 	}
-	b, err := s.signer.sign(&lease)
+	b, err := s.batch.sign(&lease)
 	if err != nil {
 		return nil, fmt.Errorf("service: sign lease: %w", err)
 	}

@@ -73,6 +73,13 @@ type Config struct {
 	// a license has in any ResetWindow. Zero means
 	// DefaultSelfServiceResets; negative turns them off.
 	SelfServiceResets int
+	// LeaseBatch is the most leases signed with one signature when leases
+	// wait for a signature (leaseBatcher; wire.SignLeaseBatch): a lease
+	// that finds no signature under way is signed alone, at once; those
+	// that queue behind one are signed together when it ends. Zero means
+	// wire.MaxLeaseBatch (64), as does more than that; 1 signs every lease
+	// alone, concurrently.
+	LeaseBatch int
 }
 
 // Service makes the decisions. Its methods are safe for concurrent use.
@@ -89,7 +96,8 @@ type Service struct {
 	clones       *cloneFlagger // nil: clones refused, not flagged
 	leasesSigned atomic.Int64
 	signer       *LeaseSigner
-	resets       int // self-service seat resets per ResetWindow; negative: off
+	batch        *leaseBatcher // signs with signer
+	resets       int           // self-service seat resets per ResetWindow; negative: off
 }
 
 // New returns a Service over cfg.Store. Close stops what it runs in the
@@ -102,6 +110,7 @@ func New(cfg Config) *Service {
 		cfg.Log = slog.Default()
 	}
 	s := &Service{st: cfg.Store, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, defaultLease: cfg.DefaultLeaseSeconds, flag: cfg.Flag, signer: cfg.Keys.signer(), resets: cfg.SelfServiceResets}
+	s.batch = newLeaseBatcher(s.signer, cfg.LeaseBatch)
 	if s.resets == 0 {
 		s.resets = DefaultSelfServiceResets
 	}
@@ -133,6 +142,14 @@ func (s *Service) Store() *store.Store { return s.st }
 // LeasesSigned returns how many signed leases went out (their commit
 // succeeded).
 func (s *Service) LeasesSigned() int64 { return s.leasesSigned.Load() }
+
+// LeaseSignatures returns how many lease signatures the service made and
+// how many leases they signed: their ratio is the mean batch size
+// (Config.LeaseBatch). Leases whose commit failed after they were signed
+// count too.
+func (s *Service) LeaseSignatures() (signatures, leases int64) {
+	return s.batch.rounds.Load(), s.batch.signed.Load()
+}
 
 // Peer is what the transport established about an app that calls: its
 // install, and the address its failed key lookups count against.

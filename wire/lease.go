@@ -26,6 +26,12 @@ const (
 	MaxLeaseMessages = 6144
 	// MaxLeaseStatement is the most bytes of Lease.Statement.
 	MaxLeaseStatement = 4096
+	// LeaseBatched is the bit of the version byte that marks a
+	// batch-signed lease (LeaseProof): the version byte of such a lease
+	// is LeaseVersion|LeaseBatched or LeaseVersion2|LeaseBatched. A
+	// parser that knows only versions 1 and 2 refuses it as an unknown
+	// version.
+	LeaseBatched = 0x80
 	// LeaseContext is the composite signature context of a lease, so that a
 	// lease signature can never be taken for a signature over anything else
 	// the same key might sign.
@@ -120,6 +126,17 @@ func (v LeaseLevel) Known() bool { return int(v) < len(leaseLevelNames) && lease
 // composite.PublicKey.ID. The signature covers every byte before it, from
 // the magic to the key id, under the context LeaseContext.
 //
+// A batch-signed lease (SignLeaseBatch: the gateway signs up to
+// MaxLeaseBatch leases with one signature when they arrive faster than it
+// signs) has the bit LeaseBatched set in its version byte (0x81 or 0x82),
+// which a parser of versions 1 and 2 alone refuses as an unknown version;
+// between its key id and its signature comes its proof (LeaseProof: batch
+// size, index, path), and its signature is of the batch's Merkle root under
+// the context LeaseBatchContext. The flag is a bit beside the version, not
+// further version numbers, because the two say different things: what the
+// lease holds (1 or 2) and how it is signed. A lease signed alone is
+// encoded exactly as before batches existed.
+//
 // Field rules, checked by ParseLease and Check: product and bundle codes in
 // 0-9A-Z; issued > 0; lease expiry > issued; license expiry 0 (perpetual)
 // or not before the lease expiry, so that a lease never outlives its
@@ -155,7 +172,10 @@ type Lease struct {
 	Statement []byte
 	Scheme    composite.Scheme       // set by SignLease
 	KeyID     [composite.IDSize]byte // set by SignLease
-	Sig       []byte                 // set by SignLease; parsed, it points into the input
+	// Proof is the lease's place in the batch whose root Sig signs (set
+	// by SignLeaseBatch); zero for a lease signed alone.
+	Proof LeaseProof
+	Sig   []byte // set by SignLease; parsed, it points into the input
 }
 
 // ParseLease parses an encoded lease, which must be all of b, and returns it
@@ -172,9 +192,10 @@ func ParseLease(b []byte) (Lease, int, error) {
 	}
 	var l Lease
 	d := decoder{b: b, off: len(LeaseMagic)}
-	v := d.u8()
+	mark := d.u8()
+	v := mark &^ LeaseBatched
 	if d.err == nil && v != LeaseVersion && v != LeaseVersion2 {
-		return Lease{}, 0, fmt.Errorf("%w: lease version %d", ErrUnsupportedVersion, v)
+		return Lease{}, 0, fmt.Errorf("%w: lease version %d", ErrUnsupportedVersion, mark)
 	}
 	d.copy(l.LicenseID[:])
 	d.copy(l.Product[:])
@@ -203,6 +224,11 @@ func ParseLease(b []byte) (Lease, int, error) {
 	if d.err == nil && !l.Scheme.Known() {
 		return Lease{}, 0, fmt.Errorf("%w: lease signature scheme %d", ErrInvalidField, uint8(l.Scheme))
 	}
+	if mark&LeaseBatched != 0 {
+		if err := l.Proof.parse(&d); err != nil {
+			return Lease{}, 0, err
+		}
+	}
 	l.Sig = d.take(l.Scheme.SignatureSize())
 	if err := d.end(); err != nil {
 		return Lease{}, 0, err
@@ -214,10 +240,13 @@ func ParseLease(b []byte) (Lease, int, error) {
 }
 
 // Check reports whether ParseLease would accept l's encoding: the field
-// rules, and a signature of the size its scheme gives. It does not verify
-// the signature.
+// rules, a well-formed proof if it has one, and a signature of the size its
+// scheme gives. It does not verify the signature.
 func (l Lease) Check() error {
 	if err := l.checkFields(); err != nil {
+		return err
+	}
+	if err := l.Proof.check(); err != nil {
 		return err
 	}
 	if len(l.Sig) != l.Scheme.SignatureSize() {
@@ -337,7 +366,8 @@ func (l *Lease) HasProduct(code [ProductSize]byte) bool {
 	return false
 }
 
-// signedLen is the size of everything the signature covers.
+// signedLen is the size of the lease's own bytes, from the magic to the
+// key id: what the signature covers, or for a batch-signed lease, the leaf.
 func (l *Lease) signedLen() int {
 	n := leaseFixed + 1 + len(l.Bundle) + l.Entitlements.Len() + l.Fingerprint.Len() + 1 + composite.IDSize
 	if l.version() == LeaseVersion2 {
@@ -346,7 +376,7 @@ func (l *Lease) signedLen() int {
 	return n
 }
 
-// version returns the version l is encoded as.
+// version returns the version l is encoded as, without LeaseBatched.
 func (l *Lease) version() uint8 {
 	if len(l.Messages) > 0 || len(l.Statement) > 0 {
 		return LeaseVersion2
@@ -354,19 +384,29 @@ func (l *Lease) version() uint8 {
 	return LeaseVersion
 }
 
-// Len returns the encoded size.
-func (l Lease) Len() int { return l.signedLen() + len(l.Sig) }
+// marker returns the version byte of l's encoding: its version, with
+// LeaseBatched when it has a proof.
+func (l *Lease) marker() uint8 {
+	if l.Proof.Size != 0 {
+		return l.version() | LeaseBatched
+	}
+	return l.version()
+}
 
-// Append appends the encoding of l, signature included, to b. It encodes
-// l as it is: check a lease built by hand with Check (SignLease does).
+// Len returns the encoded size.
+func (l Lease) Len() int { return l.signedLen() + l.Proof.len() + len(l.Sig) }
+
+// Append appends the encoding of l, proof and signature included, to b.
+// It encodes l as it is: check a lease built by hand with Check
+// (SignLease does).
 func (l Lease) Append(b []byte) []byte {
-	return append(l.appendSigned(b), l.Sig...)
+	return append(l.Proof.append(l.appendSigned(b)), l.Sig...)
 }
 
 // appendSigned appends the bytes the signature covers.
 func (l *Lease) appendSigned(b []byte) []byte {
 	b = append(b, LeaseMagic...)
-	b = append(b, l.version())
+	b = append(b, l.marker())
 	b = append(b, l.LicenseID[:]...)
 	b = append(b, l.Product[:]...)
 	b = append(b, l.InstallKeyHash[:]...)
@@ -403,7 +443,7 @@ func SignLease(l *Lease, k *composite.PrivateKey) ([]byte, error) {
 		return nil, fmt.Errorf("wire: signing lease: %w", composite.ErrNilKey)
 	}
 	u := *l
-	u.Scheme, u.KeyID, u.Sig = pub.Scheme(), pub.ID(), nil
+	u.Scheme, u.KeyID, u.Proof, u.Sig = pub.Scheme(), pub.ID(), LeaseProof{}, nil
 	if err := u.checkFields(); err != nil {
 		return nil, err
 	}
@@ -419,24 +459,30 @@ func SignLease(l *Lease, k *composite.PrivateKey) ([]byte, error) {
 }
 
 // VerifyLease parses an encoded lease, which must be all of b, finds the
-// key that signed it among keys by its ID and verifies the signature. It
-// returns ErrLeaseKey when no key has the lease's key id and
-// ErrLeaseSignature when the signature does not verify; parse errors as
-// ParseLease. The lease's slices point into b. It checks nothing about
-// time, fingerprint or install key: that is the caller's policy.
+// key that signed it among keys by its ID and verifies the signature: of
+// the lease alone, or for a batch-signed lease, of the root its proof
+// leads to (LeaseProof). It returns ErrLeaseKey when no key has the
+// lease's key id and ErrLeaseSignature when the signature does not
+// verify; parse errors as ParseLease. The lease's slices point into b. It
+// checks nothing about time, fingerprint or install key: that is the
+// caller's policy.
 func VerifyLease(b []byte, keys []*composite.PublicKey) (Lease, error) {
 	l, n, err := ParseLease(b)
 	if err != nil {
 		return Lease{}, err
 	}
-	signed := b[:n-len(l.Sig)]
+	signed, ctx := b[:n-len(l.Sig)], leaseContext
+	if l.Proof.Size != 0 {
+		var msg [batchMessageSize]byte
+		signed, ctx = l.Proof.message(&msg, b[:l.signedLen()]), leaseBatchContext
+	}
 	found := false
 	for _, k := range keys {
 		if k == nil || k.ID() != l.KeyID {
 			continue
 		}
 		found = true
-		if k.Verify(signed, leaseContext, l.Sig) {
+		if k.Verify(signed, ctx, l.Sig) {
 			return l, nil
 		}
 	}

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"testing"
@@ -33,6 +34,21 @@ func FuzzParseLease(f *testing.F) {
 	signed = append(signed, b)
 	f.Add(b)
 	f.Add([]byte(LeaseMagic))
+	// Batch-signed leases: both versions, every path length of a batch
+	// of 3 and of 64, and their proofs cut short.
+	for _, n := range []int{3, 64} {
+		_, bs, _ := signedBatch(f, composite.MLDSA44Ed25519, n)
+		for i, b := range bs {
+			signed = append(signed, b)
+			if n == 64 && i%21 != 0 {
+				continue
+			}
+			f.Add(b)
+			at := proofAt(f, b)
+			f.Add(b[:at+proofFixed])
+			f.Add(b[:at+proofFixed+LeaseHashSize])
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		l, n, err := ParseLease(b)
 		if err != nil {
@@ -103,6 +119,55 @@ func FuzzDearmorLease(f *testing.F) {
 			if err != nil || !bytes.Equal(back, text) {
 				t.Fatalf("DearmorLease(ArmorLease(x)) = %d bytes, %v; want x back", len(back), err)
 			}
+		}
+	})
+}
+
+// FuzzLeaseBatch changes a batch-signed lease of a batch of 64 (which
+// lease, where, and how: xor, or a proof field set) and checks that the
+// result verifies only when it is unchanged, and that ParseLease and
+// VerifyLease agree and never panic.
+func FuzzLeaseBatch(f *testing.F) {
+	_, bs, k := signedBatch(f, composite.MLDSA44Ed25519, 64)
+	keys := []*composite.PublicKey{k.Public()}
+	at := proofAt(f, bs[0])
+	f.Add(uint8(0), uint16(0), uint8(0), uint16(0))                     // unchanged
+	f.Add(uint8(1), uint16(at+proofFixed), uint8(1), uint16(0))         // path's first byte
+	f.Add(uint8(63), uint16(at+proofFixed+191), uint8(0x80), uint16(0)) // path's last byte
+	f.Add(uint8(2), uint16(at), uint8(0), uint16(3))                    // size 3
+	f.Add(uint8(2), uint16(at), uint8(0), uint16(1))                    // size 1
+	f.Add(uint8(2), uint16(at+2), uint8(0), uint16(64))                 // index 64
+	f.Add(uint8(2), uint16(at+2), uint8(0), uint16(3))                  // index 3
+	f.Add(uint8(5), uint16(at+4), uint8(7), uint16(0))                  // count 1
+	f.Add(uint8(5), uint16(4), uint8(LeaseBatched), uint16(0))          // marker cleared
+	f.Add(uint8(9), uint16(at-1), uint8(1), uint16(0))                  // key id
+	f.Fuzz(func(t *testing.T, which uint8, off uint16, x uint8, set uint16) {
+		orig := bs[int(which)%len(bs)]
+		b := bytes.Clone(orig)
+		o := int(off) % len(b)
+		if set != 0 && o+2 <= len(b) {
+			binary.BigEndian.PutUint16(b[o:], set)
+		}
+		b[o] ^= x
+		l, _, perr := ParseLease(b)
+		v, err := VerifyLease(b, keys)
+		if err == nil {
+			if !bytes.Equal(b, orig) {
+				t.Fatalf("a changed lease verifies (byte %d)", o)
+			}
+			return
+		}
+		if bytes.Equal(b, orig) {
+			t.Fatalf("the signed lease does not verify: %v", err)
+		}
+		if perr != nil && !errors.Is(err, perr) && err.Error() != perr.Error() {
+			t.Fatalf("VerifyLease error %v differs from ParseLease error %v", err, perr)
+		}
+		if perr == nil && l.Sig == nil {
+			t.Fatalf("ParseLease returned no signature without an error")
+		}
+		if !reflect.ValueOf(v).IsZero() {
+			t.Fatalf("VerifyLease returned a lease with error %v", err)
 		}
 	})
 }

@@ -189,7 +189,8 @@ func leaseEqual(a, b *Lease) bool {
 		a.ServerTime == b.ServerTime && a.Nonce == b.Nonce && bytes.Equal(a.Bundle, b.Bundle) &&
 		a.Entitlements.Equal(b.Entitlements) && a.Fingerprint == b.Fingerprint && a.Scheme == b.Scheme &&
 		a.KeyID == b.KeyID && bytes.Equal(a.Sig, b.Sig) && bytes.Equal(a.Messages, b.Messages) &&
-		bytes.Equal(a.Statement, b.Statement)
+		bytes.Equal(a.Statement, b.Statement) && a.Proof.Size == b.Proof.Size && a.Proof.Index == b.Proof.Index &&
+		bytes.Equal(a.Proof.Path, b.Proof.Path)
 }
 
 // TestLeaseVersion2 checks the lease that carries messages or a key

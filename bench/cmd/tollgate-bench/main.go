@@ -257,6 +257,7 @@ func parse(args []string, stdout, stderr io.Writer) (bench.Config, options, erro
 	fs.StringVar(&cfg.GatewayCPUProfile, "gateway-cpuprofile", "", "write the embedded gateway's CPU profile of the measured windows to FILE")
 	fs.StringVar(&cfg.GatewayMemProfile, "gateway-memprofile", "", "write the embedded gateway's heap profile to FILE each time its memory is measured (idle-memory)")
 	fs.Int64Var(&cfg.GatewayCacheEntries, "cache-entries", 0, "the embedded gateway's cache_entries (hot cache size, in activations); 0: the gateway's default")
+	fs.IntVar(&cfg.GatewayLeaseBatch, "lease-batch", 0, "the embedded gateway's lease_batch (most leases per signature, 1 to 64; 1: each alone); 0: the gateway's default, 64 (activate also loads it with 1 first)")
 	fs.Float64Var(&cfg.FloodRate, "flood-rate", bench.DefaultFloodRate, "QUIC Initial packets a second (flood)")
 	fs.Float64Var(&cfg.FloodUndecryptable, "flood-undecryptable", bench.DefaultFloodUndecryptable, "share of the flood's Initials that do not decrypt, 0 to 1 (flood)")
 	fs.IntVar(&cfg.FloodSources, "flood-sources", bench.DefaultFloodSources, "loopback addresses the flood comes from, 127.0.1.1 and up (flood)")
@@ -389,8 +390,8 @@ func parse(args []string, stdout, stderr io.Writer) (bench.Config, options, erro
 	if set["store"] || set["nodes"] {
 		return cfg, opt, bad("--store and --nodes are for the embedded gateway only")
 	}
-	if set["gateway-cpuprofile"] || set["gateway-memprofile"] || set["cache-entries"] || set["no-admission"] {
-		return cfg, opt, bad("--gateway-cpuprofile, --gateway-memprofile, --cache-entries and --no-admission are for the embedded gateway only")
+	if set["gateway-cpuprofile"] || set["gateway-memprofile"] || set["cache-entries"] || set["no-admission"] || set["lease-batch"] {
+		return cfg, opt, bad("--gateway-cpuprofile, --gateway-memprofile, --cache-entries, --no-admission and --lease-batch are for the embedded gateway only")
 	}
 	if cfg.GatewayCacheEntries < 0 {
 		return cfg, opt, bad("--cache-entries: negative")
