@@ -121,7 +121,7 @@ func prepareEmbedded(ctx context.Context, cfg *Config, n need) (t *target, err e
 	if cfg.GatewayNoAdmission {
 		env = append(env, envNoAdmission+"=1")
 	}
-	for _, p := range []struct{ env, path string }{{envProfile, cfg.GatewayCPUProfile}, {envHeap, cfg.GatewayMemProfile}} {
+	for _, p := range []struct{ env, path string }{{envProfile, cfg.GatewayCPUProfile}, {envHeap, cfg.GatewayMemProfile}, {envTrace, cfg.GatewayTrace}} {
 		if p.path == "" {
 			continue
 		}
@@ -149,7 +149,7 @@ func prepareEmbedded(ctx context.Context, cfg *Config, n need) (t *target, err e
 		}
 		nenv := []string{envDir + "=" + ndir}
 		for _, e := range env[1:] {
-			if !strings.HasPrefix(e, envProfile+"=") && !strings.HasPrefix(e, envHeap+"=") {
+			if !strings.HasPrefix(e, envProfile+"=") && !strings.HasPrefix(e, envHeap+"=") && !strings.HasPrefix(e, envTrace+"=") {
 				nenv = append(nenv, e)
 			}
 		}

@@ -30,7 +30,16 @@ func testFingerprint() wire.Fingerprint {
 // under 1 µs and 0 allocs/op.
 //
 //	go test -run '^$' -bench ValidateHot -benchmem ./gateway/
-func BenchmarkValidateHot(b *testing.B) {
+func BenchmarkValidateHot(b *testing.B) { benchmarkValidateHot(b, 1) }
+
+// BenchmarkValidateHotMany is BenchmarkValidateHot with one session
+// validating 1,000 licenses in turn, the shape of tollgate-bench's
+// validate scenario (10,000 licenses over 8 sessions).
+//
+//	go test -run '^$' -bench ValidateHotMany -benchmem ./gateway/
+func BenchmarkValidateHotMany(b *testing.B) { benchmarkValidateHot(b, 1000) }
+
+func benchmarkValidateHot(b *testing.B, licenses int) {
 	dir := b.TempDir()
 	id, err := Init(dir, composite.MLDSA44Ed25519, "")
 	if err != nil {
@@ -44,7 +53,7 @@ func BenchmarkValidateHot(b *testing.B) {
 	svc := service.New(service.Config{Store: st, Keys: id.serviceKeys(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), DefaultLeaseSeconds: 7 * 86400})
 	defer svc.Close()
 	p, _ := keygen.ParseProductCode("1AJS2")
-	keys, err := service.MintKeys(st, id.Hasher, p, 1, service.Spec{}, time.Now())
+	keys, err := service.MintKeys(st, id.Hasher, p, licenses, service.Spec{}, time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -52,24 +61,33 @@ func BenchmarkValidateHot(b *testing.B) {
 	rand.Read(static[:])
 	pr := service.NewPeer(static, netip.Addr{})
 	fp := testFingerprint()
-	a, err := svc.Activate(&wire.ActivateRequest{Key: keys[0], Fingerprint: fp, Hostname: []byte("bench")}, &pr)
-	if err != nil {
-		b.Fatal(err)
+	reqs := make([]wire.ValidateRequest, licenses)
+	for i, k := range keys {
+		a, err := svc.Activate(&wire.ActivateRequest{Key: k, Fingerprint: fp, Hostname: []byte("bench")}, &pr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		reqs[i] = wire.ValidateRequest{LicenseID: a.LicenseID, Fingerprint: fp, Counter: 1}
 	}
-	req := wire.ValidateRequest{LicenseID: a.LicenseID, Fingerprint: fp, Counter: 1}
 	buf := make([]byte, 0, 4096)
 	// Warm the cache (ristretto admits asynchronously). Each validation
 	// presents a higher counter, as a client does.
 	for i := 0; i < 1000; i++ {
-		req.Counter++
-		answerValidate(svc, buf[:0], 2, &req, &pr, time.Now().Unix())
+		for j := range reqs {
+			reqs[j].Counter++
+			answerValidate(svc, buf[:0], 2, &reqs[j], &pr, time.Now().Unix())
+		}
+		if i*licenses > 100000 {
+			break
+		}
 	}
 	now := time.Now().Unix()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
+		req := &reqs[i%licenses]
 		req.Counter++
-		out, slow := answerValidate(svc, buf[:0], 2, &req, &pr, now)
+		out, slow := answerValidate(svc, buf[:0], 2, req, &pr, now)
 		if slow || len(out) == 0 || out[1] != byte(wire.TypeValidateResponse) {
 			b.Fatal("validation did not take the hot path")
 		}

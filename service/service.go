@@ -135,10 +135,52 @@ func (s *Service) Store() *store.Store { return s.st }
 func (s *Service) LeasesSigned() int64 { return s.leasesSigned.Load() }
 
 // Peer is what the transport established about an app that calls: its
-// install, and the address its failed key lookups count against.
+// install, and the address its failed key lookups count against. It also
+// keeps the cache entries its validations used (Validate), so a session
+// that validates a license again skips the shared cache: calls of Validate
+// with the same Peer must not be concurrent (a session's read loop makes
+// them one at a time).
 type Peer struct {
 	Install store.InstallID // SHA-256 of the caller's per-install static key
 	Addr    netip.Addr      // an IP, or an IPv6 /64; invalid: not limited
+
+	// held is the last validation's entry; others, made when the session
+	// validates a second license, every license's (at most maxHeld). Each
+	// is checked on every use (store.Current).
+	held   *store.Entry
+	others map[store.LicenseID]*store.Entry
+}
+
+// maxHeld bounds the entries a session keeps (Peer.others): each is an
+// activation of the session's install, so only an install activated on
+// that many licenses reaches it, and goes to the shared cache for the
+// licenses past it.
+const maxHeld = 4096
+
+// entry returns the cache entry of the license id for p's install: one p
+// holds while it is current, else the store's (Lookup), which p then
+// holds.
+func (p *Peer) entry(st *store.Store, id store.LicenseID) (*store.Entry, error) {
+	if e := p.held; st.Current(e, id, p.Install) {
+		return e, nil
+	}
+	if e := p.others[id]; st.Current(e, id, p.Install) {
+		p.held = e
+		return e, nil
+	}
+	e, err := st.Lookup(id, p.Install)
+	if err != nil {
+		delete(p.others, id)
+		return nil, err
+	}
+	if p.others == nil && p.held != nil && p.held.License.ID != id {
+		p.others = map[store.LicenseID]*store.Entry{p.held.License.ID: p.held}
+	}
+	if _, ok := p.others[id]; ok || p.others != nil && len(p.others) < maxHeld {
+		p.others[id] = e
+	}
+	p.held = e
+	return e, nil
 }
 
 // NewPeer returns the peer whose per-install static key is static, calling
