@@ -98,6 +98,7 @@ type Store struct {
 	catalogue atomic.Uint64
 	subscribers
 
+	flushMu sync.Mutex // one Flush at a time
 	dirtyMu sync.Mutex
 	dirty   []*Entry
 	// pending holds, by cache key, the entry whose counter and last-seen
