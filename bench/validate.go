@@ -42,7 +42,9 @@ func runValidate(ctx context.Context, cfg *Config, r *Result) (err error) {
 	if !cfg.Ceiling {
 		note = "run with --ceiling"
 	}
-	if r.GatewayCPUUsPerReq != nil && r.CeilingCPUUsPerReq != nil && *r.CeilingCPUUsPerReq > 0 {
+	// The echo server's CPU is its closed loop's: an open loop's CPU per
+	// request is not comparable with it (each request goes alone).
+	if r.OfferedRate == nil && r.GatewayCPUUsPerReq != nil && r.CeilingCPUUsPerReq != nil && *r.CeilingCPUUsPerReq > 0 {
 		r.CPURatio = ptr(*r.GatewayCPUUsPerReq / *r.CeilingCPUUsPerReq)
 	}
 	half := cfg.RateFraction == 0.5
@@ -51,7 +53,11 @@ func runValidate(ctx context.Context, cfg *Config, r *Result) (err error) {
 	}
 	r.target("validate throughput / ceiling", ">= 0.90", r.Ratio, func(v float64) bool { return v >= 0.90 }, note)
 	cpuNote := note
-	if cpuNote == "" && r.CPURatio == nil {
+	switch {
+	case cpuNote != "" || r.CPURatio != nil:
+	case r.OfferedRate != nil:
+		cpuNote = "closed loop only: run without --rate"
+	default:
 		cpuNote = "the gateway's or the echo server's CPU time was not measured"
 	}
 	r.target("gateway cpu per validation / echo server cpu per request", "<= 1.3", r.CPURatio, func(v float64) bool { return v <= 1.3 }, cpuNote)

@@ -65,7 +65,7 @@ func TestValidateHeldEntryClone(t *testing.T) {
 	if _, _, err := s.Validate(&req2, &p, now); err != nil {
 		t.Fatal(err)
 	}
-	if p.held == held || p.others[a.LicenseID] != held {
+	if p.held == held || p.others[heldKey(a.LicenseID)] != held {
 		t.Fatal("the first license's entry is not among the session's others")
 	}
 
@@ -163,7 +163,7 @@ func TestValidateHeldEntryRevoked(t *testing.T) {
 		}
 		other()
 	}
-	if e := p.others[a.LicenseID]; !s.st.Current(e, a.LicenseID, p.Install) {
+	if e := p.others[heldKey(a.LicenseID)]; !s.st.Current(e, a.LicenseID, p.Install) {
 		t.Fatal("the session's entry is not current before the revocation")
 	}
 	setState(store.StateRevoked)

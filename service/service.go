@@ -17,6 +17,7 @@ package service
 import (
 	"crypto/cipher"
 	"crypto/sha256"
+	"encoding/binary"
 	"log/slog"
 	"net/netip"
 	"sync/atomic"
@@ -145,10 +146,12 @@ type Peer struct {
 	Addr    netip.Addr      // an IP, or an IPv6 /64; invalid: not limited
 
 	// held is the last validation's entry; others, made when the session
-	// validates a second license, every license's (at most maxHeld). Each
-	// is checked on every use (store.Current).
+	// validates a second license, every license's (at most maxHeld), by
+	// the first 8 bytes of its id (a map of integer keys is the cheaper;
+	// two ids that share them take turns). Each is checked on every use
+	// (store.Current), its license id included.
 	held   *store.Entry
-	others map[store.LicenseID]*store.Entry
+	others map[uint64]*store.Entry
 }
 
 // maxHeld bounds the entries a session keeps (Peer.others): each is an
@@ -157,6 +160,8 @@ type Peer struct {
 // licenses past it.
 const maxHeld = 4096
 
+func heldKey(id store.LicenseID) uint64 { return binary.LittleEndian.Uint64(id[:8]) }
+
 // entry returns the cache entry of the license id for p's install: one p
 // holds while it is current, else the store's (Lookup), which p then
 // holds.
@@ -164,20 +169,21 @@ func (p *Peer) entry(st *store.Store, id store.LicenseID) (*store.Entry, error) 
 	if e := p.held; st.Current(e, id, p.Install) {
 		return e, nil
 	}
-	if e := p.others[id]; st.Current(e, id, p.Install) {
+	k := heldKey(id)
+	if e := p.others[k]; st.Current(e, id, p.Install) {
 		p.held = e
 		return e, nil
 	}
 	e, err := st.Lookup(id, p.Install)
 	if err != nil {
-		delete(p.others, id)
+		delete(p.others, k)
 		return nil, err
 	}
 	if p.others == nil && p.held != nil && p.held.License.ID != id {
-		p.others = map[store.LicenseID]*store.Entry{p.held.License.ID: p.held}
+		p.others = map[uint64]*store.Entry{heldKey(p.held.License.ID): p.held}
 	}
-	if _, ok := p.others[id]; ok || p.others != nil && len(p.others) < maxHeld {
-		p.others[id] = e
+	if _, ok := p.others[k]; ok || p.others != nil && len(p.others) < maxHeld {
+		p.others[k] = e
 	}
 	p.held = e
 	return e, nil
