@@ -140,7 +140,9 @@ func (s *Service) LeasesSigned() int64 { return s.leasesSigned.Load() }
 // keeps the cache entries its validations used (Validate), so a session
 // that validates a license again skips the shared cache: calls of Validate
 // with the same Peer must not be concurrent (a session's read loop makes
-// them one at a time).
+// them one at a time), and a copy of a Peer shares its entries, so only one
+// of the copies may validate (the gateway's slow routes take copies and do
+// not).
 type Peer struct {
 	Install store.InstallID // SHA-256 of the caller's per-install static key
 	Addr    netip.Addr      // an IP, or an IPv6 /64; invalid: not limited
