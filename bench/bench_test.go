@@ -116,6 +116,9 @@ func TestScenariosEmbedded(t *testing.T) {
 				if r.CeilingRequestsPerSec == nil || *r.CeilingRequestsPerSec <= 0 || r.Ratio == nil || *r.Ratio <= 0 {
 					t.Errorf("--ceiling measured no ceiling: %v, ratio %v", m["ceiling_requests_per_sec"], m["ratio"])
 				}
+				if s == bench.Validate && onLinux && (r.CPURatio == nil || *r.CPURatio <= 0 || m["cpu_ratio"] == nil) {
+					t.Errorf("validate --ceiling: no cpu ratio (%v)", m["cpu_ratio"])
+				}
 			} else if s != bench.Ceiling && s != bench.IdleMemory && m["ceiling_requests_per_sec"] != nil {
 				t.Errorf("a ceiling without --ceiling")
 			}
@@ -174,6 +177,7 @@ func TestOpenLoop(t *testing.T) {
 	}
 	cfg := small(bench.Validate)
 	cfg.RateFraction = 0.5
+	cfg.Ceiling = true
 	r, err := bench.Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -191,14 +195,14 @@ func TestOpenLoop(t *testing.T) {
 	if r.RequestsPerSec > *r.OfferedRate*1.2 {
 		t.Fatalf("answered %.0f/s of %.0f/s offered", r.RequestsPerSec, *r.OfferedRate)
 	}
-	found := false
+	found := 0
 	for _, tg := range r.Targets {
 		if strings.Contains(tg.Name, "p99 at half") && tg.Value != nil {
-			found = true
+			found++
 		}
 	}
-	if !found {
-		t.Errorf("the p99-at-half-throughput target was not judged: %+v", r.Targets)
+	if found != 2 || r.P99Ratio == nil || r.CeilingOpenP99us == nil {
+		t.Errorf("the p99-at-half-throughput targets (alone and over bare quic-go's) were not both judged: %+v", r.Targets)
 	}
 }
 

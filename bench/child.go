@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,12 +31,14 @@ import (
 // it listens (PIN: standard base64 of its TLS pin), then answers signals:
 // sigFree runs the garbage collector and returns freed memory to the
 // system (and writes the heap profile envHeap names), then prints "freed";
-// sigProfile starts the CPU profile named by
-// envProfile, then prints "profiling"; SIGTERM or SIGINT stop it cleanly.
+// sigProfile starts the CPU profile named by envProfile and the execution
+// trace named by envTrace, then prints "profiling"; SIGTERM or SIGINT stop
+// them cleanly.
 const (
 	envChild       = "TOLLGATE_BENCH_CHILD"        // childServe or childEcho
 	envDir         = "TOLLGATE_BENCH_DIR"          // the gateway's data directory (childServe)
 	envProfile     = "TOLLGATE_BENCH_CPUPROFILE"   // where the child writes its CPU profile, if set
+	envTrace       = "TOLLGATE_BENCH_TRACE"        // where the child writes its execution trace, if set
 	envCache       = "TOLLGATE_BENCH_CACHE"        // the gateway's cache_entries (childServe), if set
 	envHeap        = "TOLLGATE_BENCH_MEMPROFILE"   // where the child writes a heap profile each time it frees memory, if set
 	envNoAdmission = "TOLLGATE_BENCH_NO_ADMISSION" // set: the gateway's admission limits are off (childServe)
@@ -86,7 +89,7 @@ func RunChildIfRequested() {
 // It returns a function that stops the CPU profile, if one was started.
 func childControl(ctx context.Context, out io.Writer) (stopProfile func()) {
 	var mu sync.Mutex
-	var prof *os.File
+	var prof, tr *os.File
 	stopProfile = func() {
 		mu.Lock()
 		defer mu.Unlock()
@@ -94,6 +97,11 @@ func childControl(ctx context.Context, out io.Writer) (stopProfile func()) {
 			pprof.StopCPUProfile()
 			prof.Close()
 			prof = nil
+		}
+		if tr != nil {
+			trace.Stop()
+			tr.Close()
+			tr = nil
 		}
 	}
 	free, profile, stop := controlSignals()
@@ -119,6 +127,15 @@ func childControl(ctx context.Context, out io.Writer) (stopProfile func()) {
 					if f, err := os.Create(path); err == nil {
 						if pprof.StartCPUProfile(f) == nil {
 							prof = f
+						} else {
+							f.Close()
+						}
+					}
+				}
+				if path := os.Getenv(envTrace); path != "" && tr == nil {
+					if f, err := os.Create(path); err == nil {
+						if trace.Start(f) == nil {
+							tr = f
 						} else {
 							f.Close()
 						}

@@ -170,6 +170,9 @@ type Config struct {
 	// GatewayCPUProfile, when set, is where the embedded gateway writes a
 	// CPU profile of the measured windows.
 	GatewayCPUProfile string
+	// GatewayTrace, when set, is where the embedded gateway writes an
+	// execution trace (runtime/trace) from the first measured window on.
+	GatewayTrace string
 	// GatewayMemProfile, when set, is where the embedded gateway writes a
 	// heap profile each time its memory is measured (idle-memory: the last
 	// one holds the idle sessions).
@@ -362,8 +365,8 @@ func (c *Config) setDefaults() error {
 	if c.Card == nil {
 		return fmt.Errorf("%w: an address without a server card", ErrConfig)
 	}
-	if c.GatewayCPUProfile != "" || c.GatewayMemProfile != "" || c.GatewayCacheEntries != 0 || c.GatewayNoAdmission || c.GatewayLeaseBatch != 0 {
-		return fmt.Errorf("%w: the gateway's profiles, cache size, admission limits and lease batch are for an embedded gateway only", ErrConfig)
+	if c.GatewayCPUProfile != "" || c.GatewayTrace != "" || c.GatewayMemProfile != "" || c.GatewayCacheEntries != 0 || c.GatewayNoAdmission || c.GatewayLeaseBatch != 0 {
+		return fmt.Errorf("%w: the gateway's profiles, trace, cache size, admission limits and lease batch are for an embedded gateway only", ErrConfig)
 	}
 	need := 0
 	switch c.Scenario {

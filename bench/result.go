@@ -85,6 +85,12 @@ type Result struct {
 	// the gateway's bytes per session over the bare server's per
 	// connection.
 	Ratio *float64 `json:"ratio"`
+	// validate with --ceiling: CPURatio is the gateway's CPU per answer
+	// over the echo server's (GatewayCPUUsPerReq / CeilingCPUUsPerReq), and
+	// with an open loop P99Ratio the scenario's p99 over the bare quic-go
+	// open loop's at the same offered rate (P99us / CeilingOpenP99us).
+	CPURatio *float64 `json:"cpu_ratio,omitempty"`
+	P99Ratio *float64 `json:"p99_ratio,omitempty"`
 
 	// activate: lease signing alone on every core, and the ratio to it.
 	SignPerSec *float64 `json:"sign_per_sec,omitempty"`
@@ -394,6 +400,12 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	if r.BatchRatio != nil {
 		p("batched / one sig", "%.3f", *r.BatchRatio)
+	}
+	if r.CPURatio != nil {
+		p("cpu ratio", "%.3f (gateway cpu per validation / echo server cpu per request)", *r.CPURatio)
+	}
+	if r.P99Ratio != nil {
+		p("p99 ratio", "%.3f (p99 / bare quic-go's p99 at the same offered rate)", *r.P99Ratio)
 	}
 	for _, t := range r.Targets {
 		p("target", "%s (%s): %s", t.Name, t.Goal, verdict(t))

@@ -90,7 +90,7 @@ func measure(ctx context.Context, cfg *Config, t *target, ld *load, exs []exchan
 		pr, err := ld.run(ctx, phaseConfig{
 			name: name, exchanges: exs, rate: rate, warmup: cfg.Warmup, duration: cfg.Duration, progress: cfg.Progress,
 			onStart: func() {
-				if cfg.GatewayCPUProfile != "" && t.gw != nil && !profiling {
+				if (cfg.GatewayCPUProfile != "" || cfg.GatewayTrace != "") && t.gw != nil && !profiling {
 					profiling = true
 					if err := t.gw.startProfile(); err != nil {
 						r.note("the gateway's CPU profile did not start: %v", err)

@@ -124,7 +124,7 @@ func prepareEmbedded(ctx context.Context, cfg *Config, n need) (t *target, err e
 	if cfg.GatewayLeaseBatch > 0 {
 		env = append(env, fmt.Sprintf("%s=%d", envLeaseBatch, cfg.GatewayLeaseBatch))
 	}
-	for _, p := range []struct{ env, path string }{{envProfile, cfg.GatewayCPUProfile}, {envHeap, cfg.GatewayMemProfile}} {
+	for _, p := range []struct{ env, path string }{{envProfile, cfg.GatewayCPUProfile}, {envHeap, cfg.GatewayMemProfile}, {envTrace, cfg.GatewayTrace}} {
 		if p.path == "" {
 			continue
 		}
@@ -152,7 +152,7 @@ func prepareEmbedded(ctx context.Context, cfg *Config, n need) (t *target, err e
 		}
 		nenv := []string{envDir + "=" + ndir}
 		for _, e := range env[1:] {
-			if !strings.HasPrefix(e, envProfile+"=") && !strings.HasPrefix(e, envHeap+"=") {
+			if !strings.HasPrefix(e, envProfile+"=") && !strings.HasPrefix(e, envHeap+"=") && !strings.HasPrefix(e, envTrace+"=") {
 				nenv = append(nenv, e)
 			}
 		}

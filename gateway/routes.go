@@ -85,7 +85,9 @@ func slow[R any](k reqKind, parse func([]byte) (R, int, error), answer func(s *S
 
 // validateRoute answers on the read loop when it can (the hot path), and
 // off it when the answer needs a new lease. A ValidateRequest holds no
-// slices: the slow path takes a copy of it.
+// slices: the slow path takes a copy of it, made only there, so that the
+// hot path's request stays on the stack (a closure capturing req itself
+// would move it to the heap on every validation).
 func validateRoute(s *Server, c *caller, out []byte, reqID uint32, body []byte, now int64) ([]byte, bool) {
 	req, _, err := wire.ParseValidateRequest(body)
 	if err != nil {
@@ -95,9 +97,10 @@ func validateRoute(s *Server, c *caller, out []byte, reqID uint32, body []byte, 
 	if !needSlow {
 		return out, true
 	}
+	slow := req
 	s.goSlow(c, kindValidate, func(out []byte) []byte {
-		v, err := s.svc.ValidateSlow(&req, &c.from.peer)
-		return appendValidation(out, reqID, &req, v, err)
+		v, err := s.svc.ValidateSlow(&slow, &c.from.peer)
+		return appendValidation(out, reqID, &slow, v, err)
 	})
 	return out, false
 }

@@ -17,6 +17,7 @@ package service
 import (
 	"crypto/cipher"
 	"crypto/sha256"
+	"encoding/binary"
 	"log/slog"
 	"net/netip"
 	"sync/atomic"
@@ -152,10 +153,59 @@ func (s *Service) LeaseSignatures() (signatures, leases int64) {
 }
 
 // Peer is what the transport established about an app that calls: its
-// install, and the address its failed key lookups count against.
+// install, and the address its failed key lookups count against. It also
+// keeps the cache entries its validations used (Validate), so a session
+// that validates a license again skips the shared cache: calls of Validate
+// with the same Peer must not be concurrent (a session's read loop makes
+// them one at a time), and a copy of a Peer shares its entries, so only one
+// of the copies may validate (the gateway's slow routes take copies and do
+// not).
 type Peer struct {
 	Install store.InstallID // SHA-256 of the caller's per-install static key
 	Addr    netip.Addr      // an IP, or an IPv6 /64; invalid: not limited
+
+	// held is the last validation's entry; others, made when the session
+	// validates a second license, every license's (at most maxHeld), by
+	// the first 8 bytes of its id (a map of integer keys is the cheaper;
+	// two ids that share them take turns). Each is checked on every use
+	// (store.Current), its license id included.
+	held   *store.Entry
+	others map[uint64]*store.Entry
+}
+
+// maxHeld bounds the entries a session keeps (Peer.others): each is an
+// activation of the session's install, so only an install activated on
+// that many licenses reaches it, and goes to the shared cache for the
+// licenses past it.
+const maxHeld = 4096
+
+func heldKey(id store.LicenseID) uint64 { return binary.LittleEndian.Uint64(id[:8]) }
+
+// entry returns the cache entry of the license id for p's install: one p
+// holds while it is current, else the store's (Lookup), which p then
+// holds.
+func (p *Peer) entry(st *store.Store, id store.LicenseID) (*store.Entry, error) {
+	if e := p.held; st.Current(e, id, p.Install) {
+		return e, nil
+	}
+	k := heldKey(id)
+	if e := p.others[k]; st.Current(e, id, p.Install) {
+		p.held = e
+		return e, nil
+	}
+	e, err := st.Lookup(id, p.Install)
+	if err != nil {
+		delete(p.others, k)
+		return nil, err
+	}
+	if p.others == nil && p.held != nil && p.held.License.ID != id {
+		p.others = map[uint64]*store.Entry{heldKey(p.held.License.ID): p.held}
+	}
+	if _, ok := p.others[k]; ok || p.others != nil && len(p.others) < maxHeld {
+		p.others[k] = e
+	}
+	p.held = e
+	return e, nil
 }
 
 // NewPeer returns the peer whose per-install static key is static, calling

@@ -26,8 +26,14 @@ type Validation struct {
 // install's state (a cloned machine or a restored backup) and is refused
 // with ErrInstallCloned; the install that is ahead keeps working, and the
 // license is flagged (cloneFlagger).
+//
+// The entry a session's earlier validation of the license used is used
+// again while the store says it is current (store.Current: the license
+// unchanged, the entry still the shared cache's), so a session validating
+// a license again pays a few atomic loads, not a shared-cache lookup
+// (Peer.entry). Calls with the same p must not be concurrent.
 func (s *Service) Validate(req *wire.ValidateRequest, p *Peer, now int64) (v Validation, slow bool, err error) {
-	e, err := s.st.Lookup(req.LicenseID, p.Install)
+	e, err := p.entry(s.st, req.LicenseID)
 	if err != nil {
 		return Validation{}, false, s.failed(err, "validate")
 	}

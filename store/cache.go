@@ -15,7 +15,12 @@ type Entry struct {
 	Activation Activation
 	Expiry     int64 // License.Expiry(), computed once at load
 
-	epoch    uint64
+	epoch uint64
+	// stale: the entry is out of the shared cache (evicted, refused
+	// admission, replaced by a newer load, or its Set dropped), so another
+	// entry of the same activation may be advanced: a holder must look it
+	// up again (Current).
+	stale    atomic.Bool
 	lastSeen atomic.Int64
 	counter  atomic.Uint64
 	dirty    atomic.Bool
@@ -32,12 +37,17 @@ func (s *Store) Lookup(id LicenseID, install InstallID) (*Entry, error) {
 	ep := s.epochOf(id)
 	epoch := ep.Load()
 	k := cacheKey(id, install)
-	if e, ok := s.cache.Get(k); ok && e.epoch == epoch && e.License.ID == id && e.Activation.Install == install && !s.untrusted.Load() {
+	if e, ok := s.cache.Get(k); ok && e.epoch == epoch && e.License.ID == id && e.Activation.Install == install && !e.stale.Load() && !s.untrusted.Load() {
 		return e, nil
 	}
 	return s.load(id, install, epoch, k)
 }
 
+// load reads the activation from the backend into a new entry, which
+// supersedes any earlier entry of its cache key: that one is marked stale
+// at once, before the new one is returned, so at most one entry of an
+// activation is current (Current) at any time, whether or not ristretto
+// has yet applied, refused or dropped the new entry's Set.
 func (s *Store) load(id LicenseID, install InstallID, epoch uint64, k uint64) (*Entry, error) {
 	lic, err := s.b.LicenseByID(id)
 	if err != nil {
@@ -51,8 +61,47 @@ func (s *Store) load(id LicenseID, install InstallID, epoch uint64, k uint64) (*
 	e := &Entry{License: lic, Activation: a, Expiry: lic.Expiry(), epoch: epoch}
 	e.lastSeen.Store(a.LastSeen)
 	e.counter.Store(a.Counter)
-	s.cache.Set(k, e, 1)
+	s.liveMu.Lock()
+	if prev := s.live[k]; prev != nil {
+		prev.stale.Store(true)
+	}
+	s.live[k] = e
+	s.liveMu.Unlock()
+	if !s.cache.Set(k, e, 1) {
+		// Dropped (ristretto's buffer was full): never in the cache, so
+		// no callback will see it leave.
+		s.exited(e)
+	}
 	return e, nil
+}
+
+// Current reports whether e, an entry a caller kept from an earlier Lookup
+// of (id, install), may be used again in place of a new Lookup: no later
+// load of the activation superseded it and it never left the shared cache
+// (evicted, refused admission, replaced), so no other entry of the
+// activation can be advanced meanwhile; no change to the license was
+// committed or reported since it was loaded (its epoch); and the backend is
+// trusted (Watcher). A nil e is not current.
+func (s *Store) Current(e *Entry, id LicenseID, install InstallID) bool {
+	return e != nil && !e.stale.Load() && e.License.ID == id && e.Activation.Install == install &&
+		e.epoch == s.epochOf(id).Load() && !s.untrusted.Load()
+}
+
+// exited marks an entry that left the shared cache stale and forgets it
+// as its key's latest: ristretto calls it (OnExit) when it evicts an entry,
+// refuses to admit it, replaces it by a newer Set of the same key, or
+// deletes it.
+func (s *Store) exited(e *Entry) {
+	if e == nil {
+		return
+	}
+	e.stale.Store(true)
+	k := cacheKey(e.License.ID, e.Activation.Install)
+	s.liveMu.Lock()
+	if s.live[k] == e {
+		delete(s.live, k)
+	}
+	s.liveMu.Unlock()
 }
 
 // latestSeen raises a's last-seen time and counter to those of an entry

@@ -20,6 +20,11 @@
 //     through a shared backend (Watcher) bumps the epoch when the backend
 //     reports it; while the backend may have missed one, Lookup reads
 //     through (watch.go).
+//   - An entry a caller keeps (a session, between validations) is used
+//     again only while Current: its epoch is still its stripe's, the
+//     backend is trusted, and it is still the activation's one entry (not
+//     evicted, refused, replaced or superseded by a newer load), so the
+//     counters of an install cannot advance on two entries apart.
 //   - Last-seen times and counters are written behind: at most
 //     Options.WriteBehind (1 s by default) of them is lost in a crash.
 //
@@ -93,6 +98,7 @@ type Store struct {
 	catalogue atomic.Uint64
 	subscribers
 
+	flushMu sync.Mutex // one Flush at a time
 	dirtyMu sync.Mutex
 	dirty   []*Entry
 	// pending holds, by cache key, the entry whose counter and last-seen
@@ -100,6 +106,12 @@ type Store struct {
 	// meanwhile (after an Update, or an eviction) starts from them rather
 	// than from the backend's older values: a counter never goes back.
 	pending map[uint64]*Entry
+
+	liveMu sync.Mutex
+	// live holds, by cache key, the latest entry loaded that has not left
+	// the cache: a new load marks it stale (load), so a session holding it
+	// (Current) cannot advance it beside the new one.
+	live map[uint64]*Entry
 
 	stop     chan struct{}
 	flushed  chan struct{}
@@ -114,6 +126,7 @@ func New(b Backend, o Options) (*Store, error) {
 	if err := o.setDefaults(); err != nil {
 		return nil, err
 	}
+	var s *Store // set before the cache can call OnExit
 	cache, err := ristretto.NewCache(&ristretto.Config[uint64, *Entry]{
 		NumCounters: o.CacheEntries * 10,
 		MaxCost:     o.CacheEntries,
@@ -121,11 +134,15 @@ func New(b Backend, o Options) (*Store, error) {
 		// Keys are already well mixed (random license ids and hashes).
 		KeyToHash:          func(k uint64) (uint64, uint64) { return k, 0 },
 		IgnoreInternalCost: true,
+		// Every way out of the cache (eviction, refused admission, an
+		// update of the key, a delete) marks the entry stale, so that a
+		// session holding it looks the activation up again (Current).
+		OnExit: func(e *Entry) { s.exited(e) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: cache: %w", err)
 	}
-	s := &Store{opts: o, b: b, cache: cache, stop: make(chan struct{}), flushed: make(chan struct{}), pending: make(map[uint64]*Entry)}
+	s = &Store{opts: o, b: b, cache: cache, stop: make(chan struct{}), flushed: make(chan struct{}), pending: make(map[uint64]*Entry), live: make(map[uint64]*Entry)}
 	s.watch()
 	go s.flushLoop()
 	return s, nil

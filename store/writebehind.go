@@ -26,8 +26,12 @@ func (s *Store) flushLoop() {
 
 // Flush writes the queued last-seen times and counters now, in one durable
 // commit of the backend (Backend.WriteSeen). When that fails they stay
-// queued, and the next flush retries.
+// queued, and the next flush retries. Flushes run one at a time: when Flush
+// returns nil, whatever was queued before it was called is written, also
+// when the periodic flush had taken it.
 func (s *Store) Flush() error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
 	s.dirtyMu.Lock()
 	batch := s.dirty
 	s.dirty = nil

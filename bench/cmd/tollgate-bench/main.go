@@ -255,6 +255,7 @@ func parse(args []string, stdout, stderr io.Writer) (bench.Config, options, erro
 	mix := fs.String("mix", "validate=90,handshake=5,activate=4,deactivate=1", "mixed's weights")
 	scheme := fs.String("scheme", "mldsa44-ed25519", "lease signature of the embedded gateway: mldsa44-ed25519 or mldsa65-ed25519")
 	fs.StringVar(&cfg.GatewayCPUProfile, "gateway-cpuprofile", "", "write the embedded gateway's CPU profile of the measured windows to FILE")
+	fs.StringVar(&cfg.GatewayTrace, "gateway-trace", "", "write the embedded gateway's execution trace (runtime/trace), from the first measured window on, to FILE")
 	fs.StringVar(&cfg.GatewayMemProfile, "gateway-memprofile", "", "write the embedded gateway's heap profile to FILE each time its memory is measured (idle-memory)")
 	fs.Int64Var(&cfg.GatewayCacheEntries, "cache-entries", 0, "the embedded gateway's cache_entries (hot cache size, in activations); 0: the gateway's default")
 	fs.IntVar(&cfg.GatewayLeaseBatch, "lease-batch", 0, "the embedded gateway's lease_batch (most leases per signature, 1 to 64; 1: each alone); 0: the gateway's default, 64 (activate also loads it with 1 first)")
@@ -390,8 +391,8 @@ func parse(args []string, stdout, stderr io.Writer) (bench.Config, options, erro
 	if set["store"] || set["nodes"] {
 		return cfg, opt, bad("--store and --nodes are for the embedded gateway only")
 	}
-	if set["gateway-cpuprofile"] || set["gateway-memprofile"] || set["cache-entries"] || set["no-admission"] || set["lease-batch"] {
-		return cfg, opt, bad("--gateway-cpuprofile, --gateway-memprofile, --cache-entries, --no-admission and --lease-batch are for the embedded gateway only")
+	if set["gateway-cpuprofile"] || set["gateway-trace"] || set["gateway-memprofile"] || set["cache-entries"] || set["no-admission"] || set["lease-batch"] {
+		return cfg, opt, bad("--gateway-cpuprofile, --gateway-trace, --gateway-memprofile, --cache-entries, --no-admission and --lease-batch are for the embedded gateway only")
 	}
 	if cfg.GatewayCacheEntries < 0 {
 		return cfg, opt, bad("--cache-entries: negative")
