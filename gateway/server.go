@@ -239,10 +239,7 @@ func (s *Server) serveConn(conn *quic.Conn) {
 			return
 		}
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.serveStream(conn, stream)
-		}()
+		go s.serveStream(conn, stream, &wg)()
 	}
 }
 

@@ -177,13 +177,13 @@ type ServerConfig struct {
 	Rand io.Reader
 
 	// dh replaces X25519 in tests, which count its operations to prove a
-	// refusal does none. Nil means x25519 (dh.go).
+	// refusal does none. Nil means x25519DH (dh.go).
 	dh noise.DHFunc
 }
 
-func (c ServerConfig) suite(s *staticPair) noise.CipherSuite {
+func (c ServerConfig) suite(s *staticPair, peer PublicKey) noise.CipherSuite {
 	if c.dh == nil {
-		return newSuite(s)
+		return newSuite(s, peer)
 	}
 	return noise.NewCipherSuite(c.dh, noise.CipherChaChaPoly, noise.HashBLAKE2s)
 }
@@ -249,7 +249,7 @@ func clientHandshake(ctx context.Context, rw io.ReadWriteCloser, cfg Config) (*S
 	}
 	var pbuf [maxPrologueLen]byte
 	hs, err := noise.NewHandshakeState(noise.Config{
-		CipherSuite:   newSuite(sp),
+		CipherSuite:   newSuite(sp, cfg.RemoteStatic),
 		Random:        cfg.Rand,
 		Pattern:       cfg.Pattern.noise(),
 		Initiator:     true,
@@ -364,7 +364,7 @@ func serverHandshake(rw io.ReadWriteCloser, cfg ServerConfig, allowIK bool) (*Se
 		}
 		sp := staticOf(static)
 		ncfg := noise.Config{
-			CipherSuite:   cfg.suite(sp),
+			CipherSuite:   cfg.suite(sp, peer),
 			Random:        cfg.Rand,
 			Pattern:       pattern.noise(),
 			Prologue:      prologue(&pbuf, preamble),

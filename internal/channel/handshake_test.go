@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net"
@@ -23,7 +24,7 @@ var defaultSuite = noise.NewCipherSuite(noise.DH25519, noise.CipherChaChaPoly, n
 func TestProtocolNames(t *testing.T) {
 	t.Parallel()
 	suite := string(defaultSuite.Name())
-	if got := string(newSuite(staticOf(PrivateKey{1})).Name()); got != suite {
+	if got := string(newSuite(staticOf(PrivateKey{1}), PublicKey{}).Name()); got != suite {
 		t.Errorf("handshake suite %q, want %q", got, suite)
 	}
 	if got := "Noise_" + noise.HandshakeIK.Name + "_" + suite; got != ProtocolIK {
@@ -345,8 +346,9 @@ func TestKKImpostor(t *testing.T) {
 
 // TestX25519MatchesNoise checks the handshake's X25519 against flynn/noise's
 // DH25519: the same public keys from the same random bytes, the same shared
-// secrets for static and ephemeral keys, and the same refusal of a
-// low-order point.
+// secrets for static and ephemeral keys (the static-static one kept for a
+// peer known in advance included), and the same refusal of low-order
+// points, in their canonical and non-canonical encodings.
 func TestX25519MatchesNoise(t *testing.T) {
 	t.Parallel()
 	for i := range 20 {
@@ -359,7 +361,12 @@ func TestX25519MatchesNoise(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := &x25519{static: heldKey{raw: static, key: staticOf(static).key}}
+		peer, _ := noise.DH25519.GenerateKeypair(rand.Reader)
+		sp := &staticPair{priv: static, pub: static.Public()}
+		if wantPub, _ := noise.DH25519.DH(static[:], basepoint[:]); !bytes.Equal(sp.pub[:], wantPub) {
+			t.Fatalf("key %d: public key differs from DH25519's", i)
+		}
+		d := &x25519DH{static: sp, peer: PublicKey(peer.Public)}
 		got, err := d.GenerateKeypair(bytes.NewReader(seed))
 		if err != nil {
 			t.Fatal(err)
@@ -367,13 +374,18 @@ func TestX25519MatchesNoise(t *testing.T) {
 		if !bytes.Equal(got.Private, want.Private) || !bytes.Equal(got.Public, want.Public) {
 			t.Fatalf("key %d: generated pair differs from DH25519's", i)
 		}
-		peer, _ := noise.DH25519.GenerateKeypair(rand.Reader)
-		for _, priv := range [][]byte{got.Private, static[:], peer.Private} {
-			a, err := d.DH(priv, peer.Public)
+		other, _ := noise.DH25519.GenerateKeypair(rand.Reader)
+		// static with peer twice: computed, then kept; with another key
+		// than the peer: computed, and the kept one stays.
+		for _, pair := range [][2][]byte{
+			{got.Private, peer.Public}, {static[:], peer.Public}, {static[:], peer.Public}, {peer.Private, peer.Public},
+			{static[:], other.Public}, {got.Private, other.Public}, {static[:], peer.Public},
+		} {
+			a, err := d.DH(pair[0], pair[1])
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := noise.DH25519.DH(priv, peer.Public)
+			b, err := noise.DH25519.DH(pair[0], pair[1])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -381,8 +393,51 @@ func TestX25519MatchesNoise(t *testing.T) {
 				t.Fatalf("key %d: shared secret differs from DH25519's", i)
 			}
 		}
-		if _, err := d.DH(got.Private, make([]byte, 32)); err == nil {
-			t.Fatal("a low-order point was accepted")
+		if c := sp.ss.Load(); c == nil || c.peer != PublicKey(peer.Public) {
+			t.Fatalf("key %d: the static-static secret with the peer is not kept", i)
+		}
+		for _, low := range lowOrderPoints {
+			if _, err := noise.DH25519.DH(got.Private, low[:]); err == nil {
+				t.Fatalf("DH25519 accepts low-order point %x: the list is wrong", low)
+			}
+			if _, err := d.DH(got.Private, low[:]); err == nil {
+				t.Fatalf("low-order point %x was accepted", low)
+			}
+			// The same point as the peer known in advance: not kept either.
+			ld := &x25519DH{static: sp, peer: PublicKey(low)}
+			if _, err := ld.DH(static[:], low[:]); err == nil {
+				t.Fatalf("low-order point %x was accepted as the known peer", low)
+			}
 		}
 	}
+	if _, err := (&x25519DH{}).DH(make([]byte, 31), make([]byte, 32)); err == nil {
+		t.Fatal("a 31-byte key was accepted")
+	}
 }
+
+var basepoint = [32]byte{9}
+
+// lowOrderPoints are the encodings of points of small order (RFC 7748,
+// section 6.1's check; Bernstein's list), whose product with any scalar
+// is all zeros: 0, 1, the two points of order 8, p-1, the non-canonical
+// p and p+1, and 0 and 1 with the top bit set, which X25519 ignores.
+var lowOrderPoints = func() [][32]byte {
+	points := []string{
+		"0000000000000000000000000000000000000000000000000000000000000000",
+		"0100000000000000000000000000000000000000000000000000000000000000",
+		"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+		"5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+		"0000000000000000000000000000000000000000000000000000000000000080",
+		"0100000000000000000000000000000000000000000000000000000000000080",
+	}
+	out := make([][32]byte, len(points))
+	for i, h := range points {
+		if _, err := hex.Decode(out[i][:], []byte(h)); err != nil {
+			panic(err)
+		}
+	}
+	return out
+}()

@@ -2,7 +2,6 @@ package channel
 
 import (
 	"bytes"
-	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -14,6 +13,8 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+
+	"github.com/cloudflare/circl/dh/x25519"
 )
 
 // Key sizes.
@@ -58,23 +59,21 @@ var cryptoRand = rand.Reader
 
 // Public returns the public key of k.
 func (k PrivateKey) Public() PublicKey {
-	// NewPrivateKey fails only for a key that is not 32 bytes long.
-	sk, err := ecdh.X25519().NewPrivateKey(k[:])
-	if err != nil {
-		return PublicKey{}
-	}
-	return PublicKey(sk.PublicKey().Bytes())
+	var pub x25519.Key
+	x25519.KeyGen(&pub, (*x25519.Key)(&k))
+	return PublicKey(pub)
 }
 
-// staticPair is a static key with its public half and its crypto/ecdh
-// form. Deriving either costs an X25519 scalar multiplication, a fifth of
-// one side's work in a handshake; a gateway handshakes with one static key
-// all day, an app with its install key, and a load generator with many
-// install keys: staticOf keeps the pairs of the last keys used.
+// staticPair is a static key with its public half. Deriving the public
+// half costs an X25519 scalar multiplication, a fifth of one side's work
+// in a handshake; a gateway handshakes with one static key all day, an
+// app with its install key, and a load generator with many install keys:
+// staticOf keeps the pairs of the last keys used. ss keeps the
+// static-static secret with the last peer known in advance (dh.go).
 type staticPair struct {
 	priv PrivateKey
 	pub  PublicKey
-	key  *ecdh.PrivateKey // nil if priv is not a usable key
+	ss   atomic.Pointer[staticShared]
 }
 
 // statics is a direct-mapped cache of pairs, indexed by a keyed hash of the
@@ -90,10 +89,7 @@ func staticOf(k PrivateKey) *staticPair {
 	if p := slot.Load(); p != nil && p.priv.Equal(k) {
 		return p
 	}
-	p := &staticPair{priv: k}
-	if sk, err := ecdh.X25519().NewPrivateKey(k[:]); err == nil {
-		p.key, p.pub = sk, PublicKey(sk.PublicKey().Bytes())
-	}
+	p := &staticPair{priv: k, pub: k.Public()}
 	slot.Store(p)
 	return p
 }
