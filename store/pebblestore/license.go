@@ -35,6 +35,7 @@ func (b *Backend) CreateLicenses(ls []store.License, audit *store.AuditEntry) er
 		if err != nil {
 			return err
 		}
+		defer body.release()
 		return body.putIn(batch)
 	}
 	if audit != nil {

@@ -112,6 +112,7 @@ func (b *Backend) MintOrder(o store.Order, quota uint32, mint func() ([]store.Li
 	if err != nil {
 		return store.Order{}, false, err
 	}
+	defer body.release()
 	body.add(orderKey(o.Shop, o.ID), rec)
 	body.add(qk, binary.BigEndian.AppendUint32(nil, used+uint32(o.Count)))
 	if len(ls) >= b.ingestMin {
