@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
@@ -31,6 +32,28 @@ import (
 // smaller one costs less through the log (one fsync where an ingestion
 // makes three: the table, the directory, the manifest).
 const ingestMinKeys = 1000
+
+// l0Ingest is the depth of Pebble's level 0 (sublevels) at which a mint
+// waits before ingesting, for at most l0Wait: each ingested table is a
+// sublevel of its own, and a burst of them would otherwise deepen L0 past
+// L0StopWritesThreshold (options.go), where Pebble stalls every other
+// write (activations) at its next memtable switch, and make every read
+// look in every sublevel.
+const (
+	l0Ingest = 24
+	l0Wait   = 30 * time.Second
+)
+
+// waitForL0 waits, in steps of 10 ms and for at most limit, until
+// Pebble's level 0 is less than depth sublevels deep, and returns how
+// long it waited.
+func (b *Backend) waitForL0(depth int, limit time.Duration) time.Duration {
+	start := time.Now()
+	for int(b.db.Metrics().Levels[0].Sublevels) >= depth && time.Since(start) < limit && !b.closed.Load() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(start)
+}
 
 // ingestDirName is the directory, inside the store's, in which tables are
 // written before they are ingested; what a crash leaves there is removed

@@ -2,13 +2,16 @@ package pebblestore
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
+	"github.com/tollgate/tollgate/internal/hang"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/store/storetest"
 )
@@ -144,5 +147,38 @@ func TestMintDuplicateRefused(t *testing.T) {
 		if n, err := b.VerifyAudit(); err != nil || n != 0 {
 			t.Fatalf("VerifyAudit = %d, %v; want no entry", n, err)
 		}
+	}
+}
+
+// TestWaitForL0: a mint's wait for a shallower level 0 lasts until its
+// limit while L0 stays as deep, and ends once compactions empty it.
+func TestWaitForL0(t *testing.T) {
+	t.Parallel()
+	b := openBackend(t, t.TempDir())
+	defer b.Close()
+	b.ingestMin = 1
+	depth := func() int { return int(b.db.Metrics().Levels[0].Sublevels) }
+	for i := 0; i < 40 && depth() < 2; i++ {
+		ls := []store.License{storetest.NewLicense(t, 1)}
+		o := store.Order{Shop: "s", ID: strconv.Itoa(i), Request: []byte("r"), Count: 1, Product: "1AJS2"}
+		if _, _, err := b.MintOrder(o, 0, func() ([]store.License, []byte, error) { return ls, []byte("sealed"), nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if depth() < 2 {
+		t.Fatalf("level 0 is %d sublevels deep after 40 ingested orders", depth())
+	}
+	const limit = 50 * time.Millisecond
+	if w := b.waitForL0(1, limit); w < limit {
+		t.Fatalf("the wait ended after %v with level 0 %d sublevels deep", w, depth())
+	}
+	compacted := make(chan error, 1)
+	go func() { compacted <- b.db.Compact(context.Background(), []byte{0}, []byte{0xff}, true) }()
+	b.waitForL0(1, hang.Timeout(t))
+	if d := depth(); d != 0 {
+		t.Fatalf("the wait ended with level 0 %d sublevels deep", d)
+	}
+	if err := <-compacted; err != nil {
+		t.Fatal(err)
 	}
 }

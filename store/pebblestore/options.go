@@ -32,6 +32,7 @@ func pebbleOptions(cfg Config) *pebble.Options {
 		MemTableSize:          32 << 20,
 		CacheSize:             64 << 20,
 		L0CompactionThreshold: 8,
+		L0StopWritesThreshold: 32, // 12 by default; mints wait at l0Ingest (ingest.go)
 		LBaseMaxBytes:         256 << 20,
 	}
 	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
