@@ -21,17 +21,6 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Backend { return openBackend(t, t.TempDir()) })
 }
 
-// TestConformanceIngest runs the suite with every mint ingested as a
-// table (ingest.go), however small.
-func TestConformanceIngest(t *testing.T) {
-	t.Parallel()
-	storetest.Run(t, func(t *testing.T) store.Backend {
-		b := openBackend(t, t.TempDir())
-		b.ingestMin = 1
-		return b
-	})
-}
-
 func openBackend(t testing.TB, dir string) *Backend {
 	t.Helper()
 	b, err := Open(Config{Dir: dir})

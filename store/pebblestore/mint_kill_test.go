@@ -24,8 +24,7 @@ import (
 const mintEnv = "TOLLGATE_STORE_TEST_MINT"
 
 // killOrders is how many orders the kill test's child places, and
-// killCount the keys of each: ingested (ingestMinKeys or more) and
-// through the log, in turn.
+// killCount the keys of each: large and small, in turn.
 const killOrders = 400
 
 func killCount(i int) int { return [...]int{2000, 5, 1200, 1}[i%4] }
@@ -61,7 +60,7 @@ func runMintChild(dir string) {
 			fmt.Println("error:", err)
 			os.Exit(1)
 		}
-		if i%3 == 0 { // an audited commit through the log between ingestions
+		if i%3 == 0 { // another audited commit between orders
 			if err := b.Audit(store.AuditEntry{Kind: "tick", Detail: id}); err != nil {
 				fmt.Println("error:", err)
 				os.Exit(1)
@@ -74,9 +73,8 @@ func runMintChild(dir string) {
 	os.Exit(0)
 }
 
-// TestKillDuringMints SIGKILLs a process placing orders (large ones
-// ingested, small ones through the log, audited commits between them)
-// three times, at a random moment, and checks the store after each kill:
+// TestKillDuringMints SIGKILLs a process placing orders (large and small,
+// other audited commits between them) three times, at a random moment, and checks the store after each kill:
 // every acknowledged order is there with all its licenses; every order
 // there has exactly its count of licenses and every license its order (a
 // crash never leaves one without the other); the day's quota counts each

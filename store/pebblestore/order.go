@@ -115,12 +115,7 @@ func (b *Backend) MintOrder(o store.Order, quota uint32, mint func() ([]store.Li
 	defer body.release()
 	body.add(orderKey(o.Shop, o.ID), rec)
 	body.add(qk, binary.BigEndian.AppendUint32(nil, used+uint32(o.Count)))
-	if len(ls) >= b.ingestMin {
-		b.waitForL0(l0Ingest, l0Wait)
-		err = b.ingestAudited(entry, body)
-	} else {
-		err = b.commitAudited(entry, body.putIn)
-	}
+	err = b.commitAuditedSized(entry, body.size(), body.putIn)
 	if err != nil {
 		return store.Order{}, false, err
 	}

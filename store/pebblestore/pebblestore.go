@@ -46,7 +46,6 @@ const lockStripes = 1 << 10 // per-license update locks
 // concurrent use.
 type Backend struct {
 	cfg    Config
-	opts   *pebble.Options // as Pebble was opened with, defaults filled in
 	db     *pebble.DB
 	closed atomic.Bool
 	once   sync.Once
@@ -71,15 +70,6 @@ type Backend struct {
 	auditInit bool
 	auditSeq  uint64
 	auditHead [32]byte
-	// auditUnsynced: an entry was applied through the log and may not be
-	// synced yet, which an ingested entry after it must not overtake.
-	auditUnsynced bool
-
-	// Tables of large mints are written in ingestDir and named by
-	// ingestSeq before they are ingested (ingest.go).
-	ingestDir string
-	ingestSeq atomic.Uint64
-	ingestMin int // the fewest licenses a mint ingests (ingestMinKeys)
 }
 
 var _ store.Backend = (*Backend)(nil)
@@ -100,21 +90,14 @@ func Open(cfg Config) (*Backend, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create %s: %w", cfg.Dir, err)
 	}
-	opts := pebbleOptions(cfg)
-	opts.EnsureDefaults()
-	db, err := pebble.Open(cfg.Dir, opts)
+	db, err := pebble.Open(cfg.Dir, pebbleOptions(cfg))
 	if err != nil {
 		if errors.Is(err, os.ErrExist) || isLocked(err) {
 			return nil, fmt.Errorf("%w: %s (%v)", store.ErrLocked, cfg.Dir, err)
 		}
 		return nil, fmt.Errorf("store: open %s: %w", cfg.Dir, err)
 	}
-	ingestDir, err := openIngestDir(opts.FS, cfg.Dir)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &Backend{cfg: cfg, opts: opts, db: db, ingestDir: ingestDir, ingestMin: ingestMinKeys}, nil
+	return &Backend{cfg: cfg, db: db}, nil
 }
 
 // isLocked reports whether Pebble's open failed on its lock file: the lock

@@ -13,8 +13,6 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/tollgate/tollgate/store"
-	"github.com/tollgate/tollgate/store/storetest"
 )
 
 // umask0Env makes the test binary, run as a child, write a store in the
@@ -23,8 +21,8 @@ const umask0Env = "TOLLGATE_STORE_TEST_UMASK0"
 
 // TestStoreHelperUmask0 is the child process of TestStoreFilesPrivate; run
 // directly, it skips. Under umask 000 it opens the store, writes and
-// flushes several times (tables, WAL files reused, a new manifest), ingests
-// a mint's table, and opens it again.
+// flushes several times (tables, WAL files reused, a new manifest), and
+// opens it again.
 func TestStoreHelperUmask0(t *testing.T) {
 	dir := os.Getenv(umask0Env)
 	if dir == "" {
@@ -45,13 +43,6 @@ func TestStoreHelperUmask0(t *testing.T) {
 			}
 		}
 		if err := s.db.Compact(context.Background(), []byte("k"), []byte("l"), true); err != nil {
-			t.Fatal(err)
-		}
-		s.ingestMin = 1 // a table written and ingested (ingest.go)
-		o := store.Order{Shop: "s", ID: fmt.Sprint(round), Count: 1, Product: "1AJS2"}
-		if _, _, err := s.MintOrder(o, 0, func() ([]store.License, []byte, error) {
-			return []store.License{storetest.NewLicense(t, 1)}, []byte("sealed"), nil
-		}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Close(); err != nil {

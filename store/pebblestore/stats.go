@@ -4,8 +4,7 @@ import "github.com/tollgate/tollgate/store"
 
 // Stats returns the size of Pebble's files on disk and, as extras, the
 // figures that tell an operator whether Pebble keeps up: memtables, level
-// 0 (from 4 sublevels Pebble compacts it; at 24 a mint waits before
-// ingesting its table, at 32 every write stalls: options.go, ingest.go) and the
+// 0 (past 8 sublevels Pebble compacts; past 20 writes slow down) and the
 // compaction debt.
 func (b *Backend) Stats() store.Stats {
 	if b.closed.Load() {
@@ -14,7 +13,7 @@ func (b *Backend) Stats() store.Stats {
 	m := b.db.Metrics()
 	return store.Stats{Bytes: m.DiskSpaceUsage(), Extra: []store.Stat{
 		{Name: "store_memtable_bytes", Help: "Bytes in the store's memtables.", Value: int64(m.MemTable.Size)},
-		{Name: "store_l0_sublevels", Help: "Sublevels of the store's level 0 (at 24 mints wait for compactions, at 32 writes stall).", Value: int64(m.Levels[0].Sublevels)},
+		{Name: "store_l0_sublevels", Help: "Sublevels of the store's level 0 (writes slow down past 20).", Value: int64(m.Levels[0].Sublevels)},
 		{Name: "store_l0_tables", Help: "Tables in the store's level 0.", Value: m.Levels[0].TablesCount},
 		{Name: "store_compaction_debt_bytes", Help: "Bytes the store estimates it must still compact.", Value: int64(m.Compact.EstimatedDebt)},
 	}}
