@@ -82,35 +82,6 @@ func (b *Backend) applyAudited(batch *pebble.Batch, e store.AuditEntry) error {
 	if err := b.loadAuditHead(); err != nil {
 		return err
 	}
-	next, err := b.chainAudit(e)
-	if err != nil {
-		return err
-	}
-	if err := batch.Set(auditKey(next.seq), next.entry, nil); err != nil {
-		return fmt.Errorf("store: batch: %w", err)
-	}
-	if err := batch.Set([]byte(keyAuditHead), next.head, nil); err != nil {
-		return fmt.Errorf("store: batch: %w", err)
-	}
-	if err := b.db.ApplyNoSyncWait(batch, pebble.Sync); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
-	}
-	b.auditSeq, b.auditHead = next.seq, next.sum
-	return nil
-}
-
-// chained is an audit entry chained after the head: its sequence number,
-// its record, its hash and the head record that names it.
-type chained struct {
-	seq         uint64
-	entry, head []byte
-	sum         [32]byte
-}
-
-// chainAudit chains e after the head (which it does not move): its
-// sequence number, the hash of the entry before it and, when zero, the
-// time. Called with auditMu held and the head loaded.
-func (b *Backend) chainAudit(e store.AuditEntry) (chained, error) {
 	e.Seq = b.auditSeq + 1
 	if e.Time == 0 {
 		e.Time = b.cfg.Now().Unix()
@@ -118,11 +89,22 @@ func (b *Backend) chainAudit(e store.AuditEntry) (chained, error) {
 	e.Prev = hex.EncodeToString(b.auditHead[:])
 	v, err := json.Marshal(e)
 	if err != nil {
-		return chained{}, fmt.Errorf("store: encode audit entry: %w", err)
+		return fmt.Errorf("store: encode audit entry: %w", err)
 	}
 	sum := sha256.Sum256(v)
 	head := binary.BigEndian.AppendUint64(nil, e.Seq)
-	return chained{seq: e.Seq, entry: v, head: append(head, sum[:]...), sum: sum}, nil
+	head = append(head, sum[:]...)
+	if err := batch.Set(auditKey(e.Seq), v, nil); err != nil {
+		return fmt.Errorf("store: batch: %w", err)
+	}
+	if err := batch.Set([]byte(keyAuditHead), head, nil); err != nil {
+		return fmt.Errorf("store: batch: %w", err)
+	}
+	if err := b.db.ApplyNoSyncWait(batch, pebble.Sync); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	b.auditSeq, b.auditHead = e.Seq, sum
+	return nil
 }
 
 // Audit appends e to the audit log, durably. Seq, Prev and (when zero)
