@@ -1,15 +1,18 @@
 package service
 
 import (
+	"crypto/ecdh"
 	"crypto/rand"
 	"fmt"
 	"net/netip"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tollgate/tollgate/keygen"
+	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
 )
 
@@ -105,5 +108,67 @@ func BenchmarkActivateConcurrent(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "activations/s")
 		})
+	}
+}
+
+// BenchmarkMint measures shops' orders of 10,000 keys through the service,
+// as the gateway's shop channel calls it: two shops (the mint scenario of
+// tollgate-bench has two), each placing its orders one after another,
+// durably. It reports keys/s and the process's CPU time per order
+// (cpu-ms/op, user and system, all goroutines: Pebble's flushes and
+// compactions included), the figure a loaded machine moves least.
+//
+//	go test -run '^$' -bench Mint -benchtime 40x ./service/
+func BenchmarkMint(b *testing.B) {
+	s, _ := newTestService(b, Config{})
+	if _, err := LoadDemoCatalogue(s.st); err != nil {
+		b.Fatal(err)
+	}
+	const shops = 2
+	var sh [shops]store.Shop
+	for i := range sh {
+		k, err := ecdh.X25519().GenerateKey(rand.Reader)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sh[i] = store.Shop{Name: fmt.Sprintf("bench-%d", i), Products: []string{"1AJS2"}}
+		copy(sh[i].PublicKey[:], k.PublicKey().Bytes())
+	}
+	order := func(i int) wire.MintRequest {
+		r := wire.MintRequest{OrderID: fmt.Appendf(nil, "order-%d", i), Count: wire.MaxMintCount}
+		copy(r.Product[:], "1AJS2")
+		return r
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0, start := processCPU(), time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, shops)
+	for i := range sh {
+		wg.Go(func() {
+			for n := int(next.Add(1)); n <= b.N; n = int(next.Add(1)) {
+				req := order(n)
+				m, err := s.Mint(&req, &sh[i])
+				if err == nil && m.Count != wire.MaxMintCount {
+					err = fmt.Errorf("%d keys", m.Count)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed, cpu := time.Since(start), processCPU()-cpu0
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N*wire.MaxMintCount)/elapsed.Seconds(), "keys/s")
+	if cpu > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	}
 }

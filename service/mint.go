@@ -2,6 +2,8 @@ package service
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/tollgate/tollgate/keygen"
@@ -83,20 +85,45 @@ func newLicenses(h *keygen.Hasher, p keygen.ProductCode, n int, spec Spec, now t
 		return nil, nil, fmt.Errorf("service: mint: %w", err)
 	}
 	ls := make([]store.License, n)
-	for i := range ls {
-		l := &ls[i]
-		l.KeyHash = h.Hash(keys[i])
-		l.ID = store.IDFor(l.KeyHash)
-		l.Product = p.String()
-		l.Bundle = spec.Bundle
-		l.Base = spec.Base
-		l.Entitlements = spec.Entitlements
-		l.Seats = spec.Seats
-		l.Term = spec.Term
-		l.AbsExpiry = spec.AbsExpiry
-		l.Policy = spec.Policy
-		l.Created = now.Unix()
-		l.Shop, l.Order = spec.Shop, spec.Order
-	}
+	inParallel(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			l := &ls[i]
+			l.KeyHash = h.Hash(keys[i])
+			l.ID = store.IDFor(l.KeyHash)
+			l.Product = p.String()
+			l.Bundle = spec.Bundle
+			l.Base = spec.Base
+			l.Entitlements = spec.Entitlements
+			l.Seats = spec.Seats
+			l.Term = spec.Term
+			l.AbsExpiry = spec.AbsExpiry
+			l.Policy = spec.Policy
+			l.Created = now.Unix()
+			l.Shop, l.Order = spec.Shop, spec.Order
+		}
+	})
 	return keys, ls, nil
+}
+
+// parallelMin is the fewest items inParallel splits: below it, starting
+// goroutines costs more than they save.
+const parallelMin = 1000
+
+// inParallel calls fn on [0, n) split into one range per CPU the process
+// may use (GOMAXPROCS), at once, and returns when all are done: a large
+// mint's keyed hashes (half a microsecond each) take half the time on two
+// CPUs. fn must be safe to call on disjoint ranges at the same time.
+func inParallel(n int, fn func(lo, hi int)) {
+	w := runtime.GOMAXPROCS(0)
+	if n < parallelMin || w < 2 {
+		fn(0, n)
+		return
+	}
+	chunk := (n + w - 1) / w
+	var wg sync.WaitGroup
+	for lo := chunk; lo < n; lo += chunk {
+		wg.Go(func() { fn(lo, min(lo+chunk, n)) })
+	}
+	fn(0, min(chunk, n))
+	wg.Wait()
 }

@@ -41,10 +41,22 @@ func (b *Backend) loadAuditHead() error {
 // share fsyncs instead of taking turns. The log is written in order, so an
 // entry on disk has its predecessors on disk too.
 func (b *Backend) commitAudited(e store.AuditEntry, fill func(*pebble.Batch) error) error {
+	return b.commitAuditedSized(e, 0, fill)
+}
+
+// commitAuditedSized is commitAudited with a batch made for size bytes of
+// keys and values (0 for a small one): a large mint's batch would
+// otherwise grow by doubling, copying what it holds each time.
+func (b *Backend) commitAuditedSized(e store.AuditEntry, size int, fill func(*pebble.Batch) error) error {
 	if b.closed.Load() {
 		return store.ErrClosed
 	}
-	batch := b.db.NewBatch()
+	var batch *pebble.Batch
+	if size > 0 {
+		batch = b.db.NewBatchWithSize(size + size/8 + 1024) // record headers and the audit entry
+	} else {
+		batch = b.db.NewBatch()
+	}
 	defer batch.Close()
 	if fill != nil {
 		if err := fill(batch); err != nil {

@@ -2,11 +2,8 @@ package pebblestore
 
 import (
 	"bytes"
-	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/tollgate/tollgate/keygen"
@@ -34,56 +31,17 @@ func (b *Backend) CreateLicenses(ls []store.License, audit *store.AuditEntry) er
 				return err
 			}
 		}
-		return putLicenses(batch, ls)
+		body, err := licenseKVs(ls)
+		if err != nil {
+			return err
+		}
+		defer body.release()
+		return body.putIn(batch)
 	}
 	if audit != nil {
 		return b.commitAudited(*audit, fill)
 	}
 	return b.commit(fill)
-}
-
-// putLicenses puts new licenses in b: their records, in the order of their
-// key hashes, then their id index entries, in the order of their ids.
-// Pebble inserts a batch into its memtable (a skiplist) in the batch's
-// order, and an insert next to the previous one starts from where that one
-// ended instead of from the top: in key order, a 10,000-key mint spends
-// far less of its time in the memtable (BENCHMARKS.md, mint).
-func putLicenses(batch *pebble.Batch, ls []store.License) error {
-	// Ids and key hashes are random: sorting by their first 8 bytes is
-	// sorting them (a tie would only cost a longer insert).
-	type ref struct {
-		first uint64
-		i     int
-	}
-	order := make([]ref, len(ls))
-	byFirst := func(x, y ref) int { return cmp.Compare(x.first, y.first) }
-	for i := range ls {
-		order[i] = ref{binary.BigEndian.Uint64(ls[i].ID[:8]), i}
-	}
-	slices.SortFunc(order, byFirst)
-	for _, r := range order {
-		if ls[r.i].ID == store.IDFor(ls[r.i].KeyHash) {
-			continue // found by its record's key: no index entry
-		}
-		if err := batch.Set(licenseIDKey(ls[r.i].ID), ls[r.i].KeyHash[:], nil); err != nil {
-			return fmt.Errorf("store: batch: %w", err)
-		}
-	}
-	for i := range ls {
-		order[i] = ref{binary.BigEndian.Uint64(ls[i].KeyHash[:8]), i}
-	}
-	slices.SortFunc(order, byFirst)
-	rec := make([]byte, 0, 256)
-	for _, r := range order {
-		var err error
-		if rec, err = appendLicenseV2(rec[:0], &ls[r.i], 0); err != nil {
-			return err
-		}
-		if err := batch.Set(licenseKey(ls[r.i].KeyHash), rec, nil); err != nil {
-			return fmt.Errorf("store: batch: %w", err)
-		}
-	}
-	return nil
 }
 
 // LicenseByKeyHash returns the license whose key has hash h, or ErrNotFound.

@@ -16,6 +16,9 @@ import (
 const holdEnv = "TOLLGATE_STORE_TEST_HOLD"
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(mintEnv); dir != "" {
+		runMintChild(dir)
+	}
 	if dir := os.Getenv(holdEnv); dir != "" {
 		s, err := Open(Config{Dir: dir})
 		if err != nil {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/tollgate/tollgate/store"
 )
 
@@ -109,15 +108,14 @@ func (b *Backend) MintOrder(o store.Order, quota uint32, mint func() ([]store.Li
 		return store.Order{}, false, fmt.Errorf("store: encode order: %w", err)
 	}
 	entry := store.AuditEntry{Kind: "mint", Shop: o.Shop, Detail: fmt.Sprintf("order %q: %d keys of %s", o.ID, o.Count, o.Product)}
-	err = b.commitAudited(entry, func(batch *pebble.Batch) error {
-		if err := putLicenses(batch, ls); err != nil {
-			return err
-		}
-		if err := batch.Set(orderKey(o.Shop, o.ID), rec, nil); err != nil {
-			return fmt.Errorf("store: batch: %w", err)
-		}
-		return batch.Set(qk, binary.BigEndian.AppendUint32(nil, used+uint32(o.Count)), nil)
-	})
+	body, err := licenseKVs(ls)
+	if err != nil {
+		return store.Order{}, false, err
+	}
+	defer body.release()
+	body.add(orderKey(o.Shop, o.ID), rec)
+	body.add(qk, binary.BigEndian.AppendUint32(nil, used+uint32(o.Count)))
+	err = b.commitAuditedSized(entry, body.size(), body.putIn)
 	if err != nil {
 		return store.Order{}, false, err
 	}

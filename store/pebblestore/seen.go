@@ -30,7 +30,7 @@ func (b *Backend) WriteSeen(seen []store.Seen) error {
 	if len(seen) == 0 {
 		return nil
 	}
-	// In key order, as putLicenses does: the memtable inserts each next to
+	// In key order, as licenseKVs orders them: the memtable inserts each next to
 	// the previous one.
 	slices.SortFunc(seen, func(x, y store.Seen) int {
 		return cmp.Compare(binary.BigEndian.Uint64(x.License[:8]), binary.BigEndian.Uint64(y.License[:8]))

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"net/netip"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 
 var shopCases = []testCase{
 	{"Orders", testOrders},
+	{"LargeOrder", testLargeOrder},
 	{"Shops", testShops},
 	{"Products", testProducts},
 	{"ProductSeatBounds", testProductSeatBounds},
@@ -386,5 +388,80 @@ func testAudit(t *testing.T, b store.Backend) {
 	}
 	if es, err := b.AuditLog(300); err != nil || len(es) != 3 || es[0].Seq != 3 {
 		t.Fatalf("AuditLog(300) = %+v, %v; want entries 3 to 5", es, err)
+	}
+}
+
+// testLargeOrder: an order of the most keys one order may hold, with
+// licenses of every kind of record (plain, with bundle and entitlements,
+// floating plug-ins with resets, ids not derived from their key hashes),
+// reads back license for license by key hash and by id, each one takes an
+// activation right after the order returns (a sample: each is a durable
+// commit), a retry returns the order without minting, and the quota and
+// the audit log count it once.
+func testLargeOrder(t *testing.T, b store.Backend) {
+	const n = store.MaxMintKeys
+	ls := make([]store.License, n)
+	for i := range ls {
+		l := NewLicense(t, uint32(1+i%3))
+		l.Shop, l.Order = "acme", "BIG-1"
+		switch i % 4 {
+		case 1:
+			l.Bundle, l.Entitlements = []string{"2BKT3"}, []string{"scan", "export"}
+		case 2:
+			l.Policy.Floating, l.Base = true, "2BKT3"
+			l.Resets = []int64{1700000000 + int64(i)}
+		case 3:
+			if i%40 == 3 {
+				rand.Read(l.ID[:]) // an id from before ids were derived
+			}
+		}
+		ls[i] = l
+	}
+	sealed := make([]byte, 30*n+49)
+	rand.Read(sealed)
+	o := store.Order{Shop: "acme", ID: "BIG-1", Request: []byte("big"), Count: n, Product: "1AJS2"}
+	var calls atomic.Int32
+	mint := func() ([]store.License, []byte, error) { calls.Add(1); return ls, sealed, nil }
+	got, existed, err := b.MintOrder(o, 0, mint)
+	if err != nil || existed || got.Count != n || !bytes.Equal(got.Sealed, sealed) {
+		t.Fatalf("MintOrder = count %d, existed %v, %v", got.Count, existed, err)
+	}
+	for i, l := range ls {
+		if i%97 == 0 {
+			if err := b.Update(l.ID, nil, Activate(Install(i), i)); err != nil {
+				t.Fatalf("activating license %d of the order: %v", i, err)
+			}
+			l.Activated = 0 // compared below as minted
+		}
+		byHash, err := b.LicenseByKeyHash(l.KeyHash)
+		if err != nil {
+			t.Fatalf("LicenseByKeyHash of license %d: %v", i, err)
+		}
+		byID, err := b.LicenseByID(l.ID)
+		if err != nil {
+			t.Fatalf("LicenseByID of license %d: %v", i, err)
+		}
+		if i%97 == 0 {
+			if byHash.Activated == 0 {
+				t.Fatalf("license %d: the activation did not set its time", i)
+			}
+			byHash.Activated, byID.Activated = 0, 0
+		}
+		if !reflect.DeepEqual(byHash, l) || !reflect.DeepEqual(byID, l) {
+			t.Fatalf("license %d reads back as\n%+v (by key hash)\n%+v (by id), want\n%+v", i, byHash, byID, l)
+		}
+	}
+	again, existed, err := b.MintOrder(o, 0, mint)
+	if err != nil || !existed || calls.Load() != 1 || !bytes.Equal(again.Sealed, sealed) {
+		t.Fatalf("retried order: existed %v, mint called %d times, %v", existed, calls.Load(), err)
+	}
+	if got, err := b.OrderByID("acme", "BIG-1"); err != nil || got.Count != n || !bytes.Equal(got.Sealed, sealed) {
+		t.Fatalf("OrderByID = count %d, %v", got.Count, err)
+	}
+	if m, err := b.MintedToday("acme"); err != nil || m != n {
+		t.Fatalf("MintedToday = %d, %v; want %d", m, err, n)
+	}
+	if c, err := b.VerifyAudit(); err != nil || c != 1 {
+		t.Fatalf("VerifyAudit = %d, %v; want the one mint entry", c, err)
 	}
 }
