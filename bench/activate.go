@@ -56,7 +56,11 @@ func runActivate(ctx context.Context, cfg *Config, r *Result) (err error) {
 			r.note("one signature per lease: %s", n)
 		}
 	}
-	pr, scheme, err := activateLoad(ctx, cfg, r)
+	batched := *cfg
+	if cfg.Addr == "" {
+		batched.GatewayLeaseBatch = batch // the gateway's own default is 1
+	}
+	pr, scheme, err := activateLoad(ctx, &batched, r)
 	if err != nil || r.Interrupted {
 		return err
 	}

@@ -81,8 +81,11 @@ type Config struct {
 	// by one (service.Config.LeaseBatch): those that queue behind a
 	// signature under way are signed together, each with its Merkle proof
 	// (wire.SignLeaseBatch). A lease that finds no signature under way is
-	// signed alone, at once. Zero means 64, the most; 1 signs every lease
-	// alone.
+	// signed alone, at once. 1 signs every lease alone, and so does zero,
+	// the default: a batch-signed lease is refused by apps whose client
+	// library is older than the batch form ("unsupported version"), so
+	// batching is for a publisher whose apps all use a library that
+	// verifies it. At most 64.
 	LeaseBatch int `json:"lease_batch"`
 
 	// MetricsListen is a TCP address to serve the gateway's counters on,
@@ -225,7 +228,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: self_service_resets %d is more than %d (0 means 3; a negative value turns self-service resets off)", ErrConfig, c.SelfServiceResets, service.MaxSelfServiceResets)
 	}
 	if c.LeaseBatch < 0 || c.LeaseBatch > wire.MaxLeaseBatch {
-		return fmt.Errorf("%w: lease_batch %d is not between 0 (the default, %d) and %d (1 signs each lease alone)", ErrConfig, c.LeaseBatch, wire.MaxLeaseBatch, wire.MaxLeaseBatch)
+		return fmt.Errorf("%w: lease_batch %d is not between 1 (each lease signed alone, the default) and %d", ErrConfig, c.LeaseBatch, wire.MaxLeaseBatch)
 	}
 	if c.CacheEntries < 0 {
 		return fmt.Errorf("%w: cache_entries %d is negative (0 means the default)", ErrConfig, c.CacheEntries)

@@ -126,7 +126,7 @@ func New(cfg Config) (*Server, error) {
 			GuessBurst: cfg.KeyGuessBurst, GuessRefill: cfg.KeyGuessRefill,
 			Flag:              service.FlagPolicy{MachinesPerSeat: cfg.FlagMachinesPerSeat, NetworksPerSeat: cfg.FlagNetworksPerSeat, WindowDays: cfg.FlagWindowDays},
 			SelfServiceResets: cfg.SelfServiceResets,
-			LeaseBatch:        cfg.LeaseBatch,
+			LeaseBatch:        max(cfg.LeaseBatch, 1), // zero: alone (Config.LeaseBatch)
 		}),
 		open: make(map[*quic.Conn]struct{}),
 	}

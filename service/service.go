@@ -158,8 +158,10 @@ func (s *Service) LeaseSignatures() (signatures, leases int64) {
 // that validates a license again skips the shared cache: calls of Validate
 // with the same Peer must not be concurrent (a session's read loop makes
 // them one at a time), and a copy of a Peer shares its entries, so only one
-// of the copies may validate (the gateway's slow routes take copies and do
-// not).
+// of the copies may validate. The other methods read only Install and
+// Addr, which never change, so the gateway's slow routes hand the
+// session's Peer to another goroutine while its read loop goes on
+// validating.
 type Peer struct {
 	Install store.InstallID // SHA-256 of the caller's per-install static key
 	Addr    netip.Addr      // an IP, or an IPv6 /64; invalid: not limited

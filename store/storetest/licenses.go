@@ -20,6 +20,7 @@ var licenseCases = []testCase{
 	{"SeatsExactUnderConcurrency", testSeatsExact},
 	{"UpdateAudited", testUpdateAudited},
 	{"SeenMerged", testSeenMerged},
+	{"SeenTwiceInABatch", testSeenTwice},
 	{"Sightings", testSightings},
 	{"Close", testClose},
 }
@@ -261,6 +262,39 @@ func testUpdateAudited(t *testing.T, b store.Backend) {
 	}
 	if n, err := b.VerifyAudit(); err != nil || n != 1 {
 		t.Fatalf("VerifyAudit = %d, %v", n, err)
+	}
+}
+
+// testSeenTwice: a flush that has one activation twice (an entry the
+// cache let go, still queued, and its reload) leaves the higher counter
+// and time, whichever of the two came first, among enough others that a
+// sort would move them.
+func testSeenTwice(t *testing.T, b store.Backend) {
+	const n = 40
+	l := NewLicense(t, n)
+	create(t, b, l)
+	for i := 1; i <= n; i++ {
+		if err := b.Update(l.ID, nil, Activate(Install(i), i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seen []store.Seen
+	for i := 1; i <= n; i++ {
+		low := store.Seen{License: l.ID, Install: Install(i), LastSeen: 2000, Counter: 100}
+		high := store.Seen{License: l.ID, Install: Install(i), LastSeen: 3000, Counter: 200}
+		if i%2 == 0 {
+			seen = append(seen, low, high)
+		} else {
+			seen = append(seen, high, low)
+		}
+	}
+	if err := b.WriteSeen(seen); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= n; i++ {
+		if a, err := b.Activation(l.ID, Install(i)); err != nil || a.LastSeen != 3000 || a.Counter != 200 {
+			t.Fatalf("install %d after a flush with it twice: last seen %d, counter %d, %v; want 3000 and 200", i, a.LastSeen, a.Counter, err)
+		}
 	}
 }
 
