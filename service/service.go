@@ -197,7 +197,12 @@ func (p *Peer) entry(st *store.Store, id store.LicenseID) (*store.Entry, error) 
 	}
 	e, err := st.Lookup(id, p.Install)
 	if err != nil {
+		// Nothing of this license is kept: a revoked activation's entry
+		// is not held on to by an idle session.
 		delete(p.others, k)
+		if p.held != nil && p.held.License.ID == id {
+			p.held = nil
+		}
 		return nil, err
 	}
 	if p.others == nil && p.held != nil && p.held.License.ID != id {
