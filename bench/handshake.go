@@ -11,7 +11,7 @@ import (
 
 // runHandshake: Conns at a time, a new QUIC connection, a new Noise IK
 // session and one validation, as an app does at start-up. Target: at least
-// 0.7 of the rate of bare QUIC handshakes with one echo each.
+// 0.85 of the rate of bare QUIC handshakes with one echo each.
 func runHandshake(ctx context.Context, cfg *Config, r *Result) (err error) {
 	n := cfg.Conns
 	if cfg.Addr != "" {
@@ -47,7 +47,7 @@ func runHandshake(ctx context.Context, cfg *Config, r *Result) (err error) {
 	if !cfg.Ceiling {
 		note = "run with --ceiling"
 	}
-	r.target("handshake rate / bare QUIC handshake rate", ">= 0.7", r.Ratio, func(v float64) bool { return v >= 0.7 }, note)
+	r.target("handshake rate / bare QUIC handshake rate", ">= 0.85", r.Ratio, func(v float64) bool { return v >= 0.85 }, note)
 	return nil
 }
 

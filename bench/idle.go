@@ -246,7 +246,7 @@ func holdIdle(ctx context.Context, cfg *Config, name string, ex *idleOpenEx, fre
 // runIdle: Sessions sessions opened (Conns at a time), each with one
 // validation, then left idle; the gateway's RSS per session, collected
 // garbage aside, against a bare quic-go server's per idle connection with
-// one echo, in the same run. Target: at most 1.25 times.
+// one echo, in the same run. Target: at most 1.10 times.
 func runIdle(ctx context.Context, cfg *Config, r *Result) (err error) {
 	n := idleInstalls
 	if cfg.Addr != "" {
@@ -350,6 +350,6 @@ func runIdle(ctx context.Context, cfg *Config, r *Result) (err error) {
 	case r.Ratio == nil:
 		note = "the gateway's memory is not measured: give its pid (--pid)"
 	}
-	r.target("gateway RSS per idle session / bare quic-go per idle connection", "<= 1.25", r.Ratio, func(v float64) bool { return v <= 1.25 }, note)
+	r.target("gateway RSS per idle session / bare quic-go per idle connection", "<= 1.10", r.Ratio, func(v float64) bool { return v <= 1.10 }, note)
 	return nil
 }
