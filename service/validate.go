@@ -142,7 +142,7 @@ func LicenseStatus(l *store.License, now int64) wire.Status {
 // sends the same fingerprint again (the usual case) costs a comparison,
 // not a keyed hash of each component.
 func (s *Service) matchEntry(e *store.Entry, sent *wire.Fingerprint) (changed uint32, same bool) {
-	if m := e.Matched(); m != nil && m.Sent == *sent {
+	if m := e.Matched(); m != nil && m.Sent.Equal(sent) {
 		return m.Changed, true
 	}
 	changed, same = s.matchFingerprint(&e.Activation, sent)

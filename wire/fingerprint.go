@@ -75,6 +75,22 @@ func (k ComponentKind) String() string {
 // Components returns the components in use. The slice points into f.
 func (f *Fingerprint) Components() []FPComponent { return f.C[:f.N] }
 
+// Equal reports whether f and g have the same components, in the same
+// order; what lies past N in either is not compared. On the hot
+// validation path, it costs a comparison per component in use, where
+// comparing the whole structs (==) compares all MaxComponents.
+func (f *Fingerprint) Equal(g *Fingerprint) bool {
+	if f.N != g.N || f.N > MaxComponents {
+		return false
+	}
+	for i := range f.N {
+		if f.C[i] != g.C[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // Len returns the encoded size.
 func (f Fingerprint) Len() int { return 1 + int(f.N)*(1+FPHashSize) }
 
