@@ -187,6 +187,13 @@ func serveChild(dir string) error {
 	defer cancel()
 	stopProfile := childControl(ctx, os.Stdout)
 	defer stopProfile()
+	go func() {
+		// The profile and the trace end when the parent asks the gateway
+		// to stop, so that its shutdown (the store's close clears the
+		// cache's sketch) is not counted with the requests it measured.
+		<-ctx.Done()
+		stopProfile()
+	}()
 	fmt.Printf("ready %s %s\n", srv.Addr(), base64.StdEncoding.EncodeToString(srv.Identity().Card.TLSPin[:]))
 	return srv.Serve(ctx)
 }
