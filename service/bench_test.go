@@ -26,6 +26,21 @@ import (
 //	go test -run '^$' -bench Activate -benchmem ./service/
 func BenchmarkActivate(b *testing.B) {
 	s, _ := newTestService(b, Config{})
+	reqs, peers := activations(b, s)
+	b.ReportAllocs()
+	b.ResetTimer()
+	countFrom()
+	for i := range b.N {
+		if _, err := s.Activate(&reqs[i], &peers[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	countTo()
+}
+
+// activations mints b.N keys and returns an activation request of each,
+// from an install of its own.
+func activations(b *testing.B, s *Service) ([]wire.ActivateRequest, []Peer) {
 	p, _ := keygen.ParseProductCode("1AJS2")
 	keys, err := MintKeys(s.st, s.keys.Hasher, p, b.N, Spec{}, time.Now())
 	if err != nil {
@@ -40,15 +55,7 @@ func BenchmarkActivate(b *testing.B) {
 		rand.Read(static[:])
 		peers[i] = NewPeer(static, netip.MustParseAddr("192.0.2.10"))
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	countFrom()
-	for i := range b.N {
-		if _, err := s.Activate(&reqs[i], &peers[i]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	countTo()
+	return reqs, peers
 }
 
 // countFrom and countTo mark the measured loop of a benchmark for an
@@ -73,20 +80,7 @@ func BenchmarkActivateConcurrent(b *testing.B) {
 	for _, batch := range []int{1, 64} {
 		b.Run(fmt.Sprintf("lease_batch=%d", batch), func(b *testing.B) {
 			s, _ := newTestService(b, Config{LeaseBatch: batch})
-			p, _ := keygen.ParseProductCode("1AJS2")
-			keys, err := MintKeys(s.st, s.keys.Hasher, p, b.N, Spec{}, time.Now())
-			if err != nil {
-				b.Fatal(err)
-			}
-			reqs := make([]wire.ActivateRequest, b.N)
-			peers := make([]Peer, b.N)
-			for i := range reqs {
-				reqs[i] = wire.ActivateRequest{Key: keys[i], Fingerprint: testFingerprint(), Hostname: []byte("bench")}
-				rand.Read(reqs[i].Nonce[:])
-				var static [32]byte
-				rand.Read(static[:])
-				peers[i] = NewPeer(static, netip.MustParseAddr("192.0.2.10"))
-			}
+			reqs, peers := activations(b, s)
 			var next atomic.Int64
 			sigs0, leases0 := s.LeaseSignatures()
 			b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))

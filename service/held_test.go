@@ -35,21 +35,8 @@ func TestValidateHeldEntryClone(t *testing.T) {
 		s.Close()
 		st.Close()
 	})
-	key, _ := mintOne(t, s, Spec{Seats: 1})
-	key2, _ := mintOne(t, s, Spec{Seats: 1})
-	p := newInstall(t)
-	fp := testFingerprint()
-	a, err := s.Activate(&wire.ActivateRequest{Key: key, Fingerprint: fp}, &p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a2, err := s.Activate(&wire.ActivateRequest{Key: key2, Fingerprint: fp}, &p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, req, req2 := activateTwo(t, s)
 	now := time.Now().Unix()
-	req := wire.ValidateRequest{LicenseID: a.LicenseID, Fingerprint: fp}
-	req2 := wire.ValidateRequest{LicenseID: a2.LicenseID, Fingerprint: fp}
 	for req.Counter = 1; req.Counter <= 3; req.Counter++ {
 		if _, _, err := s.Validate(&req, &p, now); err != nil {
 			t.Fatalf("validate %d: %v", req.Counter, err)
@@ -65,7 +52,7 @@ func TestValidateHeldEntryClone(t *testing.T) {
 	if _, _, err := s.Validate(&req2, &p, now); err != nil {
 		t.Fatal(err)
 	}
-	if p.held == held || p.others[heldKey(a.LicenseID)] != held {
+	if p.held == held || p.others[heldKey(req.LicenseID)] != held {
 		t.Fatal("the first license's entry is not among the session's others")
 	}
 
@@ -83,7 +70,7 @@ func TestValidateHeldEntryClone(t *testing.T) {
 		others = append(others, q)
 		oreqs = append(oreqs, wire.ValidateRequest{LicenseID: oa.LicenseID, Fingerprint: f})
 	}
-	for n := 0; st.Current(held, a.LicenseID, p.Install); n++ {
+	for n := 0; st.Current(held, req.LicenseID, p.Install); n++ {
 		if n == 100000 {
 			t.Fatal("the cache never evicted the held entry")
 		}
@@ -125,21 +112,8 @@ func TestValidateHeldEntryClone(t *testing.T) {
 func TestValidateHeldEntryRevoked(t *testing.T) {
 	t.Parallel()
 	s, _ := newTestService(t, Config{})
-	key, _ := mintOne(t, s, Spec{Seats: 1})
-	key2, _ := mintOne(t, s, Spec{Seats: 1})
-	p := newInstall(t)
-	fp := testFingerprint()
-	a, err := s.Activate(&wire.ActivateRequest{Key: key, Fingerprint: fp}, &p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a2, err := s.Activate(&wire.ActivateRequest{Key: key2, Fingerprint: fp}, &p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, req, req2 := activateTwo(t, s)
 	now := time.Now().Unix()
-	req := wire.ValidateRequest{LicenseID: a.LicenseID, Fingerprint: fp}
-	req2 := wire.ValidateRequest{LicenseID: a2.LicenseID, Fingerprint: fp}
 	other := func() {
 		t.Helper()
 		req2.Counter++
@@ -149,7 +123,7 @@ func TestValidateHeldEntryRevoked(t *testing.T) {
 	}
 	setState := func(state store.State) {
 		t.Helper()
-		if err := s.st.Update(a.LicenseID, func(tx *store.Tx) error {
+		if err := s.st.Update(req.LicenseID, func(tx *store.Tx) error {
 			tx.License.State = state
 			return nil
 		}); err != nil {
@@ -163,7 +137,7 @@ func TestValidateHeldEntryRevoked(t *testing.T) {
 		}
 		other()
 	}
-	if e := p.others[heldKey(a.LicenseID)]; !s.st.Current(e, a.LicenseID, p.Install) {
+	if e := p.others[heldKey(req.LicenseID)]; !s.st.Current(e, req.LicenseID, p.Install) {
 		t.Fatal("the session's entry is not current before the revocation")
 	}
 	setState(store.StateRevoked)
@@ -177,4 +151,22 @@ func TestValidateHeldEntryRevoked(t *testing.T) {
 	if _, _, err := s.Validate(&req, &p, now); err != nil {
 		t.Fatalf("the validation after reinstating: %v", err)
 	}
+}
+
+// activateTwo mints two one-seat licenses, activates both on one new
+// install, and returns that install's peer and a validation request of
+// each license (counter 0).
+func activateTwo(t *testing.T, s *Service) (p Peer, req, req2 wire.ValidateRequest) {
+	t.Helper()
+	p = newInstall(t)
+	fp := testFingerprint()
+	for _, r := range []*wire.ValidateRequest{&req, &req2} {
+		key, _ := mintOne(t, s, Spec{Seats: 1})
+		a, err := s.Activate(&wire.ActivateRequest{Key: key, Fingerprint: fp}, &p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*r = wire.ValidateRequest{LicenseID: a.LicenseID, Fingerprint: fp}
+	}
+	return p, req, req2
 }
