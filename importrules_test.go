@@ -51,6 +51,8 @@ var rules = []rule{
 		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
 	{folder: "internal/freeport", internal: []string{"internal/freeport"},
 		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
+	{folder: "internal/cputime", internal: []string{"internal/cputime"},
+		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
 	{folder: "internal/wine", internal: []string{"internal/wine"},
 		forbidden: []string{quic, pebble, noise, ristr, gateway, store, clients, bench}},
 	{folder: "internal/quicinitial", internal: []string{"internal/quicinitial"},

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate/internal/cputime"
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/wire"
@@ -135,7 +136,7 @@ func BenchmarkMint(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0, start := processCPU(), time.Now()
+	cpu0, start := cputime.Process(), time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, shops)
@@ -155,7 +156,7 @@ func BenchmarkMint(b *testing.B) {
 		})
 	}
 	wg.Wait()
-	elapsed, cpu := time.Since(start), processCPU()-cpu0
+	elapsed, cpu := time.Since(start), cputime.Process()-cpu0
 	b.StopTimer()
 	close(errs)
 	for err := range errs {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate/tollgate/internal/cputime"
 	"github.com/tollgate/tollgate/store"
 	"github.com/tollgate/tollgate/store/storetest"
 )
@@ -39,7 +40,7 @@ func BenchmarkMintOrder(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0, start := processCPU(), time.Now()
+	cpu0, start := cputime.Process(), time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, shops)
@@ -65,7 +66,7 @@ func BenchmarkMintOrder(b *testing.B) {
 	for i := 0; i < 600 && pb.db.Metrics().Compact.NumInProgress > 0; i++ {
 		time.Sleep(100 * time.Millisecond)
 	}
-	cpu := processCPU() - cpu0
+	cpu := cputime.Process() - cpu0
 	b.StopTimer()
 	close(errs)
 	for err := range errs {
