@@ -1,6 +1,10 @@
 package store
 
 import (
+	"bytes"
+	"cmp"
+	"slices"
+
 	"github.com/tollgate/tollgate/keygen"
 	"github.com/tollgate/tollgate/wire"
 )
@@ -208,6 +212,30 @@ type Seen struct {
 	Install  InstallID
 	LastSeen int64 // Unix seconds
 	Counter  uint64
+}
+
+// MergeSeen returns the values of seen in the order of their activations
+// (license id, then install: the order of their keys in either backend),
+// one per activation, the highest time and counter of each: a flush may
+// hold an activation twice (an entry the cache let go, still queued, and
+// its reload), and whichever came first, what is written never goes back.
+// seen is not modified.
+func MergeSeen(seen []Seen) []Seen {
+	out := slices.Clone(seen)
+	slices.SortFunc(out, func(x, y Seen) int {
+		return cmp.Or(bytes.Compare(x.License[:], y.License[:]), bytes.Compare(x.Install[:], y.Install[:]))
+	})
+	n := 0
+	for _, s := range out {
+		if n > 0 && out[n-1].License == s.License && out[n-1].Install == s.Install {
+			out[n-1].LastSeen = max(out[n-1].LastSeen, s.LastSeen)
+			out[n-1].Counter = max(out[n-1].Counter, s.Counter)
+			continue
+		}
+		out[n] = s
+		n++
+	}
+	return out[:n]
 }
 
 // Stats is what the store holds and owes, for the operator.

@@ -1,11 +1,8 @@
 package pebblestore
 
 import (
-	"bytes"
-	"cmp"
 	"encoding/binary"
 	"fmt"
-	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/tollgate/tollgate/store"
@@ -31,24 +28,9 @@ func (b *Backend) WriteSeen(seen []store.Seen) error {
 	if len(seen) == 0 {
 		return nil
 	}
-	// In key order, as licenseKVs orders them: the memtable inserts each next to
-	// the previous one. One activation may come twice (an entry the cache
-	// let go, still queued, and its reload): keep the highest of each, so
-	// that whichever order they came in, the counter written never goes back.
-	slices.SortFunc(seen, func(x, y store.Seen) int {
-		return cmp.Or(bytes.Compare(x.License[:], y.License[:]), bytes.Compare(x.Install[:], y.Install[:]))
-	})
-	n := 0
-	for _, s := range seen {
-		if n > 0 && seen[n-1].License == s.License && seen[n-1].Install == s.Install {
-			seen[n-1].LastSeen = max(seen[n-1].LastSeen, s.LastSeen)
-			seen[n-1].Counter = max(seen[n-1].Counter, s.Counter)
-			continue
-		}
-		seen[n] = s
-		n++
-	}
-	seen = seen[:n]
+	// In key order, as licenseKVs orders them (the memtable inserts each
+	// next to the previous one), one value per activation.
+	seen = store.MergeSeen(seen)
 	return b.commit(func(batch *pebble.Batch) error {
 		var v [16]byte
 		for i := range seen {

@@ -1,9 +1,6 @@
 package pgstore
 
 import (
-	"bytes"
-	"slices"
-
 	"github.com/jackc/pgx/v5"
 	"github.com/tollgate/tollgate/store"
 )
@@ -18,23 +15,7 @@ func (b *Backend) WriteSeen(seen []store.Seen) error {
 	if len(seen) == 0 {
 		return b.errIfClosed()
 	}
-	seen = slices.Clone(seen)
-	slices.SortFunc(seen, func(x, y store.Seen) int {
-		if c := bytes.Compare(x.License[:], y.License[:]); c != 0 {
-			return c
-		}
-		return bytes.Compare(x.Install[:], y.Install[:])
-	})
-	// One value per activation, the higher of each.
-	merged := seen[:1]
-	for _, s := range seen[1:] {
-		last := &merged[len(merged)-1]
-		if s.License == last.License && s.Install == last.Install {
-			last.LastSeen, last.Counter = max(last.LastSeen, s.LastSeen), max(last.Counter, s.Counter)
-			continue
-		}
-		merged = append(merged, s)
-	}
+	merged := store.MergeSeen(seen)
 	ctx, cancel := b.ctx()
 	defer cancel()
 	return b.serializable(ctx, "write last-seen times", func(tx pgx.Tx) error {
