@@ -84,9 +84,19 @@ func TestLicenseAnswerAndReleaseStopped(t *testing.T) {
 	if lease.Nonce != r.Nonce || lease.InstallKeyHash != r.InstallID() || string(lease.Product[:]) != "1AJS2" {
 		t.Fatal("the lease does not answer the request")
 	}
-	// Answered again, to stdout: the same seat.
-	if out := tollgate(t, "license", "answer", "--data", dir, req); !strings.HasPrefix(out, "-----BEGIN TOLLGATE LEASE-----\n") {
+	// Answered again, to stdout: the same seat, and a new lease, which the
+	// machine imports in place of the first (its issue time is a second
+	// later when the clock turned meanwhile: the release below must name
+	// this one).
+	out = tollgate(t, "license", "answer", "--data", dir, req)
+	if !strings.HasPrefix(out, "-----BEGIN TOLLGATE LEASE-----\n") {
 		t.Fatalf("answer to stdout: %q", out)
+	}
+	if raw, err = wire.DearmorLease([]byte(out)); err != nil {
+		t.Fatal(err)
+	}
+	if lease, err = wire.VerifyLease(raw, card.LeaseKeys); err != nil {
+		t.Fatal(err)
 	}
 	other, _, _ := offlineRequestFile(t, work, "two", key, card.NoiseKey, offlineFingerprint())
 	if msg := tollgateFails(t, "license", "answer", "--data", dir, other); !strings.Contains(msg, "NO_SEATS") {
